@@ -1,0 +1,38 @@
+"""MI estimators and their registry.
+
+>>> import estimators
+>>> est = estimators.make("ksg:k=5")
+>>> est.estimate(x, y)  # nats
+
+Third-party estimators register under the entry-point group
+``mi_harness.estimators`` (``name = "package.module:Class"``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.interface import Estimator
+from harness.registry import Registry
+
+BUILTINS = {
+    "ksg": "estimators.ksg:KSG",
+    "kde": "estimators.kde:KDE",
+    "infonet": "estimators.infonet:InfoNet",
+    "sliced": "estimators.sliced:Sliced",
+}
+
+registry = Registry("estimator", "mi_harness.estimators", BUILTINS)
+
+
+def make(spec: str | Estimator, **overrides: Any) -> Estimator:
+    """Build an estimator from a spec string such as ``"ksg:k=5"``."""
+    return registry.make(spec, **overrides)
+
+
+def names() -> list[str]:
+    """Names of every registered estimator (built-in and plugin)."""
+    return registry.names()
+
+
+__all__ = ["Estimator", "make", "names", "registry"]

@@ -1,0 +1,99 @@
+"""Saving and loading InfoNet weights with a model card and a checksum.
+
+A checkpoint is two files side by side: ``NAME.pt`` (config + state dict,
+tensors and plain values only, loaded with ``torch.load(weights_only=True)``)
+and ``NAME.json``, the model card (config, training steps, samples seen,
+hardware, wall time, evaluation numbers and the sha256 of ``NAME.pt``). The
+checksum is verified on every load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from estimators.infonet.model import InfoNetConfig, InfoNetModel
+
+CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
+DEFAULT_CHECKPOINT = CHECKPOINT_DIR / "infonet.pt"
+FORMAT = 1
+
+
+class ChecksumError(RuntimeError):
+    """A checkpoint file does not match the sha256 in its model card."""
+
+
+def sha256_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def card_path(path: str | Path) -> Path:
+    return Path(path).with_suffix(".json")
+
+
+def save_model(model: InfoNetModel, path: str | Path, card: dict[str, Any]) -> dict[str, Any]:
+    """Write ``model`` to ``path`` and its model card beside it; return the card."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().float().cpu().contiguous() for k, v in model.state_dict().items()}
+    payload = {"format": FORMAT, "config": model.config.to_dict(), "state_dict": state}
+    tmp = path.with_suffix(".pt.tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+    full = dict(card)
+    full.update(
+        file=path.name,
+        sha256=sha256_file(path),
+        config=model.config.to_dict(),
+        parameters=int(sum(p.numel() for p in model.parameters())),
+        size_bytes=path.stat().st_size,
+    )
+    card_path(path).write_text(json.dumps(full, indent=2, sort_keys=True) + "\n")
+    return full
+
+
+def load_card(path: str | Path = DEFAULT_CHECKPOINT) -> dict[str, Any]:
+    cp = card_path(path)
+    if not cp.exists():
+        raise FileNotFoundError(f"model card {cp} not found beside checkpoint {path}")
+    return json.loads(cp.read_text())
+
+
+def load_model(
+    path: str | Path | None = None, *, verify: bool = True, map_location: str = "cpu"
+) -> tuple[InfoNetModel, dict[str, Any]]:
+    """Load an InfoNet checkpoint (default: the one shipped with the package).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the checkpoint or its model card is missing.
+    ChecksumError
+        If the file's sha256 differs from the model card's.
+    """
+    path = Path(path) if path is not None else DEFAULT_CHECKPOINT
+    if not path.exists():
+        raise FileNotFoundError(f"InfoNet checkpoint {path} not found")
+    card = load_card(path)
+    if verify:
+        actual = sha256_file(path)
+        if actual != card.get("sha256"):
+            raise ChecksumError(
+                f"checkpoint {path} has sha256 {actual}, model card says {card.get('sha256')}; "
+                "the file is corrupt or was replaced"
+            )
+    payload = torch.load(path, map_location=map_location, weights_only=True)
+    if payload.get("format") != FORMAT:
+        raise ValueError(f"unsupported InfoNet checkpoint format {payload.get('format')!r}")
+    model = InfoNetModel(InfoNetConfig(**payload["config"]))
+    model.load_state_dict(payload["state_dict"])
+    model.eval()
+    return model, card

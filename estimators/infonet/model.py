@@ -1,0 +1,162 @@
+"""The InfoNet network: samples on the copula square -> L x L critic table.
+
+Perceiver-IO shape (Hu et al., ICML 2024, Fig. 3), sizes configurable:
+
+1. each pair (u_t, v_t) becomes a token (Fourier features + MLP);
+2. M learnable latents cross-attend to the tokens, then pass through
+   self-attention layers (a summary of the whole joint distribution);
+3. query generator: one query per x-grid node attends over the samples with
+   keys from x and values from y (what y looks like near that x);
+4. decoder: those L queries cross-attend to the latents; each becomes a row
+   embedding, and the table is rows x column embeddings of the y-grid nodes;
+5. a fixed Gaussian blur smooths the table (paper appendix A.8, method 1).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass(frozen=True)
+class InfoNetConfig:
+    """Sizes of an InfoNet model (all integers except ``blur_sigma``)."""
+
+    dim: int = 96  # D: token / latent width
+    latents: int = 64  # M
+    grid: int = 96  # L: look-up table resolution
+    self_layers: int = 3
+    heads: int = 4
+    mlp_hidden: int = 192
+    frequencies: int = 8  # Fourier features per coordinate
+    blur_size: int = 5
+    blur_sigma: float = 1.0  # in grid cells; 0 disables the blur
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def fourier_features(u: torch.Tensor, frequencies: int) -> torch.Tensor:
+    """(..., n) in [0, 1] -> (..., n, 1 + 2F) features."""
+    freqs = math.pi * torch.arange(1, frequencies + 1, device=u.device, dtype=u.dtype)
+    angles = u.unsqueeze(-1) * freqs
+    return torch.cat([2 * u.unsqueeze(-1) - 1, torch.sin(angles), torch.cos(angles)], dim=-1)
+
+
+def _mlp(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(d_in, hidden), nn.GELU(), nn.Linear(hidden, d_out))
+
+
+class Attention(nn.Module):
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"dim={dim} must be divisible by heads={heads}")
+        self.heads = heads
+        self.q = nn.Linear(dim, dim)
+        self.k = nn.Linear(dim, dim)
+        self.v = nn.Linear(dim, dim)
+        self.out = nn.Linear(dim, dim)
+
+    def _split(self, t: torch.Tensor) -> torch.Tensor:
+        b, n, d = t.shape
+        return t.view(b, n, self.heads, d // self.heads).transpose(1, 2)
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        b, nq, d = q.shape
+        att = F.scaled_dot_product_attention(
+            self._split(self.q(q)), self._split(self.k(k)), self._split(self.v(v))
+        )
+        return self.out(att.transpose(1, 2).reshape(b, nq, d))
+
+
+class Block(nn.Module):
+    """Pre-norm attention block; self-attention when no keys/values are given."""
+
+    def __init__(self, dim: int, heads: int, hidden: int, cross: bool):
+        super().__init__()
+        self.norm_q = nn.LayerNorm(dim)
+        self.norm_k = nn.LayerNorm(dim) if cross else None
+        self.norm_v = nn.LayerNorm(dim) if cross else None
+        self.attn = Attention(dim, heads)
+        self.norm_mlp = nn.LayerNorm(dim)
+        self.mlp = _mlp(dim, hidden, dim)
+
+    def forward(
+        self, q: torch.Tensor, k: torch.Tensor | None = None, v: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        qn = self.norm_q(q)
+        if self.norm_k is None:
+            kn = vn = qn
+        else:
+            k = q if k is None else k
+            v = k if v is None else v
+            kn, vn = self.norm_k(k), self.norm_v(v)
+        h = q + self.attn(qn, kn, vn)
+        return h + self.mlp(self.norm_mlp(h))
+
+
+def gaussian_kernel(size: int, sigma: float) -> torch.Tensor:
+    r = torch.arange(size, dtype=torch.float32) - (size - 1) / 2
+    g = torch.exp(-0.5 * (r / sigma) ** 2)
+    g = g / g.sum()
+    return torch.outer(g, g)
+
+
+class InfoNetModel(nn.Module):
+    """Maps copula samples ``u, v`` (B, n) to a critic table (B, L, L)."""
+
+    def __init__(self, config: InfoNetConfig | None = None):
+        super().__init__()
+        cfg = config or InfoNetConfig()
+        self.config = cfg
+        d, f = cfg.dim, 1 + 2 * cfg.frequencies
+        self.pair_embed = _mlp(2 * f, d, d)
+        self.latents = nn.Parameter(torch.randn(cfg.latents, d) * 0.02)
+        self.encode = Block(d, cfg.heads, cfg.mlp_hidden, cross=True)
+        self.process = nn.ModuleList(
+            Block(d, cfg.heads, cfg.mlp_hidden, cross=False) for _ in range(cfg.self_layers)
+        )
+        self.x_embed = _mlp(f, d, d)
+        self.y_embed = _mlp(f, d, d)
+        self.row_query = _mlp(f, d, d)
+        self.query_gen = Block(d, cfg.heads, cfg.mlp_hidden, cross=True)
+        self.decode = Block(d, cfg.heads, cfg.mlp_hidden, cross=True)
+        self.row_head = _mlp(d, d, d)
+        self.col_embed = _mlp(f, d, d)
+        self.bias = nn.Parameter(torch.zeros(()))
+        grid = torch.linspace(0.0, 1.0, cfg.grid)
+        self.register_buffer("grid_nodes", grid, persistent=False)
+        if cfg.blur_sigma > 0 and cfg.blur_size > 1:
+            kernel = gaussian_kernel(cfg.blur_size, cfg.blur_sigma)[None, None]
+            self.register_buffer("blur_kernel", kernel, persistent=False)
+        else:
+            self.blur_kernel = None
+
+    def _blur(self, table: torch.Tensor) -> torch.Tensor:
+        if self.blur_kernel is None:
+            return table
+        pad = self.blur_kernel.shape[-1] // 2
+        padded = F.pad(table.unsqueeze(1), (pad, pad, pad, pad), mode="replicate")
+        return F.conv2d(padded, self.blur_kernel.to(table.dtype)).squeeze(1)
+
+    def forward(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        cfg = self.config
+        b = u.shape[0]
+        fu = fourier_features(u, cfg.frequencies)
+        fv = fourier_features(v, cfg.frequencies)
+        tokens = self.pair_embed(torch.cat([fu, fv], dim=-1))
+        lat = self.encode(self.latents.expand(b, -1, -1), tokens)
+        for block in self.process:
+            lat = block(lat)
+        fg = fourier_features(self.grid_nodes.to(u.dtype), cfg.frequencies)
+        rows = self.row_query(fg).expand(b, -1, -1)
+        rows = self.query_gen(rows, self.x_embed(fu), self.y_embed(fv))
+        rows = self.row_head(self.decode(rows, lat))
+        cols = self.col_embed(fg)
+        table = torch.einsum("bld,md->blm", rows, cols) / math.sqrt(cfg.dim) + self.bias
+        return self._blur(table)

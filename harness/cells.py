@@ -1,0 +1,348 @@
+"""The unit of work: one cell = estimator x instance x seed.
+
+The driver ships a :class:`Job` (classes and parameters, never samples) and
+chunks of :class:`Cell`; whoever executes a chunk (the driver itself or a
+worker process) regenerates each instance from (task, index, seed), runs the
+estimator and returns result rows. The driver adds ``run_id`` and
+``attempt`` before storing them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from datetime import datetime, timezone
+from typing import Any
+
+from harness.interface import Estimator, Instance, Task
+from results.schema import cell_key, dumps, jsonable
+
+__all__ = [
+    "Cell",
+    "EstimatorSpec",
+    "Job",
+    "TaskSpec",
+    "instance_info",
+    "iter_chunk",
+    "make_row",
+    "one_line",
+    "run_chunk",
+]
+
+MESSAGE_LIMIT = 500
+
+#: Called by :func:`iter_chunk` just before an estimator starts on some cells:
+#: ``on_start(positions_in_chunk, instance_infos)``.
+StartHook = Callable[[list[int], list[dict[str, Any]]], None]
+
+
+@dataclass(frozen=True)
+class EstimatorSpec:
+    """An estimator configuration: registry name, class, parameters and display label."""
+
+    name: str
+    cls: type
+    params: dict[str, Any]
+    label: str
+
+    @cached_property
+    def params_json(self) -> str:
+        return dumps(self.params)
+
+    @property
+    def batched(self) -> bool:
+        caps = getattr(self.cls, "capabilities", None)
+        return bool(getattr(caps, "batched", False))
+
+    def build(self) -> Estimator:
+        return self.cls(**self.params)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A task configuration: registry name, class and parameters (including ``n``)."""
+
+    name: str
+    cls: type
+    params: dict[str, Any]
+
+    @cached_property
+    def params_json(self) -> str:
+        return dumps(self.params)
+
+    def build(self) -> Task:
+        return self.cls(**self.params)
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a worker needs besides the cells: small and picklable."""
+
+    job_id: str
+    task: TaskSpec
+    estimators: tuple[EstimatorSpec, ...]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Estimator ``estimator`` (index into ``Job.estimators``) on one instance and seed."""
+
+    estimator: int
+    instance: int
+    seed: int
+    key: str
+
+
+def make_cell(job: Job, estimator: int, instance: int, seed: int) -> Cell:
+    e = job.estimators[estimator]
+    key = cell_key(e.name, e.params_json, job.task.name, job.task.params_json, instance, seed)
+    return Cell(estimator, instance, seed, key)
+
+
+# -- rows -------------------------------------------------------------------
+
+
+def one_line(exc: BaseException) -> str:
+    """``"TypeName: message"`` on one line, truncated."""
+    text = " ".join(str(exc).split())
+    msg = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return msg if len(msg) <= MESSAGE_LIMIT else msg[: MESSAGE_LIMIT - 3] + "..."
+
+
+def instance_info(inst: Instance) -> dict[str, Any]:
+    """The per-instance columns of a result row (no samples)."""
+    x, y = inst.x, inst.y
+    return {
+        "instance_id": str(inst.instance_id),
+        "n_samples": int(len(x)),
+        "dim_x": int(x.shape[1]) if getattr(x, "ndim", 1) == 2 else 1,
+        "dim_y": int(y.shape[1]) if getattr(y, "ndim", 1) == 2 else 1,
+        "true_mi": float(inst.true_mi),
+        "true_mi_se": float(inst.true_mi_se),
+        "meta": json.dumps(jsonable(dict(inst.meta))),
+    }
+
+
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def make_row(
+    job: Job,
+    cell: Cell,
+    info: dict[str, Any] | None,
+    status: str,
+    *,
+    estimate: float | None = None,
+    seconds: float | None = None,
+    device: str | None = None,
+    message: str | None = None,
+) -> dict[str, Any]:
+    """A result row without ``run_id`` and ``attempt`` (the driver adds those)."""
+    e = job.estimators[cell.estimator]
+    info = info or {}
+    true_mi = info.get("true_mi")
+    error = None
+    if estimate is not None and true_mi is not None and math.isfinite(true_mi):
+        error = estimate - true_mi
+    return {
+        "cell_key": cell.key,
+        "label": e.label,
+        "estimator": e.name,
+        "estimator_params": e.params_json,
+        "task": job.task.name,
+        "task_params": job.task.params_json,
+        "instance_id": info.get("instance_id"),
+        "instance_index": cell.instance,
+        "seed": cell.seed,
+        "n_samples": info.get("n_samples"),
+        "dim_x": info.get("dim_x"),
+        "dim_y": info.get("dim_y"),
+        "true_mi": true_mi,
+        "true_mi_se": info.get("true_mi_se"),
+        "estimate": estimate,
+        "error": error,
+        "seconds": seconds,
+        "device": device,
+        "status": status,
+        "message": message,
+        "meta": info.get("meta", "{}"),
+        "finished_at": _utc_now(),
+    }
+
+
+# -- execution ----------------------------------------------------------------
+
+_OBJECTS: dict[tuple[str, object], Any] = {}
+
+
+def _task(job: Job) -> Task:
+    """The task of ``job``, built once per process and reused by later chunks."""
+    key = (job.job_id, "task")
+    if key not in _OBJECTS:
+        _OBJECTS.clear()  # a new job: drop the previous one's objects
+        _OBJECTS[key] = job.task.build()
+    return _OBJECTS[key]
+
+
+def _estimator(job: Job, index: int) -> Estimator:
+    """Estimator ``index`` of ``job``, built once per process (keeps JIT/model state)."""
+    key = (job.job_id, index)
+    if key not in _OBJECTS:
+        _OBJECTS[key] = job.estimators[index].build()
+    return _OBJECTS[key]
+
+
+def _skip_reason(est: Estimator, info: dict[str, Any]) -> str | None:
+    dx, dy = info["dim_x"], info["dim_y"]
+    if not est.supports(dx, dy):
+        caps = est.capabilities
+        return (
+            f"{est.name} does not support dim_x={dx}, dim_y={dy} "
+            f"(max {caps.max_dim_x}, {caps.max_dim_y})"
+        )
+    for req in sorted(getattr(est, "requires", ()) or ()):
+        try:
+            missing = importlib.util.find_spec(req) is None
+        except (ImportError, ValueError):
+            missing = False  # not a module name (e.g. a capability tag)
+        if missing:
+            return f"{est.name} requires {req}, which is not installed"
+    return None
+
+
+def device_used(est: Estimator) -> str:
+    """Device an estimate ran on: ``est.device_`` if set, else its ``device`` param.
+
+    ``"auto"`` resolves to ``"cuda"`` only when torch is already loaded and sees a GPU
+    (torch is never imported here just to ask).
+    """
+    dev = getattr(est, "device_", None)
+    if dev:
+        return str(dev)
+    dev = getattr(est, "device", None)
+    if dev and dev != "auto":
+        return str(dev)
+    torch = sys.modules.get("torch")
+    if dev == "auto" and torch is not None and torch.cuda.is_available():
+        return "cuda"
+    return "cpu"
+
+
+def _generate(task: Task, cell: Cell) -> tuple[Instance | None, dict[str, Any] | None, str | None]:
+    try:
+        inst = task.instance(cell.instance, cell.seed)
+        return inst, instance_info(inst), None
+    except Exception as exc:
+        return None, None, f"task {task.name} could not generate instance: {one_line(exc)}"
+
+
+def iter_chunk(
+    job: Job, chunk: Sequence[Cell], on_start: StartHook | None = None
+) -> Iterator[list[dict[str, Any]]]:
+    """Run a chunk of cells (all with the same estimator); yield rows as cells finish.
+
+    Estimator exceptions become ``failed`` rows, unsupported dimensions or
+    missing requirements ``skipped`` rows; ``BaseException`` (Ctrl-C) propagates.
+    Batched estimators get the chunk's instances in groups of equal shape
+    through ``estimate_batch``, each cell recorded with the group's time / count.
+    """
+    if not chunk:
+        return
+    task = _task(job)
+    index = chunk[0].estimator
+    if any(c.estimator != index for c in chunk):
+        raise ValueError("a chunk must hold cells of one estimator")
+    try:
+        est = _estimator(job, index)
+    except Exception as exc:
+        msg = f"could not build estimator: {one_line(exc)}"
+        yield [make_row(job, c, None, "failed", message=msg) for c in chunk]
+        return
+    if job.estimators[index].batched:
+        yield from _iter_batched(job, chunk, task, est, on_start)
+        return
+    for pos, cell in enumerate(chunk):
+        inst, info, problem = _generate(task, cell)
+        if problem is not None:
+            yield [make_row(job, cell, info, "failed", message=problem)]
+            continue
+        skip = _skip_reason(est, info)
+        if skip is not None:
+            yield [make_row(job, cell, info, "skipped", message=skip)]
+            continue
+        if on_start is not None:
+            on_start([pos], [info])
+        t0 = time.perf_counter()
+        try:
+            value = est.estimate(inst.x, inst.y)
+        except Exception as exc:
+            seconds = time.perf_counter() - t0
+            row = make_row(job, cell, info, "failed", seconds=seconds, message=one_line(exc))
+        else:
+            seconds = time.perf_counter() - t0
+            row = make_row(
+                job,
+                cell,
+                info,
+                "ok",
+                estimate=float(value),
+                seconds=seconds,
+                device=device_used(est),
+            )
+        yield [row]
+
+
+def _iter_batched(
+    job: Job, chunk: Sequence[Cell], task: Task, est: Estimator, on_start: StartHook | None
+) -> Iterator[list[dict[str, Any]]]:
+    groups: dict[tuple[int, int, int], list[tuple[int, Instance, dict[str, Any]]]] = {}
+    for pos, cell in enumerate(chunk):
+        inst, info, problem = _generate(task, cell)
+        if problem is not None:
+            yield [make_row(job, cell, info, "failed", message=problem)]
+            continue
+        skip = _skip_reason(est, info)
+        if skip is not None:
+            yield [make_row(job, cell, info, "skipped", message=skip)]
+            continue
+        shape = (info["n_samples"], info["dim_x"], info["dim_y"])
+        groups.setdefault(shape, []).append((pos, inst, info))
+    for members in groups.values():
+        positions = [m[0] for m in members]
+        infos = [m[2] for m in members]
+        if on_start is not None:
+            on_start(positions, infos)
+        t0 = time.perf_counter()
+        try:
+            values = est.estimate_batch([m[1].x for m in members], [m[1].y for m in members])
+        except Exception as exc:
+            share = (time.perf_counter() - t0) / len(members)
+            msg = one_line(exc)
+            yield [
+                make_row(job, chunk[p], i, "failed", seconds=share, message=msg)
+                for p, i in zip(positions, infos, strict=True)
+            ]
+            continue
+        share = (time.perf_counter() - t0) / len(members)
+        dev = device_used(est)
+        rows = []
+        for p, i, v in zip(positions, infos, values, strict=True):
+            v = float(v)
+            if math.isfinite(v):
+                rows.append(make_row(job, chunk[p], i, "ok", estimate=v, seconds=share, device=dev))
+            else:
+                msg = f"FloatingPointError: {est.name} produced a non-finite estimate ({v})"
+                rows.append(make_row(job, chunk[p], i, "failed", seconds=share, message=msg))
+        yield rows
+
+
+def run_chunk(job: Job, chunk: Sequence[Cell]) -> list[dict[str, Any]]:
+    """All rows of a chunk at once (for ``concurrent.futures`` executors)."""
+    return [row for rows in iter_chunk(job, chunk) for row in rows]

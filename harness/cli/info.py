@@ -1,0 +1,95 @@
+"""``info``: versions, commit, host, CPU, devices and thread settings."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+from typing import Any
+
+
+def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "info",
+        parents=[common],
+        help="show versions, devices and threads",
+        description="Show what a run here would record: versions, commit, host, devices, threads.",
+    )
+    p.add_argument("--store", metavar="PATH", help="results store to report on")
+    p.set_defaults(func=run)
+
+
+def _threads() -> list[str]:
+    lines = []
+    try:
+        import numba
+
+        lines.append(
+            f"numba: {numba.config.NUMBA_NUM_THREADS} threads "
+            f"(layer {numba.config.THREADING_LAYER})"
+        )
+    except ImportError:
+        lines.append("numba: not installed")
+    try:
+        import numpy  # noqa: F401 - loads the BLAS that threadpoolctl reports
+        from threadpoolctl import threadpool_info
+
+        for pool in threadpool_info():
+            lines.append(
+                f"{pool.get('user_api')} ({pool.get('internal_api')}): "
+                f"{pool.get('num_threads')} threads"
+            )
+    except ImportError:
+        pass
+    return lines
+
+
+def _devices() -> list[str]:
+    lines = ["cpu"]
+    if importlib.util.find_spec("torch") is None:
+        lines.append("torch: not installed (torch estimators unavailable)")
+        return lines
+    import torch
+
+    lines.append(f"torch {torch.__version__}: {torch.get_num_threads()} intra-op threads")
+    if torch.cuda.is_available():
+        for i in range(torch.cuda.device_count()):
+            prop = torch.cuda.get_device_properties(i)
+            lines.append(f"cuda:{i} {prop.name}, {prop.total_memory / 2**30:.1f} GiB")
+    else:
+        lines.append("cuda: not available")
+    return lines
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness import environment
+    from results.store import default_path
+
+    env = environment.collect()
+    git = env["git_commit"] or "unknown"
+    if env["git_dirty"]:
+        git += " (uncommitted changes)"
+    cpu = env["cpu"]
+    store = args.store or default_path()
+    sections = {
+        "mi-harness": [
+            f"version {env['versions']['mi-harness']}, git commit {git}",
+            f"store {store}",
+        ],
+        "host": [
+            f"{env['host']}: {env['platform']}, python {env['python']}",
+            f"cpu {cpu['model']} ({cpu['logical_cores']} logical cores, "
+            f"{cpu['usable_cores']} usable)",
+            *[f"gpu {g['name']} ({g['memory']}, driver {g['driver']})" for g in env["gpu"]],
+        ],
+        "packages": [f"{name} {ver or '(not installed)'}" for name, ver in env["versions"].items()],
+        "threads": [
+            *[f"{k}={v}" for k, v in env["threads"].items() if v is not None],
+            *_threads(),
+        ],
+        "devices": _devices(),
+    }
+    for title, lines in sections.items():
+        print(title)
+        for line in lines:
+            print(f"  {line}")
+    return 0

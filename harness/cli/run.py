@@ -1,0 +1,181 @@
+"""``run``: run estimators on a task and store the rows (or ``--resume`` a run)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from typing import Any
+
+_RANGE = re.compile(r"^\s*(\d+)\s*\.\.\s*(\d+)\s*$")
+
+
+def split_estimators(text: str) -> list[str]:
+    """Split a comma list of specs where specs may hold ``key=value`` commas.
+
+    A piece that reads ``key=value`` (an ``=`` before any ``:``) continues the
+    previous spec; anything else starts a new one.
+
+    Examples
+    --------
+    >>> split_estimators("ksg:k=5,variant=2,kde")
+    ['ksg:k=5,variant=2', 'kde']
+    """
+    specs: list[str] = []
+    for piece in (p.strip() for p in text.split(",")):
+        if not piece:
+            continue
+        eq, colon = piece.find("="), piece.find(":")
+        continues = eq > 0 and (colon < 0 or eq < colon)
+        if continues:
+            if not specs:
+                raise ValueError(f"{piece!r} must follow an estimator name, as in 'ksg:{piece}'")
+            specs[-1] = f"{specs[-1]}{',' if ':' in specs[-1] else ':'}{piece}"
+        else:
+            specs.append(piece)
+    return specs
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0..4"`` (inclusive), ``"0,1,2"``, ``"7"``, or a mix such as ``"0..2,10"``."""
+    out: list[int] = []
+    for piece in text.split(","):
+        m = _RANGE.match(piece)
+        if m:
+            lo, hi = int(m.group(1)), int(m.group(2))
+            if hi < lo:
+                raise ValueError(f"empty seed range {piece.strip()!r}")
+            out.extend(range(lo, hi + 1))
+        elif piece.strip().isdigit():
+            out.append(int(piece))
+        else:
+            raise ValueError(f"bad seed {piece.strip()!r}; use e.g. 0..4 or 0,1,2")
+    return out
+
+
+def _seeds_arg(text: str) -> list[int]:
+    try:
+        return parse_seeds(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "run",
+        parents=[common],
+        help="run estimators on a task",
+        description=(
+            "Run every estimator on every instance of a task for each seed; rows are "
+            "committed to the results store as cells finish."
+        ),
+    )
+    g = p.add_argument_group("grid")
+    g.add_argument(
+        "--estimators",
+        metavar="SPECS",
+        action="append",
+        default=[],
+        help="comma list of estimator specs, e.g. 'ksg:k=5,variant=2,kde'",
+    )
+    g.add_argument(
+        "-e",
+        "--estimator",
+        metavar="SPEC",
+        action="append",
+        default=[],
+        help="one estimator spec (repeatable)",
+    )
+    g.add_argument("--task", metavar="SPEC", help="task spec, e.g. 'gmm_levels:per_level=50'")
+    g.add_argument("--n", type=int, metavar="N", help="sample size (overrides the task default)")
+    g.add_argument("--seeds", type=_seeds_arg, metavar="SEEDS", help="e.g. 0..4 or 0,1,2")
+    g.add_argument("--per-level", type=int, metavar="N", help="instances per MI level")
+    g.add_argument("--per-k", type=int, metavar="N", help="triplets per number of components")
+    g.add_argument("--device", default="auto", help="auto, cpu or cuda (torch estimators)")
+    x = p.add_argument_group("execution")
+    x.add_argument("--executor", default="local", help="where cells run (default: local)")
+    x.add_argument("--workers", type=int, metavar="N", help="worker processes (default 1)")
+    x.add_argument("--timeout", type=float, metavar="S", help="seconds allowed per cell")
+    x.add_argument("--resume", metavar="RUN", help="continue a stored run (id or 'latest')")
+    x.add_argument(
+        "--retry-failed", action="store_true", help="with --resume, rerun failed/timed-out cells"
+    )
+    x.add_argument("--run-id", help="id for the new run (default: timestamp + random suffix)")
+    x.add_argument(
+        "--store",
+        metavar="PATH",
+        help="results store (default: ./runs/mi-harness.sqlite)",
+    )
+    x.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    p.set_defaults(func=run)
+
+
+def _task_spec(args: argparse.Namespace) -> str | None:
+    """The task spec with --per-level / --per-k folded in (only where the task has them)."""
+    flags = {"per_level": args.per_level, "per_k": args.per_k}
+    given = {k: v for k, v in flags.items() if v is not None}
+    if not given or args.task is None:
+        return args.task
+    import tasks
+    from harness.interface import SpecError
+    from harness.registry import format_spec, parse_spec
+
+    name, params = parse_spec(args.task)
+    valid = tasks.registry.defaults(name)
+    for key, value in given.items():
+        flag = "--" + key.replace("_", "-")
+        if key not in valid:
+            raise SpecError(f"{flag} does not apply to task {name!r} (it has no {key} parameter)")
+        if key in params and params[key] != value:
+            raise SpecError(f"{flag} {value} contradicts {key}={params[key]} in --task")
+        params[key] = value
+    return format_spec(name, params)
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness.interface import SpecError
+    from harness.runner import run as run_grid
+
+    try:
+        specs = [s for text in args.estimators for s in split_estimators(text)]
+    except ValueError as exc:
+        raise SpecError(str(exc)) from None
+    specs += args.estimator
+    kwargs: dict[str, Any] = {
+        "executor": args.executor,
+        "workers": args.workers,
+        "timeout": args.timeout,
+        "store": args.store,
+        "progress": not args.quiet,
+        "argv": ["python", "-m", "harness", *sys.argv[1:]],
+    }
+    if args.resume:
+        grid = specs or args.task or args.n or args.seeds or args.per_level or args.per_k
+        if grid or args.run_id:
+            raise SpecError(
+                "--resume takes the grid from the stored run; drop --estimators/--task/"
+                "--n/--seeds/--per-level/--per-k/--run-id"
+            )
+        kwargs.update(resume=args.resume, retry_failed=args.retry_failed)
+        args.interrupt_hint = f"; continue with: python -m harness run --resume {args.resume}"
+    else:
+        if not specs:
+            raise SpecError("give estimators, e.g. --estimators ksg,kde")
+        if not args.task:
+            raise SpecError("give a task, e.g. --task gaussian")
+        if args.retry_failed:
+            raise SpecError("--retry-failed only applies with --resume")
+        kwargs.update(
+            estimators=specs,
+            task=_task_spec(args),
+            n=args.n,
+            device=args.device,
+            run_id=args.run_id,
+        )
+        if args.seeds is not None:
+            kwargs["seeds"] = args.seeds
+        args.interrupt_hint = "; continue with: python -m harness run --resume latest"
+    df = run_grid(**kwargs)
+    if args.quiet:
+        print(df.attrs["run_id"])
+    return 0

@@ -1,0 +1,47 @@
+"""``runs``: list the runs in a results store."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "runs",
+        parents=[common],
+        help="list stored runs",
+        description="List the runs in the results store, oldest first.",
+    )
+    p.add_argument(
+        "--store",
+        metavar="PATH",
+        help="results store (default: ./runs/mi-harness.sqlite)",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import results
+
+    df = results.runs(args.store)
+    if df.empty:
+        print("no runs stored")
+        return 0
+    cols = [
+        "run_id",
+        "created",
+        "task",
+        "estimators",
+        "seeds",
+        "n",
+        "status",
+        "ok",
+        "failed",
+        "timeout",
+        "skipped",
+    ]
+    view = df[cols].copy()
+    view["created"] = view["created"].str.slice(0, 19).str.replace("T", " ")
+    print(view.to_string(index=False))
+    return 0

@@ -1,0 +1,398 @@
+"""Executors: where chunks of cells run. One seam, three shapes.
+
+Every executor has ``run(job, chunks) -> iterator of row lists``; the runner's
+loop over that iterator stores rows as they arrive, whatever runs them.
+
+* :class:`SerialExecutor` -- in the driver process (``workers=1``, no timeout).
+* :class:`ProcessExecutor` -- child processes the driver can kill: a pool of
+  ``workers`` and a per-cell ``timeout``. Python cannot interrupt Numba or torch
+  code, so a cell past its deadline costs its worker, which is replaced.
+* :class:`FuturesExecutor` -- any ``concurrent.futures.Executor``
+  (``ProcessPoolExecutor``, Dask's ``Client.get_executor()``, ...), fed
+  chunks and drained with ``as_completed``. No per-cell timeout there.
+
+:func:`make_executor` maps names to executors; a Dask executor would be one
+more entry in :data:`EXECUTORS`.
+
+This module imports only the standard library at the top so that a spawned
+worker can set its thread limits before NumPy, Numba or torch load.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing as mp
+import os
+import signal
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness.cells import Cell, Job
+
+__all__ = [
+    "EXECUTORS",
+    "Executor",
+    "FuturesExecutor",
+    "ProcessExecutor",
+    "SerialExecutor",
+    "make_executor",
+    "single_thread_env",
+]
+
+Rows = list[dict[str, Any]]
+Chunk = Sequence["Cell"]
+
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+)
+
+
+def single_thread_env(threads: int = 1) -> dict[str, str]:
+    """Environment variables limiting BLAS, OpenMP, Numba and torch to ``threads``."""
+    return {k: str(threads) for k in THREAD_VARS}
+
+
+class Executor:
+    """Runs chunks of cells of one job and yields rows as cells finish."""
+
+    name = "executor"
+    supports_timeout = False
+
+    def run(self, job: Job, chunks: Iterable[Chunk]) -> Iterator[Rows]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release workers (idempotent)."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SerialExecutor(Executor):
+    """Runs every cell in the calling process, one after another."""
+
+    name = "serial"
+
+    def run(self, job: Job, chunks: Iterable[Chunk]) -> Iterator[Rows]:
+        from harness.cells import iter_chunk
+
+        for chunk in chunks:
+            yield from iter_chunk(job, chunk)
+
+
+class FuturesExecutor(Executor):
+    """Adapter for any ``concurrent.futures.Executor``: one future per chunk.
+
+    Parameters
+    ----------
+    pool : concurrent.futures.Executor
+        Where chunks run; must be able to pickle the job when it is remote.
+    owns : bool
+        Shut the pool down in :meth:`close`.
+    """
+
+    name = "futures"
+
+    def __init__(self, pool: cf.Executor, *, owns: bool = False):
+        self.pool = pool
+        self.owns = owns
+
+    def run(self, job: Job, chunks: Iterable[Chunk]) -> Iterator[Rows]:
+        from harness.cells import make_row, one_line, run_chunk
+
+        futures = {self.pool.submit(run_chunk, job, chunk): chunk for chunk in chunks}
+        try:
+            for fut in cf.as_completed(futures):
+                try:
+                    rows = fut.result()
+                except Exception as exc:  # the executor itself failed (pickling, lost worker)
+                    msg = f"executor error: {one_line(exc)}"
+                    rows = [make_row(job, c, None, "failed", message=msg) for c in futures[fut]]
+                yield rows
+        finally:
+            for fut in futures:
+                fut.cancel()
+
+    def close(self) -> None:
+        if self.owns:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+# -- killable worker processes -------------------------------------------------
+
+
+def _worker_main(conn: Connection, env: dict[str, str], threads: int | None) -> None:
+    """Body of a worker process: run chunks sent by the driver, stream back messages."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's business
+    os.environ.update(env)  # before NumPy/Numba/torch are imported below
+    from harness.cells import iter_chunk, one_line
+
+    if threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(threads)
+
+    def on_start(positions: list[int], infos: list[dict[str, Any]]) -> None:
+        conn.send(("start", positions, infos))
+
+    while True:
+        try:
+            msg = conn.recv()
+        except EOFError:
+            return
+        if msg is None:
+            return
+        job, chunk = msg
+        try:
+            for rows in iter_chunk(job, chunk, on_start):
+                conn.send(("rows", rows))
+        except Exception as exc:
+            conn.send(("error", one_line(exc)))
+        conn.send(("done",))
+
+
+@dataclass
+class _Worker:
+    proc: Any  # multiprocessing.Process
+    conn: Connection
+    chunk: list[Any] | None = None
+    finished: set[int] = field(default_factory=set)
+    running: list[int] = field(default_factory=list)
+    infos: list[dict[str, Any]] = field(default_factory=list)
+    started: float = 0.0
+
+    def unfinished(self) -> list[int]:
+        """Positions of the current chunk neither finished nor running."""
+        busy = set(self.running) | self.finished
+        return [p for p in range(len(self.chunk or ())) if p not in busy]
+
+
+class ProcessExecutor(Executor):
+    """Worker processes with per-cell deadlines; a stuck worker is killed and replaced.
+
+    Parameters
+    ----------
+    workers : int
+        Number of worker processes.
+    timeout : float, optional
+        Seconds one cell may take (a batch of ``m`` cells gets ``m * timeout``);
+        past it the cell is recorded as ``"timeout"``.
+    threads : int, optional
+        Limit each worker to this many BLAS/OpenMP/Numba/torch threads.
+    start_method : str
+        ``multiprocessing`` start method; ``"spawn"`` keeps workers clean of the
+        driver's thread pools.
+    """
+
+    name = "processes"
+    supports_timeout = True
+
+    def __init__(
+        self,
+        workers: int = 1,
+        timeout: float | None = None,
+        *,
+        threads: int | None = None,
+        start_method: str = "spawn",
+    ):
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1; got {workers}")
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"timeout must be > 0 seconds; got {timeout}")
+        self.workers = workers
+        self.timeout = timeout
+        self.threads = threads
+        self.env = single_thread_env(threads) if threads is not None else {}
+        self.ctx = mp.get_context(start_method)
+        self._pool: list[_Worker] = []
+
+    # -- worker management ---------------------------------------------------
+    def _spawn(self) -> _Worker:
+        parent, child = self.ctx.Pipe(duplex=True)
+        proc = self.ctx.Process(
+            target=_worker_main,
+            args=(child, self.env, self.threads),
+            daemon=True,
+            name="mi-harness-worker",
+        )
+        proc.start()
+        child.close()
+        worker = _Worker(proc, parent)
+        self._pool.append(worker)
+        return worker
+
+    def _discard(self, worker: _Worker) -> None:
+        if worker.proc.is_alive():
+            worker.proc.kill()
+        worker.proc.join(timeout=5)
+        worker.conn.close()
+        self._pool.remove(worker)
+
+    def close(self) -> None:
+        for w in list(self._pool):
+            if w.chunk is None and w.proc.is_alive():
+                try:
+                    w.conn.send(None)
+                except OSError:
+                    pass
+        deadline = time.monotonic() + 2.0
+        for w in list(self._pool):
+            if w.chunk is None:
+                w.proc.join(timeout=max(0.0, deadline - time.monotonic()))
+            self._discard(w)
+
+    # -- the loop ----------------------------------------------------------------
+    def run(self, job: Job, chunks: Iterable[Chunk]) -> Iterator[Rows]:
+        from harness.cells import make_row
+
+        pending: deque[list[Any]] = deque(list(c) for c in chunks if len(c))
+        try:
+            while pending or any(w.chunk is not None for w in self._pool):
+                self._assign(job, pending)
+                busy = [w for w in self._pool if w.chunk is not None]
+                ready = wait([w.conn for w in busy], self._wait_time(busy))
+                for conn in ready:
+                    worker = next(w for w in busy if w.conn is conn)
+                    yield from self._receive(job, worker, pending, make_row)
+                yield from self._expire(job, pending, make_row)
+        finally:
+            for w in list(self._pool):
+                if w.chunk is not None:  # interrupted mid-chunk: its state is unknown
+                    self._discard(w)
+
+    def _assign(self, job: Job, pending: deque[list[Any]]) -> None:
+        idle = [w for w in self._pool if w.chunk is None]
+        while pending and (idle or len(self._pool) < self.workers):
+            worker = idle.pop() if idle else self._spawn()
+            chunk = pending.popleft()
+            worker.chunk, worker.finished, worker.running = chunk, set(), []
+            worker.started = time.monotonic()
+            worker.conn.send((job, chunk))
+
+    def _wait_time(self, busy: list[_Worker]) -> float | None:
+        if self.timeout is None:
+            return None
+        ends = [w.started + self.timeout * len(w.running) for w in busy if w.running]
+        return max(0.0, min(ends) - time.monotonic()) if ends else None
+
+    def _receive(
+        self, job: Job, worker: _Worker, pending: deque[list[Any]], make_row: Callable[..., Any]
+    ) -> Iterator[Rows]:
+        chunk = worker.chunk or []
+        try:
+            msg = worker.conn.recv()
+        except (EOFError, OSError):
+            worker.proc.join(timeout=5)
+            code = worker.proc.exitcode
+            positions = worker.running or worker.unfinished()[:1]
+            infos = worker.infos if worker.running else [None] * len(positions)
+            rest = [chunk[p] for p in worker.unfinished() if p not in positions]
+            self._discard(worker)
+            if rest:
+                pending.appendleft(rest)
+            msg_text = f"worker process died (exit code {code})"
+            yield [
+                make_row(job, chunk[p], i, "failed", message=msg_text)
+                for p, i in zip(positions, infos, strict=True)
+            ]
+            return
+        kind = msg[0]
+        if kind == "start":
+            worker.running, worker.infos = list(msg[1]), list(msg[2])
+            worker.started = time.monotonic()
+        elif kind == "rows":
+            rows = msg[1]
+            keys = {r["cell_key"] for r in rows}
+            worker.finished.update(p for p, c in enumerate(chunk) if c.key in keys)
+            worker.running, worker.infos = [], []
+            yield rows
+        elif kind == "error":  # the chunk loop itself broke; no row for the rest
+            text = f"worker error: {msg[1]}"
+            yield [
+                make_row(job, chunk[p], None, "failed", message=text) for p in worker.unfinished()
+            ]
+            worker.finished.update(range(len(chunk)))
+        elif kind == "done":
+            worker.chunk, worker.running, worker.infos = None, [], []
+
+    def _expire(
+        self, job: Job, pending: deque[list[Any]], make_row: Callable[..., Any]
+    ) -> Iterator[Rows]:
+        if self.timeout is None:
+            return
+        now = time.monotonic()
+        for worker in [w for w in self._pool if w.chunk is not None and w.running]:
+            limit = self.timeout * len(worker.running)
+            if now - worker.started < limit:
+                continue
+            chunk = worker.chunk or []
+            rest = [chunk[p] for p in worker.unfinished()]
+            share = (now - worker.started) / len(worker.running)
+            text = f"exceeded the {self.timeout:g} s per-cell timeout"
+            rows = [
+                make_row(job, chunk[p], i, "timeout", seconds=share, message=text)
+                for p, i in zip(worker.running, worker.infos, strict=True)
+            ]
+            self._discard(worker)
+            if rest:
+                pending.appendleft(rest)
+            yield rows
+
+
+# -- names ----------------------------------------------------------------------
+
+
+def _local(workers: int, timeout: float | None) -> Executor:
+    if workers == 1 and timeout is None:
+        return SerialExecutor()
+    # One thread per worker when several share the machine; a lone worker keeps them all.
+    return ProcessExecutor(workers, timeout, threads=1 if workers > 1 else None)
+
+
+#: Executor name -> factory(workers, timeout). A Dask executor plugs in here as
+#: ``FuturesExecutor(distributed.Client(address).get_executor())``.
+EXECUTORS: dict[str, Callable[[int, float | None], Executor]] = {"local": _local}
+
+
+def make_executor(
+    executor: str | cf.Executor | Executor = "local",
+    workers: int = 1,
+    timeout: float | None = None,
+) -> Executor:
+    """An :class:`Executor` for a name, a ``concurrent.futures`` executor or an Executor.
+
+    Raises
+    ------
+    ValueError
+        Unknown name, ``workers < 1``, or a timeout the executor cannot enforce.
+    """
+    if isinstance(executor, Executor):
+        ex = executor
+    elif isinstance(executor, cf.Executor):
+        ex = FuturesExecutor(executor)
+    elif isinstance(executor, str) and executor in EXECUTORS:
+        if int(workers) != workers or workers < 1:
+            raise ValueError(f"workers must be a positive integer; got {workers}")
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"timeout must be > 0 seconds; got {timeout}")
+        return EXECUTORS[executor](int(workers), timeout)
+    else:
+        raise ValueError(
+            f"unknown executor {executor!r}; available: {', '.join(sorted(EXECUTORS))}"
+        )
+    if timeout is not None and not ex.supports_timeout:
+        raise ValueError(f"executor {ex.name!r} cannot enforce a per-cell timeout")
+    return ex

@@ -1,0 +1,300 @@
+"""The contracts every part of mi-harness builds on.
+
+This module imports nothing else from the project (only NumPy and the standard
+library), so estimators, tasks, the runner and the report can all depend on it
+without import cycles.
+
+* :class:`Estimator` -- base class for MI estimators (``estimate`` in nats).
+* :class:`Task` -- base class for task generators yielding :class:`Instance`.
+* :func:`validate_samples` -- the one input validator every estimator uses.
+* :class:`SpecError`, :class:`InputError` -- the two user-facing error types.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Iterator, Mapping, Sequence
+
+import numpy as np
+
+__all__ = [
+    "Capabilities",
+    "Estimator",
+    "InputError",
+    "Instance",
+    "SpecError",
+    "Task",
+    "get_params",
+    "validate_samples",
+]
+
+
+class SpecError(ValueError):
+    """A spec string, name or parameter is unknown or has an invalid value."""
+
+
+class InputError(ValueError):
+    """Samples given to an estimator are unusable (NaN, wrong shape, ...)."""
+
+
+def get_params(obj: Any) -> dict[str, Any]:
+    """Constructor parameters of ``obj``, read back from same-named attributes.
+
+    Like scikit-learn's ``get_params``: every keyword of ``__init__`` is stored
+    unchanged on the instance under the same name.
+    """
+    sig = inspect.signature(type(obj).__init__)
+    return {
+        name: getattr(obj, name)
+        for name, p in sig.parameters.items()
+        if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    }
+
+
+def param_defaults(cls: type) -> dict[str, Any]:
+    """Constructor keywords of ``cls`` and their defaults (without instantiating)."""
+    sig = inspect.signature(cls.__init__)
+    return {
+        name: (None if p.default is inspect.Parameter.empty else p.default)
+        for name, p in sig.parameters.items()
+        if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    }
+
+
+# --------------------------------------------------------------------------
+# Input validation
+# --------------------------------------------------------------------------
+
+
+def _as_2d(a: Any, label: str) -> np.ndarray:
+    try:
+        arr = np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{label} must be numeric; could not convert: {exc}") from None
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    elif arr.ndim != 2:
+        raise InputError(
+            f"{label} must be 1-D (n,) or 2-D (n, d); got an array with shape {arr.shape}"
+        )
+    if arr.shape[1] == 0:
+        raise InputError(f"{label} has no columns (shape {arr.shape})")
+    return arr
+
+
+def validate_samples(
+    x: Any,
+    y: Any,
+    *,
+    min_samples: int = 2,
+    reason: str = "",
+    allow_constant: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Check and coerce a pair of samples to float64 arrays of shape (n, d).
+
+    Parameters
+    ----------
+    x, y : array_like
+        Samples of X and Y; 1-D input is treated as one column.
+    min_samples : int
+        Smallest acceptable n (e.g. ``k + 1`` for KSG).
+    reason : str
+        Why ``min_samples`` is needed, quoted in the error (e.g. ``"k=5"``).
+    allow_constant : bool
+        Accept columns with a single distinct value.
+
+    Returns
+    -------
+    x, y : ndarray of shape (n, dx), (n, dy)
+
+    Raises
+    ------
+    InputError
+        One clear message naming the first problem found.
+    """
+    xa = _as_2d(x, "x")
+    ya = _as_2d(y, "y")
+    if xa.shape[0] != ya.shape[0]:
+        raise InputError(
+            f"x and y must have the same number of samples; got {xa.shape[0]} and {ya.shape[0]}"
+        )
+    n = xa.shape[0]
+    if n < min_samples:
+        why = f" ({reason})" if reason else ""
+        raise InputError(f"need at least {min_samples} samples{why}; got {n}")
+    for label, arr in (("x", xa), ("y", ya)):
+        finite = np.isfinite(arr)
+        if not finite.all():
+            bad = np.argwhere(~finite)[0]
+            kind = "NaN" if np.isnan(arr[tuple(bad)]) else "inf"
+            raise InputError(
+                f"{label} contains {kind} (first at row {bad[0]}, column {bad[1]}); "
+                "remove or impute non-finite values"
+            )
+        if not allow_constant:
+            const = np.flatnonzero(np.ptp(arr, axis=0) == 0)
+            if const.size:
+                raise InputError(
+                    f"{label} column {int(const[0])} is constant; MI with a constant is 0 "
+                    "and the estimator is undefined there"
+                )
+    return xa, ya
+
+
+# --------------------------------------------------------------------------
+# Estimators
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What an estimator can do; read by the runner, the CLI and reports."""
+
+    max_dim_x: int | None = None  # None: any dimension
+    max_dim_y: int | None = None
+    devices: tuple[str, ...] = ("cpu",)
+    batched: bool = False  # estimate_batch is faster than a loop
+    differentiable: bool = False
+    requires: frozenset[str] = field(default_factory=frozenset)  # e.g. {"torch"}
+
+
+class Estimator:
+    """Base class for MI estimators.
+
+    Subclasses set the class attributes ``name`` and ``capabilities``, take
+    plain keyword parameters in ``__init__`` (stored unchanged, no work done),
+    validate them in :meth:`_check_params`, and implement :meth:`_estimate`
+    on validated float64 arrays. Estimates are in nats.
+    """
+
+    name: ClassVar[str] = ""
+    capabilities: ClassVar[Capabilities] = Capabilities()
+
+    # -- parameters ---------------------------------------------------------
+    def get_params(self) -> dict[str, Any]:
+        return get_params(self)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """JSON-serialisable parameters, as shown in reports."""
+        return self.get_params()
+
+    def _check_params(self) -> None:
+        """Raise :class:`SpecError` for invalid parameter values (override)."""
+
+    def min_samples(self) -> int:
+        """Smallest sample size the estimator accepts."""
+        return 2
+
+    def supports(self, dim_x: int, dim_y: int) -> bool:
+        c = self.capabilities
+        return (c.max_dim_x is None or dim_x <= c.max_dim_x) and (
+            c.max_dim_y is None or dim_y <= c.max_dim_y
+        )
+
+    @property
+    def requires(self) -> frozenset[str]:
+        return self.capabilities.requires
+
+    # -- estimation ---------------------------------------------------------
+    def _validate(self, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        self._check_params()
+        xa, ya = validate_samples(
+            x, y, min_samples=self.min_samples(), reason=f"{self.name} {self._min_reason()}"
+        )
+        if not self.supports(xa.shape[1], ya.shape[1]):
+            raise InputError(
+                f"{self.name} does not support dim_x={xa.shape[1]}, dim_y={ya.shape[1]} "
+                f"(max {self.capabilities.max_dim_x}, {self.capabilities.max_dim_y})"
+            )
+        return xa, ya
+
+    def _min_reason(self) -> str:
+        return ""
+
+    def estimate(self, x: Any, y: Any) -> float:
+        """Estimate I(X; Y) in nats from paired samples ``x`` (n, dx), ``y`` (n, dy)."""
+        xa, ya = self._validate(x, y)
+        value = float(self._estimate(xa, ya))
+        if not np.isfinite(value):
+            raise FloatingPointError(f"{self.name} produced a non-finite estimate ({value})")
+        return value
+
+    def estimate_batch(self, xs: Sequence[Any], ys: Sequence[Any]) -> np.ndarray:
+        """Estimate MI for many sample pairs; batched estimators override this."""
+        if len(xs) != len(ys):
+            raise InputError(f"xs and ys must have the same length; got {len(xs)} and {len(ys)}")
+        return np.array([self.estimate(x, y) for x, y in zip(xs, ys)], dtype=np.float64)
+
+    def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        args = ",".join(f"{k}={v}" for k, v in self.get_params().items())
+        return f"{self.name}:{args}" if args else self.name
+
+
+# --------------------------------------------------------------------------
+# Tasks
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One sample pair with its ground truth.
+
+    ``meta`` holds the task's labels for this instance (MI level, K, rho, d,
+    triplet id, dependence label, ...); each key becomes a result column.
+    """
+
+    instance_id: str
+    x: np.ndarray
+    y: np.ndarray
+    true_mi: float
+    true_mi_se: float = 0.0
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Task:
+    """Base class for task generators.
+
+    Subclasses set ``name`` and ``summary`` (which view :mod:`harness.metrics`
+    gives: ``"error"``, ``"levels"``, ``"order"``, ``"auc"``, ...), take plain
+    keyword parameters (always including ``n``, the sample size), and
+    implement :meth:`n_instances` and :meth:`instance`. The same parameters and
+    seed give the same samples and truth on any machine.
+    """
+
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = "error"
+
+    def get_params(self) -> dict[str, Any]:
+        return get_params(self)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.get_params()
+
+    def _check_params(self) -> None:
+        """Raise :class:`SpecError` for invalid parameter values (override)."""
+
+    def n_instances(self) -> int:
+        raise NotImplementedError
+
+    def instance(self, index: int, seed: int) -> Instance:
+        """Generate instance ``index`` for sample seed ``seed``."""
+        raise NotImplementedError
+
+    def instances(self, seed: int) -> Iterator[Instance]:
+        self._check_params()
+        for i in range(self.n_instances()):
+            yield self.instance(i, seed)
+
+    def rng(self, index: int, seed: int) -> np.random.Generator:
+        """Generator for instance ``index`` under ``seed``: a SeedSequence leaf."""
+        return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(index,)))
+
+    def __repr__(self) -> str:
+        args = ",".join(f"{k}={v}" for k, v in self.get_params().items())
+        return f"{self.name}:{args}" if args else self.name

@@ -1,0 +1,230 @@
+"""Metrics derived from stored result rows (never stored themselves).
+
+Every table is computed from a results DataFrame (:func:`results.load`) and
+grouped by the estimator ``label`` (``"ksg:k=5"``), keeping labels in order of
+first appearance. Error statistics use rows with status ``ok`` only; error
+variance is the sample variance (``ddof=1``).
+
+* :func:`error_table` -- MAE, bias, error variance, RMSE, median seconds, counts.
+* :func:`level_table` -- mean error and variance per MI level (``gmm_levels``).
+* :func:`order_table` -- order accuracy per K over (x, y, y') triplets (``gmm_order``).
+* :func:`auc_table` -- ROC AUC of the estimate as a dependence score.
+* :func:`summarize` -- the views a task's ``summary`` attribute asks for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "auc_table",
+    "error_table",
+    "format_summary",
+    "level_table",
+    "order_table",
+    "summarize",
+]
+
+STATUS_COUNTS = ("ok", "failed", "timeout", "skipped")
+
+
+def _keys(df: pd.DataFrame) -> list[str]:
+    return ["task", "label"] if "task" in df and df["task"].nunique() > 1 else ["label"]
+
+
+def _ok(df: pd.DataFrame) -> pd.DataFrame:
+    return df[df["status"] == "ok"]
+
+
+def error_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Error statistics and outcome counts per estimator.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by label: ``cells`` (all rows), ``ok``, ``failed``, ``timeout``,
+        ``skipped``, ``mae``, ``bias`` (mean error), ``error_var``, ``rmse``,
+        ``median_seconds``.
+    """
+    keys = _keys(df)
+    counts = (
+        df.groupby(keys, sort=False)["status"]
+        .value_counts()
+        .unstack(fill_value=0)
+        .reindex(columns=list(STATUS_COUNTS), fill_value=0)
+    )
+    counts.insert(0, "cells", counts.sum(axis=1))
+    ok = _ok(df).assign(abs_error=lambda d: d["error"].abs(), sq_error=lambda d: d["error"] ** 2)
+    g = ok.groupby(keys, sort=False)
+    stats = pd.DataFrame(
+        {
+            "mae": g["abs_error"].mean(),
+            "bias": g["error"].mean(),
+            "error_var": g["error"].var(ddof=1),
+            "rmse": np.sqrt(g["sq_error"].mean()),
+            "median_seconds": g["seconds"].median(),
+        }
+    )
+    out = counts.join(stats, how="left")
+    out.columns.name = None
+    return out.astype({c: "int64" for c in ("cells", *STATUS_COUNTS)})
+
+
+def level_table(df: pd.DataFrame, level: str = "level") -> pd.DataFrame:
+    """Mean error, error variance and MAE per estimator and MI level (paper Table 2)."""
+    if level not in df:
+        raise KeyError(f"no {level!r} column; level_table needs a task with MI levels")
+    ok = _ok(df)
+    g = ok.groupby([*_keys(df), level], sort=True)["error"]
+    out = pd.DataFrame(
+        {
+            "count": g.size(),
+            "mean_error": g.mean(),
+            "error_var": g.var(ddof=1),
+            "mae": g.apply(lambda e: e.abs().mean()),
+        }
+    )
+    return _first_seen_order(out, df)
+
+
+def order_table(
+    df: pd.DataFrame, by: str = "K", triplet: str = "triplet", member: str = "member"
+) -> pd.DataFrame:
+    """Accuracy of the order MI(x;y) vs MI(x;y') per estimator and ``by`` (paper Table 3).
+
+    Rows of one triplet share ``triplet`` (and ``seed``); ``member`` 0 and 1 are
+    its two pairs. A triplet is correct when ``sign(est0 - est1) ==
+    sign(true0 - true1)``; triplets missing an ``ok`` member are left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by (label, ``by``): ``triplets``, ``correct``, ``accuracy``.
+    """
+    for col in (triplet, member):
+        if col not in df:
+            raise KeyError(f"no {col!r} column; order_table needs a task with triplets")
+    keys = _keys(df)
+    by_keys = [by] if by in df else []
+    ok = _ok(df)
+    wide = ok.pivot_table(
+        index=[*keys, *by_keys, "seed", triplet],
+        columns=member,
+        values=["estimate", "true_mi"],
+        aggfunc="first",
+    )
+    if wide.empty or ("estimate", 0) not in wide or ("estimate", 1) not in wide:
+        empty = pd.DataFrame(columns=["triplets", "correct", "accuracy"])
+        return empty.rename_axis(keys[0] if len(keys) == 1 else None)
+    wide = wide.dropna(subset=[("estimate", 0), ("estimate", 1)])
+    est_sign = np.sign(wide[("estimate", 0)] - wide[("estimate", 1)])
+    true_sign = np.sign(wide[("true_mi", 0)] - wide[("true_mi", 1)])
+    correct = (est_sign == true_sign).astype("int64")
+    g = correct.groupby(level=[*keys, *by_keys], sort=True)
+    out = pd.DataFrame({"triplets": g.size(), "correct": g.sum()})
+    out["accuracy"] = out["correct"] / out["triplets"]
+    return _first_seen_order(out, df)
+
+
+def auc_table(
+    df: pd.DataFrame, label: str = "dependent", by: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """ROC AUC of the estimate as a score for the binary column ``label``.
+
+    Parameters
+    ----------
+    by : sequence of str, optional
+        Extra grouping columns; default those of ``("d", "n_samples")`` present.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by label (and ``by``): ``count``, ``positives``, ``auc`` (NaN when
+        a group has only one class).
+    """
+    from sklearn.metrics import roc_auc_score
+
+    if label not in df:
+        raise KeyError(f"no {label!r} column; auc_table needs a task with dependence labels")
+    by = [c for c in ("d", "n_samples") if c in df] if by is None else list(by)
+    ok = _ok(df)
+    rows = []
+    for key, part in ok.groupby([*_keys(df), *by], sort=True):
+        truth = part[label].astype(bool).to_numpy()
+        auc = (
+            float(roc_auc_score(truth, part["estimate"].to_numpy()))
+            if 0 < truth.sum() < len(truth)
+            else float("nan")
+        )
+        key = key if isinstance(key, tuple) else (key,)
+        rows.append((*key, len(part), int(truth.sum()), auc))
+    index = [*_keys(df), *by]
+    out = pd.DataFrame(rows, columns=[*index, "count", "positives", "auc"]).set_index(index)
+    return _first_seen_order(out, df)
+
+
+def _first_seen_order(out: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
+    """Reorder the ``label`` level of ``out`` to the order labels appear in ``df``."""
+    if out.empty:
+        return out
+    order = {lab: i for i, lab in enumerate(pd.unique(df["label"]))}
+    pos = out.index.get_level_values("label").map(order)
+    return out.iloc[np.lexsort([np.arange(len(out)), pos])]
+
+
+def _summary_kind(df: pd.DataFrame) -> str:
+    names = pd.unique(df["task"]) if "task" in df else []
+    if len(names) == 1:
+        try:
+            import tasks
+
+            return str(tasks.registry.get_class(str(names[0])).summary)
+        except Exception:
+            pass
+    if "level" in df:
+        return "levels"
+    if "triplet" in df and "member" in df:
+        return "order"
+    if "dependent" in df:
+        return "auc"
+    return "error"
+
+
+def summarize(df: pd.DataFrame, summary: str | None = None) -> dict[str, pd.DataFrame]:
+    """The metric tables for a results frame.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Rows from :func:`results.load` or :func:`harness.run`.
+    summary : str, optional
+        ``"error"``, ``"levels"``, ``"order"`` or ``"auc"``; default the task
+        class's ``summary`` attribute, else guessed from the meta columns.
+
+    Returns
+    -------
+    dict of str to DataFrame
+        Always ``"errors"`` (:func:`error_table`), plus ``"levels"``, ``"order"``
+        or ``"auc"`` where the task calls for it and the columns exist.
+    """
+    views = {"errors": error_table(df)}
+    kind = summary or _summary_kind(df)
+    if kind == "levels" and "level" in df:
+        views["levels"] = level_table(df)
+    elif kind == "order" and "triplet" in df and "member" in df:
+        views["order"] = order_table(df)
+    elif kind == "auc" and "dependent" in df:
+        views["auc"] = auc_table(df)
+    return views
+
+
+def format_summary(views: dict[str, pd.DataFrame]) -> str:
+    """Plain-text rendering of :func:`summarize` output."""
+    parts = []
+    for name, table in views.items():
+        text = table.to_string(float_format=lambda v: f"{v:.4g}") if len(table) else "(empty)"
+        parts.append(f"{name}\n{text}")
+    return "\n\n".join(parts)

@@ -1,0 +1,199 @@
+"""Name -> class registries built from ``name:key=value,...`` spec strings.
+
+Built-ins are ``name -> "module:Class"`` strings imported only when asked for,
+so listing names never imports torch. Third-party plugins register through an
+entry-point group; one that fails to load is reported as unavailable with a
+warning, not a crash.
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any
+
+from harness.interface import SpecError, param_defaults
+
+__all__ = ["Registry", "parse_spec", "parse_value", "format_spec"]
+
+
+def parse_value(text: str) -> Any:
+    """Turn a spec value into a Python literal: bool, None, int, float or str."""
+    t = text.strip()
+    low = t.lower()
+    if low in ("true", "yes"):
+        return True
+    if low in ("false", "no"):
+        return False
+    if low in ("none", "null"):
+        return None
+    for conv in (int, float):
+        try:
+            return conv(t)
+        except ValueError:
+            pass
+    return t
+
+
+def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """Split ``"name:key=value,key=value"`` into ``(name, {key: value})``.
+
+    Examples
+    --------
+    >>> parse_spec("ksg:k=5,variant=2")
+    ('ksg', {'k': 5, 'variant': 2})
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise SpecError(f"a spec must be a non-empty string like 'ksg:k=5'; got {spec!r}")
+    name, _, rest = spec.strip().partition(":")
+    name = name.strip()
+    params: dict[str, Any] = {}
+    if rest.strip():
+        for item in rest.split(","):
+            key, eq, value = item.partition("=")
+            key = key.strip()
+            if not eq or not key:
+                raise SpecError(f"in spec {spec!r}: expected key=value, got {item!r}")
+            if key in params:
+                raise SpecError(f"in spec {spec!r}: parameter {key!r} given twice")
+            params[key] = parse_value(value)
+    return name, params
+
+
+def format_spec(name: str, params: dict[str, Any]) -> str:
+    """Inverse of :func:`parse_spec` for simple values."""
+    if not params:
+        return name
+    return name + ":" + ",".join(f"{k}={v}" for k, v in params.items())
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    target: str  # "module:Class"
+    source: str  # "builtin" or the distribution of a plugin
+
+
+class Registry:
+    """A lazily imported name -> class table for one kind of object.
+
+    Parameters
+    ----------
+    kind : str
+        ``"estimator"`` or ``"task"`` (used in messages).
+    group : str
+        Entry-point group third parties register under.
+    builtins : dict
+        ``name -> "module:Class"``.
+    """
+
+    def __init__(self, kind: str, group: str, builtins: dict[str, str]):
+        self.kind = kind
+        self.group = group
+        self._builtins = dict(builtins)
+        self._plugins: dict[str, Entry] | None = None
+        self._classes: dict[str, type] = {}
+        self._extra: dict[str, type] = {}
+
+    # -- discovery ----------------------------------------------------------
+    def _plugin_entries(self) -> dict[str, Entry]:
+        if self._plugins is None:
+            found: dict[str, Entry] = {}
+            for ep in entry_points(group=self.group):
+                if ep.name in self._builtins:
+                    continue  # built-ins win; a plugin cannot shadow them
+                dist = getattr(getattr(ep, "dist", None), "name", None) or "plugin"
+                found[ep.name] = Entry(ep.name, ep.value, dist)
+            self._plugins = found
+        return self._plugins
+
+    def entries(self) -> dict[str, Entry]:
+        out = {n: Entry(n, t, "builtin") for n, t in self._builtins.items()}
+        out.update(self._plugin_entries())
+        for n, cls in self._extra.items():
+            out[n] = Entry(n, f"{cls.__module__}:{cls.__qualname__}", "registered")
+        return dict(sorted(out.items()))
+
+    def names(self) -> list[str]:
+        return list(self.entries())
+
+    def register(self, cls: type, name: str | None = None) -> type:
+        """Register a class at run time (tests, notebooks)."""
+        key = name or getattr(cls, "name", "") or cls.__name__.lower()
+        self._extra[key] = cls
+        self._classes[key] = cls
+        return cls
+
+    def unregister(self, name: str) -> None:
+        self._extra.pop(name, None)
+        self._classes.pop(name, None)
+
+    # -- lookup ---------------------------------------------------------------
+    def _unknown(self, name: str) -> SpecError:
+        return SpecError(
+            f"unknown {self.kind} {name!r}; available: {', '.join(self.names()) or '(none)'}"
+        )
+
+    def get_class(self, name: str) -> type:
+        """The class registered under ``name`` (imported on first use)."""
+        if name in self._classes:
+            return self._classes[name]
+        entry = self.entries().get(name)
+        if entry is None:
+            raise self._unknown(name)
+        module, _, attr = entry.target.partition(":")
+        try:
+            obj: Any = importlib.import_module(module)
+            for part in attr.split("."):
+                obj = getattr(obj, part)
+        except Exception as exc:  # a broken plugin must not take the registry down
+            if entry.source == "builtin":
+                raise
+            warnings.warn(f"{self.kind} plugin {name!r} ({entry.target}) failed to load: {exc}")
+            raise SpecError(f"{self.kind} {name!r} is installed but failed to load: {exc}") from exc
+        self._classes[name] = obj
+        return obj
+
+    def available(self) -> dict[str, type | Exception]:
+        """Every entry mapped to its class, or the exception that stopped it loading."""
+        out: dict[str, type | Exception] = {}
+        for name in self.names():
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    out[name] = self.get_class(name)
+            except Exception as exc:
+                out[name] = exc
+        return out
+
+    def defaults(self, name: str) -> dict[str, Any]:
+        return param_defaults(self.get_class(name))
+
+    def make(self, spec: Any, **overrides: Any) -> Any:
+        """Build an object from a spec string (or pass an object through).
+
+        ``overrides`` set parameters the spec leaves out (e.g. ``device``),
+        silently skipped where the class has no such parameter.
+        """
+        if not isinstance(spec, str):
+            return spec
+        name, params = parse_spec(spec)
+        cls = self.get_class(name)
+        valid = param_defaults(cls)
+        unknown = sorted(set(params) - set(valid))
+        if unknown:
+            listing = ", ".join(f"{k}={v!r}" for k, v in valid.items()) or "(none)"
+            raise SpecError(
+                f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} "
+                f"for {self.kind} {name!r}; valid parameters (defaults): {listing}"
+            )
+        for k, v in overrides.items():
+            if k in valid and k not in params:
+                params[k] = v
+        obj = cls(**params)
+        check = getattr(obj, "_check_params", None)
+        if check is not None:
+            check()
+        return obj

@@ -1,0 +1,96 @@
+"""The results store and loaders.
+
+>>> import results
+>>> df = results.load("latest")          # newest run in ./runs/mi-harness.sqlite
+>>> df = results.load("run.parquet")     # or an exported file
+>>> results.runs()                       # one row per stored run
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from results.export import FORMATS, read, to_frame, write
+from results.store import Store, StoreError, default_path
+
+__all__ = ["Store", "StoreError", "default_path", "load", "read", "runs", "to_frame", "write"]
+
+StorePath = str | os.PathLike[str] | None
+
+
+def _is_file_ref(ref: str | os.PathLike[str]) -> bool:
+    return Path(ref).suffix.lower() in FORMATS
+
+
+def load(
+    run_or_path: str | os.PathLike[str], store: StorePath = None, *, all_attempts: bool = False
+) -> pd.DataFrame:
+    """Result rows of one run as a DataFrame, meta keys expanded into columns.
+
+    Parameters
+    ----------
+    run_or_path : str or path
+        A run id (or unique prefix), ``"latest"``, or the path of a Parquet/CSV
+        file written by ``python -m harness export``.
+    store : str or path, optional
+        The SQLite store to read run ids from; default :func:`default_path`.
+    all_attempts : bool
+        Keep every attempt of a cell, not only the latest.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per cell; ``df.attrs`` holds ``run_id`` and ``store``.
+    """
+    if _is_file_ref(run_or_path):
+        return read(run_or_path)
+    with Store(store, create=False) as st:
+        run_id = st.resolve(str(run_or_path))
+        df = to_frame(st.rows(run_id, all_attempts=all_attempts))
+        df.attrs.update(run_id=run_id, store=str(st.path))
+    return df
+
+
+def runs(store: StorePath = None) -> pd.DataFrame:
+    """One row per stored run: id, task, estimators, grid size, status, counts."""
+    with Store(store, create=False) as st:
+        recs = st.list_runs()
+    rows = []
+    for r in recs:
+        counts = r["counts"]
+        rows.append(
+            {
+                "run_id": r["run_id"],
+                "created": r["created"],
+                "task": r["task"],
+                "estimators": ",".join(e["label"] for e in r["estimators"]),
+                "seeds": len(r["seeds"]),
+                "n": r["n"],
+                "status": r["status"],
+                "ok": counts.get("ok", 0),
+                "failed": counts.get("failed", 0),
+                "timeout": counts.get("timeout", 0),
+                "skipped": counts.get("skipped", 0),
+                "git_commit": r["git_commit"],
+                "host": r["host"],
+            }
+        )
+    cols = [
+        "run_id",
+        "created",
+        "task",
+        "estimators",
+        "seeds",
+        "n",
+        "status",
+        "ok",
+        "failed",
+        "timeout",
+        "skipped",
+        "git_commit",
+        "host",
+    ]
+    return pd.DataFrame(rows, columns=cols)

@@ -1,0 +1,92 @@
+"""Result rows to pandas, and Parquet/CSV files for people who live in pandas.
+
+Instance ``meta`` (level, K, rho, triplet, member, ...) becomes one column per
+key; a key that clashes with a standard column is renamed ``meta_<key>``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from results.schema import RESULT_FIELDS
+
+__all__ = ["FORMATS", "file_format", "read", "to_frame", "write"]
+
+_FLOAT = ("true_mi", "true_mi_se", "estimate", "error", "seconds")
+_INT = ("attempt", "instance_index", "seed", "n_samples", "dim_x", "dim_y")
+FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
+
+
+def to_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """A DataFrame of result rows with the JSON ``meta`` expanded into columns.
+
+    Parameters
+    ----------
+    rows : iterable of mapping
+        Rows with the fields of :data:`results.schema.RESULT_FIELDS`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Standard columns first (without ``meta``), then one column per meta
+        key in order of first appearance.
+    """
+    base = [f for f in RESULT_FIELDS if f != "meta"]
+    records: list[dict[str, Any]] = []
+    meta_cols: dict[str, None] = {}
+    for row in rows:
+        rec = {k: row.get(k) for k in base}
+        meta = row.get("meta")
+        if isinstance(meta, str):
+            meta = json.loads(meta) if meta else {}
+        for key, value in (meta or {}).items():
+            col = f"meta_{key}" if key in rec or key == "meta" else key
+            meta_cols.setdefault(col)
+            rec[col] = value
+        records.append(rec)
+    df = pd.DataFrame.from_records(records, columns=base + list(meta_cols))
+    for col in _FLOAT:
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
+    for col in _INT:
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
+    return df
+
+
+def file_format(path: str | Path) -> str:
+    """``"parquet"`` or ``"csv"`` from the suffix of ``path``; ValueError otherwise."""
+    path = Path(path)
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(
+            f"cannot tell the format of {str(path)!r}; use a name ending in "
+            f"{', '.join(sorted(FORMATS))}"
+        )
+    return fmt
+
+
+def write(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``df`` to Parquet or CSV, chosen by the file suffix."""
+    path = Path(path)
+    fmt = file_format(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "parquet":
+        df.to_parquet(path, index=False)
+    else:
+        df.to_csv(path, index=False)
+    return path
+
+
+def read(path: str | Path) -> pd.DataFrame:
+    """Read a file written by :func:`write`."""
+    path = Path(path)
+    fmt = file_format(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {path}")
+    if fmt == "parquet":
+        return pd.read_parquet(path)
+    return pd.read_csv(path)

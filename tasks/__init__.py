@@ -1,0 +1,38 @@
+"""Task generators with known ground truth, and their registry.
+
+>>> import tasks
+>>> task = tasks.make("gmm_levels:per_level=50")
+>>> for inst in task.instances(seed=0): ...
+
+Third-party tasks register under the entry-point group ``mi_harness.tasks``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.interface import Instance, Task
+from harness.registry import Registry
+
+BUILTINS = {
+    "gaussian": "tasks.gaussian:Gaussian",
+    "halfcube": "tasks.transformed:HalfCube",
+    "asinh": "tasks.transformed:Asinh",
+    "additive_noise": "tasks.additive_noise:AdditiveNoise",
+    "gmm_levels": "tasks.gmm_levels:GMMLevels",
+    "gmm_order": "tasks.gmm_order:GMMOrder",
+}
+
+registry = Registry("task", "mi_harness.tasks", BUILTINS)
+
+
+def make(spec: str | Task, **overrides: Any) -> Task:
+    """Build a task from a spec string such as ``"gmm_levels:per_level=50"``."""
+    return registry.make(spec, **overrides)
+
+
+def names() -> list[str]:
+    return registry.names()
+
+
+__all__ = ["Instance", "Task", "make", "names", "registry"]

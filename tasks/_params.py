@@ -1,0 +1,125 @@
+"""Parameter checks shared by the task generators.
+
+Spec strings separate parameters with commas, so a list value is written with
+semicolons (``gaussian:rhos=0.1;0.5;0.9``); Python callers pass a sequence.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from harness.interface import SpecError
+
+__all__ = ["check_int", "float_list", "int_list", "sweep"]
+
+
+def check_int(task: str, name: str, value: Any, minimum: int) -> int:
+    """``value`` as an int >= ``minimum``, or a :class:`SpecError` naming the parameter."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise SpecError(f"{task}: {name} must be an integer >= {minimum}; got {value!r}")
+    return int(value)
+
+
+def _items(task: str, name: str, value: Any) -> list[Any]:
+    if isinstance(value, str):
+        parts = [p for p in re.split(r"[;\s]+", value.strip()) if p]
+        if not parts:
+            raise SpecError(f"{task}: {name} is empty")
+        return parts
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return [value]
+    if isinstance(value, (Sequence, np.ndarray)):
+        items = list(value)
+        if not items:
+            raise SpecError(f"{task}: {name} is empty")
+        return items
+    raise SpecError(
+        f"{task}: {name} must be a number, a sequence or a ';'-separated string; got {value!r}"
+    )
+
+
+def float_list(task: str, name: str, value: Any) -> tuple[float, ...]:
+    """Parse a number, a sequence, or ``"a;b;c"`` into a tuple of finite floats."""
+    out = []
+    for item in _items(task, name, value):
+        try:
+            f = float(item)
+        except (TypeError, ValueError):
+            raise SpecError(f"{task}: {name} must hold numbers; got {item!r}") from None
+        if not math.isfinite(f):
+            raise SpecError(f"{task}: {name} must hold finite numbers; got {item!r}")
+        out.append(f)
+    return tuple(out)
+
+
+def int_list(task: str, name: str, value: Any) -> tuple[int, ...]:
+    """Parse an int, a sequence, ``"a;b;c"`` or a range ``"a..b"`` into a tuple of ints."""
+    if isinstance(value, str) and ".." in value:
+        lo, _, hi = value.partition("..")
+        try:
+            return tuple(range(int(lo), int(hi) + 1))
+        except ValueError:
+            raise SpecError(f"{task}: {name} range must look like '1..10'; got {value!r}") from None
+    out = []
+    for item in _items(task, name, value):
+        try:
+            f = float(item)
+        except (TypeError, ValueError):
+            raise SpecError(f"{task}: {name} must hold integers; got {item!r}") from None
+        if not f.is_integer():
+            raise SpecError(f"{task}: {name} must hold integers; got {item!r}")
+        out.append(int(f))
+    return tuple(out)
+
+
+def sweep(
+    task: str,
+    name: str,
+    stem: str,
+    values: Any,
+    grid: tuple[Any, Any, Any],
+    default: tuple[float, ...],
+) -> tuple[float, ...]:
+    """The swept values: an explicit list, an evenly spaced grid, or the default.
+
+    Parameters
+    ----------
+    task : str
+        Task name, for error messages.
+    name : str
+        The list parameter, e.g. ``"rhos"``.
+    stem : str
+        Prefix of the grid parameters, e.g. ``"rho"`` for ``rho_min``/``rho_max``.
+    values : number, sequence, str or None
+        Explicit values.
+    grid : (low, high, steps)
+        ``numpy.linspace(low, high, steps)``; all three or none given.
+    default : tuple of float
+        Used when neither form is given.
+
+    Returns
+    -------
+    tuple of float
+    """
+    lo, hi, steps = grid
+    given = [g is not None for g in grid]
+    names = f"{stem}_min, {stem}_max and steps"
+    if values is not None and any(given):
+        raise SpecError(f"{task}: give either {name} or the grid {names}, not both")
+    if any(given) and not all(given):
+        raise SpecError(f"{task}: the grid needs all of {names}")
+    if all(given):
+        n = check_int(task, "steps", steps, 1)
+        a = float_list(task, f"{stem}_min", lo)[0]
+        b = float_list(task, f"{stem}_max", hi)[0]
+        if n == 1 and a != b:
+            raise SpecError(f"{task}: steps=1 needs {stem}_min == {stem}_max")
+        return tuple(float(v) for v in np.round(np.linspace(a, b, n), 12))
+    if values is None:
+        return default
+    return float_list(task, name, values)

@@ -1,0 +1,216 @@
+"""Tiny estimators and tasks for runner, store and CLI tests.
+
+They live in an importable module (not inside a test) so worker processes
+started with ``spawn`` can unpickle them by reference. ``register()`` adds
+them to the registries; ``unregister()`` removes them again.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+import estimators
+import tasks
+from harness.interface import Capabilities, Estimator, Instance, SpecError, Task
+
+
+def corr_mi(x: np.ndarray, y: np.ndarray) -> float:
+    """Gaussian MI from the sample correlation of the first columns."""
+    r = np.corrcoef(x[:, 0], y[:, 0])[0, 1]
+    return float(-0.5 * np.log1p(-r * r))
+
+
+def _strong(x: np.ndarray, y: np.ndarray) -> bool:
+    return abs(np.corrcoef(x[:, 0], y[:, 0])[0, 1]) > 0.8
+
+
+class FakeCorr(Estimator):
+    """Correlation-based Gaussian MI."""
+
+    name = "fake_corr"
+
+    def __init__(self, shrink: float = 0.0):
+        self.shrink = shrink
+
+    def _check_params(self) -> None:
+        if not 0 <= self.shrink < 1:
+            raise SpecError(f"shrink must be in [0, 1); got {self.shrink}")
+
+    def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
+        return corr_mi(x, y) * (1 - self.shrink)
+
+
+class FakeFail(Estimator):
+    """Fails on strongly dependent samples."""
+
+    name = "fake_fail"
+
+    def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
+        if _strong(x, y):
+            raise ValueError("too strong\nsecond line")
+        return corr_mi(x, y)
+
+
+class FakeSleep(Estimator):
+    """Sleeps ``delay`` seconds on strongly dependent samples."""
+
+    name = "fake_sleep"
+
+    def __init__(self, delay: float = 30.0):
+        self.delay = delay
+
+    def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
+        if _strong(x, y):
+            time.sleep(self.delay)
+        return corr_mi(x, y)
+
+
+class FakeCrash(Estimator):
+    """Kills its own process on strongly dependent samples."""
+
+    name = "fake_crash"
+
+    def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
+        if _strong(x, y):
+            os._exit(3)
+        return corr_mi(x, y)
+
+
+class FakeSlow(Estimator):
+    """Takes ``delay`` seconds per estimate."""
+
+    name = "fake_slow"
+
+    def __init__(self, delay: float = 0.05):
+        self.delay = delay
+
+    def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
+        time.sleep(self.delay)
+        return corr_mi(x, y)
+
+
+#: Arm with ``INTERRUPT["after"] = m``: the (m+1)-th estimate raises KeyboardInterrupt.
+INTERRUPT: dict[str, int | None] = {"after": None, "calls": 0}
+
+
+class FakeInterrupt(Estimator):
+    """Raises KeyboardInterrupt once armed (see :data:`INTERRUPT`)."""
+
+    name = "fake_interrupt"
+
+    def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
+        after = INTERRUPT["after"]
+        if after is not None:
+            if INTERRUPT["calls"] >= after:
+                INTERRUPT["after"] = None
+                raise KeyboardInterrupt
+            INTERRUPT["calls"] += 1
+        return corr_mi(x, y)
+
+
+#: Sizes of the batches FakeBatched received, in order.
+BATCHES: list[int] = []
+
+
+class FakeBatched(Estimator):
+    """Batched correlation estimator recording its batch sizes."""
+
+    name = "fake_batched"
+    capabilities = Capabilities(batched=True)
+
+    def __init__(self, batch_size: int = 4):
+        self.batch_size = batch_size
+
+    def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
+        return corr_mi(x, y)
+
+    def estimate_batch(self, xs, ys) -> np.ndarray:
+        BATCHES.append(len(xs))
+        return np.array(
+            [corr_mi(np.asarray(x), np.asarray(y)) for x, y in zip(xs, ys, strict=True)]
+        )
+
+
+class FakeOneDim(Estimator):
+    """Supports only one-dimensional X."""
+
+    name = "fake_onedim"
+    capabilities = Capabilities(max_dim_x=1, max_dim_y=1)
+
+    def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
+        return corr_mi(x, y)
+
+
+class FakeGauss(Task):
+    """Gaussian pairs with correlation rho on the first coordinate."""
+
+    name = "fake_gauss"
+    summary = "levels"
+
+    def __init__(self, rhos: tuple[float, ...] = (0.0, 0.5, 0.9), dim: int = 1, n: int = 200):
+        self.rhos = rhos
+        self.dim = dim
+        self.n = n
+
+    def n_instances(self) -> int:
+        return len(self.rhos)
+
+    def instance(self, index: int, seed: int) -> Instance:
+        rho = float(self.rhos[index])
+        rng = self.rng(index, seed)
+        z = rng.standard_normal((self.n, 2 * self.dim))
+        x = z[:, : self.dim].copy()
+        y = z[:, self.dim :].copy()
+        y[:, 0] = rho * x[:, 0] + np.sqrt(1 - rho**2) * y[:, 0]
+        return Instance(
+            f"rho={rho}", x, y, -0.5 * np.log(1 - rho**2), 0.0, {"rho": rho, "level": rho}
+        )
+
+
+class FakeLevels(Task):
+    """Like FakeGauss, with ``per_level`` instances at each of three levels."""
+
+    name = "fake_levels"
+    summary = "levels"
+
+    def __init__(self, per_level: int = 2, n: int = 100):
+        self.per_level = per_level
+        self.n = n
+
+    def n_instances(self) -> int:
+        return 3 * self.per_level
+
+    def instance(self, index: int, seed: int) -> Instance:
+        inner = FakeGauss(rhos=(0.0, 0.5, 0.9), n=self.n)
+        inst = inner.instance(index // self.per_level, seed * 1000 + index)
+        return Instance(f"{index}", inst.x, inst.y, inst.true_mi, 0.0, dict(inst.meta))
+
+
+ESTIMATORS = (
+    FakeCorr,
+    FakeFail,
+    FakeSleep,
+    FakeCrash,
+    FakeSlow,
+    FakeInterrupt,
+    FakeBatched,
+    FakeOneDim,
+)
+TASKS = (FakeGauss, FakeLevels)
+
+
+def register() -> None:
+    for cls in ESTIMATORS:
+        estimators.registry.register(cls)
+    for cls in TASKS:
+        tasks.registry.register(cls)
+
+
+def unregister() -> None:
+    for cls in ESTIMATORS:
+        estimators.registry.unregister(cls.name)
+    for cls in TASKS:
+        tasks.registry.unregister(cls.name)
