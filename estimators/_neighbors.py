@@ -1,10 +1,18 @@
-"""Exact max-norm neighbour search in Numba: a KD-tree and sorted 1-D counts.
+"""Exact max-norm neighbour search in Numba: a KD-tree, a 2-D rank grid, sorted 1-D counts.
 
 Private kernels behind :mod:`estimators.ksg`. All distances are the max-norm
 (Chebyshev) distance computed as ``max_a |u_a - v_a|`` in float64, exactly as
 ``scipy.spatial.cKDTree`` computes it with ``p=inf``; every pruning test relies
 only on the monotonicity of rounded subtraction, so counts and k-th distances
 are exact, not approximate.
+
+2-D rank grid
+-------------
+For two columns, :func:`grid_knn_2d` bins points into ``g x g`` cells whose
+edges are sample quantiles of each column (so cells hold about equally many
+points whatever the marginals), stores them cell by cell, and searches square
+rings of cells around each query until the k-th distance is no larger than the
+distance to the searched square's edge. Building it costs two sorts and O(n).
 
 Tree layout
 -----------
@@ -21,7 +29,14 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["KDTree", "build_tree", "count_in_tree", "count_sorted", "knn_extents"]
+__all__ = [
+    "KDTree",
+    "build_tree",
+    "count_in_tree",
+    "count_sorted",
+    "grid_knn_2d",
+    "knn_extents",
+]
 
 _LEAF_SIZE = 12
 _STACK = 128  # traversal stack: far above the deepest possible tree (depth <= 63)
@@ -157,27 +172,36 @@ def _chunks(n: int) -> int:
 
 
 @njit(cache=True, inline="always")
+def _offer(dist, j, best, best_idx):
+    """Insert ``(dist, j)`` into the ascending k-best list; return the new k-th distance.
+
+    Bubbles through all k slots with selects instead of an early-exit loop:
+    fewer mispredicted branches, which dominate neighbour search at small k.
+    """
+    k = best.shape[0]
+    for m in range(k):
+        b = best[m]
+        bi = best_idx[m]
+        swap = dist < b
+        best[m] = dist if swap else b
+        best_idx[m] = j if swap else bi
+        dist = b if swap else dist
+        j = bi if swap else j
+    return best[k - 1]
+
+
+@njit(cache=True, inline="always")
 def _scan_leaf(points, s, e, t, q, best, best_idx, worst):
     """Offer points ``s:e`` (except ``t``) to the sorted k-best list; return the new bound."""
-    k = best.shape[0]
     d = points.shape[1]
     for j in range(s, e):
-        if j == t:
-            continue
         dist = 0.0
         for a in range(d):
             v = abs(points[j, a] - q[a])
             if v > dist:
                 dist = v
-        if dist < worst:
-            m = k - 1
-            while m > 0 and best[m - 1] > dist:
-                best[m] = best[m - 1]
-                best_idx[m] = best_idx[m - 1]
-                m -= 1
-            best[m] = dist
-            best_idx[m] = j
-            worst = best[k - 1]
+        if dist < worst and j != t:
+            worst = _offer(dist, j, best, best_idx)
     return worst
 
 
@@ -342,42 +366,401 @@ def count_in_tree(tree: KDTree, queries: np.ndarray, radii: np.ndarray, strict: 
     """
     queries = np.ascontiguousarray(queries, dtype=np.float64)
     return _count_in_tree(
-        tree.points, tree.start, tree.end, tree.lo, tree.hi, tree.first_leaf,
-        queries, radii, bool(strict), _chunks(queries.shape[0]),
+        tree.points,
+        tree.start,
+        tree.end,
+        tree.lo,
+        tree.hi,
+        tree.first_leaf,
+        queries,
+        radii,
+        bool(strict),
+        _chunks(queries.shape[0]),
     )
 
 
-@njit(parallel=True, cache=True)
-def _count_sorted(ordered, values, radii, strict):
+_WINDOW = 64  # first window of the branch-free bisection; doubles while the run continues
+
+
+@njit(cache=True, inline="always")
+def _inside(g, r, strict):
+    # g = fl(value - centre) against the lower bound -r
+    return (g > -r) if strict else (g >= -r)
+
+
+@njit(cache=True, inline="always")
+def _below(g, r, strict):
+    # g against the upper bound r
+    return (g < r) if strict else (g <= r)
+
+
+@njit(cache=True)
+def _run_end(ordered, s, v, r, strict):
+    """First ``j >= s`` with ``ordered[j] - v`` not below ``r`` (or n).
+
+    ``fl(ordered[j] - v)`` is non-decreasing in j, so the qualifying j form a
+    run; bisect windows of growing size with selects instead of branches.
+    """
     n = ordered.shape[0]
-    m = values.shape[0]
-    counts = np.empty(m, np.int64)
-    for i in prange(m):
-        v = values[i]
-        r = radii[i]
-        # g(j) = fl(ordered[j] - v) is non-decreasing in j, so each bound is one search
-        a = 0
-        b = n
-        while a < b:  # first j with g(j) > -r  (>= -r when not strict)
-            mid = (a + b) >> 1
-            g = ordered[mid] - v
-            if (g > -r) if strict else (g >= -r):
-                b = mid
-            else:
-                a = mid + 1
-        low = a
-        b = n
-        while a < b:  # first j with g(j) >= r  (> r when not strict)
-            mid = (a + b) >> 1
-            g = ordered[mid] - v
-            if (g >= r) if strict else (g > r):
-                b = mid
-            else:
-                a = mid + 1
-        counts[i] = a - low
+    w = _WINDOW
+    while True:
+        pos = s
+        step = w >> 1
+        while step >= 1:
+            j = pos + step - 1
+            ok = (j < n) & _below(ordered[min(j, n - 1)] - v, r, strict)
+            pos = pos + step if ok else pos
+            step >>= 1
+        ok = (pos < n) & _below(ordered[min(pos, n - 1)] - v, r, strict)
+        pos += ok
+        if pos - s < w or pos >= n:
+            return pos
+        s = pos
+        w <<= 1
+
+
+@njit(cache=True)
+def _run_start(ordered, e, v, r, strict):
+    """Smallest ``lo <= e`` with ``ordered[j] - v`` inside ``-r`` for all j in [lo, e)."""
+    w = _WINDOW
+    while True:
+        pos = e
+        step = w >> 1
+        while step >= 1:
+            j = pos - step
+            ok = (j >= 0) & _inside(ordered[max(j, 0)] - v, r, strict)
+            pos = pos - step if ok else pos
+            step >>= 1
+        ok = (pos > 0) & _inside(ordered[max(pos - 1, 0)] - v, r, strict)
+        pos -= ok
+        if e - pos < w or pos <= 0:
+            return pos
+        e = pos
+        w <<= 1
+
+
+@njit(cache=True)
+def _count_around(ordered, p, r, strict):
+    """Number of j with ``|ordered[j] - ordered[p]|`` < r (``<=`` unless strict)."""
+    if strict and not r > 0:
+        return 0
+    v = ordered[p]
+    return _run_end(ordered, p + 1, v, r, strict) - _run_start(ordered, p, v, r, strict)
+
+
+@njit(cache=True, inline="always")
+def _count_pair(sx, p, rx, sy, q, ry, strict):
+    """:func:`_count_around` for an x and a y marginal at once.
+
+    The four bisections (down and up in each) are independent, so they run
+    interleaved in one loop over a first window of ``_WINDOW`` (a compile-time
+    constant, so the loop unrolls); a side whose run fills that window
+    continues in :func:`_run_end` / :func:`_run_start`.
+    """
+    nx = sx.shape[0]
+    vx = sx[p]
+    vy = sy[q]
+    up_x = p + 1
+    up_y = q + 1
+    dn_x = p
+    dn_y = q
+    step = _WINDOW >> 1
+    while step >= 1:
+        j = up_x + step - 1
+        ok = (j < nx) & _below(sx[min(j, nx - 1)] - vx, rx, strict)
+        up_x = up_x + step if ok else up_x
+        j = up_y + step - 1
+        ok = (j < nx) & _below(sy[min(j, nx - 1)] - vy, ry, strict)
+        up_y = up_y + step if ok else up_y
+        j = dn_x - step
+        ok = (j >= 0) & _inside(sx[max(j, 0)] - vx, rx, strict)
+        dn_x = dn_x - step if ok else dn_x
+        j = dn_y - step
+        ok = (j >= 0) & _inside(sy[max(j, 0)] - vy, ry, strict)
+        dn_y = dn_y - step if ok else dn_y
+        step >>= 1
+    up_x += (up_x < nx) & _below(sx[min(up_x, nx - 1)] - vx, rx, strict)
+    up_y += (up_y < nx) & _below(sy[min(up_y, nx - 1)] - vy, ry, strict)
+    dn_x -= (dn_x > 0) & _inside(sx[max(dn_x - 1, 0)] - vx, rx, strict)
+    dn_y -= (dn_y > 0) & _inside(sy[max(dn_y - 1, 0)] - vy, ry, strict)
+    if up_x - p - 1 == _WINDOW and up_x < nx:
+        up_x = _run_end(sx, up_x, vx, rx, strict)
+    if up_y - q - 1 == _WINDOW and up_y < nx:
+        up_y = _run_end(sy, up_y, vy, ry, strict)
+    if p - dn_x == _WINDOW and dn_x > 0:
+        dn_x = _run_start(sx, dn_x, vx, rx, strict)
+    if q - dn_y == _WINDOW and dn_y > 0:
+        dn_y = _run_start(sy, dn_y, vy, ry, strict)
+    count_x = up_x - dn_x if (rx > 0 or not strict) else 0
+    count_y = up_y - dn_y if (ry > 0 or not strict) else 0
+    return count_x, count_y
+
+
+@njit(cache=True)
+def _sorted_with_rank(values, order):
+    n = values.shape[0]
+    ordered = np.empty(n, np.float64)
+    rank = np.empty(n, np.int64)
+    for p in range(n):
+        ordered[p] = values[order[p]]
+        rank[order[p]] = p
+    return ordered, rank
+
+
+@njit(parallel=True, cache=True)
+def _count_sorted(values, order, radii, strict, n_chunks):
+    n = values.shape[0]
+    ordered, rank = _sorted_with_rank(values, order)
+    counts = np.empty(n, np.int64)
+    size = (n + n_chunks - 1) // n_chunks
+    for c in prange(n_chunks):
+        for i in range(c * size, min(n, (c + 1) * size)):
+            counts[i] = _count_around(ordered, rank[i], radii[i], strict)
     return counts
 
 
-def count_sorted(ordered: np.ndarray, values: np.ndarray, radii: np.ndarray, strict: bool) -> np.ndarray:
-    """1-D fast path of :func:`count_in_tree` on a sorted array ``ordered``."""
-    return _count_sorted(ordered, np.ascontiguousarray(values), radii, bool(strict))
+def count_sorted(
+    values: np.ndarray, order: np.ndarray, radii: np.ndarray, strict: bool
+) -> np.ndarray:
+    """1-D fast path of :func:`count_in_tree` with the data points as queries.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n,)
+    order : ndarray of shape (n,)
+        ``argsort`` of ``values``.
+    radii : ndarray of shape (n,)
+    strict : bool
+        Count ``|values[j] - values[i]| < radii[i]`` if true, ``<=`` otherwise.
+
+    Returns
+    -------
+    ndarray of shape (n,), int64
+        Counts, including ``i`` itself whenever it qualifies.
+    """
+    n = values.shape[0]
+    return _count_sorted(
+        np.ascontiguousarray(values, dtype=np.float64),
+        np.ascontiguousarray(order, dtype=np.int64),
+        np.ascontiguousarray(radii, dtype=np.float64),
+        bool(strict),
+        _chunks(n),
+    )
+
+
+# --------------------------------------------------------------------------
+# 2-D rank grid
+# --------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _grid_build(x, y, order_x, order_y, g):
+    """Counting-sort the points into ``g x g`` quantile cells (cell = column * g + row)."""
+    n = x.shape[0]
+    cell = np.empty(n, np.int64)
+    for r in range(n):
+        cell[order_x[r]] = (r * g // n) * g
+    for r in range(n):
+        cell[order_y[r]] += r * g // n
+    start = np.zeros(g * g + 1, np.int64)
+    for i in range(n):
+        start[cell[i] + 1] += 1
+    for c in range(g * g):
+        start[c + 1] += start[c]
+    fill = start[:-1].copy()
+    px = np.empty(n, np.float64)
+    py = np.empty(n, np.float64)
+    pid = np.empty(n, np.int64)
+    for i in range(n):
+        t = fill[cell[i]]
+        fill[cell[i]] += 1
+        px[t] = x[i]
+        py[t] = y[i]
+        pid[t] = i
+    # smallest value in each column / row: everything in earlier ones is <= it
+    edge_x = np.empty(g, np.float64)
+    edge_y = np.empty(g, np.float64)
+    for c in range(g):
+        first = (c * n + g - 1) // g
+        edge_x[c] = x[order_x[first]]
+        edge_y[c] = y[order_y[first]]
+    return start, px, py, pid, edge_x, edge_y
+
+
+@njit(cache=True, inline="always")
+def _scan_cells(px, py, a, b, xi, yi, best, best_idx, worst):
+    for j in range(a, b):
+        dist = max(abs(px[j] - xi), abs(py[j] - yi))
+        if dist < worst:
+            worst = _offer(dist, j, best, best_idx)
+    return worst
+
+
+@njit(cache=True, inline="always")
+def _outside_bound(cx, cy, r, g, xi, yi, edge_x, edge_y):
+    """Least distance from (xi, yi) to any point outside the cell square of radius r."""
+    bound = np.inf
+    if cx - r > 0:
+        bound = min(bound, xi - edge_x[cx - r])
+    if cx + r + 1 < g:
+        bound = min(bound, edge_x[cx + r + 1] - xi)
+    if cy - r > 0:
+        bound = min(bound, yi - edge_y[cy - r])
+    if cy + r + 1 < g:
+        bound = min(bound, edge_y[cy + r + 1] - yi)
+    return bound
+
+
+@njit(parallel=True, cache=True)
+def _grid_knn_counts(
+    start, px, py, pid, edge_x, edge_y, g, k, variant, sx, rank_x, sy, rank_y, n_chunks
+):
+    n = px.shape[0]
+    eps = np.empty(n, np.float64)
+    eps_x = np.empty(n, np.float64)
+    eps_y = np.empty(n, np.float64)
+    count_x = np.empty(n, np.int64)
+    count_y = np.empty(n, np.int64)
+    n_cells = g * g
+    size = (n_cells + n_chunks - 1) // n_chunks
+    for ch in prange(n_chunks):
+        # k + 1 best including the query itself at distance 0: the last is the k-th neighbour
+        best = np.empty(k + 1, np.float64)
+        best_idx = np.empty(k + 1, np.int64)
+        for cell in range(ch * size, min(n_cells, (ch + 1) * size)):
+            cx = cell // g
+            cy = cell - cx * g
+            r0 = max(cy - 1, 0)
+            r1 = min(cy + 1, g - 1)
+            for t in range(start[cell], start[cell + 1]):
+                xi = px[t]
+                yi = py[t]
+                for m in range(k + 1):
+                    best[m] = np.inf
+                    best_idx[m] = t
+                worst = np.inf
+                # the 3 x 3 block of cells first, one contiguous run per column; every
+                # point goes through the branch-free insertion (no unpredictable test)
+                for c in range(max(cx - 1, 0), min(cx + 1, g - 1) + 1):
+                    base = c * g
+                    for j in range(start[base + r0], start[base + r1 + 1]):
+                        dist = max(abs(px[j] - xi), abs(py[j] - yi))
+                        worst = _offer(dist, j, best, best_idx)
+                r = 1
+                while True:
+                    # every unsearched point is at least `bound` away (rounding is monotone)
+                    bound = _outside_bound(cx, cy, r, g, xi, yi, edge_x, edge_y)
+                    if worst <= bound or bound == np.inf:
+                        break
+                    r += 1
+                    # ring r: full edge columns, top and bottom cells of inner columns
+                    lo_row = max(cy - r, 0)
+                    hi_row = min(cy + r, g - 1)
+                    for c in range(max(cx - r, 0), min(cx + r, g - 1) + 1):
+                        base = c * g
+                        if c == cx - r or c == cx + r:
+                            worst = _scan_cells(
+                                px,
+                                py,
+                                start[base + lo_row],
+                                start[base + hi_row + 1],
+                                xi,
+                                yi,
+                                best,
+                                best_idx,
+                                worst,
+                            )
+                            continue
+                        if cy - r >= 0:
+                            worst = _scan_cells(
+                                px,
+                                py,
+                                start[base + cy - r],
+                                start[base + cy - r + 1],
+                                xi,
+                                yi,
+                                best,
+                                best_idx,
+                                worst,
+                            )
+                        if cy + r < g:
+                            worst = _scan_cells(
+                                px,
+                                py,
+                                start[base + cy + r],
+                                start[base + cy + r + 1],
+                                xi,
+                                yi,
+                                best,
+                                best_idx,
+                                worst,
+                            )
+                ex = 0.0
+                ey = 0.0
+                for m in range(k + 1):
+                    j = best_idx[m]
+                    ex = max(ex, abs(px[j] - xi))
+                    ey = max(ey, abs(py[j] - yi))
+                i = pid[t]
+                eps[i] = worst
+                eps_x[i] = ex
+                eps_y[i] = ey
+                if variant == 1:
+                    count_x[i], count_y[i] = _count_pair(
+                        sx, rank_x[i], worst, sy, rank_y[i], worst, True
+                    )
+                else:
+                    count_x[i], count_y[i] = _count_pair(
+                        sx, rank_x[i], ex, sy, rank_y[i], ey, False
+                    )
+    return eps, eps_x, eps_y, count_x, count_y
+
+
+def grid_knn_2d(
+    x: np.ndarray, y: np.ndarray, k: int, variant: int = 1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """KSG neighbourhoods of the 2-D points ``(x[i], y[i])`` in one pass.
+
+    Parameters
+    ----------
+    x, y : ndarray of shape (n,), float64
+    k : int
+        Neighbour rank, ``1 <= k < n``.
+    variant : {1, 2}
+        Which marginal counts to return (see below).
+
+    Returns
+    -------
+    eps, eps_x, eps_y : ndarray of shape (n,)
+        As :func:`knn_extents`: the max-norm distance to the k-th neighbour and
+        the largest x and y distances among the k nearest neighbours.
+    count_x, count_y : ndarray of shape (n,), int64
+        Points (the query included) with ``|x_j - x_i| < eps_i`` (variant 1) or
+        ``|x_j - x_i| <= eps_x_i`` (variant 2), and likewise for y.
+    """
+    n = x.shape[0]
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    order_x = np.argsort(x)
+    order_y = np.argsort(y)
+    sx, rank_x = _sorted_with_rank(x, order_x)
+    sy, rank_y = _sorted_with_rank(y, order_y)
+    occupancy = max(1.0, k / 3.0)  # points per cell on average
+    g = max(1, int(np.sqrt(n / occupancy)))
+    start, px, py, pid, edge_x, edge_y = _grid_build(x, y, order_x, order_y, g)
+    return _grid_knn_counts(
+        start,
+        px,
+        py,
+        pid,
+        edge_x,
+        edge_y,
+        g,
+        int(k),
+        int(variant),
+        sx,
+        rank_x,
+        sy,
+        rank_y,
+        _chunks(g * g),
+    )

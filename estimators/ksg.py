@@ -2,19 +2,27 @@
 
 Exact, parallel Numba implementation of both KSG estimators with max-norm
 neighbourhoods in the joint space and in each marginal. The joint k-nearest
-neighbours come from a KD-tree (:mod:`estimators._neighbors`); marginal counts
-use binary search on a sorted copy for a 1-D marginal and a KD-tree range
-count otherwise. Memory is O(n).
+neighbours come from a quantile grid when x and y are both 1-D and from a
+KD-tree otherwise (:mod:`estimators._neighbors`); marginal counts use binary
+search on a sorted copy for a 1-D marginal and a KD-tree range count
+otherwise. Memory is O(n).
 """
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 import numpy as np
-from scipy.special import digamma
+from numba import njit, prange
 
-from estimators._neighbors import build_tree, count_in_tree, count_sorted, knn_extents
+from estimators._neighbors import (
+    build_tree,
+    count_in_tree,
+    count_sorted,
+    grid_knn_2d,
+    knn_extents,
+)
 from harness.interface import Capabilities, Estimator, SpecError
 
 __all__ = ["KSG", "marginal_counts"]
@@ -24,28 +32,101 @@ def _is_int(value: object) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
-def marginal_counts(data: np.ndarray, queries: np.ndarray, radii: np.ndarray, strict: bool):
-    """Count rows of ``data`` within max-norm ``radii[i]`` of ``queries[i]``.
+def marginal_counts(
+    data: np.ndarray,
+    radii: np.ndarray,
+    strict: bool,
+) -> np.ndarray:
+    """Count rows of ``data`` within max-norm ``radii[i]`` of row ``i``.
 
     Parameters
     ----------
     data : ndarray of shape (n, d)
-        Points to count.
-    queries : ndarray of shape (m, d)
-    radii : ndarray of shape (m,)
+    radii : ndarray of shape (n,)
     strict : bool
         Count distances ``< r`` if true, ``<= r`` otherwise.
 
     Returns
     -------
-    ndarray of shape (m,), int64
-        Counts; a query that is one of the data rows counts itself when ``r > 0``
-        (or when ``strict`` is false).
+    ndarray of shape (n,), int64
+        Counts; row ``i`` counts itself when ``r > 0`` (or when ``strict`` is false).
     """
     radii = np.ascontiguousarray(radii, dtype=np.float64)
     if data.shape[1] == 1:
-        return count_sorted(np.sort(data[:, 0]), queries[:, 0], radii, strict)
-    return count_in_tree(build_tree(data), queries, radii, strict)
+        column = np.ascontiguousarray(data[:, 0])
+        return count_sorted(column, np.argsort(column), radii, strict)
+    return count_in_tree(build_tree(data), data, radii, strict)
+
+
+_GOLDEN = 0x9E3779B97F4A7C15
+
+
+@njit(cache=True, inline="always")
+def _mix64(z):
+    # the SplitMix64 output function
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(parallel=True, cache=True)
+def _jittered(x, y, noise, seed):
+    """``[x, y]`` plus ``noise * std(column) * U(-1, 1)``.
+
+    The uniforms are a counter-based SplitMix64 stream keyed by (seed, column)
+    and indexed by row, so they are the same on any number of threads.
+    """
+    n, dx = x.shape
+    d = dx + y.shape[1]
+    out = np.empty((n, d), np.float64)
+    for a in range(d):
+        col = x[:, a] if a < dx else y[:, a - dx]
+        scale = noise * np.std(col) if noise > 0 else 0.0
+        key = _mix64(np.uint64(seed) * np.uint64(d) + np.uint64(a) + np.uint64(1))
+        for i in prange(n):
+            v = col[i]
+            if scale > 0:
+                bits = _mix64(key + np.uint64(i + 1) * np.uint64(_GOLDEN))
+                v += scale * ((bits >> np.uint64(11)) * (2.0 / 9007199254740992.0) - 1.0)
+            out[i, a] = v
+    return out
+
+
+@njit(cache=True)
+def _digamma_table(size):
+    """``psi(m)`` for ``m = 0 .. size - 1`` (``psi(0)`` is NaN)."""
+    table = np.empty(size, np.float64)
+    table[0] = np.nan
+    for m in range(1, size):
+        # psi(m) = psi(m + 10) - sum_{j<10} 1/(m + j), the asymptotic series at m + 10
+        v = m + 10.0
+        f = 1.0 / (v * v)
+        series = f * (-1 / 12 + f * (1 / 120 + f * (-1 / 252 + f * (1 / 240 - f / 132))))
+        acc = math.log(v) - 0.5 / v + series
+        for j in range(10):
+            acc -= 1.0 / (m + j)
+        table[m] = acc
+    return table
+
+
+_PSI = np.empty(0)
+
+
+def _psi_table(size: int) -> np.ndarray:
+    """A cached digamma table with at least ``size`` entries."""
+    global _PSI
+    if _PSI.shape[0] < size:
+        _PSI = _digamma_table(max(size, 2 * _PSI.shape[0], 1024))
+    return _PSI
+
+
+@njit(cache=True)
+def _mean_psi(cx, cy, shift, table):
+    """``mean(psi(max(cx + shift, 1)) + psi(max(cy + shift, 1)))``."""
+    total = 0.0
+    for i in range(cx.shape[0]):
+        total += table[max(cx[i] + shift, 1)] + table[max(cy[i] + shift, 1)]
+    return total / cx.shape[0]
 
 
 class KSG(Estimator):
@@ -61,10 +142,11 @@ class KSG(Estimator):
         <psi(n_x) + psi(n_y)>`` with counts within the marginal extents of the
         k nearest joint neighbours.
     noise : float
-        Tie-breaking jitter: ``noise * std(column) * N(0, 1)`` is added to every
-        column before estimation; 0 disables it.
+        Tie-breaking jitter: ``noise * std(column) * U(-1, 1)`` is added to every
+        column before estimation; 0 disables it. The default (1e-10) leaves
+        continuous data's neighbourhoods unchanged in practice.
     seed : int
-        Seed of the jitter.
+        Seed of the jitter (a counter-based hash, so the same on any thread count).
 
     Notes
     -----
@@ -93,8 +175,8 @@ class KSG(Estimator):
             or self.noise < 0
         ):
             raise SpecError(f"ksg: noise must be a finite number >= 0; got {self.noise!r}")
-        if not _is_int(self.seed):
-            raise SpecError(f"ksg: seed must be an integer; got {self.seed!r}")
+        if not _is_int(self.seed) or not 0 <= self.seed < 2**63:
+            raise SpecError(f"ksg: seed must be an integer in [0, 2**63); got {self.seed!r}")
 
     def min_samples(self) -> int:
         return int(self.k) + 1
@@ -102,28 +184,27 @@ class KSG(Estimator):
     def _min_reason(self) -> str:
         return f"k={self.k}"
 
-    def _jitter(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        joint = np.concatenate([x, y], axis=1)
-        if self.noise > 0:
-            rng = np.random.default_rng(self.seed)
-            joint += float(self.noise) * joint.std(axis=0) * rng.standard_normal(joint.shape)
-        return joint
-
     def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
         k = int(self.k)
         n, dx = x.shape
-        tree = build_tree(self._jitter(x, y))
-        eps, eps_x, eps_y = knn_extents(tree, k, dx)
-        xs = tree.points[:, :dx]
-        ys = tree.points[:, dx:]
+        joint = _jittered(x, y, float(self.noise), int(self.seed))
+        if joint.shape[1] == 2:
+            _, _, _, cx, cy = grid_knn_2d(joint[:, 0], joint[:, 1], k, int(self.variant))
+        else:
+            tree = build_tree(joint)
+            eps, eps_x, eps_y = knn_extents(tree, k, dx)
+            xs = tree.points[:, :dx]
+            ys = tree.points[:, dx:]
+            if self.variant == 1:
+                cx = marginal_counts(xs, eps, True)
+                cy = marginal_counts(ys, eps, True)
+            else:
+                cx = marginal_counts(xs, eps_x, False)
+                cy = marginal_counts(ys, eps_y, False)
+        psi = _psi_table(n + 1)
         if self.variant == 1:
             # counts include the point itself whenever eps > 0; at eps = 0 nothing is
-            # strictly inside, so n + 1 = 1
-            cx = np.maximum(marginal_counts(xs, xs, eps, strict=True), 1)
-            cy = np.maximum(marginal_counts(ys, ys, eps, strict=True), 1)
-            value = digamma(k) + digamma(n) - np.mean(digamma(cx) + digamma(cy))
-        else:
-            cx = marginal_counts(xs, xs, eps_x, strict=False) - 1
-            cy = marginal_counts(ys, ys, eps_y, strict=False) - 1
-            value = digamma(k) - 1.0 / k + digamma(n) - np.mean(digamma(cx) + digamma(cy))
-        return float(value)
+            # strictly inside, so n_x + 1 = 1 (the floor in _mean_psi)
+            return float(psi[k] + psi[n] - _mean_psi(cx, cy, 0, psi))
+        # counts include the point itself (and are >= k + 1)
+        return float(psi[k] - 1.0 / k + psi[n] - _mean_psi(cx, cy, -1, psi))

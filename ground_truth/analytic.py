@@ -35,7 +35,9 @@ def gaussian_mi(rho: float) -> float:
     """
     r = float(rho)
     if not math.isfinite(r) or not -1.0 < r < 1.0:
-        raise ValueError(f"rho must lie strictly between -1 and 1 (MI is infinite at |rho|=1); got {rho!r}")
+        raise ValueError(
+            f"rho must lie strictly between -1 and 1 (MI is infinite at |rho|=1); got {rho!r}"
+        )
     return -0.5 * math.log1p(-r * r)
 
 
@@ -67,7 +69,9 @@ def mvn_mi(cov: ArrayLike, dim_x: int) -> float:
         raise ValueError(f"cov must be a square matrix; got shape {s.shape}")
     d = s.shape[0]
     if not isinstance(dim_x, (int, np.integer)) or not 1 <= dim_x < d:
-        raise ValueError(f"dim_x must be an integer in [1, {d - 1}] for a {d}x{d} covariance; got {dim_x!r}")
+        raise ValueError(
+            f"dim_x must be an integer in [1, {d - 1}] for a {d}x{d} covariance; got {dim_x!r}"
+        )
     if not np.all(np.isfinite(s)):
         raise ValueError("cov contains NaN or inf")
     if not np.allclose(s, s.T, rtol=1e-10, atol=1e-12):
@@ -76,7 +80,9 @@ def mvn_mi(cov: ArrayLike, dim_x: int) -> float:
     for block in (s, s[:dim_x, :dim_x], s[dim_x:, dim_x:]):
         sign, logdet = np.linalg.slogdet(block)
         if sign <= 0:
-            raise ValueError("cov must be positive definite (a block has a non-positive determinant)")
+            raise ValueError(
+                "cov must be positive definite (a block has a non-positive determinant)"
+            )
         logdets.append(logdet)
     try:
         np.linalg.cholesky(s)

@@ -76,6 +76,7 @@ def save_set(path: str | Path, arrays: Mapping[str, np.ndarray], record: Mapping
         try:
             with os.fdopen(fd, "wb") as f:
                 write(f)
+            os.chmod(tmp, 0o644)  # mkstemp makes files private; sets are meant to be shared
             os.replace(tmp, final)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -137,7 +137,9 @@ class _Density:
 
 
 @numba.njit(cache=True)
-def _logpdf_rows(points, means, prec_chol, log_const, out, start, stop, vals, diff):  # pragma: no cover
+def _logpdf_rows(
+    points, means, prec_chol, log_const, out, start, stop, vals, diff
+):  # pragma: no cover
     d = points.shape[1]
     k = means.shape[0]
     for i in range(start, stop):
@@ -181,7 +183,9 @@ def _logpdf_parallel(points, means, prec_chol, log_const, out):  # pragma: no co
         vals = np.empty(means.shape[0])
         diff = np.empty(points.shape[1])
         stop = min(n, (b + 1) * _ROWS_PER_BLOCK)
-        _logpdf_rows(points, means, prec_chol, log_const, out, b * _ROWS_PER_BLOCK, stop, vals, diff)
+        _logpdf_rows(
+            points, means, prec_chol, log_const, out, b * _ROWS_PER_BLOCK, stop, vals, diff
+        )
 
 
 def _mixture_logpdf(points, means, prec_chol, log_const, out) -> None:
@@ -331,7 +335,9 @@ class MixtureMI:
         Disjoint coordinate index lists, e.g. ``[([0], [1]), ([0], [2])]``.
     """
 
-    def __init__(self, weights: ArrayLike, means: ArrayLike, covs: ArrayLike, pairs: Sequence[Pair]):
+    def __init__(
+        self, weights: ArrayLike, means: ArrayLike, covs: ArrayLike, pairs: Sequence[Pair]
+    ):
         w, mu, cov = check_gmm(weights, means, covs)
         d = mu.shape[1]
         if len(pairs) == 0:
@@ -401,12 +407,14 @@ class MixtureMI:
         pilot: MCEstimate | int = 20_000,
         max_samples: int = 2 * 10**7,
         margin: float = 0.9,
+        min_samples: int = 1000,
     ) -> MCEstimate:
         """Fresh draws until every standard error is below ``target_se``.
 
         The spread in ``pilot`` (a previous run, or a number of draws for a new
-        one) sets the number of draws, aiming at ``margin * target_se``; if that
-        falls short, more draws are pooled in until the target or
+        one) sets the number of draws, aiming at ``margin * target_se`` and at
+        least ``min_samples`` (so the error estimate itself is trustworthy); if
+        that falls short, more draws are pooled in until the target or
         ``max_samples`` is reached. The pilot's draws are not part of the
         result, so a screening decision taken on them does not bias it.
 
@@ -420,7 +428,7 @@ class MixtureMI:
         gen = _as_rng(rng)
         run = pilot if isinstance(pilot, MCEstimate) else self.integrate(pilot, gen)
         sd = float(run.sd.max())
-        need = min(max_samples, max(1000, math.ceil((sd / (margin * target_se)) ** 2)))
+        need = min(max_samples, max(min_samples, math.ceil((sd / (margin * target_se)) ** 2)))
         result = self.integrate(need, gen)
         while result.se.max() >= target_se and result.n < max_samples:
             sd = float(result.sd.max())

@@ -11,8 +11,8 @@ loop over that iterator stores rows as they arrive, whatever runs them.
   (``ProcessPoolExecutor``, Dask's ``Client.get_executor()``, ...), fed
   chunks and drained with ``as_completed``. No per-cell timeout there.
 
-:func:`make_executor` maps names to executors; a Dask executor would be one
-more entry in :data:`EXECUTORS`.
+:func:`make_executor` maps names to executors (:data:`EXECUTORS`): ``local``
+and ``dask`` (a :class:`FuturesExecutor` over ``Client(address).get_executor()``).
 
 This module imports only the standard library at the top so that a spawned
 worker can set its thread limits before NumPy, Numba or torch load.
@@ -102,13 +102,22 @@ class FuturesExecutor(Executor):
         Where chunks run; must be able to pickle the job when it is remote.
     owns : bool
         Shut the pool down in :meth:`close`.
+    on_close : callable, optional
+        Called once by :meth:`close` (e.g. a Dask client's ``close``).
     """
 
     name = "futures"
 
-    def __init__(self, pool: cf.Executor, *, owns: bool = False):
+    def __init__(
+        self,
+        pool: cf.Executor,
+        *,
+        owns: bool = False,
+        on_close: Callable[[], Any] | None = None,
+    ):
         self.pool = pool
         self.owns = owns
+        self.on_close = on_close
 
     def run(self, job: Job, chunks: Iterable[Chunk]) -> Iterator[Rows]:
         from harness.cells import make_row, one_line, run_chunk
@@ -129,6 +138,9 @@ class FuturesExecutor(Executor):
     def close(self) -> None:
         if self.owns:
             self.pool.shutdown(wait=False, cancel_futures=True)
+        if self.on_close is not None:
+            self.on_close()
+            self.on_close = None
 
 
 # -- killable worker processes -------------------------------------------------
@@ -355,40 +367,73 @@ class ProcessExecutor(Executor):
 # -- names ----------------------------------------------------------------------
 
 
-def _local(workers: int, timeout: float | None) -> Executor:
+def _local(workers: int, timeout: float | None, scheduler: str | None) -> Executor:
+    if scheduler is not None:
+        raise ValueError("a scheduler address applies only to executor 'dask'")
     if workers == 1 and timeout is None:
         return SerialExecutor()
     # One thread per worker when several share the machine; a lone worker keeps them all.
     return ProcessExecutor(workers, timeout, threads=1 if workers > 1 else None)
 
 
-#: Executor name -> factory(workers, timeout). A Dask executor plugs in here as
-#: ``FuturesExecutor(distributed.Client(address).get_executor())``.
-EXECUTORS: dict[str, Callable[[int, float | None], Executor]] = {"local": _local}
+def _dask(workers: int, timeout: float | None, scheduler: str | None) -> Executor:
+    if timeout is not None:
+        raise ValueError("executor 'dask' cannot enforce a per-cell timeout; drop the timeout")
+    if scheduler is None:
+        raise ValueError("executor 'dask' needs a scheduler address, e.g. tcp://host:8786")
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ValueError(
+            "executor 'dask' needs the 'distributed' package (pip install distributed)"
+        ) from None
+    client = Client(scheduler)
+    return FuturesExecutor(client.get_executor(pure=False), owns=True, on_close=client.close)
+
+
+#: Executor name -> factory(workers, timeout, scheduler).
+EXECUTORS: dict[str, Callable[[int, float | None, str | None], Executor]] = {
+    "local": _local,
+    "dask": _dask,
+}
 
 
 def make_executor(
     executor: str | cf.Executor | Executor = "local",
     workers: int = 1,
     timeout: float | None = None,
+    *,
+    scheduler: str | None = None,
 ) -> Executor:
     """An :class:`Executor` for a name, a ``concurrent.futures`` executor or an Executor.
+
+    Parameters
+    ----------
+    executor : str, concurrent.futures.Executor or Executor
+        ``"local"`` (serial, or killable worker processes when ``workers > 1`` or a
+        ``timeout`` is given), ``"dask"``, or an executor object.
+    workers : int
+        Worker processes for ``"local"``.
+    timeout : float, optional
+        Seconds one cell may take.
+    scheduler : str, optional
+        Dask scheduler address for ``"dask"``.
 
     Raises
     ------
     ValueError
         Unknown name, ``workers < 1``, or a timeout the executor cannot enforce.
     """
+    if isinstance(workers, bool) or int(workers) != workers or workers < 1:
+        raise ValueError(f"workers must be a positive integer; got {workers}")
+    if timeout is not None and not timeout > 0:
+        raise ValueError(f"timeout must be > 0 seconds; got {timeout}")
     if isinstance(executor, Executor):
         ex = executor
     elif isinstance(executor, cf.Executor):
         ex = FuturesExecutor(executor)
     elif isinstance(executor, str) and executor in EXECUTORS:
-        if int(workers) != workers or workers < 1:
-            raise ValueError(f"workers must be a positive integer; got {workers}")
-        if timeout is not None and not timeout > 0:
-            raise ValueError(f"timeout must be > 0 seconds; got {timeout}")
-        return EXECUTORS[executor](int(workers), timeout)
+        return EXECUTORS[executor](int(workers), timeout, scheduler)
     else:
         raise ValueError(
             f"unknown executor {executor!r}; available: {', '.join(sorted(EXECUTORS))}"

@@ -13,8 +13,9 @@ without import cycles.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterator, Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -225,7 +226,8 @@ class Estimator:
         """Estimate MI for many sample pairs; batched estimators override this."""
         if len(xs) != len(ys):
             raise InputError(f"xs and ys must have the same length; got {len(xs)} and {len(ys)}")
-        return np.array([self.estimate(x, y) for x, y in zip(xs, ys)], dtype=np.float64)
+        values = [self.estimate(x, y) for x, y in zip(xs, ys, strict=True)]
+        return np.array(values, dtype=np.float64)
 
     def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
         raise NotImplementedError

@@ -25,6 +25,7 @@ __all__ = [
     "format_summary",
     "level_table",
     "order_table",
+    "paper_tables",
     "summarize",
 ]
 
@@ -221,10 +222,61 @@ def summarize(df: pd.DataFrame, summary: str | None = None) -> dict[str, pd.Data
     return views
 
 
+def _wide(table: pd.DataFrame, column: str, scale: float = 1.0) -> pd.DataFrame:
+    """``table[column]`` with its last index level (MI level, K, ...) as columns."""
+    wide = (table[column] * scale).unstack(level=-1)
+    wide = wide.reindex(pd.unique(table.index.droplevel(-1)))  # estimators in run order
+    wide.columns = [_col(c) for c in wide.columns]
+    return wide
+
+
+def _col(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.1f}" if value == round(value, 1) else f"{value:g}"
+    return str(value)
+
+
+def paper_tables(views: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The summary views laid out as the papers' tables (estimators x level or K).
+
+    Returns
+    -------
+    dict of str to DataFrame
+        Titled tables: mean error and error variance per MI level (InfoNet Table 2),
+        order accuracy in percent per K (Table 3), ROC AUC, then the per-estimator
+        errors (MAE, bias, variance, RMSE, median seconds per estimate, outcomes).
+    """
+    out: dict[str, pd.DataFrame] = {}
+    levels = views.get("levels")
+    if levels is not None and len(levels):
+        out["mean error per MI level (nats)"] = _wide(levels, "mean_error")
+        out["error variance per MI level"] = _wide(levels, "error_var")
+    order = views.get("order")
+    if order is not None and len(order):
+        name = order.index.names[-1]
+        if name is not None and name != "label":
+            out[f"order accuracy (%) per {name}"] = _wide(order, "accuracy", 100.0)
+        else:
+            out["order accuracy (%)"] = order[["accuracy"]] * 100.0
+    auc = views.get("auc")
+    if auc is not None and len(auc):
+        out["ROC AUC"] = auc
+    errors = views.get("errors")
+    if errors is not None:
+        out["errors over all instances (nats; seconds per estimate)"] = errors
+    return out
+
+
 def format_summary(views: dict[str, pd.DataFrame]) -> str:
-    """Plain-text rendering of :func:`summarize` output."""
+    """Plain-text rendering of :func:`summarize` output as :func:`paper_tables`."""
     parts = []
-    for name, table in views.items():
-        text = table.to_string(float_format=lambda v: f"{v:.4g}") if len(table) else "(empty)"
-        parts.append(f"{name}\n{text}")
+    for title, table in paper_tables(views).items():
+        text = table.to_string(float_format=_fmt, na_rep="-") if len(table) else "(empty)"
+        parts.append(f"{title}\n{text}")
     return "\n\n".join(parts)
+
+
+def _fmt(v: float) -> str:
+    if v == 0 or 1e-3 <= abs(v) < 1e4:
+        return f"{v:.4f}".rstrip("0").rstrip(".") if abs(v) >= 1 else f"{v:.4f}"
+    return f"{v:.2e}"

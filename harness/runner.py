@@ -1,10 +1,12 @@
 """``harness.run``: build the grid, run it on an executor, store rows as they come.
 
-The grid is estimator x instance x seed. Every spec is validated before any
-work starts; cells are regenerated wherever they run from (task, instance
-index, seed), so only classes, parameters and indices travel. Rows are
-committed to the store as each cell finishes; ``resume`` re-creates the grid
-from the stored run record and runs only the cells without a final row.
+The grid is estimator x instance x seed. Every spec is validated before the
+store is touched or any work starts; cells are regenerated wherever they run
+from (task, instance index, seed), so only classes, parameters and indices
+travel. Rows are committed to the store as each cell finishes; ``resume``
+re-creates the grid from the stored run record and runs only the cells
+without a final row. Each invocation is a *session* of its run, recorded with
+its own command, versions, commit and host; every row names its session.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ import json
 import math
 import operator
 import os
+import platform
 import secrets
 import shlex
 import sys
 from collections.abc import Iterable, Sequence
-from typing import IO, Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -26,11 +31,11 @@ import tasks as task_registry
 from harness.cells import Cell, EstimatorSpec, Job, TaskSpec, make_cell
 from harness.executors import Executor, make_executor
 from harness.interface import Estimator, SpecError, Task, param_defaults
-from harness.registry import format_spec
+from harness.registry import format_spec, parse_spec
 from results.export import to_frame
-from results.store import Store, StoreError, new_run_id, now
+from results.store import Store, StoreError, default_path, new_run_id, now
 
-__all__ = ["run", "plan", "make_chunks", "print_summary"]
+__all__ = ["FINAL", "RETRYABLE", "make_chunks", "plan", "run"]
 
 #: Statuses that close a cell for ``resume`` (failed/timeout reopen with ``retry_failed``).
 FINAL = frozenset({"ok", "skipped", "failed", "timeout"})
@@ -38,11 +43,24 @@ RETRYABLE = frozenset({"failed", "timeout"})
 DEFAULT_BATCH = 16
 
 
-def _roundtrip(params: dict[str, Any]) -> dict[str, Any]:
-    """Parameters as they come back from the store (JSON types)."""
+# -- specs ---------------------------------------------------------------------
+
+
+def _roundtrip(params: dict[str, Any], cls: type) -> dict[str, Any]:
+    """Parameters as they come back from the store (JSON types).
+
+    An integer given where the default is a float becomes a float, so
+    ``shrink=0`` and ``shrink=0.0`` are one configuration (one label, one cell key).
+    """
     from results.schema import dumps
 
-    return json.loads(dumps(params))
+    defaults = param_defaults(cls)
+    out = json.loads(dumps(params))
+    for key, value in out.items():
+        default = defaults.get(key)
+        if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+            out[key] = float(value)
+    return out
 
 
 def _label(name: str, cls: type, params: dict[str, Any]) -> str:
@@ -57,14 +75,24 @@ def _estimator_spec(spec: str | Estimator, device: str) -> EstimatorSpec:
         raise SpecError(f"not an estimator: {obj!r}")
     if not isinstance(spec, str):
         obj._check_params()
-    name = obj.name or type(obj).__name__.lower()
-    params = _roundtrip(obj.get_params())
+    # the registry key the spec used, so a resume finds the same class again
+    name = parse_spec(spec)[0] if isinstance(spec, str) else obj.name or type(obj).__name__.lower()
+    params = _roundtrip(obj.get_params(), type(obj))
     return EstimatorSpec(name, type(obj), params, _label(name, type(obj), params))
 
 
 def _task_spec(spec: str | Task, n: int | None) -> TaskSpec:
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise SpecError(f"n must be a positive integer; got {n!r}")
     if isinstance(spec, str):
-        obj = task_registry.make(spec, n=n) if n is not None else task_registry.make(spec)
+        name, params = parse_spec(spec)
+        if n is not None:
+            if "n" not in task_registry.registry.defaults(name):
+                raise SpecError(f"task {name!r} has no sample size parameter n")
+            if params.get("n", n) != n:
+                raise SpecError(f"n={n} contradicts n={params['n']} in the task spec {spec!r}")
+            params["n"] = n
+        obj = task_registry.make(format_spec(name, params))
     elif isinstance(spec, Task):
         obj = spec
         if n is not None and "n" in param_defaults(type(obj)) and obj.get_params()["n"] != n:
@@ -72,8 +100,8 @@ def _task_spec(spec: str | Task, n: int | None) -> TaskSpec:
         obj._check_params()
     else:
         raise SpecError(f"task must be a spec string or a Task; got {spec!r}")
-    name = obj.name or type(obj).__name__.lower()
-    return TaskSpec(name, type(obj), _roundtrip(obj.get_params()))
+    name = parse_spec(spec)[0] if isinstance(spec, str) else obj.name or type(obj).__name__.lower()
+    return TaskSpec(name, type(obj), _roundtrip(obj.get_params(), type(obj)))
 
 
 def _seeds(seeds: int | Iterable[int]) -> list[int]:
@@ -94,16 +122,77 @@ def _seeds(seeds: int | Iterable[int]) -> list[int]:
     return out
 
 
-def _n_instances(task: TaskSpec) -> int:
+def _n_instances(task: TaskSpec, seed: int) -> int:
+    """Instance count of ``task``; its first instance is generated as a check.
+
+    A :class:`SpecError` there (e.g. a task set that has not been built) stops the
+    run before it starts; other errors are left to the cells, which record them.
+    """
     try:
-        count = int(task.build().n_instances())
+        obj = task.build()
+        count = int(obj.n_instances())
     except SpecError:
         raise
     except Exception as exc:
         raise SpecError(f"task {task.name}: {type(exc).__name__}: {exc}") from exc
     if count < 1:
         raise SpecError(f"task {task.name} has no instances with parameters {task.params}")
+    try:
+        obj.instance(0, seed)
+    except SpecError:
+        raise
+    except Exception:
+        pass
     return count
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A validated grid: estimator specs, the task, seeds and the instance count."""
+
+    estimators: tuple[EstimatorSpec, ...]
+    task: TaskSpec
+    seeds: tuple[int, ...]
+    n_instances: int
+
+
+def _new_grid(
+    estimators: Sequence[str | Estimator] | None,
+    task: str | Task | None,
+    seeds: int | Iterable[int],
+    n: int | None,
+    device: str,
+) -> Grid:
+    if not estimators:
+        raise SpecError("give at least one estimator, e.g. estimators=['ksg', 'kde']")
+    if task is None:
+        raise SpecError("give a task, e.g. task='gaussian'")
+    if device not in ("auto", "cpu", "cuda") and not str(device).startswith("cuda:"):
+        raise SpecError(f"device must be 'auto', 'cpu' or 'cuda[:N]'; got {device!r}")
+    est_specs = [_estimator_spec(s, device) for s in estimators]
+    seen: set[tuple[str, str]] = set()
+    for e in est_specs:
+        key = (e.name, e.params_json)
+        if key in seen:
+            raise SpecError(f"estimator {e.label!r} is given twice")
+        seen.add(key)
+    task_spec = _task_spec(task, n)
+    seed_list = tuple(_seeds(seeds))
+    return Grid(tuple(est_specs), task_spec, seed_list, _n_instances(task_spec, seed_list[0]))
+
+
+def _stored_grid(rec: dict[str, Any]) -> Grid:
+    ests = []
+    for e in rec["estimators"]:
+        cls = estimator_registry.registry.get_class(e["name"])
+        ests.append(EstimatorSpec(e["name"], cls, e["params"], e["label"]))
+    cls = task_registry.registry.get_class(rec["task"])
+    task = TaskSpec(rec["task"], cls, rec["task_params"])
+    seeds = tuple(rec["seeds"])
+    return Grid(tuple(ests), task, seeds, _n_instances(task, seeds[0]))
+
+
+# -- grid and chunks -------------------------------------------------------------
 
 
 def plan(job: Job, seeds: Sequence[int], n_instances: int) -> list[Cell]:
@@ -142,13 +231,7 @@ def make_chunks(job: Job, cells: Sequence[Cell], workers: int) -> list[list[Cell
     return out
 
 
-def _from_record(rec: dict[str, Any]) -> tuple[list[EstimatorSpec], TaskSpec]:
-    ests = []
-    for e in rec["estimators"]:
-        cls = estimator_registry.registry.get_class(e["name"])
-        ests.append(EstimatorSpec(e["name"], cls, e["params"], e["label"]))
-    cls = task_registry.registry.get_class(rec["task"])
-    return ests, TaskSpec(rec["task"], cls, rec["task_params"])
+# -- the public entry point --------------------------------------------------------
 
 
 def run(
@@ -157,14 +240,16 @@ def run(
     seeds: int | Iterable[int] = (0,),
     n: int | None = None,
     executor: str | Executor | Any = "local",
+    store: str | os.PathLike[str] | Store | None = None,
+    *,
     workers: int | None = None,
     timeout: float | None = None,
-    store: str | os.PathLike[str] | Store | None = None,
     resume: str | None = None,
     device: str = "auto",
-    progress: bool = True,
+    progress: bool | None = None,
     run_id: str | None = None,
     retry_failed: bool = False,
+    scheduler: str | None = None,
     argv: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Run estimators on a task's instances for several seeds; store and return the rows.
@@ -178,180 +263,271 @@ def run(
     seeds : int or iterable of int
         Sample seeds; each instance is drawn once per seed.
     n : int, optional
-        Sample size, overriding the task's default.
+        Sample size, overriding the task's default (an error if the spec says otherwise).
     executor : str, Executor or concurrent.futures.Executor
         ``"local"`` (in-process, or worker processes when ``workers > 1`` or a
-        ``timeout`` is set), an :class:`~harness.executors.Executor`, or any
-        ``concurrent.futures`` executor.
+        ``timeout`` is set), ``"dask"`` (needs ``distributed`` and ``scheduler``),
+        an :class:`~harness.executors.Executor`, or any ``concurrent.futures``
+        executor.
+    store : str, path or Store, optional
+        The results store; default ``$MI_HARNESS_STORE`` or
+        ``./runs/mi-harness.sqlite``.
     workers : int, optional
         Worker processes for ``"local"`` (default 1; on resume, the stored value).
     timeout : float, optional
         Seconds per cell; a slower cell is recorded as ``"timeout"``. On resume,
         ``None`` keeps the stored value.
-    store : str, path or Store, optional
-        The results store; default ``$MI_HARNESS_STORE`` or
-        ``./runs/mi-harness.sqlite``.
     resume : str, optional
-        Run id (or ``"latest"``) to continue: its grid is rebuilt from the store and
-        only cells without a final row run. ``estimators``, ``task``, ``seeds``,
-        ``n`` and ``device`` must then be left out.
+        Run id (or unique prefix, or ``"latest"``) to continue: its grid is rebuilt
+        from the store and only cells without a final row run. ``estimators``,
+        ``task``, ``seeds``, ``n`` and ``run_id`` must then be left out.
     device : str
         ``"auto"``, ``"cpu"`` or ``"cuda"`` for estimators that take a device.
-    progress : bool
-        Progress bar on stderr (when it is a terminal) and a summary at the end.
+    progress : bool, optional
+        Progress bar on stderr; default: only when stderr is a terminal.
     run_id : str, optional
         Id for a new run (default: timestamp plus random suffix).
     retry_failed : bool
         With ``resume``, also rerun cells whose latest attempt failed or timed out.
+    scheduler : str, optional
+        Dask scheduler address for ``executor="dask"``.
     argv : sequence of str, optional
-        Command line to record (the CLI passes its own).
+        Command line to record (default ``sys.argv``; the CLI passes its own).
 
     Returns
     -------
     pandas.DataFrame
-        One row per cell (latest attempt), the result schema plus one column
-        per instance meta key; ``df.attrs`` holds ``run_id`` and ``store``.
+        One row per cell (latest attempt) in grid order, the result schema plus
+        one column per instance meta key; ``df.attrs`` holds ``run_id`` and ``store``.
 
     Raises
     ------
     SpecError
         A spec, parameter, seed list or executor setting is invalid; raised before
         anything runs or is stored.
+    KeyboardInterrupt
+        After storing every finished cell and marking the run ``interrupted``.
     """
     if isinstance(estimators, (str, Estimator)):
         estimators = [estimators]
-    own_store = not isinstance(store, Store)
-    st = Store(store) if own_store else store
-    try:
-        return _run(
-            st,
-            estimators,
-            task,
-            seeds,
-            n,
-            executor,
-            workers,
-            timeout,
-            resume,
-            device,
-            progress,
-            run_id,
-            retry_failed,
-            argv,
-        )
-    finally:
-        if own_store:
-            st.close()
-
-
-def _run(
-    st: Store,
-    estimators: Sequence[str | Estimator] | None,
-    task: str | Task | None,
-    seeds: int | Iterable[int],
-    n: int | None,
-    executor: Any,
-    workers: int | None,
-    timeout: float | None,
-    resume: str | None,
-    device: str,
-    progress: bool,
-    run_id: str | None,
-    retry_failed: bool,
-    argv: Sequence[str] | None,
-) -> pd.DataFrame:
-    from harness import environment
-
     if resume is not None:
-        if estimators or task is not None or n is not None or tuple(_as_list(seeds)) != (0,):
+        if estimators or task is not None or n is not None or _as_list(seeds) != [0]:
             raise SpecError(
                 "resume takes the grid from the stored run; leave out estimators, task, seeds and n"
             )
         if run_id is not None:
             raise SpecError("give either resume or run_id, not both")
-        rec = st.get_run(resume)
-        run_id = rec["run_id"]
-        est_specs, task_spec = _from_record(rec)
-        seed_list = rec["seeds"]
-        workers = rec["workers"] if workers is None else workers
-        timeout = rec["timeout"] if timeout is None else timeout
+        grid, ex = None, None
     else:
-        if not estimators:
-            raise SpecError("give at least one estimator")
-        if task is None:
-            raise SpecError("give a task")
-        est_specs = [_estimator_spec(s, device) for s in estimators]
-        seen: dict[tuple[str, str], str] = {}
-        for e in est_specs:
-            key = (e.name, json.dumps(e.params, sort_keys=True))
-            if key in seen:
-                raise SpecError(f"estimator {e.label!r} is given twice")
-            seen[key] = e.label
-        task_spec = _task_spec(task, n)
-        seed_list = _seeds(seeds)
+        if retry_failed:
+            raise SpecError("retry_failed only applies with resume")
+        grid = _new_grid(estimators, task, seeds, n, device)
         workers = 1 if workers is None else workers
-        if run_id is not None and st.has_run(run_id):
-            raise SpecError(f"run {run_id} already exists; use resume={run_id!r} to continue it")
+        ex = _executor(executor, workers, timeout, scheduler)  # before a store file exists
+    own_store = not isinstance(store, Store)
     try:
-        ex = make_executor(executor, workers, timeout)
+        if own_store:
+            path = Path(store) if store is not None else default_path()
+            # resuming never creates a store: a missing one is a clear error instead
+            st = Store(path, create=resume is None or path.exists())
+        else:
+            st = store
+        try:
+            return _run(
+                st,
+                grid,
+                ex,
+                executor,
+                workers,
+                timeout,
+                resume,
+                device,
+                progress,
+                run_id,
+                retry_failed,
+                scheduler,
+                argv,
+            )
+        finally:
+            if own_store:
+                st.close()
+    finally:
+        if ex is not None:
+            ex.close()
+
+
+def _executor(executor: Any, workers: int, timeout: float | None, scheduler: str | None) -> Any:
+    try:
+        return make_executor(executor, workers, timeout, scheduler=scheduler)
     except ValueError as exc:
         raise SpecError(str(exc)) from None
-    count = _n_instances(task_spec)
 
-    run_id = run_id or new_run_id()
-    job = Job(f"{run_id}:{secrets.token_hex(4)}", task_spec, tuple(est_specs))
-    cells = plan(job, seed_list, count)
-    states = st.cell_states(run_id) if resume is not None else {}
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _check_not_running(st: Store, run_id: str) -> None:
+    """Refuse to resume a run whose last session is still going on this host."""
+    sessions = st.sessions(run_id)
+    last = sessions[-1] if sessions else None
+    if last is None or last["status"] != "running":
+        return
+    pid = last.get("pid")
+    here = last.get("host") == platform.node()
+    if here and pid and pid != os.getpid() and _pid_alive(int(pid)):
+        raise StoreError(
+            f"run {run_id} is still running (process {pid} on {last['host']}); "
+            "wait for it or stop it before resuming"
+        )
+    st.update_session(run_id, last["session"], status="crashed")
+
+
+def _run(
+    st: Store,
+    grid: Grid | None,
+    ex: Executor | None,
+    executor: Any,
+    workers: int | None,
+    timeout: float | None,
+    resume: str | None,
+    device: str,
+    progress: bool | None,
+    run_id: str | None,
+    retry_failed: bool,
+    scheduler: str | None,
+    argv: Sequence[str] | None,
+) -> pd.DataFrame:
+    rec: dict[str, Any] | None = None
+    if resume is not None:
+        rec = st.get_run(resume)
+        run_id = rec["run_id"]
+        grid = _stored_grid(rec)
+        workers = rec["workers"] if workers is None else workers
+        timeout = rec["timeout"] if timeout is None else timeout
+        _check_not_running(st, run_id)
+        ex = _executor(executor, workers, timeout, scheduler)
+    elif run_id is not None and st.has_run(run_id):
+        raise SpecError(f"run {run_id} already exists; use resume={run_id!r} to continue it")
+    assert grid is not None and ex is not None and workers is not None
+    with ex:
+        return _session(
+            st,
+            grid,
+            ex,
+            executor,
+            rec,
+            workers,
+            timeout,
+            device,
+            progress,
+            run_id or new_run_id(),
+            retry_failed,
+            argv,
+        )
+
+
+def _session(
+    st: Store,
+    grid: Grid,
+    ex: Executor,
+    executor: Any,
+    rec: dict[str, Any] | None,
+    workers: int,
+    timeout: float | None,
+    device: str,
+    progress: bool | None,
+    run_id: str,
+    retry_failed: bool,
+    argv: Sequence[str] | None,
+) -> pd.DataFrame:
+    """One invocation's work on a run: record the session, run the cells, store rows."""
+    from harness import environment
+
+    job = Job(f"{run_id}:{secrets.token_hex(4)}", grid.task, grid.estimators)
+    cells = plan(job, grid.seeds, grid.n_instances)
+    states = st.cell_states(run_id) if rec is not None else {}
     closed = FINAL - RETRYABLE if retry_failed else FINAL
     todo = [c for c in cells if c.key not in states or states[c.key][1] not in closed]
     attempts = {c.key: states.get(c.key, (0, ""))[0] + 1 for c in todo}
 
     argv = list(sys.argv if argv is None else argv)
     threads = 1 if getattr(ex, "threads", None) == 1 else None
-    if resume is None:
-        record = {
+    env = environment.collect(threads)
+    executor_name = executor if isinstance(executor, str) else type(executor).__name__
+    session = 1 if rec is None else int(rec["sessions"]) + 1
+    started = now()
+    if rec is None:
+        st.create_run(
+            {
+                "run_id": run_id,
+                "created": started,
+                "command": shlex.join(argv),
+                "argv": argv,
+                "task": grid.task.name,
+                "task_params": grid.task.params,
+                "estimators": [
+                    {"name": e.name, "params": e.params, "label": e.label} for e in grid.estimators
+                ],
+                "seeds": list(grid.seeds),
+                "n": grid.task.params.get("n"),
+                "device": device,
+                "executor": executor_name,
+                "workers": workers,
+                "timeout": timeout,
+                "started": started,
+                "status": "running",
+                "sessions": 1,
+                **env,
+            }
+        )
+    else:
+        st.update_run(run_id, status="running", finished=None, sessions=session)
+    st.create_session(
+        {
             "run_id": run_id,
-            "created": now(),
+            "session": session,
             "command": shlex.join(argv),
             "argv": argv,
-            "task": task_spec.name,
-            "task_params": task_spec.params,
-            "estimators": [
-                {"name": e.name, "params": e.params, "label": e.label} for e in est_specs
-            ],
-            "seeds": seed_list,
-            "n": task_spec.params.get("n"),
-            "device": device,
-            "executor": executor if isinstance(executor, str) else type(executor).__name__,
+            "executor": executor_name,
             "workers": workers,
             "timeout": timeout,
-            "started": now(),
+            "pid": os.getpid(),
+            "started": started,
             "status": "running",
-            "sessions": 1,
-            **environment.collect(threads),
+            "cells": len(todo),
+            **env,
         }
-        st.create_run(record)
-    else:
-        st.update_run(
-            run_id,
-            status="running",
-            finished=None,
-            sessions=rec["sessions"] + 1,
-            workers=workers,
-            timeout=timeout,
-        )
+    )
+    stamp = {
+        "run_id": run_id,
+        "session": session,
+        "git_commit": env["git_commit"],
+        "git_dirty": env["git_dirty"],
+        "harness_version": env["versions"]["mi-harness"],
+        "host": env["host"],
+    }
 
     bar = _progress_bar(len(todo), run_id, progress)
     status = "crashed"
+    not_ok = 0
     try:
-        with ex:
-            for rows in ex.run(job, make_chunks(job, todo, workers)):
-                for row in rows:
-                    row["run_id"] = run_id
-                    row["attempt"] = attempts[row["cell_key"]]
-                st.append(rows)
-                if bar is not None:
-                    bar.update(len(rows))
+        for rows in ex.run(job, make_chunks(job, todo, workers)):
+            for row in rows:
+                row.update(stamp)
+                row["attempt"] = attempts[row["cell_key"]]
+            st.append(rows)
+            if bar is not None:
+                not_ok += sum(r["status"] != "ok" for r in rows)
+                if not_ok:
+                    bar.set_postfix(not_ok=not_ok, refresh=False)
+                bar.update(len(rows))
         status = "finished"
     except KeyboardInterrupt:
         status = "interrupted"
@@ -360,13 +536,13 @@ def _run(
         if bar is not None:
             bar.close()
         try:
-            st.update_run(run_id, status=status, finished=now())
+            end = now()
+            st.update_session(run_id, session, status=status, finished=end)
+            st.update_run(run_id, status=status, finished=end)
         except StoreError:
             pass  # keep the original exception
     df = to_frame(st.rows(run_id))
     df.attrs.update(run_id=run_id, store=str(st.path))
-    if progress:
-        print_summary(df, sys.stdout)
     return df
 
 
@@ -374,22 +550,9 @@ def _as_list(seeds: int | Iterable[int]) -> list[int]:
     return [seeds] if isinstance(seeds, int) else list(seeds)
 
 
-def _progress_bar(total: int, run_id: str, enabled: bool) -> Any:
-    if not enabled or not sys.stderr.isatty():
+def _progress_bar(total: int, run_id: str, enabled: bool | None) -> Any:
+    if enabled is False or (enabled is None and not sys.stderr.isatty()):
         return None
     from tqdm import tqdm
 
     return tqdm(total=total, desc=run_id, unit="cell", file=sys.stderr, dynamic_ncols=True)
-
-
-def print_summary(df: pd.DataFrame, file: IO[str] | None = None) -> None:
-    """Print the metric tables of a run, then where its rows are stored."""
-    from harness.metrics import format_summary, summarize
-
-    out = file or sys.stdout
-    if len(df):
-        print(format_summary(summarize(df)), file=out)
-    run_id = df.attrs.get("run_id")
-    store = df.attrs.get("store")
-    if run_id:
-        print(f"\nrun {run_id}: {len(df)} cells stored in {store}", file=out)

@@ -4,6 +4,11 @@
 >>> df = results.load("latest")          # newest run in ./runs/mi-harness.sqlite
 >>> df = results.load("run.parquet")     # or an exported file
 >>> results.runs()                       # one row per stored run
+>>> results.sessions("latest")           # each invocation: command, versions, commit, host
+
+Every result row carries the ``session`` that computed it and that session's
+``git_commit``, ``git_dirty``, ``harness_version`` and ``host``; the full
+package versions, CPU/GPU and thread settings are in :func:`sessions`.
 """
 
 from __future__ import annotations
@@ -16,7 +21,17 @@ import pandas as pd
 from results.export import FORMATS, read, to_frame, write
 from results.store import Store, StoreError, default_path
 
-__all__ = ["Store", "StoreError", "default_path", "load", "read", "runs", "to_frame", "write"]
+__all__ = [
+    "Store",
+    "StoreError",
+    "default_path",
+    "load",
+    "read",
+    "runs",
+    "sessions",
+    "to_frame",
+    "write",
+]
 
 StorePath = str | os.PathLike[str] | None
 
@@ -94,3 +109,26 @@ def runs(store: StorePath = None) -> pd.DataFrame:
         "host",
     ]
     return pd.DataFrame(rows, columns=cols)
+
+
+def sessions(run: str, store: StorePath = None) -> pd.DataFrame:
+    """One row per session (invocation) of ``run``: command, times, status, environment.
+
+    Parameters
+    ----------
+    run : str
+        Run id, unique prefix, or ``"latest"``.
+    store : str or path, optional
+        The SQLite store; default :func:`default_path`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns of :data:`results.schema.SESSION_FIELDS`; ``versions``, ``cpu``,
+        ``gpu`` and ``threads`` hold decoded dicts/lists.
+    """
+    from results.schema import SESSION_FIELDS
+
+    with Store(store, create=False) as st:
+        recs = st.sessions(run)
+    return pd.DataFrame(recs, columns=list(SESSION_FIELDS))

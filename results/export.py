@@ -13,13 +13,30 @@ from typing import Any
 
 import pandas as pd
 
-from results.schema import RESULT_FIELDS
+from results.schema import RESULT_COLUMNS, RESULT_FIELDS
 
 __all__ = ["FORMATS", "file_format", "read", "to_frame", "write"]
 
 _FLOAT = ("true_mi", "true_mi_se", "estimate", "error", "seconds")
-_INT = ("attempt", "instance_index", "seed", "n_samples", "dim_x", "dim_y")
+_INT = tuple(n for n, t in RESULT_COLUMNS if t.startswith("INTEGER"))
+_TEXT = tuple(n for n, t in RESULT_COLUMNS if t.startswith("TEXT") and n != "meta")
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
+_PANDAS3 = int(pd.__version__.split(".")[0]) >= 3
+
+
+def _coerce(df: pd.DataFrame) -> pd.DataFrame:
+    """Give the standard columns their dtypes: float64, nullable Int64, text."""
+    for col in _FLOAT:
+        if col in df:
+            df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
+    for col in _INT:
+        if col in df:
+            df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
+    for col in _TEXT:
+        if col in df:
+            s = df[col]
+            df[col] = s.astype("str") if _PANDAS3 else s.astype(object).where(s.notna(), None)
+    return df
 
 
 def to_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -49,12 +66,7 @@ def to_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
             meta_cols.setdefault(col)
             rec[col] = value
         records.append(rec)
-    df = pd.DataFrame.from_records(records, columns=base + list(meta_cols))
-    for col in _FLOAT:
-        df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
-    for col in _INT:
-        df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
-    return df
+    return _coerce(pd.DataFrame.from_records(records, columns=base + list(meta_cols)))
 
 
 def file_format(path: str | Path) -> str:
@@ -82,11 +94,13 @@ def write(df: pd.DataFrame, path: str | Path) -> Path:
 
 
 def read(path: str | Path) -> pd.DataFrame:
-    """Read a file written by :func:`write`."""
+    """Read a file written by :func:`write`, standard columns with their dtypes."""
     path = Path(path)
     fmt = file_format(path)
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
     if fmt == "parquet":
-        return pd.read_parquet(path)
-    return pd.read_csv(path)
+        return _coerce(pd.read_parquet(path))
+    # text columns stay text: "1" as an instance id must not become a number
+    text = {c: object for c in _TEXT}
+    return _coerce(pd.read_csv(path, dtype=text, keep_default_na=False, na_values=[""]))

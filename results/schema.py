@@ -1,9 +1,14 @@
 """Column layout of the results store: the ``runs`` and ``results`` tables.
 
 One row of ``results`` is one attempt at one cell (estimator x instance x
-seed); rows are only ever inserted. One row of ``runs`` describes one
-invocation's grid and environment. Instance ``meta`` is stored as JSON and
-expanded into columns when loaded (:func:`results.export.to_frame`).
+seed); rows are only ever inserted. One row of ``runs`` describes a run's grid
+and the environment of its first session; one row of ``sessions`` describes
+each invocation that worked on the run (the first, and every ``--resume``),
+with its own command, versions, commit and host. Every result row names its
+session and carries the commit and harness version it was computed with, so
+exported rows trace back to code without the store. Instance ``meta`` is
+stored as JSON and expanded into columns when loaded
+(:func:`results.export.to_frame`).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import json
 import math
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Cell outcomes. ``ok`` has an estimate; the others carry a ``message``.
 STATUSES = ("ok", "failed", "timeout", "skipped")
@@ -46,6 +51,11 @@ RESULT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("message", "TEXT"),
     ("meta", "TEXT"),  # JSON object of instance labels
     ("finished_at", "TEXT"),
+    ("session", "INTEGER"),  # sessions.session of the invocation that computed the row
+    ("git_commit", "TEXT"),  # commit of that session's source tree
+    ("git_dirty", "INTEGER"),  # 1: the tree had uncommitted changes
+    ("harness_version", "TEXT"),
+    ("host", "TEXT"),
 )
 
 RUN_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -77,8 +87,34 @@ RUN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("sessions", "INTEGER NOT NULL DEFAULT 1"),
 )
 
+#: One row per invocation working on a run (session 1 creates it, each resume adds one).
+SESSION_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("run_id", "TEXT NOT NULL"),
+    ("session", "INTEGER NOT NULL"),
+    ("command", "TEXT"),
+    ("argv", "TEXT"),  # JSON list
+    ("executor", "TEXT"),
+    ("workers", "INTEGER"),
+    ("timeout", "REAL"),
+    ("versions", "TEXT"),  # JSON
+    ("git_commit", "TEXT"),
+    ("git_dirty", "INTEGER"),
+    ("host", "TEXT"),
+    ("pid", "INTEGER"),  # driver process, to refuse resuming a run that is still going
+    ("platform", "TEXT"),
+    ("python", "TEXT"),
+    ("cpu", "TEXT"),  # JSON
+    ("gpu", "TEXT"),  # JSON
+    ("threads", "TEXT"),  # JSON
+    ("started", "TEXT"),
+    ("finished", "TEXT"),
+    ("status", "TEXT NOT NULL"),
+    ("cells", "INTEGER"),  # cells this session set out to run
+)
+
 RESULT_FIELDS = tuple(name for name, _ in RESULT_COLUMNS)
 RUN_FIELDS = tuple(name for name, _ in RUN_COLUMNS)
+SESSION_FIELDS = tuple(name for name, _ in SESSION_COLUMNS)
 JSON_RUN_FIELDS = (
     "argv",
     "task_params",
@@ -95,9 +131,11 @@ def ddl() -> list[str]:
     """SQL statements that create the store's tables and indexes."""
     runs = ",\n  ".join(f"{n} {t}" for n, t in RUN_COLUMNS)
     res = ",\n  ".join(f"{n} {t}" for n, t in RESULT_COLUMNS)
+    ses = ",\n  ".join(f"{n} {t}" for n, t in SESSION_COLUMNS)
     return [
         f"CREATE TABLE IF NOT EXISTS runs (\n  {runs}\n)",
         f"CREATE TABLE IF NOT EXISTS results (\n  id INTEGER PRIMARY KEY,\n  {res}\n)",
+        f"CREATE TABLE IF NOT EXISTS sessions (\n  {ses},\n  PRIMARY KEY (run_id, session)\n)",
         "CREATE INDEX IF NOT EXISTS results_run ON results (run_id, cell_key)",
     ]
 

@@ -1,8 +1,9 @@
 """The append-only SQLite results store (stdlib ``sqlite3``, WAL mode).
 
 Only the driver process writes. Result rows are inserted and committed as
-cells finish and never updated; a run's record is updated when a session
-starts and ends. Resume is a set difference over ``cell_key``.
+cells finish and never updated; a run's record and its session records are
+updated when a session starts and ends. Resume is a set difference over
+``cell_key``. Committed rows survive Ctrl-C and a killed process (WAL).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from results.schema import (
     RESULT_FIELDS,
     RUN_FIELDS,
     SCHEMA_VERSION,
+    SESSION_FIELDS,
     ddl,
     dumps,
 )
@@ -105,6 +107,9 @@ class Store:
         except sqlite3.Error as exc:
             self._conn.close()
             raise _explain(self.path, exc) from None
+        except BaseException:
+            self._conn.close()
+            raise
 
     def _setup(self, create: bool) -> None:
         c = self._conn
@@ -170,6 +175,39 @@ class Store:
         values = [dumps(v) if k in JSON_RUN_FIELDS else v for k, v in fields.items()]
         self._write(f"UPDATE runs SET {sets} WHERE run_id = ?", [*values, run_id])
 
+    # -- sessions ------------------------------------------------------------
+    def create_session(self, record: Mapping[str, Any]) -> None:
+        """Insert a session record (keys from :data:`results.schema.SESSION_FIELDS`)."""
+        unknown = set(record) - set(SESSION_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown session fields: {sorted(unknown)}")
+        names = list(record)
+        values = [dumps(record[k]) if k in JSON_RUN_FIELDS else record[k] for k in names]
+        self._write(
+            f"INSERT INTO sessions ({','.join(names)}) VALUES ({','.join('?' * len(names))})",
+            values,
+        )
+
+    def update_session(self, run_id: str, session: int, **fields: Any) -> None:
+        """Set fields of a session record (end time, status)."""
+        unknown = set(fields) - set(SESSION_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown session fields: {sorted(unknown)}")
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        values = [dumps(v) if k in JSON_RUN_FIELDS else v for k, v in fields.items()]
+        self._write(
+            f"UPDATE sessions SET {sets} WHERE run_id = ? AND session = ?",
+            [*values, run_id, session],
+        )
+
+    def sessions(self, ref: str) -> list[dict[str, Any]]:
+        """Session records of a run, first to last, JSON fields decoded."""
+        run_id = self.resolve(ref)
+        cur = self._conn.execute(
+            "SELECT * FROM sessions WHERE run_id = ? ORDER BY session", (run_id,)
+        )
+        return [_decode_run(r) for r in cur]
+
     def has_run(self, run_id: str) -> bool:
         row = self._conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         return row is not None
@@ -234,7 +272,11 @@ class Store:
         )
 
     def rows(self, ref: str, *, all_attempts: bool = False) -> list[dict[str, Any]]:
-        """Result rows of a run (latest attempt per cell unless ``all_attempts``)."""
+        """Result rows of a run (latest attempt per cell unless ``all_attempts``).
+
+        Rows come in grid order (seed, instance, estimator as listed in the run,
+        attempt), whatever order the cells finished in.
+        """
         run_id = self.resolve(ref)
         cols = ",".join(RESULT_FIELDS)
         if all_attempts:
@@ -245,7 +287,18 @@ class Store:
                 "(SELECT MAX(attempt) FROM results s WHERE s.run_id = r.run_id "
                 "AND s.cell_key = r.cell_key) ORDER BY id"
             )
-        return [dict(r) for r in self._conn.execute(sql, (run_id,))]
+        rows = [dict(r) for r in self._conn.execute(sql, (run_id,))]
+        labels = [e["label"] for e in self.get_run(run_id)["estimators"]]
+        position = {label: i for i, label in enumerate(labels)}
+        rows.sort(
+            key=lambda r: (
+                r["seed"],
+                r["instance_index"],
+                position.get(r["label"], len(labels)),
+                r["attempt"],
+            )
+        )
+        return rows
 
     def cell_states(self, run_id: str) -> dict[str, tuple[int, str]]:
         """``cell_key -> (attempts so far, status of the latest attempt)`` for a run."""

@@ -57,7 +57,11 @@ class Gaussian(Task):
     # -- parameters -----------------------------------------------------------
     def _rho_values(self) -> tuple[float, ...]:
         values = sweep(
-            self.name, "rhos", "rho", self.rhos, (self.rho_min, self.rho_max, self.steps),
+            self.name,
+            "rhos",
+            "rho",
+            self.rhos,
+            (self.rho_min, self.rho_max, self.steps),
             DEFAULT_RHOS,
         )
         bad = [r for r in values if not -1.0 < r < 1.0]
@@ -85,7 +89,9 @@ class Gaussian(Task):
         self._check_params()
         rhos = self._rho_values()
         if not 0 <= index < len(rhos):
-            raise IndexError(f"{self.name} has {len(rhos)} instances; index {index} is out of range")
+            raise IndexError(
+                f"{self.name} has {len(rhos)} instances; index {index} is out of range"
+            )
         rho = rhos[index]
         rng = self.rng(index, seed)
         x = rng.standard_normal((self.n, self.d))

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ground_truth.cache import cache_dir, find_sets, load_set
+from harness.interface import SpecError
 
 __all__ = [
     "DATA_DIR",
@@ -31,10 +32,15 @@ __all__ = [
     "RECIPE",
     "find_gmm_set",
     "load_gmm_set",
+    "missing_set_error",
     "pack_gmms",
     "random_gmm",
+    "round_trip",
     "sample_gmm",
+    "sample_rng",
     "set_dirs",
+    "set_stem",
+    "stored_sets",
     "unpack_gmm",
 ]
 
@@ -231,34 +237,105 @@ def set_stem(task: str, count: int, seed: int) -> str:
     return f"{task}_{count}" if seed == DEFAULT_SET_SEED else f"{task}_{count}_seed{seed}"
 
 
-def find_gmm_set(
+def stored_sets(
     task: str,
     seed: int,
     builder_version: int,
-    usable: Any,
+    usable: Any = None,
     dirs: Sequence[Path] | None = None,
-) -> tuple[Path, dict[str, Any]] | None:
-    """The smallest stored set of ``task`` that ``usable(record)`` accepts.
+) -> list[tuple[Path, dict[str, Any]]]:
+    """Stored sets of ``task`` that ``usable(record)`` accepts, smallest first.
 
     Only sets with this layout, builder version and build seed are considered.
     Because a set built for more instances extends a smaller one with the same
     seed (each candidate's fate depends on itself alone), every usable set
     yields the same instances; the smallest is just the fastest to read.
     """
-    best = None
+    found = []
     for path, rec in find_sets(dirs if dirs is not None else set_dirs(), f"{task}_*.npz"):
         if (
             rec.get("task") != task
             or rec.get("format") != FORMAT_VERSION
             or rec.get("builder_version") != builder_version
             or rec.get("build_seed") != seed
-            or not usable(rec)
+            or (usable is not None and not usable(rec))
         ):
             continue
-        size = int(rec.get("n_rows", 0))
-        if best is None or size < best[0]:
-            best = (size, path, rec)
-    return None if best is None else (best[1], best[2])
+        found.append((int(rec.get("n_rows", 0)), len(found), path, rec))
+    return [(path, rec) for _, _, path, rec in sorted(found)]
+
+
+def find_gmm_set(
+    task: str,
+    seed: int,
+    builder_version: int,
+    usable: Any = None,
+    dirs: Sequence[Path] | None = None,
+) -> tuple[Path, dict[str, Any]] | None:
+    """The smallest stored set of ``task`` that ``usable(record)`` accepts.
+
+    See :func:`stored_sets`; ``None`` when there is none.
+    """
+    sets = stored_sets(task, seed, builder_version, usable, dirs)
+    return sets[0] if sets else None
+
+
+def sample_rng(seed: int, key: Sequence[int]) -> np.random.Generator:
+    """Generator for drawing an instance's samples: a ``SeedSequence`` leaf.
+
+    ``key`` names the stored mixture (not the instance's position in a task),
+    so a mixture's samples under ``seed`` are the same whatever subset of a set
+    a task selects.
+    """
+    return np.random.default_rng(
+        np.random.SeedSequence(entropy=int(seed), spawn_key=tuple(int(k) for k in key))
+    )
+
+
+def missing_set_error(
+    task: str,
+    count_param: str,
+    count: int,
+    seed: int,
+    builder_version: int,
+    flags: dict[str, Any] | None = None,
+) -> SpecError:
+    """The error for a task asking for more than any stored set holds.
+
+    It names the largest set found and the ``tasks build`` command that makes
+    a big enough one, with a time estimate from that set's build record.
+    """
+    option = "--" + count_param.replace("_", "-")
+    command = f"python -m harness tasks build {task} {option} {count}"
+    if seed != DEFAULT_SET_SEED:
+        command += f" --seed {seed}"
+    for key, value in (flags or {}).items():
+        command += f" --{key.replace('_', '-')} {value}"
+    sets = stored_sets(task, seed, builder_version)
+    if sets:
+        path, rec = max(sets, key=lambda s: int(s[1].get(count_param, 0)))
+        have = f"the largest stored set has {count_param}={rec.get(count_param)}: {path}"
+        wall = rec.get("timing", {}).get("wall_seconds")
+        per = int(rec.get(count_param) or 0)
+        pace = f"; about {_duration(wall * count / per)} at that set's pace" if wall and per else ""
+    else:
+        have = (
+            f"no stored set with build seed {seed} was found in {', '.join(map(str, set_dirs()))}"
+        )
+        pace = ""
+    wanted = ", ".join(f"{k}={v}" for k, v in {count_param: count, **(flags or {})}.items())
+    return SpecError(
+        f"{task}: no stored set fits {wanted} ({have}). "
+        f"Build one with: {command}  (written to {cache_dir()}{pace})"
+    )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(seconds, 1):.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def load_gmm_set(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -269,7 +346,9 @@ def load_gmm_set(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any
 
 
 @functools.lru_cache(maxsize=8)
-def _load_cached(path: str, mtime_ns: int, size: int) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def _load_cached(
+    path: str, mtime_ns: int, size: int
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     arrays, record = load_set(path)
     for arr in arrays.values():
         arr.setflags(write=False)

@@ -18,7 +18,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--store",
         metavar="PATH",
-        help="results store (default: ./runs/mi-harness.sqlite)",
+        help="results store (default: $MI_HARNESS_STORE or ./runs/mi-harness.sqlite)",
     )
     p.add_argument(
         "--all-attempts", action="store_true", help="every attempt, not only the latest per cell"

@@ -1,14 +1,24 @@
 """``list [estimators|tasks]``: names, parameters with defaults, docs, availability.
 
-Listing imports each estimator and task module (their classes hold the
-parameters), but never torch: estimator modules import it inside methods.
+Listing never imports torch. Before importing an estimator or task module, its
+source is scanned (``ast``, following the imports it makes at load time within
+its own package); a module that would load torch is described from its source
+instead: the class docstring and the literal defaults of ``__init__``.
+Built-in estimator modules import torch inside methods, so they are imported
+and described from their classes (parameters and capabilities).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib.util
+import warnings
+from pathlib import Path
 from typing import Any
+
+#: Packages ``list`` must not import.
+HEAVY = frozenset({"torch"})
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -16,10 +26,136 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "list",
         parents=[common],
         help="list estimators and tasks",
-        description="List registered estimators and tasks with their parameters.",
+        description="List registered estimators and tasks with their parameters and defaults.",
     )
     p.add_argument("what", nargs="?", choices=("estimators", "tasks"), help="only this kind")
     p.set_defaults(func=run)
+
+
+# -- static look at a module ---------------------------------------------------------
+
+
+def _module_file(name: str) -> Path | None:
+    """Source file of module ``name``, found without running any of its package's code."""
+    root, *rest = name.split(".")
+    try:
+        spec = importlib.util.find_spec(root)  # a top-level name: nothing is executed
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if not rest:
+        return Path(spec.origin) if spec.origin and spec.origin.endswith(".py") else None
+    for base in spec.submodule_search_locations or ():
+        path = Path(base, *rest)
+        for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def _load_time_imports(tree: ast.Module, module: str, is_package: bool) -> list[str]:
+    """Absolute names imported when ``module`` loads (not inside functions or TYPE_CHECKING)."""
+    names: list[str] = []
+    package = module if is_package else module.rpartition(".")[0]
+
+    def visit(body: list[ast.stmt]) -> None:
+        for node in body:
+            if isinstance(node, ast.Import):
+                names.extend(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    parts = package.split(".")
+                    base = ".".join(parts[: len(parts) - node.level + 1])
+                    mod = f"{base}.{node.module}" if node.module else base
+                else:
+                    mod = node.module or ""
+                names.append(mod)
+                names.extend(f"{mod}.{a.name}" for a in node.names if a.name != "*")
+            elif isinstance(node, ast.If):
+                if "TYPE_CHECKING" not in ast.unparse(node.test):
+                    visit(node.body)
+                visit(node.orelse)
+            elif isinstance(node, ast.Try):
+                visit(node.body)
+                for handler in node.handlers:
+                    visit(handler.body)
+                visit(node.orelse)
+                visit(node.finalbody)
+
+    visit(tree.body)
+    return names
+
+
+def heavy_imports(module: str, _seen: set[str] | None = None) -> set[str]:
+    """Packages of :data:`HEAVY` that importing ``module`` would load.
+
+    Follows load-time imports within ``module``'s own top-level package
+    (including the ``__init__`` of every parent package); other packages are
+    taken as light unless they are themselves in :data:`HEAVY`.
+    """
+    seen = set() if _seen is None else _seen
+    root = module.split(".")[0]
+    parts = module.split(".")
+    found: set[str] = set()
+    for i in range(1, len(parts) + 1):
+        name = ".".join(parts[:i])
+        if name in seen:
+            continue
+        seen.add(name)
+        path = _module_file(name)
+        if path is None:
+            continue
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for imported in _load_time_imports(tree, name, path.name == "__init__.py"):
+            top = imported.split(".")[0]
+            if top in HEAVY:
+                found.add(top)
+            elif top == root and imported not in seen:
+                found |= heavy_imports(imported, seen)
+    return found
+
+
+def _literal(node: ast.expr) -> Any:
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        return ast.unparse(node)
+
+
+def static_describe(target: str) -> dict[str, Any] | None:
+    """Docstring line and ``__init__`` defaults of ``"module:Class"``, read from source."""
+    module, _, attr = target.partition(":")
+    path = _module_file(module)
+    if path is None:
+        return None
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    cls = next(
+        (n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == attr.split(".")[-1]),
+        None,
+    )
+    if cls is None:
+        return None
+    doc = (ast.get_docstring(cls) or "").strip()
+    params: dict[str, Any] = {}
+    init = next(
+        (n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None
+    )
+    if init is not None:
+        args = init.args
+        positional = [*args.posonlyargs, *args.args][1:]  # drop self
+        pos_defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+        for arg, default in zip(positional, pos_defaults, strict=True):
+            params[arg.arg] = None if default is None else _literal(default)
+        for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
+            params[arg.arg] = None if default is None else _literal(default)
+    return {"doc": doc.splitlines()[0].strip() if doc else "", "params": params}
+
+
+# -- descriptions ---------------------------------------------------------------------
 
 
 def _doc_line(cls: type) -> str:
@@ -38,41 +174,66 @@ def _missing(requires: Any) -> list[str]:
     return out
 
 
-def describe(kind: str) -> list[dict[str, Any]]:
-    """One dict per registered ``kind`` ("estimators" or "tasks"): name, doc, params, status."""
+def _from_class(kind: str, cls: type) -> dict[str, Any]:
     from harness.interface import param_defaults
 
+    notes = []
+    caps = getattr(cls, "capabilities", None)
+    missing = _missing(getattr(caps, "requires", ()))
+    if caps is not None:
+        if caps.requires:
+            notes.append("requires " + ", ".join(sorted(caps.requires)))
+        if caps.devices != ("cpu",):
+            notes.append("devices " + ", ".join(caps.devices))
+        if caps.batched:
+            notes.append("batched")
+        if caps.max_dim_x is not None or caps.max_dim_y is not None:
+            notes.append(f"max dims {caps.max_dim_x}, {caps.max_dim_y}")
+    if kind == "tasks":
+        notes.append(f"summary {getattr(cls, 'summary', 'error')}")
+    return {
+        "doc": _doc_line(cls),
+        "params": param_defaults(cls),
+        "notes": notes,
+        "status": "unavailable: needs " + ", ".join(missing) if missing else "available",
+    }
+
+
+def describe(kind: str) -> list[dict[str, Any]]:
+    """One dict per registered ``kind`` ("estimators" or "tasks"): name, doc, params, status."""
     if kind == "estimators":
         import estimators as reg
     else:
         import tasks as reg
     out = []
-    for name, cls in reg.registry.available().items():
-        entry: dict[str, Any] = {"name": name}
-        if isinstance(cls, Exception):
-            entry.update(doc="", params={}, status=f"unavailable: {type(cls).__name__}: {cls}")
-            out.append(entry)
+    for name, entry in reg.registry.entries().items():
+        item: dict[str, Any] = {"name": name}
+        module = entry.target.partition(":")[0]
+        heavy = set() if name in reg.registry._classes else heavy_imports(module)
+        if heavy:
+            info = static_describe(entry.target) or {"doc": "", "params": {}}
+            missing = _missing(heavy)
+            item.update(info)
+            item["notes"] = [f"imports {', '.join(sorted(heavy))} when loaded (not loaded here)"]
+            item["status"] = "unavailable: needs " + ", ".join(missing) if missing else "available"
+            out.append(item)
             continue
-        entry["doc"] = _doc_line(cls)
-        entry["params"] = param_defaults(cls)
-        notes = []
-        caps = getattr(cls, "capabilities", None)
-        missing = _missing(getattr(caps, "requires", ()))
-        if caps is not None:
-            if caps.requires:
-                notes.append("requires " + ", ".join(sorted(caps.requires)))
-            if caps.devices != ("cpu",):
-                notes.append("devices " + ", ".join(caps.devices))
-            if caps.batched:
-                notes.append("batched")
-            if caps.max_dim_x is not None or caps.max_dim_y is not None:
-                notes.append(f"max dims {caps.max_dim_x}, {caps.max_dim_y}")
-        if kind == "tasks":
-            notes.append(f"summary {getattr(cls, 'summary', 'error')}")
-        entry["notes"] = notes
-        entry["status"] = "unavailable: needs " + ", ".join(missing) if missing else "available"
-        out.append(entry)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cls = reg.registry.get_class(name)
+        except Exception as exc:
+            item.update(doc="", params={}, notes=[], status=f"unavailable: {one_line(exc)}")
+            out.append(item)
+            continue
+        item.update(_from_class(kind, cls))
+        out.append(item)
     return out
+
+
+def one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _render(kind: str, entries: list[dict[str, Any]]) -> str:

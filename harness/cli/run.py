@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
+import signal
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 _RANGE = re.compile(r"^\s*(\d+)\s*\.\.\s*(\d+)\s*$")
@@ -93,9 +96,24 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     g.add_argument("--per-k", type=int, metavar="N", help="triplets per number of components")
     g.add_argument("--device", default="auto", help="auto, cpu or cuda (torch estimators)")
     x = p.add_argument_group("execution")
-    x.add_argument("--executor", default="local", help="where cells run (default: local)")
-    x.add_argument("--workers", type=int, metavar="N", help="worker processes (default 1)")
-    x.add_argument("--timeout", type=float, metavar="S", help="seconds allowed per cell")
+    x.add_argument(
+        "--executor",
+        default="local",
+        help="where cells run: local (default) or dask (needs --scheduler)",
+    )
+    x.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler for --executor dask")
+    x.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="local worker processes (default 1: in this process)",
+    )
+    x.add_argument(
+        "--timeout",
+        type=float,
+        metavar="S",
+        help="seconds allowed per cell; slower cells are stored as 'timeout'",
+    )
     x.add_argument("--resume", metavar="RUN", help="continue a stored run (id or 'latest')")
     x.add_argument(
         "--retry-failed", action="store_true", help="with --resume, rerun failed/timed-out cells"
@@ -104,9 +122,11 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     x.add_argument(
         "--store",
         metavar="PATH",
-        help="results store (default: ./runs/mi-harness.sqlite)",
+        help="results store (default: $MI_HARNESS_STORE or ./runs/mi-harness.sqlite)",
     )
-    x.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    x.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar or summary; print the run id"
+    )
     p.set_defaults(func=run)
 
 
@@ -143,11 +163,12 @@ def run(args: argparse.Namespace) -> int:
     specs += args.estimator
     kwargs: dict[str, Any] = {
         "executor": args.executor,
+        "scheduler": args.scheduler,
         "workers": args.workers,
         "timeout": args.timeout,
         "store": args.store,
-        "progress": not args.quiet,
-        "argv": ["python", "-m", "harness", *sys.argv[1:]],
+        "progress": False if args.quiet else None,
+        "argv": getattr(args, "argv", None) or ["python", "-m", "harness", *sys.argv[1:]],
     }
     if args.resume:
         grid = specs or args.task or args.n or args.seeds or args.per_level or args.per_k
@@ -175,7 +196,45 @@ def run(args: argparse.Namespace) -> int:
         if args.seeds is not None:
             kwargs["seeds"] = args.seeds
         args.interrupt_hint = "; continue with: python -m harness run --resume latest"
-    df = run_grid(**kwargs)
+    with _sigterm_as_interrupt():
+        df = run_grid(**kwargs)
     if args.quiet:
         print(df.attrs["run_id"])
+    else:
+        print_summary(df)
     return 0
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM (a scheduler stopping the job) like Ctrl-C: close the run cleanly."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def print_summary(df: Any, file: Any = None) -> None:
+    """The run's metric tables in the paper's terms, then where its rows are stored."""
+    from harness.metrics import format_summary, summarize
+
+    out = file or sys.stdout
+    if len(df):
+        print(format_summary(summarize(df)), file=out)
+    run_id = df.attrs.get("run_id")
+    counts = df["status"].value_counts().to_dict() if len(df) else {}
+    outcome = ", ".join(f"{v} {k}" for k, v in counts.items()) or "no cells"
+    print(f"\nrun {run_id}: {len(df)} cells ({outcome})", file=out)
+    print(f"stored in {df.attrs.get('store')}", file=out)
+    store = df.attrs.get("store")
+    opt = f" --store {store}" if store else ""
+    print(f"export: python -m harness export {run_id}{opt} -o {run_id}.parquet", file=out)

@@ -16,7 +16,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--store",
         metavar="PATH",
-        help="results store (default: ./runs/mi-harness.sqlite)",
+        help="results store (default: $MI_HARNESS_STORE or ./runs/mi-harness.sqlite)",
     )
     p.set_defaults(func=run)
 
@@ -40,8 +40,10 @@ def run(args: argparse.Namespace) -> int:
         "failed",
         "timeout",
         "skipped",
+        "git_commit",
     ]
     view = df[cols].copy()
     view["created"] = view["created"].str.slice(0, 19).str.replace("T", " ")
+    view["git_commit"] = view["git_commit"].fillna("").astype(str).str.slice(0, 10)
     print(view.to_string(index=False))
     return 0

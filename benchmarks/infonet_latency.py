@@ -1,0 +1,100 @@
+"""InfoNet latency: seconds per distribution vs sample size and batch size.
+
+    python benchmarks/infonet_latency.py --device cuda --out latency.csv
+    python benchmarks/infonet_latency.py --device cpu --batches 1,16
+
+Each timed call starts from samples in host memory and includes the copy to
+the device, the copula ranks, the forward pass and the DV read-out, i.e. what
+``InfoNet.estimate_batch`` does. Prints a CSV table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from estimators.infonet.checkpoint import load_model  # noqa: E402
+from estimators.infonet.copula import copula  # noqa: E402
+from estimators.infonet.readout import dv_value  # noqa: E402
+from estimators.infonet.simulator import sample_gmm_batch  # noqa: E402
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_batch(model, xy_host: torch.Tensor, device: torch.device, min_seconds: float) -> float:
+    def once() -> None:
+        with torch.inference_mode():
+            xy = xy_host.to(device, non_blocking=False)
+            u, v = copula(xy[..., 0]), copula(xy[..., 1])
+            dv_value(model(u, v).float(), u, v, "exact").cpu()
+
+    for _ in range(2):
+        once()
+    sync(device)
+    reps, start = 0, time.perf_counter()
+    while True:
+        once()
+        reps += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds and reps >= 3:
+            break
+    return elapsed / reps
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--checkpoint", default=None, help="model file (default: shipped)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--ns", default="200,500,1000,2000,5000")
+    p.add_argument("--batches", default=None, help="default: 1,16 on cpu; 1,16,256,1024 on cuda")
+    p.add_argument("--min-seconds", type=float, default=1.0)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--out", default=None, help="also write the CSV here")
+    args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    name = args.device
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(name)
+    batches = args.batches or ("1,16,256,1024" if device.type == "cuda" else "1,16")
+    model, _card = load_model(args.checkpoint)
+    model = model.to(device).eval()
+    if device.type == "cuda":
+        hw = torch.cuda.get_device_name(device)
+    else:
+        hw = f"cpu x{torch.get_num_threads()}"
+    lines = ["device,n,batch,seconds_per_call,seconds_per_distribution,distributions_per_second"]
+    gen = torch.Generator().manual_seed(0)
+    for n in [int(s) for s in args.ns.split(",")]:
+        for b in [int(s) for s in batches.split(",")]:
+            xy = sample_gmm_batch(b, n, generator=gen).float().contiguous()
+            if device.type == "cuda":
+                xy = xy.pin_memory()
+            try:
+                t = time_batch(model, xy, device, args.min_seconds)
+            except torch.OutOfMemoryError:
+                print(f"# n={n} batch={b}: out of memory", flush=True)
+                torch.cuda.empty_cache()
+                continue
+            row = f"{hw},{n},{b},{t:.6g},{t / b:.6g},{b / t:.1f}"
+            lines.append(row)
+            print(row, flush=True)
+    if args.out:
+        Path(args.out).write_text("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

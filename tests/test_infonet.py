@@ -1,0 +1,251 @@
+"""InfoNet: invariances, batching, checkpoints, training signal, shipped accuracy, gradients."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import estimators  # noqa: E402
+from estimators.infonet import InfoNet  # noqa: E402
+from estimators.infonet.checkpoint import (  # noqa: E402
+    DEFAULT_CHECKPOINT,
+    ChecksumError,
+    load_card,
+    load_model,
+    save_model,
+)
+from estimators.infonet.copula import copula, soft_copula  # noqa: E402
+from estimators.infonet.model import InfoNetConfig, InfoNetModel  # noqa: E402
+from estimators.infonet.readout import dv_value, lookup  # noqa: E402
+from harness.interface import InputError, SpecError  # noqa: E402
+
+TINY = InfoNetConfig(dim=32, latents=16, grid=32, self_layers=1, heads=2, mlp_hidden=32,
+                     frequencies=4)
+
+
+def gaussian_pair(rho: float, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n, 2))
+    x = z[:, :1]
+    y = rho * x + math.sqrt(1 - rho**2) * z[:, 1:]
+    return x, y
+
+
+@pytest.fixture(scope="module")
+def infonet() -> InfoNet:
+    return estimators.make("infonet:device=cpu")
+
+
+# -- copula and read-out -----------------------------------------------------
+
+
+def test_copula_average_ranks_ties():
+    values = torch.tensor([[3.0, 1.0, 2.0, 2.0]])
+    # ranks 4, 1, 2.5, 2.5 -> (rank - 0.5) / 4
+    assert torch.allclose(copula(values), torch.tensor([[0.875, 0.125, 0.5, 0.5]]))
+
+
+def test_soft_copula_approaches_hard_copula():
+    gen = torch.Generator().manual_seed(0)
+    values = torch.randn(2, 300, generator=gen, dtype=torch.float64)
+    assert (soft_copula(values, 1e-8) - copula(values)).abs().max() < 1e-6
+    # a smoother copula stays within a few ranks of the hard one
+    assert (soft_copula(values, 0.01) - copula(values)).abs().max() < 0.02
+
+
+def test_exact_readout_equals_all_pairs_mean():
+    gen = torch.Generator().manual_seed(1)
+    table = torch.randn(2, 8, 8, generator=gen, dtype=torch.float64)
+    u = torch.rand(2, 40, generator=gen, dtype=torch.float64)
+    v = torch.rand(2, 40, generator=gen, dtype=torch.float64)
+    joint = lookup(table, u, v).mean(1)
+    # all n^2 pairs of the bilinear interpolation of exp(table)
+    pairs = []
+    for z in range(2):
+        uu = u[z].repeat_interleave(40)
+        vv = v[z].repeat(40)
+        exp_table = torch.exp(table[z : z + 1])
+        pairs.append(lookup(exp_table, uu[None], vv[None]).mean())
+    expected = joint - torch.log(torch.stack(pairs))
+    assert torch.allclose(dv_value(table, u, v, "exact"), expected, atol=1e-10)
+
+
+# -- invariances and batching ------------------------------------------------
+
+
+def test_monotone_transforms_give_the_same_estimate(infonet):
+    x, y = gaussian_pair(0.6, 1000, seed=2)
+    plain = infonet.estimate(x, y)
+    transformed = infonet.estimate(np.exp(x), y**3 + 2 * y)
+    assert transformed == pytest.approx(plain, abs=1e-6)
+
+
+def test_sample_order_does_not_matter(infonet):
+    x, y = gaussian_pair(0.5, 1000, seed=3)
+    perm = np.random.default_rng(0).permutation(len(x))
+    assert infonet.estimate(x[perm], y[perm]) == pytest.approx(infonet.estimate(x, y), abs=1e-5)
+
+
+def test_batch_equals_one_by_one(infonet):
+    pairs = [gaussian_pair(rho, n, seed=4 + i) for i, (rho, n) in
+             enumerate([(0.0, 500), (0.4, 800), (0.8, 500), (0.9, 300)])]
+    xs, ys = zip(*pairs, strict=True)
+    batched = infonet.estimate_batch(list(xs), list(ys))
+    single = np.array([infonet.estimate(x, y) for x, y in pairs])
+    np.testing.assert_allclose(batched, single, atol=2e-5)
+
+
+def test_sliced_mi_is_mean_over_slices():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((400, 3))
+    y = x[:, :2] + rng.standard_normal((400, 2))
+    est = estimators.make("sliced:base=ksg,projections=7,seed=3")
+    from estimators.sliced import slices
+
+    a, b = slices(x, y, 7, 3)
+    ksg = estimators.make("ksg")
+    manual = np.mean([ksg.estimate(a[i], b[i]) for i in range(7)])
+    assert est.estimate(x, y) == pytest.approx(manual, abs=1e-12)
+    from estimators.sliced import random_directions
+
+    dirs = random_directions(500, 3, np.random.default_rng(0))
+    np.testing.assert_allclose(np.linalg.norm(dirs, axis=1), 1.0)
+    # uniform on the sphere: mean near zero, second moment I / d
+    assert np.abs(dirs.mean(0)).max() < 0.1
+    np.testing.assert_allclose(dirs.T @ dirs / 500, np.eye(3) / 3, atol=0.05)
+
+
+def test_sliced_infonet_matches_its_builtin_slicing(infonet):
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((500, 4))
+    y = x[:, :2] @ rng.standard_normal((2, 3)) + rng.standard_normal((500, 3))
+    own = estimators.make("infonet:device=cpu,projections=40,seed=1").estimate(x, y)
+    wrapped = estimators.make("sliced:base=infonet:device=cpu,projections=40,seed=1")
+    assert wrapped.estimate(x, y) == pytest.approx(own, abs=1e-6)
+    indep = estimators.make("infonet:device=cpu,projections=40,seed=1").estimate(
+        x, rng.standard_normal((500, 3))
+    )
+    assert own > indep + 0.02
+
+
+# -- errors ------------------------------------------------------------------
+
+
+def test_bad_input_and_parameters(infonet):
+    x, y = gaussian_pair(0.5, 100, seed=7)
+    bad = x.copy()
+    bad[3] = np.nan
+    with pytest.raises(InputError, match="NaN"):
+        infonet.estimate(bad, y)
+    with pytest.raises(InputError):
+        infonet.estimate(x[:50], y)
+    with pytest.raises(SpecError, match="readout"):
+        estimators.make("infonet:readout=median")
+    with pytest.raises(SpecError, match="does not exist"):
+        estimators.make("infonet:checkpoint=/nonexistent/model.pt")
+    with pytest.raises(SpecError, match="projections"):
+        estimators.make("infonet:projections=0")
+
+
+# -- checkpoints -------------------------------------------------------------
+
+
+def test_checkpoint_round_trip_and_checksum(tmp_path):
+    torch.manual_seed(0)
+    model = InfoNetModel(TINY).eval()
+    path = tmp_path / "tiny.pt"
+    card = save_model(model, path, {"steps": 0})
+    assert card["sha256"] == load_card(path)["sha256"]
+    loaded, _ = load_model(path)
+    u = torch.rand(2, 50)
+    v = torch.rand(2, 50)
+    with torch.no_grad():
+        assert torch.equal(model(u, v), loaded(u, v))
+    corrupt = tmp_path / "corrupt.pt"
+    shutil.copy(path, corrupt)
+    shutil.copy(path.with_suffix(".json"), corrupt.with_suffix(".json"))
+    data = bytearray(corrupt.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    corrupt.write_bytes(bytes(data))
+    with pytest.raises(ChecksumError, match="sha256"):
+        load_model(corrupt)
+
+
+def test_shipped_checkpoint_and_card():
+    assert DEFAULT_CHECKPOINT.is_file()
+    assert DEFAULT_CHECKPOINT.stat().st_size <= 20 * 2**20
+    card = json.loads(DEFAULT_CHECKPOINT.with_suffix(".json").read_text())
+    for key in ("sha256", "config", "steps", "samples_seen", "hardware", "wall_seconds",
+                "evaluation"):
+        assert key in card, key
+    load_model()  # verifies the checksum
+
+
+# -- training signal -----------------------------------------------------------
+
+
+def test_tiny_training_run_increases_dv():
+    from estimators.infonet.simulator import sample_gmm_batch
+    from estimators.infonet.train import train_step
+
+    torch.manual_seed(0)
+    model = InfoNetModel(TINY)
+    xy = sample_gmm_batch(16, 300, generator=torch.Generator().manual_seed(123))
+    u, v = copula(xy[..., 0]), copula(xy[..., 1])
+
+    def held_out() -> float:
+        with torch.no_grad():
+            return float(dv_value(model(u, v), u, v).mean())
+
+    before = held_out()
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(40):
+        train_step(model, opt, 16, 300, gen, torch.device("cpu"), "exact", False)
+    after = held_out()
+    assert after > before + 0.05
+
+
+# -- accuracy of the shipped model ---------------------------------------------
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.3, 0.6, 0.9])
+def test_shipped_model_gaussian_accuracy(infonet, rho):
+    truth = -0.5 * math.log(1 - rho**2)
+    values = infonet.estimate_batch(*zip(*[gaussian_pair(rho, 2000, seed=s) for s in range(4)],
+                                         strict=True))
+    assert abs(values.mean() - truth) < 0.06
+
+
+# -- differentiable entry point --------------------------------------------------
+
+
+def test_gradients_flow_and_increase_mi():
+    from estimators.infonet import mutual_information
+
+    gen = torch.Generator().manual_seed(8)
+    x = torch.randn(1000, generator=gen)
+    noise = torch.randn(1000, generator=gen)
+    a = torch.tensor(0.3, requires_grad=True)
+    opt = torch.optim.SGD([a], lr=0.5)
+    first = None
+    for _ in range(15):
+        mi = mutual_information(x, a * x + noise)
+        first = float(mi) if first is None else first
+        opt.zero_grad()
+        (-mi).backward()
+        assert a.grad is not None and torch.isfinite(a.grad)
+        opt.step()
+    final = float(mutual_information(x, a.detach() * x + noise))
+    assert float(a) > 0.6
+    assert final > first + 0.1
+    # the soft estimate tracks the hard one
+    hard = estimators.make("infonet:device=cpu").estimate(
+        x.numpy()[:, None], (a.detach() * x + noise).numpy()[:, None])
+    assert final == pytest.approx(hard, abs=0.05)

@@ -1,0 +1,224 @@
+"""KSG: exact agreement with a plain cKDTree reference, Gaussian truth, input errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.spatial import cKDTree
+from scipy.special import digamma
+
+import estimators
+from estimators._neighbors import (
+    build_tree,
+    count_in_tree,
+    count_sorted,
+    grid_knn_2d,
+    knn_extents,
+)
+from estimators.ksg import KSG, _psi_table
+from harness.interface import InputError, SpecError
+
+
+def ksg_reference(x: np.ndarray, y: np.ndarray, k: int, variant: int) -> float:
+    """Kraskov et al. (2004) estimators 1 and 2, written directly on cKDTree (max-norm)."""
+    n = x.shape[0]
+    joint = np.hstack([x, y])
+    dist, idx = cKDTree(joint).query(joint, k + 1, p=np.inf)  # column 0 is the point itself
+    tx, ty = cKDTree(x), cKDTree(y)
+    if variant == 1:
+        eps = dist[:, -1]
+        inside = np.nextafter(eps, 0)  # "<= the float below eps" is "strictly < eps"
+        nx = tx.query_ball_point(x, inside, p=np.inf, return_length=True) - 1
+        ny = ty.query_ball_point(y, inside, p=np.inf, return_length=True) - 1
+        return digamma(k) + digamma(n) - np.mean(digamma(nx + 1) + digamma(ny + 1))
+    nbrs = idx[:, 1:]
+    eps_x = np.abs(x[nbrs] - x[:, None, :]).max(axis=(1, 2))
+    eps_y = np.abs(y[nbrs] - y[:, None, :]).max(axis=(1, 2))
+    nx = tx.query_ball_point(x, eps_x, p=np.inf, return_length=True) - 1
+    ny = ty.query_ball_point(y, eps_y, p=np.inf, return_length=True) - 1
+    return digamma(k) - 1.0 / k + digamma(n) - np.mean(digamma(nx) + digamma(ny))
+
+
+def dependent_sample(n: int, dx: int, dy: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, dx))
+    y = 0.7 * np.tanh(x[:, :1]) * np.ones((1, dy)) + rng.standard_t(5, size=(n, dy))
+    return x, y * np.arange(1, dy + 1)  # unequal column scales
+
+
+@pytest.mark.parametrize("variant", [1, 2])
+@pytest.mark.parametrize("dx,dy", [(1, 1), (1, 2), (2, 1), (3, 2), (4, 4)])
+@pytest.mark.parametrize("k", [1, 4])
+def test_matches_ckdtree_reference(dx, dy, variant, k):
+    x, y = dependent_sample(600, dx, dy, seed=10 * dx + dy)
+    got = KSG(k=k, variant=variant, noise=0).estimate(x, y)
+    assert got == pytest.approx(ksg_reference(x, y, k, variant), abs=1e-9)
+
+
+@pytest.mark.parametrize("dx", [1, 2])
+def test_matches_reference_at_scale(dx):
+    # deep trees (many levels built in parallel) and large grids
+    x, y = dependent_sample(20_000, dx, 1, seed=3)
+    for variant in (1, 2):
+        got = KSG(k=5, variant=variant, noise=0).estimate(x, y)
+        assert got == pytest.approx(ksg_reference(x, y, 5, variant), abs=1e-9)
+
+
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_neighbour_kernels_are_exact_with_ties(d):
+    # integer data: many equal coordinates and distances exactly equal to radii
+    rng = np.random.default_rng(d)
+    data = rng.integers(0, 6, size=(700, d)).astype(float) + rng.integers(0, 3, (700, 1)) * 0.25
+    radii = rng.integers(0, 4, size=700) * 0.25
+    ref = cKDTree(data)
+    for strict in (True, False):
+        r = np.nextafter(radii, 0) if strict else radii
+        expected = ref.query_ball_point(data, np.maximum(r, 0), p=np.inf, return_length=True)
+        if strict:
+            expected = np.where(radii > 0, expected, 0)
+        got = count_in_tree(build_tree(data), data, radii, strict)
+        np.testing.assert_array_equal(got, expected)
+        if d == 1:
+            got1 = count_sorted(data[:, 0], np.argsort(data[:, 0]), radii, strict)
+            np.testing.assert_array_equal(got1, expected)
+
+
+def test_knn_distances_equal_ckdtree():
+    x, y = dependent_sample(3000, 2, 2, seed=1)
+    joint = np.hstack([x, y])
+    tree = build_tree(joint)
+    eps, _, _ = knn_extents(tree, 7, 2)
+    dist, _ = cKDTree(joint).query(joint, 8, p=np.inf)
+    np.testing.assert_array_equal(eps[np.argsort(tree.perm)], dist[:, -1])
+
+
+def neighbourhoods_reference(x, y, k):
+    """eps, eps_x, eps_y and the variant-1 / variant-2 marginal counts (self included)."""
+    joint = np.column_stack([x, y])
+    dist, idx = cKDTree(joint).query(joint, k + 1, p=np.inf)
+    eps = dist[:, -1]
+    eps_x = np.abs(x[idx] - x[:, None]).max(axis=1)
+    eps_y = np.abs(y[idx] - y[:, None]).max(axis=1)
+    tx, ty = cKDTree(x[:, None]), cKDTree(y[:, None])
+
+    def count(tree, v, r, strict):
+        inside = np.maximum(np.nextafter(r, 0), 0) if strict else r
+        c = tree.query_ball_point(v[:, None], inside, p=np.inf, return_length=True)
+        return np.where(r > 0, c, 0) if strict else c
+
+    strict = (count(tx, x, eps, True), count(ty, y, eps, True))
+    loose = (count(tx, x, eps_x, False), count(ty, y, eps_y, False))
+    return eps, eps_x, eps_y, strict, loose
+
+
+def grid_cases():
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=3000)
+    yield "gaussian", x, 0.6 * x + 0.8 * rng.normal(size=3000)
+    x = rng.standard_cauchy(2000)
+    yield "cauchy", x, np.sin(x) + 0.01 * rng.standard_cauchy(2000)
+    x = rng.normal(size=1500) * 1e-6
+    yield "scales", x, rng.normal(size=1500) + 1e5 * x
+    x = rng.uniform(size=800)
+    yield "deterministic", x, x**2
+    yield "tiny", rng.normal(size=6), rng.normal(size=6)
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+@pytest.mark.parametrize("case", list(grid_cases()), ids=lambda c: c[0])
+def test_grid_search_equals_ckdtree(case, k):
+    _, x, y = case
+    eps, eps_x, eps_y, strict, loose = neighbourhoods_reference(x, y, k)
+    got = grid_knn_2d(x, y, k, variant=1)
+    np.testing.assert_array_equal(got[0], eps)
+    np.testing.assert_array_equal(got[1], eps_x)
+    np.testing.assert_array_equal(got[2], eps_y)
+    np.testing.assert_array_equal(got[3], strict[0])
+    np.testing.assert_array_equal(got[4], strict[1])
+    got2 = grid_knn_2d(x, y, k, variant=2)
+    np.testing.assert_array_equal(got2[3], loose[0])
+    np.testing.assert_array_equal(got2[4], loose[1])
+
+
+def test_grid_search_exact_with_ties():
+    # integer data: equal points and distances equal to eps everywhere
+    rng = np.random.default_rng(4)
+    x = rng.integers(0, 8, size=1200).astype(float)
+    y = rng.integers(0, 8, size=1200) + 0.5 * x
+    eps, _, _, strict, _ = neighbourhoods_reference(x, y, 4)
+    got = grid_knn_2d(x, y, 4, variant=1)
+    np.testing.assert_array_equal(got[0], eps)
+    np.testing.assert_array_equal(got[3], strict[0])
+    np.testing.assert_array_equal(got[4], strict[1])
+
+
+def test_digamma_table():
+    m = np.arange(1, 100_001)
+    np.testing.assert_allclose(_psi_table(100_001)[1:100_001], digamma(m), rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("variant", [1, 2])
+@pytest.mark.parametrize("rho", [0.5, 0.9])
+def test_correlated_gaussian_truth(rho, variant):
+    rng = np.random.default_rng(2024)
+    x = rng.normal(size=5000)
+    y = rho * x + np.sqrt(1 - rho**2) * rng.normal(size=5000)
+    truth = -0.5 * np.log(1 - rho**2)
+    assert KSG(k=5, variant=variant).estimate(x, y) == pytest.approx(truth, abs=0.03)
+
+
+def test_independent_near_zero():
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(4000, 2)), rng.normal(size=(4000, 1))
+    assert abs(KSG(k=5).estimate(x, y)) < 0.02
+
+
+def test_noise_seed_determinism_on_ties():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 4, size=800).astype(float)
+    y = x + rng.integers(0, 3, size=800)
+    a = KSG(k=3, noise=1e-8, seed=1).estimate(x, y)
+    assert KSG(k=3, noise=1e-8, seed=1).estimate(x, y) == a
+    assert KSG(k=3, noise=1e-8, seed=2).estimate(x, y) != a
+    assert np.isfinite(KSG(k=3, noise=0).estimate(x, y))
+
+
+def test_registry_and_params():
+    est = estimators.make("ksg:k=5,variant=2")
+    assert isinstance(est, KSG)
+    assert est.get_params() == {"k": 5, "variant": 2, "noise": 1e-10, "seed": 0}
+    assert repr(est) == "ksg:k=5,variant=2,noise=1e-10,seed=0"
+    assert est.min_samples() == 6
+
+
+@pytest.mark.parametrize(
+    "x,y,match",
+    [
+        ([0.0, 1.0, np.nan, 3.0, 4.0, 5.0, 6.0], np.arange(7.0), "NaN"),
+        (np.arange(7.0), [0.0, 1.0, np.inf, 3.0, 4.0, 5.0, 6.0], "inf"),
+        (np.arange(7.0), np.arange(8.0), "same number of samples"),
+        (np.arange(5.0), np.arange(5.0) ** 2, "at least 6 samples"),
+        (np.ones(7), np.arange(7.0), "constant"),
+    ],
+)
+def test_bad_inputs(x, y, match):
+    with pytest.raises(InputError, match=match):
+        KSG(k=5).estimate(x, y)
+
+
+@pytest.mark.parametrize(
+    "spec,match",
+    [
+        ("ksg:k=0", "k must be a positive integer"),
+        ("ksg:k=2.5", "k must be a positive integer"),
+        ("ksg:k=true", "k must be a positive integer"),
+        ("ksg:variant=3", "variant must be 1 or 2"),
+        ("ksg:noise=-1", "noise must be a finite number"),
+        ("ksg:seed=abc", "seed must be an integer"),
+        ("ksg:seed=-1", "seed must be an integer"),
+        ("ksg:kk=3", "unknown parameter kk"),
+    ],
+)
+def test_bad_params(spec, match):
+    with pytest.raises(SpecError, match=match):
+        estimators.make(spec)

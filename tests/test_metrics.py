@@ -1,0 +1,174 @@
+"""Summary metrics on hand-made rows, checked against values computed by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness import metrics
+
+
+def _rows(records: list[dict]) -> pd.DataFrame:
+    base = {"task": "t", "status": "ok", "seconds": 1.0, "seed": 0}
+    df = pd.DataFrame([{**base, **r} for r in records])
+    if "estimate" in df and "true_mi" in df and "error" not in df:
+        df["error"] = df["estimate"] - df["true_mi"]
+    return df
+
+
+@pytest.fixture
+def levels() -> pd.DataFrame:
+    # errors per (label, level): a at 0.0: +0.1, -0.1, +0.3; a at 0.5: 0.2, 0.0; b at 0.0: -0.2
+    return _rows(
+        [
+            {"label": "a", "level": 0.0, "true_mi": 0.0, "estimate": 0.1, "seconds": 1.0},
+            {"label": "a", "level": 0.0, "true_mi": 0.0, "estimate": -0.1, "seconds": 3.0},
+            {"label": "a", "level": 0.0, "true_mi": 0.0, "estimate": 0.3, "seconds": 2.0},
+            {"label": "a", "level": 0.5, "true_mi": 0.5, "estimate": 0.7, "seconds": 10.0},
+            {"label": "a", "level": 0.5, "true_mi": 0.5, "estimate": 0.5, "seconds": 4.0},
+            {"label": "b", "level": 0.0, "true_mi": 0.0, "estimate": -0.2, "seconds": 0.5},
+            {
+                "label": "b",
+                "level": 0.5,
+                "true_mi": 0.5,
+                "estimate": np.nan,
+                "status": "failed",
+                "seconds": np.nan,
+            },
+            {
+                "label": "b",
+                "level": 0.5,
+                "true_mi": 0.5,
+                "estimate": np.nan,
+                "status": "timeout",
+                "seconds": 9.0,
+            },
+        ]
+    )
+
+
+def test_level_table_mean_error_and_variance(levels: pd.DataFrame) -> None:
+    t = metrics.level_table(levels)
+    a0 = t.loc[("a", 0.0)]
+    assert a0["count"] == 3
+    assert a0["mean_error"] == pytest.approx(0.1)
+    # sample variance of (0.1, -0.1, 0.3): mean 0.1, squares 0, 0.04, 0.04 -> 0.08 / 2
+    assert a0["error_var"] == pytest.approx(0.04)
+    assert a0["mae"] == pytest.approx(0.5 / 3)
+    a5 = t.loc[("a", 0.5)]
+    assert a5["mean_error"] == pytest.approx(0.1)
+    assert a5["error_var"] == pytest.approx(0.02)  # (0.1^2 + 0.1^2) / 1
+    b0 = t.loc[("b", 0.0)]
+    assert b0["mean_error"] == pytest.approx(-0.2) and math.isnan(b0["error_var"])
+    assert ("b", 0.5) not in t.index  # only failed/timeout rows there
+    assert list(pd.unique(t.index.get_level_values("label"))) == ["a", "b"]
+
+
+def test_error_table_mae_bias_counts_and_median_seconds(levels: pd.DataFrame) -> None:
+    t = metrics.error_table(levels)
+    a = t.loc["a"]
+    errors = np.array([0.1, -0.1, 0.3, 0.2, 0.0])
+    assert a["cells"] == 5 and a["ok"] == 5 and a["failed"] == 0
+    assert a["mae"] == pytest.approx(np.abs(errors).mean())  # 0.14
+    assert a["mae"] == pytest.approx(0.14)
+    assert a["bias"] == pytest.approx(0.1)
+    assert a["error_var"] == pytest.approx(errors.var(ddof=1))
+    assert a["rmse"] == pytest.approx(math.sqrt(0.15 / 5))
+    assert a["median_seconds"] == pytest.approx(3.0)  # of 1, 3, 2, 10, 4
+    b = t.loc["b"]
+    assert (b["cells"], b["ok"], b["failed"], b["timeout"], b["skipped"]) == (3, 1, 1, 1, 0)
+    assert b["mae"] == pytest.approx(0.2)
+    assert b["median_seconds"] == pytest.approx(0.5)  # ok rows only
+
+
+def _triplet(label: str, K: int, t: int, est: tuple, true: tuple, seed: int = 0) -> list[dict]:
+    return [
+        {
+            "label": label,
+            "K": K,
+            "triplet": t,
+            "member": m,
+            "seed": seed,
+            "estimate": est[m],
+            "true_mi": true[m],
+        }
+        for m in (0, 1)
+    ]
+
+
+def test_order_table_accuracy_per_k() -> None:
+    recs = []
+    # K=1: three triplets, est orders right, right, wrong -> 2/3
+    recs += _triplet("a", 1, 0, (0.5, 0.2), (0.4, 0.1))
+    recs += _triplet("a", 1, 1, (0.1, 0.3), (0.2, 0.5))
+    recs += _triplet("a", 1, 2, (0.6, 0.2), (0.1, 0.3))
+    # the same triplet under another seed counts separately: right
+    recs += _triplet("a", 1, 0, (0.3, 0.2), (0.4, 0.1), seed=1)
+    # K=2: one right, one triplet with a failed member (left out)
+    recs += _triplet("a", 2, 3, (0.2, 0.9), (0.1, 0.8))
+    broken = _triplet("a", 2, 4, (0.9, 0.2), (0.1, 0.8))
+    broken[1]["status"] = "failed"
+    broken[1]["estimate"] = np.nan
+    recs += broken
+    recs += _triplet("b", 1, 0, (0.1, 0.2), (0.4, 0.1))
+    t = metrics.order_table(_rows(recs))
+    assert t.loc[("a", 1), "triplets"] == 4
+    assert t.loc[("a", 1), "correct"] == 3
+    assert t.loc[("a", 1), "accuracy"] == pytest.approx(0.75)
+    assert t.loc[("a", 2), "triplets"] == 1
+    assert t.loc[("a", 2), "accuracy"] == pytest.approx(1.0)
+    assert t.loc[("b", 1), "accuracy"] == pytest.approx(0.0)
+
+
+def test_auc_table_matches_hand_count() -> None:
+    # scores (label): 0.1 (0), 0.4 (0), 0.35 (1), 0.8 (1): 3 of 4 positive/negative pairs ordered
+    df = _rows(
+        [
+            {"label": "a", "dependent": d, "estimate": e, "true_mi": 0.0}
+            for e, d in ((0.1, False), (0.4, False), (0.35, True), (0.8, True))
+        ]
+    )
+    t = metrics.auc_table(df, by=[])
+    assert t.loc["a", "auc"] == pytest.approx(0.75)
+    assert t.loc["a", "positives"] == 2
+
+
+def test_summarize_picks_views_from_columns(levels: pd.DataFrame) -> None:
+    views = metrics.summarize(levels)
+    assert set(views) == {"errors", "levels"}
+    order = _rows(_triplet("a", 1, 0, (0.5, 0.2), (0.4, 0.1)))
+    assert set(metrics.summarize(order)) == {"errors", "order"}
+    assert set(metrics.summarize(levels, summary="error")) == {"errors"}
+
+
+def test_paper_tables_lay_levels_and_k_out_as_columns(levels: pd.DataFrame) -> None:
+    tables = metrics.paper_tables(metrics.summarize(levels))
+    mean = tables["mean error per MI level (nats)"]
+    assert list(mean.columns) == ["0.0", "0.5"]
+    assert mean.loc["a", "0.0"] == pytest.approx(0.1)
+    assert math.isnan(mean.loc["b", "0.5"])
+    var = tables["error variance per MI level"]
+    assert var.loc["a", "0.5"] == pytest.approx(0.02)
+    order = _rows(
+        _triplet("a", 1, 0, (0.5, 0.2), (0.4, 0.1)) + _triplet("a", 1, 1, (0.5, 0.2), (0.1, 0.4))
+    )
+    acc = metrics.paper_tables(metrics.summarize(order))["order accuracy (%) per K"]
+    assert acc.loc["a", "1"] == pytest.approx(50.0)
+    text = metrics.format_summary(metrics.summarize(levels))
+    assert "mean error per MI level" in text and "median_seconds" in text
+
+
+def test_paper_tables_keep_estimators_in_run_order() -> None:
+    df = _rows(
+        [
+            {"label": lab, "level": lvl, "true_mi": lvl, "estimate": lvl + err}
+            for lab, err in (("ksg", 0.01), ("kde", -0.2))
+            for lvl in (0.1, 0.0)
+        ]
+    )
+    mean = metrics.paper_tables(metrics.summarize(df))["mean error per MI level (nats)"]
+    assert list(mean.index) == ["ksg", "kde"] and list(mean.columns) == ["0.0", "0.1"]
+    assert mean.loc["kde", "0.1"] == pytest.approx(-0.2)

@@ -1,0 +1,338 @@
+"""``harness.run``: cells, failures, timeouts, interruption, resume, executors.
+
+Uses the fake estimators and tasks of ``fake_plugins`` (correlation-based
+Gaussian MI), so every stored estimate can be recomputed here directly from
+the task's samples.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import fake_plugins as fp
+import numpy as np
+import pandas as pd
+import pytest
+
+import harness
+import results
+from harness.interface import SpecError
+from results.store import Store, StoreError
+
+TESTS = Path(__file__).resolve().parent
+CELL_COLUMNS = ["cell_key", "label", "seed", "instance_index", "true_mi", "estimate", "status"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _fakes():
+    fp.register()
+    yield
+    fp.unregister()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "runs.sqlite"
+
+
+def _expected(task: str, estimate, seed: int, index: int) -> float:
+    import tasks
+
+    inst = tasks.make(task).instance(index, seed)
+    return estimate(inst.x, inst.y)
+
+
+def _cells(df: pd.DataFrame) -> pd.DataFrame:
+    return df[CELL_COLUMNS].reset_index(drop=True)
+
+
+def test_rows_hold_estimates_truth_and_record(db: Path) -> None:
+    df = harness.run(
+        ["fake_corr", "fake_corr:shrink=0.5"], "fake_gauss", seeds=[3, 4], store=db, progress=False
+    )
+    assert len(df) == 2 * 3 * 2
+    assert (df["status"] == "ok").all()
+    assert df["label"].unique().tolist() == ["fake_corr", "fake_corr:shrink=0.5"]
+    for row in df.itertuples():
+        shrink = 0.5 if row.label.endswith("0.5") else 0.0
+        want = _expected("fake_gauss", fp.corr_mi, row.seed, row.instance_index) * (1 - shrink)
+        assert row.estimate == want
+        assert row.true_mi == pytest.approx(-0.5 * np.log(1 - row.rho**2), abs=1e-15)
+        assert row.error == pytest.approx(row.estimate - row.true_mi, abs=1e-15)
+        assert row.n_samples == 200 and row.dim_x == 1 and row.device == "cpu"
+    # grid order: seed, instance, estimator
+    assert df["seed"].tolist() == [3] * 6 + [4] * 6
+    rec = Store(db).get_run(df.attrs["run_id"])
+    assert rec["status"] == "finished" and rec["started"] and rec["finished"]
+    assert rec["versions"]["numpy"] == np.__version__
+    assert rec["versions"]["mi-harness"] == harness.__version__
+    assert rec["host"] == platform.node()
+    assert rec["git_commit"] is None or len(rec["git_commit"]) == 40
+    assert rec["seeds"] == [3, 4] and rec["task_params"] == {
+        "rhos": [0.0, 0.5, 0.9],
+        "dim": 1,
+        "n": 200,
+    }
+    # every row traces to its session's commit and version
+    assert (df["session"] == 1).all()
+    assert (df["harness_version"] == harness.__version__).all()
+    assert df["git_commit"].isna().all() or (df["git_commit"] == rec["git_commit"]).all()
+    assert df.equals(results.load(df.attrs["run_id"], db))
+
+
+def test_same_seed_twice_gives_identical_estimates(db: Path) -> None:
+    a = harness.run(["fake_corr"], "fake_levels", seeds=[5], store=db, progress=False)
+    b = harness.run(["fake_corr"], "fake_levels", seeds=[5], store=db, progress=False)
+    assert a.attrs["run_id"] != b.attrs["run_id"]
+    pd.testing.assert_frame_equal(_cells(a), _cells(b), check_exact=True)
+    c = harness.run(["fake_corr"], "fake_levels", seeds=[6], store=db, progress=False)
+    assert not np.array_equal(a["estimate"].to_numpy(), c["estimate"].to_numpy())
+
+
+def test_failing_cell_is_stored_and_the_run_goes_on(db: Path) -> None:
+    df = harness.run(["fake_fail", "fake_corr"], "fake_gauss", store=db, progress=False)
+    bad = df[df["status"] != "ok"]
+    assert bad[["label", "rho"]].values.tolist() == [["fake_fail", 0.9]]
+    assert bad["message"].iloc[0] == "ValueError: too strong second line"
+    assert np.isnan(bad["estimate"].iloc[0]) and np.isnan(bad["error"].iloc[0])
+    ok = df[df["status"] == "ok"]
+    assert len(ok) == 5
+    for row in ok.itertuples():
+        assert row.estimate == _expected("fake_gauss", fp.corr_mi, row.seed, row.instance_index)
+
+
+def test_unsupported_dimensions_are_skipped(db: Path) -> None:
+    df = harness.run(["fake_onedim"], "fake_gauss:dim=2", store=db, progress=False)
+    assert (df["status"] == "skipped").all()
+    assert df["message"].iloc[0].startswith("fake_onedim does not support dim_x=2, dim_y=2")
+
+
+def test_keyboard_interrupt_keeps_finished_cells_and_resume_matches(db: Path) -> None:
+    full = harness.run(["fake_interrupt"], "fake_levels", seeds=[0, 1], store=db, progress=False)
+    fp.INTERRUPT.update(after=4, calls=0)
+    with pytest.raises(KeyboardInterrupt):
+        harness.run(
+            ["fake_interrupt"],
+            "fake_levels",
+            seeds=[0, 1],
+            store=db,
+            run_id="cut",
+            progress=False,
+        )
+    st = Store(db)
+    assert st.get_run("cut")["status"] == "interrupted"
+    assert len(st.rows("cut")) == 4
+    resumed = harness.run(resume="cut", store=db, progress=False)
+    assert len(st.rows("cut", all_attempts=True)) == 12  # no cell ran twice
+    assert resumed["cell_key"].is_unique
+    pd.testing.assert_frame_equal(_cells(resumed), _cells(full), check_exact=True)
+    assert [(s["session"], s["status"], s["cells"]) for s in st.sessions("cut")] == [
+        (1, "interrupted", 12),
+        (2, "finished", 8),
+    ]
+    assert sorted(resumed["session"].unique().tolist()) == [1, 2]
+    ses = results.sessions("cut", db)
+    assert ses["session"].tolist() == [1, 2] and ses["pid"].tolist() == [os.getpid()] * 2
+    assert ses["versions"].iloc[1]["numpy"] == np.__version__
+    assert st.get_run("cut")["sessions"] == 2
+    # nothing left: a third session runs no cell
+    again = harness.run(resume="cut", store=db, progress=False)
+    pd.testing.assert_frame_equal(again, resumed)
+    st.close()
+
+
+def _cli(*args: str) -> list[str]:
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import fake_plugins; "
+        "fake_plugins.register(); from harness.cli import main; sys.exit(main(sys.argv[2:]))"
+    )
+    return [sys.executable, "-c", code, str(TESTS), *args]
+
+
+def _wait_rows(db: Path, run_id: str, count: int, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        if db.exists():
+            try:
+                with Store(db, create=False) as st:
+                    if st.has_run(run_id) and len(st.rows(run_id)) >= count:
+                        return
+            except StoreError:
+                pass
+        time.sleep(0.05)
+    raise AssertionError("the run stored no rows in time")
+
+
+@pytest.mark.parametrize("how", ["kill", "ctrl-c", "term"])
+def test_killed_or_interrupted_process_then_resume(db: Path, how: str) -> None:
+    spec = "fake_slow:delay=0.15"
+    args = ["run", "-e", spec, "--task", "fake_levels", "--seeds", "0,1", "--store", str(db)]
+    proc = subprocess.Popen(
+        _cli(*args, "--run-id", "victim", "--quiet"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_rows(db, "victim", 3, proc)
+    if how == "kill":
+        proc.kill()
+    else:
+        proc.send_signal(signal.SIGINT if how == "ctrl-c" else signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    st = Store(db)
+    done = len(st.rows("victim"))
+    assert 3 <= done < 12
+    if how == "kill":
+        assert proc.returncode == -9
+        assert st.get_run("victim")["status"] == "running"  # it never got to say otherwise
+    else:
+        assert proc.returncode == 130
+        assert "interrupted; continue with: python -m harness run --resume" in err
+        assert "Traceback" not in err
+        assert st.get_run("victim")["status"] == "interrupted"
+    resumed = harness.run(resume="victim", store=db, progress=False)
+    assert len(st.rows("victim", all_attempts=True)) == 12
+    assert resumed["cell_key"].is_unique and (resumed["status"] == "ok").all()
+    first = st.sessions("victim")[0]["status"]
+    assert first == ("crashed" if how == "kill" else "interrupted")
+    # the same cells without interruption (a faster estimator with the same numbers)
+    full = harness.run(["fake_slow:delay=0"], "fake_levels", seeds=[0, 1], store=db, progress=False)
+    assert resumed["estimate"].tolist() == full["estimate"].tolist()
+    assert resumed["instance_id"].tolist() == full["instance_id"].tolist()
+    st.close()
+
+
+def test_resume_refuses_a_run_that_is_still_going(db: Path) -> None:
+    harness.run(["fake_corr"], "fake_gauss", store=db, run_id="r", progress=False)
+    with Store(db) as st:
+        st.update_session("r", 1, status="running", pid=os.getppid(), host=platform.node())
+    with pytest.raises(StoreError, match="still running"):
+        harness.run(resume="r", store=db, progress=False)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with Store(db) as st:
+        st.update_session("r", 1, pid=dead.pid)
+    harness.run(resume="r", store=db, progress=False)
+    with Store(db) as st:
+        assert [s["status"] for s in st.sessions("r")] == ["crashed", "finished"]
+
+
+def test_retry_failed_reruns_only_failed_cells(db: Path) -> None:
+    harness.run(["fake_fail", "fake_corr"], "fake_gauss", store=db, run_id="f", progress=False)
+    harness.run(resume="f", store=db, progress=False)  # nothing to do
+    with Store(db) as st:
+        assert len(st.rows("f", all_attempts=True)) == 6
+    df = harness.run(resume="f", retry_failed=True, store=db, progress=False)
+    assert df["attempt"].tolist() == [1, 1, 1, 1, 2, 1]
+    with Store(db) as st:
+        assert len(st.rows("f", all_attempts=True)) == 7
+
+
+def test_timeout_and_worker_crash_become_rows(db: Path) -> None:
+    df = harness.run(
+        ["fake_sleep:delay=60", "fake_crash", "fake_corr"],
+        "fake_gauss",
+        store=db,
+        workers=2,
+        timeout=1.0,
+        progress=False,
+    )
+    status = {(r.label, r.rho): (r.status, r.message) for r in df.itertuples()}
+    # delay=60 is stored as the float its default is: one label, one cell key
+    assert status[("fake_sleep:delay=60.0", 0.9)] == (
+        "timeout",
+        "exceeded the 1 s per-cell timeout",
+    )
+    assert status[("fake_crash", 0.9)] == ("failed", "worker process died (exit code 3)")
+    assert df.loc[df["status"] == "timeout", "seconds"].iloc[0] >= 1.0
+    ok = df[df["status"] == "ok"]
+    assert len(ok) == 7
+    for row in ok.itertuples():
+        assert row.estimate == _expected("fake_gauss", fp.corr_mi, row.seed, row.instance_index)
+    rec = Store(db).get_run(df.attrs["run_id"])
+    assert (rec["workers"], rec["timeout"], rec["threads"]["worker_threads"]) == (2, 1.0, 1)
+
+
+def test_two_workers_and_thread_pool_give_the_same_rows_as_one(db: Path) -> None:
+    grid = {"estimators": ["fake_corr", "fake_batched:batch_size=4"], "task": "fake_levels"}
+    one = harness.run(**grid, seeds=[0, 1], store=db, progress=False)
+    two = harness.run(**grid, seeds=[0, 1], store=db, workers=2, progress=False)
+    pd.testing.assert_frame_equal(_cells(one), _cells(two), check_exact=True)
+    with ThreadPoolExecutor(2) as pool:
+        pooled = harness.run(**grid, seeds=[0, 1], store=db, executor=pool, progress=False)
+    pd.testing.assert_frame_equal(_cells(one), _cells(pooled), check_exact=True)
+
+
+def test_batched_estimator_gets_chunks_of_its_batch_size(db: Path) -> None:
+    fp.BATCHES.clear()
+    df = harness.run(
+        ["fake_batched:batch_size=4"], "fake_levels", seeds=[0], store=db, progress=False
+    )
+    assert fp.BATCHES == [4, 2]
+    for row in df.itertuples():
+        assert row.estimate == _expected("fake_levels", fp.corr_mi, row.seed, row.instance_index)
+
+
+def test_n_overrides_the_task_sample_size(db: Path) -> None:
+    df = harness.run("fake_corr", "fake_gauss", n=50, store=db, progress=False)
+    assert (df["n_samples"] == 50).all()
+    with pytest.raises(SpecError, match="n=50 contradicts n=60"):
+        harness.run("fake_corr", "fake_gauss:n=60", n=50, store=db, progress=False)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"estimators": ["nope"]}, "unknown estimator 'nope'; available: .*fake_corr.*ksg"),
+        ({"estimators": ["fake_corr:k=1"]}, "unknown parameter k .*valid parameters .*shrink=0.0"),
+        ({"estimators": ["fake_corr:shrink=2"]}, r"shrink must be in \[0, 1\)"),
+        ({"task": "nope"}, "unknown task 'nope'; available: .*fake_gauss"),
+        ({"estimators": ["fake_corr", "fake_corr:shrink=0"]}, "given twice"),
+        ({"seeds": [1, 1]}, "seeds repeat"),
+        ({"seeds": [-1]}, "non-negative"),
+        ({"workers": 0}, "workers must be a positive integer"),
+        ({"timeout": 0}, "timeout must be > 0"),
+        ({"executor": "slurm"}, "unknown executor 'slurm'; available: dask, local"),
+        ({"executor": ThreadPoolExecutor(1), "timeout": 1}, "cannot enforce a per-cell timeout"),
+        ({"device": "tpu"}, "device must be"),
+        ({"retry_failed": True}, "only applies with resume"),
+    ],
+)
+def test_bad_arguments_fail_before_anything_is_stored(db: Path, kwargs: dict, match: str) -> None:
+    args = {"estimators": ["fake_corr"], "task": "fake_gauss", "store": db, "progress": False}
+    with pytest.raises(SpecError, match=match):
+        harness.run(**{**args, **kwargs})
+    assert not db.exists()
+
+
+def test_resume_rejects_grid_arguments(db: Path) -> None:
+    harness.run("fake_corr", "fake_gauss", store=db, run_id="g", progress=False)
+    with pytest.raises(SpecError, match="resume takes the grid from the stored run"):
+        harness.run("fake_corr", resume="g", store=db)
+    with pytest.raises(SpecError, match="already exists"):
+        harness.run("fake_corr", "fake_gauss", store=db, run_id="g", progress=False)
+
+
+def test_progress_bar_counts_cells(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    df = harness.run("fake_corr", "fake_gauss", store=db, progress=True)
+    err = capsys.readouterr().err
+    assert df.attrs["run_id"] in err and "3/3" in err and "cell" in err
+
+
+def test_real_estimators_smoke(db: Path) -> None:
+    """ksg and kde from the registry on the Gaussian task: near the analytic truth."""
+    df = harness.run(["ksg", "kde"], "gaussian:rhos=0.6", n=1000, store=db, progress=False)
+    assert (df["status"] == "ok").all()
+    truth = -0.5 * np.log(1 - 0.36)
+    assert df["true_mi"].tolist() == pytest.approx([truth, truth], abs=1e-12)
+    assert np.abs(df["error"]).max() < 0.1
+    again = harness.run(["ksg", "kde"], "gaussian:rhos=0.6", n=1000, store=db, progress=False)
+    assert again["estimate"].tolist() == df["estimate"].tolist()
