@@ -196,7 +196,7 @@ def test_tiny_training_run_increases_dv():
 
     torch.manual_seed(0)
     model = InfoNetModel(TINY)
-    xy = sample_gmm_batch(16, 300, generator=torch.Generator().manual_seed(123))
+    xy = sample_gmm_batch(16, 200, generator=torch.Generator().manual_seed(123))
     u, v = copula(xy[..., 0]), copula(xy[..., 1])
 
     def held_out() -> float:
@@ -206,8 +206,8 @@ def test_tiny_training_run_increases_dv():
     before = held_out()
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     gen = torch.Generator().manual_seed(0)
-    for _ in range(40):
-        train_step(model, opt, 16, 300, gen, torch.device("cpu"), "exact", False)
+    for _ in range(30):
+        train_step(model, opt, 8, 200, gen, torch.device("cpu"), "exact", False)
     after = held_out()
     assert after > before + 0.05
 
@@ -230,14 +230,14 @@ def test_gradients_flow_and_increase_mi():
     from estimators.infonet import mutual_information
 
     gen = torch.Generator().manual_seed(8)
-    x = torch.randn(1000, generator=gen)
-    noise = torch.randn(1000, generator=gen)
+    x = torch.randn(500, generator=gen)
+    noise = torch.randn(500, generator=gen)
     a = torch.tensor(0.3, requires_grad=True)
     opt = torch.optim.SGD([a], lr=0.5)
     first = None
-    for _ in range(15):
+    for _ in range(10):
         mi = mutual_information(x, a * x + noise)
-        first = float(mi) if first is None else first
+        first = float(mi.detach()) if first is None else first
         opt.zero_grad()
         (-mi).backward()
         assert a.grad is not None and torch.isfinite(a.grad)

@@ -1,0 +1,137 @@
+"""Evaluate an InfoNet checkpoint with the harness, and ship it with its numbers.
+
+    python -m estimators.infonet.evaluate runs/gpu/best.pt            # print the numbers
+    python -m estimators.infonet.evaluate runs/gpu/best.pt --ship     # copy into the package
+
+Runs ``infonet`` (and ``ksg:k=5`` on the same Gaussian samples) through
+``harness.run`` on the shipped task sets at n = 2000: ``gmm_levels`` (mean
+error and error variance per MI level), ``gmm_order`` (order accuracy per K)
+and the ``gaussian`` rho sweep over ``--seeds`` seeds. Every number is stored
+in the run store, and the model card's ``evaluation`` entry names the runs.
+With ``--ship`` the checkpoint becomes ``estimators/infonet/checkpoints/
+infonet.pt``, its card gets the evaluation and the result rows behind it are
+written to ``benchmarks/results/infonet_evaluation.csv.gz``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from estimators.infonet.checkpoint import DEFAULT_CHECKPOINT, card_path, load_card, load_model
+
+# the issue's targets, recorded beside the numbers
+TARGETS = {
+    "gmm_order_mean_accuracy": ">= 0.99",
+    "gmm_levels_max_abs_mean_error": "<= 0.05",
+    "gaussian_mae": "<= ksg:k=5 on the same samples",
+}
+
+
+def evaluate(
+    checkpoint: str | Path, store: str | Path, seeds: int = 10, device: str = "cpu",
+    per_level: int = 100, per_k: int = 200,
+) -> dict[str, Any]:
+    """Run the harness evaluation of ``checkpoint``; return the card's ``evaluation`` entry."""
+    import harness
+    from harness.metrics import error_table, level_table, order_table
+
+    load_model(checkpoint)  # fail early on a missing or corrupt file
+    spec = f"infonet:checkpoint={Path(checkpoint).resolve()},device={device}"
+    started = time.time()
+    out: dict[str, Any] = {"n": 2000, "device": device, "store": str(store)}
+
+    levels = harness.run([spec], f"gmm_levels:per_level={per_level}", store=store, progress=False)
+    table = level_table(levels).reset_index()
+    out["gmm_levels"] = {
+        "run": levels.run_id.iloc[0],
+        "per_level": per_level,
+        "mean_error": {f"{r.level:.1f}": round(r.mean_error, 4) for r in table.itertuples()},
+        "error_var": {f"{r.level:.1f}": round(r.error_var, 5) for r in table.itertuples()},
+        "max_abs_mean_error": round(float(table.mean_error.abs().max()), 4),
+    }
+
+    order = harness.run([spec], f"gmm_order:per_k={per_k}", store=store, progress=False)
+    acc = order_table(order).reset_index()
+    out["gmm_order"] = {
+        "run": order.run_id.iloc[0],
+        "per_k": per_k,
+        "accuracy": {str(int(r.K)): round(r.accuracy, 4) for r in acc.itertuples()},
+        "mean_accuracy": round(float(acc.accuracy.mean()), 4),
+    }
+
+    gauss = harness.run(["ksg:k=5", spec], "gaussian", seeds=range(seeds), store=store,
+                        progress=False)
+    errors = error_table(gauss)
+    ksg = next(label for label in errors.index if label.startswith("ksg"))
+    net = next(label for label in errors.index if label.startswith("infonet"))
+    out["gaussian"] = {
+        "run": gauss.run_id.iloc[0],
+        "seeds": seeds,
+        "infonet_mae": round(float(errors.loc[net, "mae"]), 4),
+        "ksg_mae": round(float(errors.loc[ksg, "mae"]), 4),
+        "infonet_bias": round(float(errors.loc[net, "bias"]), 4),
+    }
+    out["git_commit"] = levels.git_commit.iloc[0]
+    out["targets"] = TARGETS
+    out["seconds"] = round(time.time() - started, 1)
+    return out
+
+
+ROWS_FILE = Path("benchmarks/results/infonet_evaluation.csv.gz")
+
+
+def export_rows(evaluation: dict[str, Any], path: str | Path = ROWS_FILE) -> Path:
+    """Write every result row behind ``evaluation`` (all three runs) to a CSV file."""
+    import pandas as pd
+
+    import results
+
+    runs = [evaluation[task]["run"] for task in ("gmm_levels", "gmm_order", "gaussian")]
+    rows = pd.concat([results.load(run, evaluation["store"]) for run in runs], ignore_index=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows.to_csv(path, index=False)
+    return path
+
+
+def ship(checkpoint: str | Path, evaluation: dict[str, Any]) -> Path:
+    """Copy ``checkpoint`` into the package as the default model, with ``evaluation``."""
+    src = Path(checkpoint)
+    card = load_card(src)
+    card["evaluation"] = evaluation
+    card["file"] = DEFAULT_CHECKPOINT.name
+    DEFAULT_CHECKPOINT.parent.mkdir(parents=True, exist_ok=True)
+    if src.resolve() != DEFAULT_CHECKPOINT.resolve():
+        shutil.copyfile(src, DEFAULT_CHECKPOINT)
+    card_path(DEFAULT_CHECKPOINT).write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
+    load_model(DEFAULT_CHECKPOINT)  # the checksum still matches
+    return DEFAULT_CHECKPOINT
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m estimators.infonet.evaluate", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("checkpoint", nargs="?", default=str(DEFAULT_CHECKPOINT))
+    p.add_argument("--store", default="runs/infonet-eval.sqlite")
+    p.add_argument("--seeds", type=int, default=10, help="seeds of the gaussian sweep")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--per-level", type=int, default=100)
+    p.add_argument("--per-k", type=int, default=200)
+    p.add_argument("--ship", action="store_true", help="install as the packaged default model")
+    args = p.parse_args(argv)
+    result = evaluate(args.checkpoint, args.store, args.seeds, args.device, args.per_level,
+                      args.per_k)
+    print(json.dumps(result, indent=2))
+    if args.ship:
+        result["rows"] = str(export_rows(result))
+        print(f"shipped as {ship(args.checkpoint, result)}; rows in {result['rows']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
