@@ -20,6 +20,8 @@ BUILTINS = {
     "kde": "estimators.kde:KDE",
     "infonet": "estimators.infonet:InfoNet",
     "sliced": "estimators.sliced:Sliced",
+    "ndoe": "estimators.flows.ndoe:NDoE",
+    "doe": "estimators.flows.doe:DoE",
 }
 
 registry = Registry("estimator", "mi_harness.estimators", BUILTINS)

@@ -21,6 +21,7 @@ BUILTINS = {
     "additive_noise": "tasks.additive_noise:AdditiveNoise",
     "gmm_levels": "tasks.gmm_levels:GMMLevels",
     "gmm_order": "tasks.gmm_order:GMMOrder",
+    "mvn": "tasks.mvn:MVN",
 }
 
 registry = Registry("task", "mi_harness.tasks", BUILTINS)

@@ -1,0 +1,273 @@
+"""Critic-trained (variational) MI estimators: ``mine``, ``dv``, ``nwj``, ``infonce``, ``smile``.
+
+All five share one training loop (:mod:`estimators.variational.training`) and
+one critic (an MLP on concatenated ``(x, y)``); they differ only in the bound
+(:mod:`estimators.variational.bounds`). The estimate is the bound's value on
+the full sample (``estimate_on="full"``, resubstitution) or on a held-out half
+(``"heldout"``) after ``steps`` Adam steps. For MINE, DV, NWJ and SMILE the
+marginal term uses ``EVAL_SHUFFLES`` (10) fixed shuffles of y; InfoNCE is the
+mean over chunks of ``batch_size`` rows and so never exceeds
+``log(batch_size)``.
+
+This module imports only NumPy and the harness at top level; torch is loaded
+when an estimate is made, so listing estimators never imports it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+
+from harness.interface import Capabilities, Estimator, SpecError
+
+__all__ = ["DV", "MINE", "NWJ", "SMILE", "InfoNCE"]
+
+_DEVICES = "'auto', 'cpu' or 'cuda'"
+
+
+def _resolve_device(name: str, label: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise SpecError(f"{label}: device={name!r} requested but CUDA is not available")
+    return name
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+class _Variational(Estimator):
+    """Shared parameters, checks and estimation for the critic-trained bounds.
+
+    Parameters
+    ----------
+    steps : int
+        Adam steps on the critic.
+    batch_size : int
+        Minibatch size (clipped to the training sample size).
+    lr : float
+        Adam learning rate.
+    hidden : int
+        Width of each hidden layer of the critic.
+    layers : int
+        Number of hidden layers of the critic.
+    device : {"auto", "cpu", "cuda"}
+        ``"auto"`` picks CUDA when available.
+    seed : int
+        Seeds initial weights, minibatches, the held-out split and the
+        evaluation shuffles; the same seed gives the same estimate on the
+        same device.
+    estimate_on : {"full", "heldout"}
+        Evaluate the bound on the full sample the critic was trained on, or
+        train on a random half and evaluate on the other half.
+    """
+
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        devices=("cpu", "cuda"), requires=frozenset({"torch"})
+    )
+
+    def __init__(
+        self,
+        steps: int = 500,
+        batch_size: int = 500,
+        lr: float = 1e-3,
+        hidden: int = 64,
+        layers: int = 2,
+        device: str = "auto",
+        seed: int = 0,
+        estimate_on: str = "full",
+    ) -> None:
+        self.steps = steps
+        self.batch_size = batch_size
+        self.lr = lr
+        self.hidden = hidden
+        self.layers = layers
+        self.device = device
+        self.seed = seed
+        self.estimate_on = estimate_on
+
+    # -- parameters ---------------------------------------------------------
+    def _check_params(self) -> None:
+        label = self.name
+        for key, low in (("steps", 1), ("batch_size", 2), ("hidden", 1), ("layers", 1)):
+            value = getattr(self, key)
+            if not _is_int(value) or value < low:
+                raise SpecError(f"{label}: {key} must be an integer >= {low}; got {value!r}")
+        lr = self.lr
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (
+            math.isfinite(lr) and lr > 0
+        ):
+            raise SpecError(f"{label}: lr must be a positive finite number; got {lr!r}")
+        if not isinstance(self.device, str) or (
+            self.device not in ("auto", "cpu") and not self.device.startswith("cuda")
+        ):
+            raise SpecError(f"{label}: device must be {_DEVICES}; got {self.device!r}")
+        if not _is_int(self.seed):
+            raise SpecError(f"{label}: seed must be an integer; got {self.seed!r}")
+        if self.estimate_on not in ("full", "heldout"):
+            raise SpecError(
+                f"{label}: estimate_on must be 'full' or 'heldout'; got {self.estimate_on!r}"
+            )
+
+    def min_samples(self) -> int:
+        return 4 if self.estimate_on == "heldout" else 2
+
+    def _min_reason(self) -> str:
+        return f"with estimate_on={self.estimate_on!r}"
+
+    # -- estimation ---------------------------------------------------------
+    def _bound(self):
+        raise NotImplementedError
+
+    def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
+        from estimators.variational.training import fit_estimate
+
+        return fit_estimate(
+            x, y, self._bound(),
+            steps=int(self.steps), batch_size=int(self.batch_size), lr=float(self.lr),
+            hidden=int(self.hidden), layers=int(self.layers),
+            device=_resolve_device(self.device, self.name), seed=int(self.seed),
+            estimate_on=self.estimate_on, label=self.name,
+        )
+
+
+class MINE(_Variational):
+    """MINE (Belghazi et al., ICML 2018): DV bound, moving-average gradient.
+
+    Parameters are those of the shared loop (``steps``, ``batch_size``, ``lr``,
+    ``hidden``, ``layers``, ``device``, ``seed``, ``estimate_on``; defaults:
+    500 steps of batch 500, the paper's Gaussian check) plus
+
+    ma_rate : float
+        Rate of the moving average of ``E_q[e^T]`` in the gradient, in (0, 1].
+    """
+
+    name: ClassVar[str] = "mine"
+
+    def __init__(
+        self,
+        steps: int = 500,
+        batch_size: int = 500,
+        lr: float = 1e-3,
+        hidden: int = 64,
+        layers: int = 2,
+        device: str = "auto",
+        seed: int = 0,
+        estimate_on: str = "full",
+        ma_rate: float = 0.01,
+    ) -> None:
+        super().__init__(steps, batch_size, lr, hidden, layers, device, seed, estimate_on)
+        self.ma_rate = ma_rate
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        rate = self.ma_rate
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 1:
+            raise SpecError(f"mine: ma_rate must be a number in (0, 1]; got {rate!r}")
+
+    def _bound(self):
+        from estimators.variational import bounds
+
+        return bounds.MINE(float(self.ma_rate))
+
+
+class DV(_Variational):
+    """Donsker-Varadhan bound trained on its minibatch value (MINE without the moving average).
+
+    Parameters: those of the shared loop (see :class:`MINE`).
+    """
+
+    name: ClassVar[str] = "dv"
+
+    def _bound(self):
+        from estimators.variational import bounds
+
+        return bounds.DV()
+
+
+class NWJ(_Variational):
+    """NWJ bound (Nguyen, Wainwright & Jordan 2010), ``E_p[T] - E_q[e^(T-1)]``.
+
+    Parameters: those of the shared loop (see :class:`MINE`).
+    """
+
+    name: ClassVar[str] = "nwj"
+
+    def _bound(self):
+        from estimators.variational import bounds
+
+        return bounds.NWJ()
+
+
+class InfoNCE(_Variational):
+    """InfoNCE / CPC bound (van den Oord et al. 2018); at most ``log(batch_size)``.
+
+    Parameters: those of the shared loop (see :class:`MINE`). Each step scores
+    all ``batch_size**2`` pairs, so the default batch is 128 (cap 4.85 nats).
+    """
+
+    name: ClassVar[str] = "infonce"
+
+    def __init__(
+        self,
+        steps: int = 500,
+        batch_size: int = 128,
+        lr: float = 1e-3,
+        hidden: int = 64,
+        layers: int = 2,
+        device: str = "auto",
+        seed: int = 0,
+        estimate_on: str = "full",
+    ) -> None:
+        super().__init__(steps, batch_size, lr, hidden, layers, device, seed, estimate_on)
+
+    def _bound(self):
+        from estimators.variational import bounds
+
+        return bounds.InfoNCE()
+
+
+class SMILE(_Variational):
+    """SMILE (Song & Ermon, ICLR 2020): DV with marginal scores clipped to [-clip, clip].
+
+    The critic is trained with the Jensen-Shannon objective; the estimate is the
+    clipped DV value. Parameters: those of the shared loop (see :class:`MINE`) plus
+
+    clip : float
+        The clipping threshold tau (> 0); 5 in the paper.
+    """
+
+    name: ClassVar[str] = "smile"
+
+    def __init__(
+        self,
+        steps: int = 500,
+        batch_size: int = 500,
+        lr: float = 1e-3,
+        hidden: int = 64,
+        layers: int = 2,
+        device: str = "auto",
+        seed: int = 0,
+        estimate_on: str = "full",
+        clip: float = 5.0,
+    ) -> None:
+        super().__init__(steps, batch_size, lr, hidden, layers, device, seed, estimate_on)
+        self.clip = clip
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        c = self.clip
+        if isinstance(c, bool) or not isinstance(c, (int, float)) or not (
+            math.isfinite(c) and c > 0
+        ):
+            raise SpecError(f"smile: clip must be a positive finite number; got {c!r}")
+
+    def _bound(self):
+        from estimators.variational import bounds
+
+        return bounds.SMILE(float(self.clip))

@@ -1,0 +1,203 @@
+"""The one critic-training loop shared by every variational estimator (torch).
+
+:func:`fit_estimate` standardises the data (MI is invariant to it), optionally
+splits it in halves, trains a :class:`~estimators.variational.critic.Critic`
+with Adam on minibatches (epochs of a fresh random permutation) and returns
+the bound evaluated on the chosen sample by :func:`evaluate`.
+
+Product-of-marginals pairs in training are the minibatch with ``y`` rolled by
+one place (the rows are already in random order, so no row meets its own
+``y``). Evaluation, for bounds without a score matrix, pairs each row with
+``EVAL_SHUFFLES`` fixed derangements of the sample; InfoNCE is evaluated on
+consecutive chunks of ``batch_size`` rows and averaged, so it stays below
+``log(batch_size)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from estimators.variational.critic import Critic
+
+__all__ = ["EVAL_SHUFFLES", "evaluate", "fit_estimate", "train_critic"]
+
+EVAL_SHUFFLES = 10
+
+
+def _check(value: torch.Tensor, label: str, what: str) -> None:
+    if not bool(torch.isfinite(value)):
+        raise FloatingPointError(
+            f"{label}: {what} is non-finite ({float(value.detach())}); the critic diverged -- "
+            "lower lr or use fewer steps"
+        )
+
+
+def _batches(rng: np.random.Generator, n: int, batch: int, steps: int) -> np.ndarray:
+    """Row indices of every minibatch, shape (steps, batch), epoch by epoch."""
+    per_epoch = n // batch
+    epochs = -(-steps // per_epoch)
+    rows = [rng.permutation(n)[: per_epoch * batch].reshape(per_epoch, batch)
+            for _ in range(epochs)]
+    return np.concatenate(rows)[:steps]
+
+
+def train_critic(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    bound,
+    *,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    hidden: int,
+    layers: int,
+    rng: np.random.Generator,
+    generator: torch.Generator,
+    label: str = "critic",
+) -> Critic:
+    """Maximise ``bound`` over a fresh critic with Adam.
+
+    Parameters
+    ----------
+    x, y : Tensor of shape (n, dx), (n, dy)
+        Standardised training samples, already on the target device.
+    bound : object
+        One of :mod:`estimators.variational.bounds`.
+    steps, batch_size, lr, hidden, layers : int, int, float, int, int
+        Optimiser steps, minibatch size (clipped to n), Adam step size, critic
+        width and number of hidden layers.
+    rng : numpy.random.Generator
+        Draws the minibatches.
+    generator : torch.Generator
+        Draws the initial weights.
+    label : str
+        Name used in error messages.
+
+    Raises
+    ------
+    FloatingPointError
+        If the training loss becomes non-finite.
+    """
+    n = x.shape[0]
+    batch = min(batch_size, n)
+    critic = Critic(x.shape[1], y.shape[1], hidden, layers, generator).to(x.device)
+    opt = torch.optim.Adam(critic.parameters(), lr=lr, fused=x.device.type in ("cpu", "cuda"))
+    rows = _batches(rng, n, batch, steps)
+    if bound.needs_matrix:
+        index_x = index_y = torch.from_numpy(rows).to(x.device)
+    else:  # joint rows, then the same rows with y taken from the next row
+        index_x = torch.from_numpy(np.concatenate([rows, rows], axis=1)).to(x.device)
+        index_y = torch.from_numpy(
+            np.concatenate([rows, np.roll(rows, 1, axis=1)], axis=1)
+        ).to(x.device)
+    for step in range(steps):
+        xb, yb = x[index_x[step]], y[index_y[step]]
+        if bound.needs_matrix:
+            t_marg = critic.matrix(xb, yb)
+            t_joint = t_marg.diagonal()
+        else:
+            scores = critic(xb, yb)
+            t_joint, t_marg = scores[:batch], scores[batch:]
+        loss = bound.loss(t_joint, t_marg)
+        _check(loss, label, f"training loss at step {step + 1}")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return critic
+
+
+@torch.no_grad()
+def evaluate(
+    critic: Critic,
+    bound,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    batch_size: int,
+    rng: np.random.Generator,
+) -> float:
+    """The bound's value for ``critic`` on the sample ``(x, y)`` (nats)."""
+    n = x.shape[0]
+    order = torch.from_numpy(rng.permutation(n)).to(x.device)
+    xs, ys = x[order], y[order]
+    if bound.needs_matrix:
+        batch = min(batch_size, n)
+        values = []
+        for start in range(0, n - batch + 1, batch):
+            t_marg = critic.matrix(xs[start : start + batch], ys[start : start + batch])
+            values.append(bound.value(t_marg.diagonal(), t_marg))
+        return float(torch.stack(values).mean())
+    # distinct offsets in 1..n-1 roll the shuffled rows: pairs from different rows
+    offsets = rng.choice(np.arange(1, n), size=min(EVAL_SHUFFLES, n - 1), replace=False)
+    y_marg = torch.cat([ys.roll(int(s), 0) for s in offsets])
+    t_joint = critic(xs, ys)
+    t_marg = critic(xs.repeat(len(offsets), 1), y_marg)
+    return float(bound.value(t_joint, t_marg))
+
+
+def fit_estimate(
+    x: np.ndarray,
+    y: np.ndarray,
+    bound,
+    *,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    hidden: int,
+    layers: int,
+    device: str,
+    seed: int,
+    estimate_on: str,
+    label: str = "critic",
+) -> float:
+    """Train a critic on ``(x, y)`` and return the bound on the chosen sample.
+
+    Parameters
+    ----------
+    x, y : ndarray of shape (n, dx), (n, dy)
+        Validated float64 samples.
+    bound : object
+        One of :mod:`estimators.variational.bounds`.
+    steps, batch_size, lr, hidden, layers : int, int, float, int, int
+        See :func:`train_critic`.
+    device : str
+        A resolved torch device (``"cpu"``, ``"cuda"``, ...).
+    seed : int
+        Seeds the split, minibatches, initial weights and evaluation shuffles.
+    estimate_on : {"full", "heldout"}
+        ``"full"``: train and evaluate on all n rows. ``"heldout"``: train on a
+        random half, evaluate on the other half.
+    label : str
+        Name used in error messages.
+
+    Returns
+    -------
+    float
+        The estimate in nats.
+    """
+    split_ss, batch_ss, init_ss, eval_ss = np.random.SeedSequence(seed).spawn(4)
+    n = x.shape[0]
+    if estimate_on == "heldout":
+        perm = np.random.default_rng(split_ss).permutation(n)
+        train, test = perm[: n // 2], perm[n // 2 :]
+    else:
+        train = test = np.arange(n)
+    mean_x, std_x = x[train].mean(0), x[train].std(0)
+    mean_y, std_y = y[train].mean(0), y[train].std(0)
+    std_x[std_x == 0], std_y[std_y == 0] = 1.0, 1.0
+    xt = torch.from_numpy(((x - mean_x) / std_x).astype(np.float32)).to(device)
+    yt = torch.from_numpy(((y - mean_y) / std_y).astype(np.float32)).to(device)
+    generator = torch.Generator().manual_seed(int(init_ss.generate_state(1)[0]))
+    critic = train_critic(
+        xt[train], yt[train], bound,
+        steps=steps, batch_size=batch_size, lr=lr, hidden=hidden, layers=layers,
+        rng=np.random.default_rng(batch_ss), generator=generator, label=label,
+    )
+    value = evaluate(
+        critic, bound, xt[test], yt[test],
+        batch_size=batch_size, rng=np.random.default_rng(eval_ss),
+    )
+    if not np.isfinite(value):
+        raise FloatingPointError(f"{label}: the final bound value is non-finite ({value})")
+    return value

@@ -1,0 +1,45 @@
+"""pytest-benchmark hot paths of InfoNet: one distribution and a batch of 16.
+
+    pytest tests/bench/test_bench_infonet.py --benchmark-only
+
+Each benchmark records the mean estimate and its error against the Gaussian
+truth in ``extra_info`` (nats).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+import estimators  # noqa: E402
+
+RHO = 0.6
+TRUTH = -0.5 * np.log(1 - RHO**2)
+
+
+def gaussian_pairs(count: int, n: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    rng = np.random.default_rng(0)
+    xs, ys = [], []
+    for _ in range(count):
+        x = rng.normal(size=(n, 1))
+        xs.append(x)
+        ys.append(RHO * x + np.sqrt(1 - RHO**2) * rng.normal(size=(n, 1)))
+    return xs, ys
+
+
+@pytest.mark.parametrize("batch", [1, 16])
+@pytest.mark.parametrize("n", [200, 2000])
+def test_infonet_forward(benchmark, n, batch):
+    est = estimators.make("infonet:device=cpu")
+    xs, ys = gaussian_pairs(batch, n)
+    values = benchmark.pedantic(
+        est.estimate_batch, args=(xs, ys), rounds=10, iterations=1, warmup_rounds=2
+    )
+    mean = float(np.mean(values))
+    benchmark.extra_info.update(
+        {"n": n, "batch": batch, "estimate": mean, "truth": TRUTH, "error": mean - TRUTH,
+         "unit": "nats"}
+    )
+    assert abs(mean - TRUTH) < 0.15  # a fast wrong answer is not a result
