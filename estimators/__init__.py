@@ -22,6 +22,11 @@ BUILTINS = {
     "sliced": "estimators.sliced:Sliced",
     "ndoe": "estimators.flows.ndoe:NDoE",
     "doe": "estimators.flows.doe:DoE",
+    "mine": "estimators.variational.estimators:MINE",
+    "dv": "estimators.variational.estimators:DV",
+    "nwj": "estimators.variational.estimators:NWJ",
+    "infonce": "estimators.variational.estimators:InfoNCE",
+    "smile": "estimators.variational.estimators:SMILE",
 }
 
 registry = Registry("estimator", "mi_harness.estimators", BUILTINS)

@@ -194,6 +194,15 @@ def test_tiny_training_run_increases_dv():
     from estimators.infonet.simulator import sample_gmm_batch
     from estimators.infonet.train import train_step
 
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny matrices: threads only add synchronisation
+    try:
+        _tiny_training(sample_gmm_batch, train_step)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _tiny_training(sample_gmm_batch, train_step) -> None:
     torch.manual_seed(0)
     model = InfoNetModel(TINY)
     xy = sample_gmm_batch(16, 200, generator=torch.Generator().manual_seed(123))

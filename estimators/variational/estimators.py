@@ -99,8 +99,10 @@ class _Variational(Estimator):
             if not _is_int(value) or value < low:
                 raise SpecError(f"{label}: {key} must be an integer >= {low}; got {value!r}")
         lr = self.lr
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (
-            math.isfinite(lr) and lr > 0
+        if (
+            isinstance(lr, bool)
+            or not isinstance(lr, (int, float))
+            or not (math.isfinite(lr) and lr > 0)
         ):
             raise SpecError(f"{label}: lr must be a positive finite number; got {lr!r}")
         if not isinstance(self.device, str) or (
@@ -128,11 +130,18 @@ class _Variational(Estimator):
         from estimators.variational.training import fit_estimate
 
         return fit_estimate(
-            x, y, self._bound(),
-            steps=int(self.steps), batch_size=int(self.batch_size), lr=float(self.lr),
-            hidden=int(self.hidden), layers=int(self.layers),
-            device=_resolve_device(self.device, self.name), seed=int(self.seed),
-            estimate_on=self.estimate_on, label=self.name,
+            x,
+            y,
+            self._bound(),
+            steps=int(self.steps),
+            batch_size=int(self.batch_size),
+            lr=float(self.lr),
+            hidden=int(self.hidden),
+            layers=int(self.layers),
+            device=_resolve_device(self.device, self.name),
+            seed=int(self.seed),
+            estimate_on=self.estimate_on,
+            label=self.name,
         )
 
 
@@ -262,8 +271,10 @@ class SMILE(_Variational):
     def _check_params(self) -> None:
         super()._check_params()
         c = self.clip
-        if isinstance(c, bool) or not isinstance(c, (int, float)) or not (
-            math.isfinite(c) and c > 0
+        if (
+            isinstance(c, bool)
+            or not isinstance(c, (int, float))
+            or not (math.isfinite(c) and c > 0)
         ):
             raise SpecError(f"smile: clip must be a positive finite number; got {c!r}")
 

@@ -37,8 +37,9 @@ def _batches(rng: np.random.Generator, n: int, batch: int, steps: int) -> np.nda
     """Row indices of every minibatch, shape (steps, batch), epoch by epoch."""
     per_epoch = n // batch
     epochs = -(-steps // per_epoch)
-    rows = [rng.permutation(n)[: per_epoch * batch].reshape(per_epoch, batch)
-            for _ in range(epochs)]
+    rows = [
+        rng.permutation(n)[: per_epoch * batch].reshape(per_epoch, batch) for _ in range(epochs)
+    ]
     return np.concatenate(rows)[:steps]
 
 
@@ -88,9 +89,9 @@ def train_critic(
         index_x = index_y = torch.from_numpy(rows).to(x.device)
     else:  # joint rows, then the same rows with y taken from the next row
         index_x = torch.from_numpy(np.concatenate([rows, rows], axis=1)).to(x.device)
-        index_y = torch.from_numpy(
-            np.concatenate([rows, np.roll(rows, 1, axis=1)], axis=1)
-        ).to(x.device)
+        index_y = torch.from_numpy(np.concatenate([rows, np.roll(rows, 1, axis=1)], axis=1)).to(
+            x.device
+        )
     for step in range(steps):
         xb, yb = x[index_x[step]], y[index_y[step]]
         if bound.needs_matrix:
@@ -190,13 +191,25 @@ def fit_estimate(
     yt = torch.from_numpy(((y - mean_y) / std_y).astype(np.float32)).to(device)
     generator = torch.Generator().manual_seed(int(init_ss.generate_state(1)[0]))
     critic = train_critic(
-        xt[train], yt[train], bound,
-        steps=steps, batch_size=batch_size, lr=lr, hidden=hidden, layers=layers,
-        rng=np.random.default_rng(batch_ss), generator=generator, label=label,
+        xt[train],
+        yt[train],
+        bound,
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        hidden=hidden,
+        layers=layers,
+        rng=np.random.default_rng(batch_ss),
+        generator=generator,
+        label=label,
     )
     value = evaluate(
-        critic, bound, xt[test], yt[test],
-        batch_size=batch_size, rng=np.random.default_rng(eval_ss),
+        critic,
+        bound,
+        xt[test],
+        yt[test],
+        batch_size=batch_size,
+        rng=np.random.default_rng(eval_ss),
     )
     if not np.isfinite(value):
         raise FloatingPointError(f"{label}: the final bound value is non-finite ({value})")
