@@ -87,19 +87,9 @@ class Sliced(Estimator):
         return self.base_estimator().min_samples()
 
     def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
-        return float(self._estimate_all([(x, y)])[0])
+        return float(self._estimate_batch([(x, y)])[0])
 
-    def estimate_batch(self, xs: Any, ys: Any) -> np.ndarray:
-        from harness.interface import InputError
-
-        if len(xs) != len(ys):
-            raise InputError(f"xs and ys must have the same length; got {len(xs)} and {len(ys)}")
-        values = self._estimate_all([self._validate(x, y) for x, y in zip(xs, ys, strict=True)])
-        if not np.all(np.isfinite(values)):
-            raise FloatingPointError(f"{self.name} produced a non-finite estimate")
-        return values
-
-    def _estimate_all(self, pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    def _estimate_batch(self, pairs: Any) -> np.ndarray:
         base = self.base_estimator()
         us, vs, owner = [], [], []
         for i, (x, y) in enumerate(pairs):
@@ -107,10 +97,7 @@ class Sliced(Estimator):
             us.extend(a[:, :, None])
             vs.extend(b[:, :, None])
             owner.extend([i] * len(a))
-        if base.capabilities.batched:
-            values = base.estimate_batch(us, vs)
-        else:
-            values = np.array([base.estimate(a, b) for a, b in zip(us, vs, strict=True)])
+        values = base.estimate_batch(us, vs)  # one forward pass for a batched base
         owner_arr = np.asarray(owner)
         return np.bincount(owner_arr, weights=values, minlength=len(pairs)) / np.bincount(
             owner_arr, minlength=len(pairs)

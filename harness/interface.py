@@ -223,11 +223,18 @@ class Estimator:
         return value
 
     def estimate_batch(self, xs: Sequence[Any], ys: Sequence[Any]) -> np.ndarray:
-        """Estimate MI for many sample pairs; batched estimators override this."""
+        """Estimate MI for many sample pairs (validated first, all of them)."""
         if len(xs) != len(ys):
             raise InputError(f"xs and ys must have the same length; got {len(xs)} and {len(ys)}")
-        values = [self.estimate(x, y) for x, y in zip(xs, ys, strict=True)]
-        return np.array(values, dtype=np.float64)
+        pairs = [self._validate(x, y) for x, y in zip(xs, ys, strict=True)]
+        values = np.asarray(self._estimate_batch(pairs), dtype=np.float64)
+        if not np.all(np.isfinite(values)):
+            raise FloatingPointError(f"{self.name} produced a non-finite estimate")
+        return values
+
+    def _estimate_batch(self, pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """Estimates for validated pairs; batched estimators override this."""
+        return np.array([self._estimate(x, y) for x, y in pairs], dtype=np.float64)
 
     def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
         raise NotImplementedError

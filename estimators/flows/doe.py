@@ -15,8 +15,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from estimators.flows.ndoe import check_common, resolve_device, split_standardise
-from harness.interface import Capabilities, Estimator, SpecError, validate_samples
+from estimators._torch import resolve_device
+from estimators.flows.ndoe import check_common, split_standardise
+from harness.interface import Capabilities, Estimator, SpecError
 
 __all__ = ["DoE"]
 
@@ -92,11 +93,7 @@ class DoE(Estimator):
 
     def fit_entropies(self, x: Any, y: Any) -> dict[str, float]:
         """Fit both densities on ``(x, y)`` and return the held-out entropies."""
-        xa, ya = validate_samples(
-            x, y, min_samples=self.min_samples(), reason=f"{self.name} {self._min_reason()}"
-        )
-        self._check_params()
-        return self._fit(xa, ya)
+        return self._fit(*self._validate(x, y))
 
     def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
         return self._fit(x, y)["mi"]

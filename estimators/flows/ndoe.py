@@ -13,7 +13,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from harness.interface import Capabilities, Estimator, SpecError, validate_samples
+from estimators._torch import resolve_device
+from harness.interface import Capabilities, Estimator, SpecError
 
 __all__ = ["NDoE", "paper_hidden_factor"]
 
@@ -23,17 +24,6 @@ def paper_hidden_factor(dim: int) -> int:
     if dim <= 20:
         return 20
     return 10 if dim <= 50 else 6
-
-
-def resolve_device(name: str, owner: str) -> str:
-    """``"auto"`` -> ``"cuda"`` when available, else ``"cpu"``; check a requested CUDA device."""
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise SpecError(f"{owner}: device={name!r} requested but CUDA is not available")
-    return name
 
 
 def check_common(owner: str, est: Any) -> None:
@@ -178,11 +168,7 @@ class NDoE(Estimator):
     # -- estimation ---------------------------------------------------------
     def fit_entropies(self, x: Any, y: Any) -> dict[str, float]:
         """Train the flow on ``(x, y)`` and return the held-out entropies (see ``entropies_``)."""
-        xa, ya = validate_samples(
-            x, y, min_samples=self.min_samples(), reason=f"{self.name} {self._min_reason()}"
-        )
-        self._check_params()
-        return self._fit(xa, ya)
+        return self._fit(*self._validate(x, y))
 
     def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
         return self._fit(x, y)["mi"]

@@ -18,22 +18,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from estimators._torch import resolve_device
 from estimators.sliced import slices
-from harness.interface import Capabilities, Estimator, InputError, SpecError
+from harness.interface import Capabilities, Estimator, SpecError
 
 __all__ = ["InfoNet"]
 
 _MODELS: dict[tuple[str, str], Any] = {}
-
-
-def _resolve_device(name: str) -> str:
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise SpecError(f"infonet: device={name!r} requested but CUDA is not available")
-    return name
 
 
 def _split_optimism(net, u, v, readout: str, gen):
@@ -151,7 +142,7 @@ class InfoNet(Estimator):
         """The loaded network on its device (cached per checkpoint and device)."""
         from estimators.infonet.checkpoint import DEFAULT_CHECKPOINT, load_model
 
-        device = _resolve_device(self.device)
+        device = resolve_device(self.device, self.name)
         path = str(Path(self.checkpoint or DEFAULT_CHECKPOINT).resolve())
         key = (path, device)
         if key not in _MODELS:
@@ -167,19 +158,9 @@ class InfoNet(Estimator):
 
     # -- estimation ---------------------------------------------------------
     def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
-        return float(self._estimate_many([(x, y)])[0])
+        return float(self._estimate_batch([(x, y)])[0])
 
-    def estimate_batch(self, xs: Sequence[Any], ys: Sequence[Any]) -> np.ndarray:
-        """Estimate MI for many distributions, sharing forward passes between them."""
-        if len(xs) != len(ys):
-            raise InputError(f"xs and ys must have the same length; got {len(xs)} and {len(ys)}")
-        checked = [self._validate(x, y) for x, y in zip(xs, ys, strict=True)]
-        values = self._estimate_many(checked)
-        if not np.all(np.isfinite(values)):
-            raise FloatingPointError(f"{self.name} produced a non-finite estimate")
-        return values
-
-    def _estimate_many(self, pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    def _estimate_batch(self, pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         import torch
 
         from estimators.infonet.copula import copula

@@ -20,21 +20,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from estimators._torch import resolve_device
 from harness.interface import Capabilities, Estimator, SpecError
 
 __all__ = ["DV", "MINE", "NWJ", "SMILE", "InfoNCE"]
 
 _DEVICES = "'auto', 'cpu' or 'cuda'"
-
-
-def _resolve_device(name: str, label: str) -> str:
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise SpecError(f"{label}: device={name!r} requested but CUDA is not available")
-    return name
 
 
 def _is_int(value: Any) -> bool:
@@ -138,7 +129,7 @@ class _Variational(Estimator):
             lr=float(self.lr),
             hidden=int(self.hidden),
             layers=int(self.layers),
-            device=_resolve_device(self.device, self.name),
+            device=resolve_device(self.device, self.name),
             seed=int(self.seed),
             estimate_on=self.estimate_on,
             label=self.name,
