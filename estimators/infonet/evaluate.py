@@ -82,7 +82,7 @@ def evaluate(
     return out
 
 
-ROWS_FILE = Path("benchmarks/results/infonet_evaluation.csv.gz")
+ROWS_FILE = Path(__file__).resolve().parents[2] / "benchmarks/results/infonet_evaluation.csv.gz"
 
 
 def export_rows(evaluation: dict[str, Any], path: str | Path = ROWS_FILE) -> Path:

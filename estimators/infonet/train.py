@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 
+from estimators._torch import resolve_device
 from estimators.infonet.checkpoint import DEFAULT_CHECKPOINT, load_model, save_model
 from estimators.infonet.copula import copula
 from estimators.infonet.model import InfoNetConfig, InfoNetModel
@@ -35,9 +36,7 @@ from estimators.infonet.validation import ValidationSet, build_validation_set, s
 
 
 def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    return torch.device(resolve_device(name, "train"))
 
 
 def hardware(device: torch.device) -> str:
