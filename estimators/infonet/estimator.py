@@ -27,31 +27,6 @@ __all__ = ["InfoNet"]
 _MODELS: dict[tuple[str, str], Any] = {}
 
 
-def _split_optimism(net, u, v, readout: str, gen):
-    """In-sample minus cross-fitted DV value of tables built from each half sample.
-
-    The halves are the points of even and odd x-rank, so the split does not
-    depend on the order of the samples and both halves cover the x range.
-    """
-    import torch
-
-    from estimators.infonet.readout import dv_value
-
-    order = torch.argsort(u, dim=1, stable=True)
-    halves = []
-    for idx in (order[:, 0::2], order[:, 1::2]):
-        halves.append((torch.gather(u, 1, idx), torch.gather(v, 1, idx)))
-    a, b = halves
-    table_a, table_b = net(*a).float(), net(*b).float()
-    inside = dv_value(table_a, *a, readout, generator=gen) + dv_value(
-        table_b, *b, readout, generator=gen
-    )
-    across = dv_value(table_a, *b, readout, generator=gen) + dv_value(
-        table_b, *a, readout, generator=gen
-    )
-    return 0.5 * (inside - across)
-
-
 class InfoNet(Estimator):
     """Pretrained InfoNet MI estimator (Hu et al., ICML 2024), our own weights.
 
@@ -163,8 +138,7 @@ class InfoNet(Estimator):
     def _estimate_batch(self, pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         import torch
 
-        from estimators.infonet.copula import copula
-        from estimators.infonet.readout import dv_value
+        from estimators.infonet.inference import estimate_rows
 
         net = self.model()
         device = next(net.parameters()).device
@@ -186,10 +160,6 @@ class InfoNet(Estimator):
                     stop = start + self.batch_size
                     a = torch.from_numpy(a_all[start:stop]).to(device)
                     b = torch.from_numpy(b_all[start:stop]).to(device)
-                    u, v = copula(a), copula(b)
-                    table = net(u, v).float()
-                    value = dv_value(table, u, v, self.readout, generator=gen)
-                    if self.correction == "split":
-                        value = value - 0.5 * _split_optimism(net, u, v, self.readout, gen)
+                    value = estimate_rows(net, a, b, self.readout, self.correction, gen)
                     np.add.at(sums, owner[start:stop], value.double().cpu().numpy())
         return sums / np.asarray(counts, dtype=np.float64)

@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from estimators.infonet.copula import copula
-from estimators.infonet.readout import dv_value
+from estimators.infonet.inference import estimate_rows
 from estimators.infonet.simulator import random_gmm_params, sample_from_params
 from ground_truth.analytic import gaussian_mi
 from ground_truth.monte_carlo import gmm_mi
@@ -72,8 +71,7 @@ def predict(model: torch.nn.Module, xy: np.ndarray, device: torch.device, chunk:
     out = []
     for start in range(0, len(xy), chunk):
         t = torch.as_tensor(xy[start : start + chunk], device=device, dtype=torch.float32)
-        u, v = copula(t[..., 0]), copula(t[..., 1])
-        out.append(dv_value(model(u, v).float(), u, v, readout).cpu().numpy())
+        out.append(estimate_rows(model, t[..., 0], t[..., 1], readout).cpu().numpy())
     return np.concatenate(out).astype(np.float64)
 
 
