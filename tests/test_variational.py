@@ -144,6 +144,8 @@ def test_diverging_critic_raises(cls):
         {"device": "tpu"},
         {"seed": 1.5},
         {"estimate_on": "test"},
+        {"threads": 0},
+        {"threads": 1.5},
     ],
 )
 @pytest.mark.parametrize("cls", ALL)
@@ -165,6 +167,28 @@ def test_nan_input_raises_input_error(cls):
     x[7] = np.nan
     with pytest.raises(InputError, match="NaN"):
         cls(steps=5).estimate(x, y)
+
+
+def test_threads_apply_during_training_and_are_restored(monkeypatch):
+    import estimators.variational.training as training
+
+    seen = []
+    real = training.fit_estimate
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(training, "fit_estimate", spy)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        MINE(steps=3, threads=1).estimate(*gaussian(50))
+        MINE(steps=3, threads=None).estimate(*gaussian(50))
+        assert seen == [1, 2]
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_heldout_needs_four_samples():

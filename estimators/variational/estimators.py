@@ -56,6 +56,11 @@ class _Variational(Estimator):
     estimate_on : {"full", "heldout"}
         Evaluate the bound on the full sample the critic was trained on, or
         train on a random half and evaluate on the other half.
+    threads : int or None
+        torch CPU threads while this estimator trains (restored afterwards);
+        None keeps torch's setting. Default 1: minibatch steps of a small
+        critic are too short for a thread pool to pay off, and a pool that
+        shares its cores with other work slows training several-fold.
     """
 
     capabilities: ClassVar[Capabilities] = Capabilities(
@@ -72,6 +77,7 @@ class _Variational(Estimator):
         device: str = "auto",
         seed: int = 0,
         estimate_on: str = "full",
+        threads: int | None = 1,
     ) -> None:
         self.steps = steps
         self.batch_size = batch_size
@@ -81,6 +87,7 @@ class _Variational(Estimator):
         self.device = device
         self.seed = seed
         self.estimate_on = estimate_on
+        self.threads = threads
 
     # -- parameters ---------------------------------------------------------
     def _check_params(self) -> None:
@@ -100,6 +107,10 @@ class _Variational(Estimator):
             self.device not in ("auto", "cpu") and not self.device.startswith("cuda")
         ):
             raise SpecError(f"{label}: device must be {_DEVICES}; got {self.device!r}")
+        if self.threads is not None and (not _is_int(self.threads) or self.threads < 1):
+            raise SpecError(
+                f"{label}: threads must be an integer >= 1 or None; got {self.threads!r}"
+            )
         if not _is_int(self.seed):
             raise SpecError(f"{label}: seed must be an integer; got {self.seed!r}")
         if self.estimate_on not in ("full", "heldout"):
@@ -118,29 +129,31 @@ class _Variational(Estimator):
         raise NotImplementedError
 
     def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
+        from estimators._torch import torch_threads
         from estimators.variational.training import fit_estimate
 
-        return fit_estimate(
-            x,
-            y,
-            self._bound(),
-            steps=int(self.steps),
-            batch_size=int(self.batch_size),
-            lr=float(self.lr),
-            hidden=int(self.hidden),
-            layers=int(self.layers),
-            device=resolve_device(self.device, self.name),
-            seed=int(self.seed),
-            estimate_on=self.estimate_on,
-            label=self.name,
-        )
+        with torch_threads(self.threads):
+            return fit_estimate(
+                x,
+                y,
+                self._bound(),
+                steps=int(self.steps),
+                batch_size=int(self.batch_size),
+                lr=float(self.lr),
+                hidden=int(self.hidden),
+                layers=int(self.layers),
+                device=resolve_device(self.device, self.name),
+                seed=int(self.seed),
+                estimate_on=self.estimate_on,
+                label=self.name,
+            )
 
 
 class MINE(_Variational):
     """MINE (Belghazi et al., ICML 2018): DV bound, moving-average gradient.
 
     Parameters are those of the shared loop (``steps``, ``batch_size``, ``lr``,
-    ``hidden``, ``layers``, ``device``, ``seed``, ``estimate_on``; defaults:
+    ``hidden``, ``layers``, ``device``, ``seed``, ``estimate_on``, ``threads``; defaults:
     500 steps of batch 500, the paper's Gaussian check) plus
 
     ma_rate : float
@@ -159,9 +172,10 @@ class MINE(_Variational):
         device: str = "auto",
         seed: int = 0,
         estimate_on: str = "full",
+        threads: int | None = 1,
         ma_rate: float = 0.01,
     ) -> None:
-        super().__init__(steps, batch_size, lr, hidden, layers, device, seed, estimate_on)
+        super().__init__(steps, batch_size, lr, hidden, layers, device, seed, estimate_on, threads)
         self.ma_rate = ma_rate
 
     def _check_params(self) -> None:
@@ -223,8 +237,9 @@ class InfoNCE(_Variational):
         device: str = "auto",
         seed: int = 0,
         estimate_on: str = "full",
+        threads: int | None = 1,
     ) -> None:
-        super().__init__(steps, batch_size, lr, hidden, layers, device, seed, estimate_on)
+        super().__init__(steps, batch_size, lr, hidden, layers, device, seed, estimate_on, threads)
 
     def _bound(self):
         from estimators.variational import bounds
@@ -254,9 +269,10 @@ class SMILE(_Variational):
         device: str = "auto",
         seed: int = 0,
         estimate_on: str = "full",
+        threads: int | None = 1,
         clip: float = 5.0,
     ) -> None:
-        super().__init__(steps, batch_size, lr, hidden, layers, device, seed, estimate_on)
+        super().__init__(steps, batch_size, lr, hidden, layers, device, seed, estimate_on, threads)
         self.clip = clip
 
     def _check_params(self) -> None:
