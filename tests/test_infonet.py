@@ -20,7 +20,7 @@ from estimators.infonet.checkpoint import (  # noqa: E402
     load_model,
     save_model,
 )
-from estimators.infonet.copula import copula, soft_copula  # noqa: E402
+from estimators.infonet.copula import copula, copula_codes, soft_copula  # noqa: E402
 from estimators.infonet.model import InfoNetConfig, InfoNetModel  # noqa: E402
 from estimators.infonet.readout import dv_value, lookup  # noqa: E402
 from harness.interface import InputError, SpecError  # noqa: E402
@@ -49,6 +49,25 @@ def test_copula_average_ranks_ties():
     values = torch.tensor([[3.0, 1.0, 2.0, 2.0]])
     # ranks 4, 1, 2.5, 2.5 -> (rank - 0.5) / 4
     assert torch.allclose(copula(values), torch.tensor([[0.875, 0.125, 0.5, 0.5]]))
+
+
+def test_code_tables_give_the_forward_pass():
+    torch.manual_seed(0)
+    net = InfoNetModel(TINY).eval()
+    x = torch.randn(3, 50)
+    y = x + torch.randn(3, 50)
+    y[1, :7] = y[1, 7]  # ties get half-integer ranks, i.e. even codes
+    cx, cy = copula_codes(x), copula_codes(y)
+    assert torch.equal(cx.float() / 100, copula(x)) and torch.equal(cy.float() / 100, copula(y))
+    assert int(cy.min()) >= 1 and int(cy.max()) <= 99 and int(cy[1, 0]) % 2 == 0
+    with torch.no_grad():
+        tables = net.code_tables(50)
+        direct = net(copula(x), copula(y))
+        coded = net.forward_codes(cx, cy, tables)
+        assert torch.allclose(coded, direct, atol=1e-5)
+        # a subsample keeps its full-sample codes
+        half = net.forward_codes(cx[:, ::2], cy[:, ::2], tables)
+        assert torch.allclose(half, net(copula(x)[:, ::2], copula(y)[:, ::2]), atol=1e-5)
 
 
 def test_soft_copula_approaches_hard_copula():

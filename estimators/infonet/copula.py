@@ -10,6 +10,26 @@ from __future__ import annotations
 import torch
 
 
+def copula_codes(values: torch.Tensor) -> torch.Tensor:
+    """Integer copula codes along the last axis: ``copula(values) * 2n``.
+
+    Parameters
+    ----------
+    values : Tensor of shape (..., n)
+
+    Returns
+    -------
+    LongTensor of shape (..., n)
+        ``2 * rank - 1`` with ranks 1..n, so codes lie in 1..2n-1; tied values
+        share the code of their mean rank.
+    """
+    ordered, _ = torch.sort(values, dim=-1)
+    below = torch.searchsorted(ordered, values.contiguous(), right=False)
+    upto = torch.searchsorted(ordered, values.contiguous(), right=True)
+    # mean 0-based rank of a tie group is (below + upto - 1) / 2
+    return below + upto
+
+
 def copula(values: torch.Tensor) -> torch.Tensor:
     """Average-rank copula along the last axis.
 
@@ -22,12 +42,12 @@ def copula(values: torch.Tensor) -> torch.Tensor:
     Tensor of shape (..., n)
         ``(rank - 0.5) / n`` with ranks 1..n; tied values share their mean rank.
     """
-    n = values.shape[-1]
-    ordered, _ = torch.sort(values, dim=-1)
-    below = torch.searchsorted(ordered, values.contiguous(), right=False)
-    upto = torch.searchsorted(ordered, values.contiguous(), right=True)
-    # mean 0-based rank of a tie group is (below + upto - 1) / 2
-    return (below + upto).to(values.dtype) / (2.0 * n)
+    return codes_to_copula(copula_codes(values), values.dtype)
+
+
+def codes_to_copula(codes: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Copula values ``codes / 2n`` (n = the last axis) from :func:`copula_codes`."""
+    return codes.to(dtype) / (2.0 * codes.shape[-1])
 
 
 def soft_copula(values: torch.Tensor, temperature: float = 0.05) -> torch.Tensor:

@@ -124,6 +124,7 @@ class InfoNet(Estimator):
             net, card = load_model(path)
             net.to(device).eval()
             net.card = card
+            net.code_cache = {}  # code tables by sample size (see inference.estimate_rows)
             _MODELS[key] = net
         return _MODELS[key]
 
@@ -160,6 +161,8 @@ class InfoNet(Estimator):
                     stop = start + self.batch_size
                     a = torch.from_numpy(a_all[start:stop]).to(device)
                     b = torch.from_numpy(b_all[start:stop]).to(device)
-                    value = estimate_rows(net, a, b, self.readout, self.correction, gen)
+                    value = estimate_rows(
+                        net, a, b, self.readout, self.correction, gen, net.code_cache
+                    )
                     np.add.at(sums, owner[start:stop], value.double().cpu().numpy())
         return sums / np.asarray(counts, dtype=np.float64)

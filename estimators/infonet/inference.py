@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import torch
 
-from estimators.infonet.copula import copula
-from estimators.infonet.model import InfoNetModel
+from estimators.infonet.copula import codes_to_copula, copula_codes
+from estimators.infonet.model import CodeTables, InfoNetModel
 from estimators.infonet.readout import dv_value
 
-__all__ = ["estimate_rows"]
+__all__ = ["CACHED_SIZES", "estimate_rows", "split_optimism"]
+
+#: Sample sizes whose code tables a cache keeps (about 6 MB each at n = 2000).
+CACHED_SIZES = 8
 
 
 def estimate_rows(
@@ -22,21 +25,36 @@ def estimate_rows(
     readout: str = "exact",
     correction: str = "none",
     generator: torch.Generator | None = None,
+    tables: dict[int, CodeTables] | None = None,
 ) -> torch.Tensor:
     """InfoNet estimates for rows of paired 1-D samples ``a``, ``b`` (B, n); shape (B,).
 
     ``correction="split"`` subtracts half of the small-sample optimism
-    measured by :func:`split_optimism` (see ``InfoNet``).
+    measured by :func:`split_optimism` (see ``InfoNet``). ``tables`` caches
+    :meth:`InfoNetModel.code_tables` by sample size across calls; it is only
+    valid while the weights stay the same (pass a fresh dict after training).
     """
-    u, v = copula(a), copula(b)
-    value = dv_value(net(u, v).float(), u, v, readout, generator=generator)
+    ca, cb = copula_codes(a), copula_codes(b)
+    n = a.shape[-1]
+    cache = {} if tables is None else tables
+    if n not in cache:
+        while len(cache) >= CACHED_SIZES:
+            cache.pop(next(iter(cache)))
+        cache[n] = net.code_tables(n, a.device)
+    code_tables = cache[n]
+    u, v = codes_to_copula(ca, a.dtype), codes_to_copula(cb, b.dtype)
+    value = dv_value(net.forward_codes(ca, cb, code_tables).float(), u, v, readout, generator)
     if correction == "split":
-        value = value - 0.5 * split_optimism(net, u, v, readout, generator)
+        value = value - 0.5 * split_optimism(net, ca, cb, code_tables, readout, generator)
     return value
 
 
 def split_optimism(
-    net: InfoNetModel, u: torch.Tensor, v: torch.Tensor, readout: str,
+    net: InfoNetModel,
+    ca: torch.Tensor,
+    cb: torch.Tensor,
+    tables: CodeTables,
+    readout: str,
     gen: torch.Generator | None,
 ) -> torch.Tensor:
     """In-sample minus cross-fitted DV value of tables built from each half sample.
@@ -44,12 +62,15 @@ def split_optimism(
     The halves are the points of even and odd x-rank, so the split does not
     depend on the order of the samples and both halves cover the x range.
     """
-    order = torch.argsort(u, dim=1, stable=True)
-    halves = []
+    order = torch.argsort(ca, dim=1, stable=True)
+    scale = 2.0 * tables.n
+    halves, tabs = [], []
     for idx in (order[:, 0::2], order[:, 1::2]):
-        halves.append((torch.gather(u, 1, idx), torch.gather(v, 1, idx)))
+        ha, hb = torch.gather(ca, 1, idx), torch.gather(cb, 1, idx)
+        halves.append((ha.float() / scale, hb.float() / scale))
+        tabs.append(net.forward_codes(ha, hb, tables).float())
     a, b = halves
-    table_a, table_b = net(*a).float(), net(*b).float()
+    table_a, table_b = tabs
     inside = dv_value(table_a, *a, readout, generator=gen) + dv_value(
         table_b, *b, readout, generator=gen
     )

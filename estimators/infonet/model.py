@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -66,12 +67,16 @@ class Attention(nn.Module):
         b, n, d = t.shape
         return t.view(b, n, self.heads, d // self.heads).transpose(1, 2)
 
-    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    def attend(self, q: torch.Tensor, kp: torch.Tensor, vp: torch.Tensor) -> torch.Tensor:
+        """Attention of queries ``q`` over already projected keys ``kp`` and values ``vp``."""
         b, nq, d = q.shape
         att = F.scaled_dot_product_attention(
-            self._split(self.q(q)), self._split(self.k(k)), self._split(self.v(v))
+            self._split(self.q(q)), self._split(kp), self._split(vp)
         )
         return self.out(att.transpose(1, 2).reshape(b, nq, d))
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        return self.attend(q, self.k(k), self.v(v))
 
 
 class Block(nn.Module):
@@ -86,18 +91,24 @@ class Block(nn.Module):
         self.norm_mlp = nn.LayerNorm(dim)
         self.mlp = _mlp(dim, hidden, dim)
 
+    def project(self, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Normalised and projected keys and values of a cross-attention block."""
+        return self.attn.k(self.norm_k(k)), self.attn.v(self.norm_v(v))
+
+    def attend(self, q: torch.Tensor, kp: torch.Tensor, vp: torch.Tensor) -> torch.Tensor:
+        """The block on queries ``q`` given :meth:`project`-ed keys and values."""
+        h = q + self.attn.attend(self.norm_q(q), kp, vp)
+        return h + self.mlp(self.norm_mlp(h))
+
     def forward(
         self, q: torch.Tensor, k: torch.Tensor | None = None, v: torch.Tensor | None = None
     ) -> torch.Tensor:
-        qn = self.norm_q(q)
         if self.norm_k is None:
-            kn = vn = qn
-        else:
-            k = q if k is None else k
-            v = k if v is None else v
-            kn, vn = self.norm_k(k), self.norm_v(v)
-        h = q + self.attn(qn, kn, vn)
-        return h + self.mlp(self.norm_mlp(h))
+            qn = self.norm_q(q)
+            return self.attend(q, self.attn.k(qn), self.attn.v(qn))
+        k = q if k is None else k
+        v = k if v is None else v
+        return self.attend(q, *self.project(k, v))
 
 
 def gaussian_kernel(size: int, sigma: float) -> torch.Tensor:
@@ -145,18 +156,67 @@ class InfoNetModel(nn.Module):
         return F.conv2d(padded, self.blur_kernel.to(table.dtype)).squeeze(1)
 
     def forward(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        cfg = self.config
-        b = u.shape[0]
-        fu = fourier_features(u, cfg.frequencies)
-        fv = fourier_features(v, cfg.frequencies)
+        """Critic tables (B, L, L) for copula samples ``u``, ``v`` (B, n) in [0, 1]."""
+        f = self.config.frequencies
+        fu, fv = fourier_features(u, f), fourier_features(v, f)
         tokens = self.pair_embed(torch.cat([fu, fv], dim=-1))
+        kx, vy = self.query_gen.project(self.x_embed(fu), self.y_embed(fv))
+        return self._table(tokens, kx, vy)
+
+    def code_tables(self, n: int, device: torch.device | str = "cpu") -> CodeTables:
+        """Every per-sample quantity that depends on one coordinate only, for sample size ``n``.
+
+        Copula values are ``c / (2n)`` with integer codes ``c`` in 1..2n-1 (see
+        :func:`~estimators.infonet.copula.copula_codes`), so the first layer of
+        the pair embedding and the query generator's keys (from x) and values
+        (from y) take at most 2n - 1 distinct values. Computing them once per
+        ``n`` and gathering by code gives the same tables as :meth:`forward`
+        with less than half of its per-sample work. Valid until the weights
+        change.
+        """
+        dtype = self.latents.dtype
+        grid = torch.arange(1, 2 * n, device=device).to(dtype) / (2.0 * n)
+        feats = fourier_features(grid, self.config.frequencies)
+        first = self.pair_embed[0]
+        width = feats.shape[-1]
+        embed_x = feats @ first.weight[:, :width].T + first.bias
+        embed_y = feats @ first.weight[:, width:].T
+        kx, vy = self.query_gen.project(self.x_embed(feats), self.y_embed(feats))
+        return CodeTables(n, embed_x, embed_y, kx, vy)
+
+    def forward_codes(
+        self, cu: torch.Tensor, cv: torch.Tensor, tables: CodeTables
+    ) -> torch.Tensor:
+        """:meth:`forward` at copula values ``cu / 2n``, ``cv / 2n`` through :meth:`code_tables`.
+
+        ``cu``, ``cv`` (B, m) are integer codes in 1..2n-1 for the tables' ``n``
+        (m may be smaller than n, e.g. for a subsample keeping its full-sample ranks).
+        """
+        iu, iv = cu - 1, cv - 1
+        hidden = self.pair_embed[1](tables.embed_x[iu] + tables.embed_y[iv])
+        tokens = self.pair_embed[2](hidden)
+        return self._table(tokens, tables.keys_x[iu], tables.values_y[iv])
+
+    def _table(self, tokens: torch.Tensor, kx: torch.Tensor, vy: torch.Tensor) -> torch.Tensor:
+        cfg = self.config
+        b = tokens.shape[0]
         lat = self.encode(self.latents.expand(b, -1, -1), tokens)
         for block in self.process:
             lat = block(lat)
-        fg = fourier_features(self.grid_nodes.to(u.dtype), cfg.frequencies)
+        fg = fourier_features(self.grid_nodes.to(tokens.dtype), cfg.frequencies)
         rows = self.row_query(fg).expand(b, -1, -1)
-        rows = self.query_gen(rows, self.x_embed(fu), self.y_embed(fv))
+        rows = self.query_gen.attend(rows, kx, vy)
         rows = self.row_head(self.decode(rows, lat))
         cols = self.col_embed(fg)
         table = torch.einsum("bld,md->blm", rows, cols) / math.sqrt(cfg.dim) + self.bias
         return self._blur(table)
+
+
+class CodeTables(NamedTuple):
+    """Per-code rows from :meth:`InfoNetModel.code_tables` (row ``c - 1`` for code ``c``)."""
+
+    n: int
+    embed_x: torch.Tensor
+    embed_y: torch.Tensor
+    keys_x: torch.Tensor
+    values_y: torch.Tensor
