@@ -9,6 +9,9 @@ variance is the sample variance (``ddof=1``).
 * :func:`level_table` -- mean error and variance per MI level (``gmm_levels``).
 * :func:`order_table` -- order accuracy per K over (x, y, y') triplets (``gmm_order``).
 * :func:`auc_table` -- ROC AUC of the estimate as a dependence score.
+* :func:`rank_table` -- Spearman rank agreement with the truth and one-constant
+  rescaling (``omniglot_smi``, InfoNet Table 5).
+* :func:`latency_table` -- median seconds per estimate per sample size (InfoNet Table 1).
 * :func:`summarize` -- the views a task's ``summary`` attribute asks for.
 """
 
@@ -23,9 +26,11 @@ __all__ = [
     "auc_table",
     "error_table",
     "format_summary",
+    "latency_table",
     "level_table",
     "order_table",
     "paper_tables",
+    "rank_table",
     "summarize",
 ]
 
@@ -167,6 +172,83 @@ def auc_table(
     return _first_seen_order(out, df)
 
 
+def rank_table(df: pd.DataFrame, by: Sequence[str] | None = None) -> pd.DataFrame:
+    """Rank agreement with the truth and the one-constant rescaling (InfoNet Table 5).
+
+    Sliced MI is systematically below MI, so the paper compares it with the
+    truth after multiplying by one constant. The paper does not say how the
+    constant is chosen; here it is the least-squares fit through the origin of
+    ``estimate ~ c * true_mi``, ``c = sum(e t) / sum(t^2)``, and the estimates
+    are rescaled as ``e / c`` (the paper's constants, about 74.7 for d=4 and
+    446 for d=9, are ``1 / c``). Rows of every seed count as points.
+
+    Parameters
+    ----------
+    by : sequence of str, optional
+        Extra grouping columns; default those of ``("d", "n_samples")`` present.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by label (and ``by``): ``count``, ``spearman`` (rho of
+        :func:`scipy.stats.spearmanr`; NaN with fewer than 2 distinct values on
+        either side), ``c``, ``scale`` (``1 / c``), ``rescaled_mae`` (mean
+        ``|e / c - t|``, nats), ``rescaled_max_error``.
+    """
+    from scipy.stats import spearmanr
+
+    by = [c for c in ("d", "n_samples") if c in df] if by is None else list(by)
+    ok = _ok(df)
+    ok = ok[np.isfinite(ok["true_mi"].astype(float)) & np.isfinite(ok["estimate"].astype(float))]
+    rows = []
+    for key, part in ok.groupby([*_keys(df), *by], sort=True):
+        e = part["estimate"].to_numpy(dtype=float)
+        t = part["true_mi"].to_numpy(dtype=float)
+        distinct = len(np.unique(e)) > 1 and len(np.unique(t)) > 1
+        rho = float(spearmanr(e, t).statistic) if distinct else float("nan")
+        tt = float(t @ t)
+        c = float(e @ t) / tt if tt > 0 else float("nan")
+        if np.isfinite(c) and c != 0:
+            resid = np.abs(e / c - t)
+            mae, worst = float(resid.mean()), float(resid.max())
+        else:
+            mae = worst = float("nan")
+        key = key if isinstance(key, tuple) else (key,)
+        scale = 1.0 / c if np.isfinite(c) and c != 0 else float("nan")
+        rows.append((*key, len(part), rho, c, scale, mae, worst))
+    index = [*_keys(df), *by]
+    cols = ["count", "spearman", "c", "scale", "rescaled_mae", "rescaled_max_error"]
+    out = pd.DataFrame(rows, columns=[*index, *cols]).set_index(index)
+    return _first_seen_order(out, df)
+
+
+def latency_table(df: pd.DataFrame, size: str = "n_samples") -> pd.DataFrame:
+    """Median seconds per estimate per estimator and sample size (InfoNet Table 1).
+
+    Batched estimators record a batch's time divided by its size, so the
+    median is the per-distribution cost at that batch size.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by (label, ``size``): ``count``, ``median_seconds``,
+        ``min_seconds``, ``mean_seconds``.
+    """
+    if size not in df:
+        raise KeyError(f"no {size!r} column; latency_table needs sample sizes")
+    ok = _ok(df)
+    g = ok.groupby([*_keys(df), size], sort=True)["seconds"]
+    out = pd.DataFrame(
+        {
+            "count": g.size(),
+            "median_seconds": g.median(),
+            "min_seconds": g.min(),
+            "mean_seconds": g.mean(),
+        }
+    )
+    return _first_seen_order(out, df)
+
+
 def _first_seen_order(out: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
     """Reorder the ``label`` level of ``out`` to the order labels appear in ``df``."""
     if out.empty:
@@ -191,6 +273,8 @@ def _summary_kind(df: pd.DataFrame) -> str:
         return "order"
     if "dependent" in df:
         return "auc"
+    if "choice" in df:
+        return "rank"
     return "error"
 
 
@@ -202,23 +286,30 @@ def summarize(df: pd.DataFrame, summary: str | None = None) -> dict[str, pd.Data
     df : pandas.DataFrame
         Rows from :func:`results.load` or :func:`harness.run`.
     summary : str, optional
-        ``"error"``, ``"levels"``, ``"order"`` or ``"auc"``; default the task
-        class's ``summary`` attribute, else guessed from the meta columns.
+        ``"error"``, ``"levels"``, ``"order"``, ``"auc"``, ``"rank"`` or
+        ``"latency"``; default the task class's ``summary`` attribute, else
+        guessed from the meta columns.
 
     Returns
     -------
     dict of str to DataFrame
         Always ``"errors"`` (:func:`error_table`), plus ``"levels"``, ``"order"``
-        or ``"auc"`` where the task calls for it and the columns exist.
+        (per ``K``, else per ``d``), ``"auc"``, ``"rank"`` (:func:`rank_table`) or
+        ``"latency"`` (:func:`latency_table`) where the task calls for it and the
+        columns exist.
     """
     views = {"errors": error_table(df)}
     kind = summary or _summary_kind(df)
     if kind == "levels" and "level" in df:
         views["levels"] = level_table(df)
     elif kind == "order" and "triplet" in df and "member" in df:
-        views["order"] = order_table(df)
+        views["order"] = order_table(df, by="K" if "K" in df or "d" not in df else "d")
     elif kind == "auc" and "dependent" in df:
         views["auc"] = auc_table(df)
+    elif kind == "rank":
+        views["rank"] = rank_table(df)
+    elif kind == "latency" and "n_samples" in df:
+        views["latency"] = latency_table(df)
     return views
 
 
@@ -243,7 +334,9 @@ def paper_tables(views: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     -------
     dict of str to DataFrame
         Titled tables: mean error and error variance per MI level (InfoNet Table 2),
-        order accuracy in percent per K (Table 3), ROC AUC, then the per-estimator
+        order accuracy in percent per K (Table 3) or d (Table 4), ROC AUC, rank
+        agreement and rescaling (Table 5), median seconds per sample size
+        (Table 1), then the per-estimator
         errors (MAE, bias, variance, RMSE, median seconds per estimate, outcomes).
     """
     out: dict[str, pd.DataFrame] = {}
@@ -261,6 +354,12 @@ def paper_tables(views: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     auc = views.get("auc")
     if auc is not None and len(auc):
         out["ROC AUC"] = auc
+    rank = views.get("rank")
+    if rank is not None and len(rank):
+        out["rank agreement with the truth and one-constant rescaling"] = rank
+    latency = views.get("latency")
+    if latency is not None and len(latency):
+        out["median seconds per estimate per sample size"] = _wide(latency, "median_seconds")
     errors = views.get("errors")
     if errors is not None:
         out["errors over all instances (nats; seconds per estimate)"] = errors

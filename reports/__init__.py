@@ -1,1 +1,120 @@
-"""reports."""
+"""HTML reports: stored runs to one self-contained page.
+
+>>> import reports
+>>> html = reports.build_report(["latest"], output="report.html")
+
+The page opens offline: styles are inlined, figures are SVG ``data:`` URIs,
+there is no script, and a Content-Security-Policy forbids loading anything.
+Everything from the runs is escaped by Jinja2's autoescape.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from reports.data import RunData, load_run, provenance
+from reports.diff import DiffRule
+
+__all__ = ["DiffRule", "RunData", "build_report", "load_run", "render"]
+
+_HERE = Path(__file__).resolve().parent
+
+
+def _environment():
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(_HERE / "templates"), str(_HERE)]),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def render(
+    runs: Sequence[RunData], *, title: str | None = None, rule: DiffRule | None = None
+) -> str:
+    """The report page for loaded runs (see :func:`build_report`)."""
+    from harness import __version__
+    from reports import views
+
+    runs = list(runs)
+    if not runs:
+        raise ValueError("a report needs at least one run")
+    rule = rule or DiffRule()
+    context: dict[str, Any] = {
+        "title": title or "mi-harness report: " + ", ".join(r.run_id for r in runs),
+        "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "version": __version__,
+        "runs": runs,
+        "provenance": [provenance(r) for r in runs],
+        "sections": views.task_sections(runs),
+        "failures": views.failures(runs),
+        "diffs": views.diff_sections(runs, rule),
+    }
+    return _environment().get_template("report.html.j2").render(**context)
+
+
+def build_report(
+    runs: Sequence[str | os.PathLike[str] | pd.DataFrame] | str | pd.DataFrame,
+    store: str | os.PathLike[str] | None = None,
+    output: str | os.PathLike[str] | None = None,
+    *,
+    title: str | None = None,
+    tolerance: float = 0.02,
+    slowdown: float = 1.5,
+    min_seconds: float = 0.01,
+) -> str:
+    """Build one self-contained HTML report from stored runs.
+
+    Parameters
+    ----------
+    runs : str, path, DataFrame or a sequence of them
+        Run ids (or unique prefixes, or ``"latest"``), exported Parquet/CSV
+        files, or loaded rows. The first run that shares cells with a later one
+        is that run's baseline in the comparison section.
+    store : str or path, optional
+        Results store for run ids; default ``$MI_HARNESS_STORE`` or
+        ``./runs/mi-harness.sqlite``.
+    output : str or path, optional
+        Where to write the page (UTF-8); parent folders are created.
+    title : str, optional
+        Page title; default names the runs.
+    tolerance : float
+        Comparison: a cell regresses when its |error| grows by more than this (nats).
+    slowdown : float
+        Comparison: a cell regresses when it takes more than this many times
+        the baseline's seconds ...
+    min_seconds : float
+        ... and at least this many seconds longer.
+
+    Returns
+    -------
+    str
+        The HTML page.
+    """
+    if isinstance(runs, (str, os.PathLike, pd.DataFrame)):
+        runs = [runs]
+    loaded: list[RunData] = []
+    for ref in runs:
+        run = load_run(ref, store)
+        same = [r for r in loaded if r.run_id == run.run_id]
+        if any(r.source == run.source for r in same):
+            continue  # the same run named twice
+        if same:
+            run.run_id = f"{run.run_id} ({len(same) + 1})"
+        loaded.append(run)
+    if tolerance < 0 or slowdown < 1 or min_seconds < 0:
+        raise ValueError("need tolerance >= 0, slowdown >= 1 and min_seconds >= 0")
+    html = render(loaded, title=title, rule=DiffRule(tolerance, slowdown, min_seconds))
+    if output is not None:
+        path = Path(output)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(html, encoding="utf-8")
+    return html

@@ -22,6 +22,10 @@ BUILTINS = {
     "gmm_levels": "tasks.gmm_levels:GMMLevels",
     "gmm_order": "tasks.gmm_order:GMMOrder",
     "mvn": "tasks.mvn:MVN",
+    "highdim_independence": "tasks.highdim_independence:HighDimIndependence",
+    "highdim_order": "tasks.highdim_order:HighDimOrder",
+    "omniglot_smi": "tasks.omniglot:OmniglotSMI",
+    "latency": "tasks.latency:Latency",
 }
 
 registry = Registry("task", "mi_harness.tasks", BUILTINS)

@@ -23,6 +23,7 @@ VERBS = {
     "run": "harness.cli.run",
     "runs": "harness.cli.runs",
     "export": "harness.cli.export",
+    "report": "harness.cli.report",
     "info": "harness.cli.info",
     "tasks": "harness.cli.task_sets",
 }

@@ -1,0 +1,67 @@
+"""``report RUN [RUN ...] -o PATH``: stored runs to one self-contained HTML page."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "report",
+        parents=[common],
+        help="write an HTML report of stored runs",
+        description=(
+            "Write one self-contained HTML page (no network needed) with the paper-style "
+            "tables, figures, provenance, failed cells and, where runs share cells, a "
+            "comparison with regressions highlighted."
+        ),
+    )
+    p.add_argument(
+        "runs",
+        nargs="+",
+        metavar="RUN",
+        help="run id, unique prefix, 'latest', or an exported .parquet/.csv file; "
+        "the first run sharing cells with a later one is its baseline",
+    )
+    p.add_argument("-o", "--output", required=True, metavar="PATH", help="the .html file to write")
+    p.add_argument(
+        "--store",
+        metavar="PATH",
+        help="results store (default: $MI_HARNESS_STORE or ./runs/mi-harness.sqlite)",
+    )
+    p.add_argument("--title", help="page title (default: names the runs)")
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.02,
+        metavar="NATS",
+        help="comparison: flag a cell whose |error| grows by more than this (default 0.02)",
+    )
+    p.add_argument(
+        "--slowdown",
+        type=float,
+        default=1.5,
+        metavar="X",
+        help="comparison: flag a cell taking more than X times the baseline's seconds "
+        "(and at least 0.01 s longer; default 1.5)",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness.interface import SpecError
+    from reports import build_report
+
+    if args.tolerance < 0 or args.slowdown < 1:
+        raise SpecError("--tolerance must be >= 0 and --slowdown >= 1")
+    build_report(
+        args.runs,
+        store=args.store,
+        output=args.output,
+        title=args.title,
+        tolerance=args.tolerance,
+        slowdown=args.slowdown,
+    )
+    print(f"report written to {args.output}")
+    return 0

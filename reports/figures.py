@@ -1,0 +1,181 @@
+"""Figures as self-contained SVG data URIs (matplotlib's object API; pyplot is never used).
+
+Figures are built on :class:`matplotlib.figure.Figure` directly, so no GUI
+backend is selected, nothing is shown and no global pyplot state changes. Text
+is drawn as paths, so the SVG holds no text from run labels, and the page
+embeds it as ``<img src="data:image/svg+xml;base64,...">``.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["PALETTE", "Panel", "Series", "plot", "svg_uri"]
+
+#: Okabe-Ito colours, safe for colour-blind readers.
+PALETTE = (
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#D55E00",
+    "#CC79A7",
+    "#56B4E9",
+    "#F0E442",
+    "#000000",
+)
+
+_RC = {
+    "svg.fonttype": "path",
+    "svg.hashsalt": "mi-harness-report",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#e3e3e3",
+    "grid.linewidth": 0.6,
+    "axes.edgecolor": "#888888",
+    "legend.frameon": False,
+    "legend.fontsize": 8,
+}
+
+
+@dataclass
+class Series:
+    """One line or point set: ``x``, ``y``, optional symmetric ``yerr``.
+
+    ``style``: ``"line"`` (markers joined), ``"points"`` (markers only),
+    ``"published"`` (dashed, hollow markers) or ``"truth"`` (thin black line).
+    """
+
+    label: str
+    x: Sequence[float]
+    y: Sequence[float]
+    yerr: Sequence[float] | None = None
+    color: int = 0
+    style: str = "line"
+
+
+@dataclass
+class Panel:
+    """One axes: a title and its series."""
+
+    title: str
+    series: list[Series] = field(default_factory=list)
+
+
+def svg_uri(fig) -> str:
+    """Render ``fig`` to an SVG ``data:`` URI (base64)."""
+    import matplotlib
+
+    buf = io.BytesIO()
+    with matplotlib.rc_context(_RC):
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _short(text: str, width: int = 48) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _draw(ax, s: Series) -> None:
+    x = np.asarray(s.x, dtype=float)
+    y = np.asarray(s.y, dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    if s.yerr is not None:
+        err = np.asarray(s.yerr, dtype=float)
+        err = np.where(np.isfinite(err), err, 0.0)[keep]
+    else:
+        err = None
+    x, y = x[keep], y[keep]
+    if not len(x):
+        return
+    label = _short(s.label, 64)
+    if s.style == "truth":
+        ax.plot(x, y, color="#222222", lw=1.0, ls="-", label=label, zorder=1)
+        return
+    color = PALETTE[s.color % len(PALETTE)]
+    if s.style == "published":
+        ax.plot(x, y, color=color, lw=1.0, ls="--", marker="x", ms=4, alpha=0.8, label=label)
+        return
+    ls = "-" if s.style == "line" else "none"
+    ms = 3.5 if s.style == "line" else 6.0
+    if err is not None:
+        ax.errorbar(
+            x, y, yerr=err, color=color, lw=1.3, ls=ls, marker="o", ms=ms, capsize=2,
+            elinewidth=0.9, label=label, zorder=3,
+        )  # fmt: skip
+    else:
+        ax.plot(x, y, color=color, lw=1.3, ls=ls, marker="o", ms=ms, label=label, zorder=3)
+
+
+def plot(
+    panels: Sequence[Panel],
+    *,
+    xlabel: str,
+    ylabel: str,
+    logx: bool = False,
+    logy: bool = False,
+    diagonal: bool = False,
+    width: float = 6.4,
+    height: float = 3.8,
+) -> str:
+    """Draw one or more panels side by side and return the SVG data URI.
+
+    Parameters
+    ----------
+    diagonal : bool
+        Draw the line y = x (the truth for estimate-vs-true plots).
+    """
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    n = max(len(panels), 1)
+    cols = min(n, 3)
+    rows = math.ceil(n / cols)
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(width if cols == 1 else 4.2 * cols, height * rows))
+        axes = fig.subplots(rows, cols, squeeze=False)
+        for ax, panel in zip(axes.flat, panels, strict=False):
+            if diagonal:
+                lo, hi = _range(panel.series)
+                ax.plot([lo, hi], [lo, hi], color="#222222", lw=0.9, label="truth (y = x)")
+            for s in panel.series:
+                _draw(ax, s)
+            if logx:
+                _log(ax.xaxis, ax.set_xscale)
+            if logy:
+                _log(ax.yaxis, ax.set_yscale)
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(ylabel)
+            if panel.title:
+                ax.set_title(_short(panel.title, 60), fontsize=9)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(loc="best")
+        for ax in list(axes.flat)[len(panels) :]:
+            ax.set_visible(False)
+        fig.tight_layout()
+        return svg_uri(fig)
+
+
+def _log(axis, set_scale) -> None:
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    set_scale("log")
+    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _range(series: Sequence[Series]) -> tuple[float, float]:
+    vals = [
+        float(v) for s in series for v in (*s.x, *s.y) if v is not None and np.isfinite(float(v))
+    ]
+    if not vals:
+        return 0.0, 1.0
+    return min(vals), max(vals)

@@ -1,0 +1,412 @@
+"""``python -m harness report``: the page holds the stored numbers, escapes everything,
+loads nothing from the network, lists failed cells and flags regressions."""
+
+from __future__ import annotations
+
+import base64
+import math
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import harness
+import reports
+import results
+from harness import metrics
+from harness.cli import main
+from reports import published as pub
+from reports.tables import fmt
+
+LEVELS_RUN = "levels-a"
+GAUSS_RUN = "gauss-a"
+FAIL_SPEC = "ksg:k=500"  # needs 501 samples; every cell fails at n = 200
+
+
+class Page(HTMLParser):
+    """Tables by id (header, rows of (head, [(text, data-value, class)])) and every tag."""
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=True)
+        self.tables: dict[str, dict] = {}
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+        self._table: dict | None = None
+        self._cell: list | None = None
+        self._row: list | None = None
+        self._in_head = False
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.append((tag, a))
+        if tag == "table" and a.get("id"):
+            self._table = {"columns": [], "rows": [], "head_label": None}
+            self.tables[a["id"]] = self._table
+        elif self._table is not None:
+            if tag == "thead":
+                self._in_head = True
+            elif tag == "tr" and not self._in_head:
+                self._row = [None, [], a.get("class", "")]
+            elif tag in ("th", "td"):
+                self._cell = [tag, "", a.get("data-value"), a.get("class", "")]
+
+    def handle_endtag(self, tag):
+        if self._table is None:
+            return
+        if tag == "thead":
+            self._in_head = False
+        elif tag in ("th", "td") and self._cell is not None:
+            kind, text, value, cls = self._cell
+            text = text.strip()
+            if self._in_head:
+                if self._table["head_label"] is None:
+                    self._table["head_label"] = text
+                else:
+                    self._table["columns"].append(text)
+            elif kind == "th":
+                self._row[0] = text
+            else:
+                self._row[1].append((text, value, cls))
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            self._table["rows"].append(tuple(self._row))
+            self._row = None
+        elif tag == "table":
+            self._table = None
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell[1] += data
+
+    def cells(self, table_id: str) -> dict[tuple[str, str], tuple[str, float | None, str]]:
+        """``(row head, column) -> (text, value, class)`` of a table."""
+        t = self.tables[table_id]
+        out = {}
+        for head, cells, _ in t["rows"]:
+            for col, (text, value, cls) in zip(t["columns"], cells, strict=True):
+                out[(head, col)] = (text, None if value is None else float(value), cls)
+        return out
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    db = tmp_path_factory.mktemp("report") / "runs.sqlite"
+    harness.run(
+        ["ksg", "kde", FAIL_SPEC],
+        "gmm_levels:per_level=3,n=200",
+        seeds=[0],
+        store=db,
+        progress=False,
+        run_id=LEVELS_RUN,
+    )
+    harness.run(
+        ["ksg", "kde"],
+        "gaussian:n=200,rhos=0.2;0.5;0.8",
+        seeds=[0, 1],
+        store=db,
+        progress=False,
+        run_id=GAUSS_RUN,
+    )
+    return db
+
+
+@pytest.fixture(scope="module")
+def page(store: Path) -> tuple[str, Page]:
+    html = reports.build_report([LEVELS_RUN, GAUSS_RUN], store=store)
+    return html, Page(html)
+
+
+def _close(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, rel=1e-12, abs=1e-15)
+
+
+def test_level_tables_hold_metrics_and_published_rows(store: Path, page) -> None:
+    _, p = page
+    df = results.load(LEVELS_RUN, store)
+    tables = metrics.paper_tables(metrics.summarize(df))
+    for key, tid, kind in (
+        ("mean error per MI level (nats)", "task-gmm-levels-level-mean", "nats"),
+        ("error variance per MI level", "task-gmm-levels-level-var", "var"),
+    ):
+        want = tables[key]
+        got = p.cells(tid)
+        assert list(want.columns) == p.tables[tid]["columns"]
+        assert want.shape == (2, 10)  # ksg and kde; the failing spec has no ok cell
+        for lab, row in want.iterrows():
+            for col, value in row.items():
+                text, shown, _ = got[(lab, col)]
+                assert _close(shown, float(value))
+                assert text == fmt(value, kind)
+    # the paper's Table 2 row sits under ours, for the same levels
+    mean = p.cells("task-gmm-levels-level-mean")
+    assert mean[("published: KSG", "0.0")][1] == 0.001
+    assert mean[("published: KSG", "0.8")][1] == 0.016
+    assert mean[("published: KDE", "0.9")][1] == -0.292
+    var = p.cells("task-gmm-levels-level-var")
+    assert var[("published: KSG", "0.9")][1] == 1e-3
+    assert "published: InfoNet" not in {h for h, _ in mean}  # not in these runs
+
+
+def test_error_tables_hold_metrics(store: Path, page) -> None:
+    _, p = page
+    for run, tid in ((LEVELS_RUN, "task-gmm-levels-errors"), (GAUSS_RUN, "task-gaussian-errors")):
+        df = results.load(run, store)
+        want = metrics.error_table(df)
+        got = p.cells(tid)
+        for lab, row in want.iterrows():
+            for col, value in row.items():
+                assert _close(got[(lab, col)][1] if got[(lab, col)][1] is not None else np.nan,
+                              float(value)), (run, lab, col)  # fmt: skip
+    errs = p.cells("task-gmm-levels-errors")
+    assert errs[(FAIL_SPEC, "failed")][1] == 30 and "bad" in errs[(FAIL_SPEC, "failed")][2]
+    assert errs[(FAIL_SPEC, "mae")][0] == "–"
+
+
+def test_gaussian_estimates_per_instance(store: Path, page) -> None:
+    _, p = page
+    df = results.load(GAUSS_RUN, store)
+    got = p.cells("task-gaussian-estimates")
+    assert p.tables["task-gaussian-estimates"]["columns"] == [
+        f"{-0.5 * math.log(1 - r * r):.3f}" for r in (0.2, 0.5, 0.8)
+    ]
+    for (lab, true), part in df.groupby(["label", "true_mi"]):
+        assert len(part) == 2  # two seeds
+        assert _close(got[(lab, f"{true:.3f}")][1], part["estimate"].mean())
+
+
+def test_failed_cells_listed_with_messages(store: Path, page) -> None:
+    _, p = page
+    df = results.load(LEVELS_RUN, store)
+    failed = df[df["status"] != "ok"]
+    assert len(failed) == 30 and set(failed["label"]) == {FAIL_SPEC}
+    rows = p.tables["failures"]["rows"]
+    cols = p.tables["failures"]["columns"]
+    assert len(rows) == len(failed)
+    msg = cols.index("message")
+    status = cols.index("status")
+    for _, cells, cls in rows:
+        assert cells[msg][0] == "InputError: need at least 501 samples (ksg k=500); got 200"
+        assert cells[status][0] == "failed" and "status-failed" in cls
+    shown = sorted(cells[cols.index("instance")][0] for _, cells, _ in rows)
+    assert shown == sorted(failed["instance_id"].astype(str))
+
+
+def test_page_is_self_contained(page) -> None:
+    html, p = page
+    tags = {t for t, _ in p.tags}
+    assert "script" not in tags and "link" not in tags and "iframe" not in tags
+    for tag, attrs in p.tags:
+        for name in ("src", "href", "srcset", "action", "poster", "data"):
+            value = (attrs.get(name) or "").strip().lower()
+            assert not value.startswith(("http:", "https:", "//")), (tag, name, value)
+    imgs = [a["src"] for t, a in p.tags if t == "img"]
+    assert len(imgs) >= 4
+    for src in imgs:
+        assert src.startswith("data:image/svg+xml;base64,")
+        svg = base64.b64decode(src.split(",", 1)[1])
+        assert b"<svg" in svg and b"<script" not in svg
+    assert not re.search(r"url\(|@import", html.split("</style>")[0])
+    csp = [a for t, a in p.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy"]
+    assert csp and "default-src 'none'" in csp[0]["content"]
+
+
+def test_malicious_label_and_message_are_escaped(store: Path) -> None:
+    bad = "<script>alert(1)</script>"
+    img = '<img src=x onerror="alert(2)">'
+    df = results.load(LEVELS_RUN, store)
+    df["label"] = df["label"].replace({FAIL_SPEC: bad})
+    df["message"] = df["message"].where(df["status"] == "ok", img)
+    df["task_params"] = df["task_params"].str.replace("}", f',"x":"{bad}"}}', regex=False)
+    html = reports.build_report(df)
+    assert bad not in html and "<img src=x" not in html
+    p = Page(html)
+    assert "script" not in {t for t, _ in p.tags}
+    assert all(t != "img" or a["src"].startswith("data:") for t, a in p.tags)
+    errs = p.cells("task-gmm-levels-errors")
+    assert (bad, "failed") in errs  # shown as text, not markup
+    fails = p.tables["failures"]
+    msg = fails["columns"].index("message")
+    assert {cells[msg][0] for _, cells, _ in fails["rows"]} == {img}
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_diff_flags_a_perturbed_run(store: Path, tmp_path: Path) -> None:
+    base = results.load(GAUSS_RUN, store)
+    new = base.copy()
+    new["run_id"] = "gauss-b"
+    worse = (new["label"] == "ksg") & (new["instance_index"] == 1) & (new["seed"] == 0)
+    slower = (new["label"] == "kde") & (new["instance_index"] == 2) & (new["seed"] == 1)
+    broken = (new["label"] == "kde") & (new["instance_index"] == 0) & (new["seed"] == 0)
+    assert worse.sum() == slower.sum() == broken.sum() == 1
+    sign = np.sign(new.loc[worse, "error"]).replace(0, 1)
+    new.loc[worse, "error"] += 0.3 * sign
+    new.loc[worse, "estimate"] = new.loc[worse, "true_mi"] + new.loc[worse, "error"]
+    new.loc[slower, "seconds"] = new.loc[slower, "seconds"] * 3 + 0.05
+    new.loc[broken, ["status", "estimate", "error"]] = ["failed", np.nan, np.nan]
+    new.loc[broken, "message"] = "RuntimeError: perturbed"
+    path = results.write(new, tmp_path / "gauss-b.parquet")
+    out = tmp_path / "diff.html"
+    code = main(["report", GAUSS_RUN, str(path), "--store", str(store), "-o", str(out)])
+    assert code == 0
+    p = Page(out.read_text(encoding="utf-8"))
+    reg = p.tables["diff-gauss-a-gauss-b-regressions"]
+    cols = reg["columns"]
+    flagged = {
+        (head, cells[cols.index("instance")][0], cells[cols.index("seed")][0],
+         cells[cols.index("flags")][0])
+        for head, cells, _ in reg["rows"]
+    }  # fmt: skip
+    assert flagged == {
+        ("ksg", "1", "0", "accuracy"),
+        ("kde", "2", "1", "speed"),
+        ("kde", "0", "0", "status"),
+    }
+    assert all(cls == "regression" for _, _, cls in reg["rows"])
+    summ = p.cells("diff-gauss-a-gauss-b-summary")
+    assert summ[("ksg", "accuracy_regressions")][1] == 1
+    assert summ[("kde", "speed_regressions")][1] == 1
+    assert summ[("kde", "status_regressions")][1] == 1
+    assert summ[("ksg", "cells")][1] == summ[("kde", "cells")][1] == 6
+    row = next(cells for head, cells, _ in reg["rows"] if head == "ksg")
+    d_err = row[cols.index("Δ|error|")]
+    assert float(d_err[1]) == pytest.approx(0.3) and "bad" in d_err[2]
+    # the failure of the perturbed run is listed too
+    assert "RuntimeError: perturbed" in "".join(p.text)
+
+
+def test_no_diff_for_runs_without_shared_cells(page) -> None:
+    _, p = page
+    assert not [t for t in p.tables if t.startswith("diff-")]
+
+
+def test_cli_reports_unknown_run_in_one_line(store: Path, tmp_path: Path, capsys) -> None:
+    code = main(["report", "nope", "--store", str(store), "-o", str(tmp_path / "r.html")])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: no run 'nope'") and "\n" not in err
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_published_numbers_match_the_design_brief() -> None:
+    lat = {r.name: r for r in pub.LATENCY.rows}
+    assert [lat["KSG-1"].values[n] for n in (200, 500, 1000, 2000, 5000)] == [
+        0.009, 0.024, 0.049, 0.098, 0.249]  # fmt: skip
+    assert [lat["KDE"].values[n] for n in (200, 500, 1000, 2000, 5000)] == [
+        0.004, 0.021, 0.083, 0.32, 1.801]  # fmt: skip
+    assert lat["MINE-500"].values[200] == 0.821 and lat["MINE-500"].values[2000] == 0.991
+    assert 0.010 <= min(lat["Ours-1"].values.values()) <= max(lat["Ours-1"].values.values())
+    assert max(lat["Ours-1"].values.values()) == 0.013
+    assert (min(lat["Ours-16"].values.values()), max(lat["Ours-16"].values.values())) == (
+        0.001, 0.003)  # fmt: skip
+    mean = {r.name: r for r in pub.LEVEL_MEAN.rows}
+    assert list(mean["InfoNet"].values.values()) == [
+        0.010, 0.004, 0.008, -0.024, -0.040, -0.063, -0.082, -0.101, -0.124, -0.138]  # fmt: skip
+    assert (mean["KSG"].values[0.0], mean["KSG"].values[0.9]) == (0.001, 0.014)
+    assert max(mean["KSG"].values.values()) == 0.016
+    var = {r.name: r for r in pub.LEVEL_VAR.rows}
+    assert (var["KSG"].values[0.0], var["KSG"].values[0.9]) == (2e-4, 1e-3)
+    assert (var["InfoNet"].values[0.0], var["InfoNet"].values[0.9]) == (1e-5, 9e-3)
+
+    def span(table, name):
+        vals = next(r for r in table.rows if r.name == name).values.values()
+        return min(vals), max(vals)
+
+    assert span(pub.ORDER_K, "KSG") == (97.0, 99.0)
+    assert span(pub.ORDER_K, "KDE") == (97.0, 97.9)
+    assert span(pub.ORDER_K, "MINE-500") == (78.1, 98.5)
+    assert span(pub.ORDER_K, "InfoNet") == (99.0, 99.8)
+    assert span(pub.ORDER_D, "KSG") == (91.8, 95.5)
+    assert span(pub.ORDER_D, "MINE-5000") == (92.8, 97)
+    assert span(pub.ORDER_D, "InfoNet-1500") == (96.2, 98.3)
+    # matching: the parameters a row's name fixes, the most specific row first
+    assert pub.match("latency", "ksg", {"k": 5, "variant": 1}).name == "KSG-5"
+    assert pub.match("latency", "ksg", {"k": 3}) is None
+    assert pub.match("latency", "infonet", {"batch_size": 16}).name == "Ours-16"
+    assert pub.match("latency", "infonet", {"batch_size": 64}) is None
+    assert pub.match("level_mean", "mine", {"steps": 500, "batch_size": 500}).name == "MINE-500"
+    assert pub.match("order_d", "infonet", {"projections": 1500}).name == "InfoNet-1500"
+    assert pub.match("order_d", "infonet", {"projections": 1000}) is None
+
+
+def test_views_for_other_tasks_render_from_rows() -> None:
+    """Order, latency, AUC and Omniglot views from synthetic rows with known answers."""
+    rng = np.random.default_rng(0)
+    base = {"run_id": "synthetic", "estimator_params": "{}", "status": "ok", "message": None,
+            "seconds": 0.01, "device": "cpu", "seed": 0, "instance_id": None}  # fmt: skip
+    rows = []
+    # gmm_order: ksg orders every triplet right at K=1, half of them at K=2
+    for k in (1, 2):
+        for trip in range(4):
+            wrong = k == 2 and trip % 2 == 1
+            for member, true in ((0, 0.5), (1, 0.3)):
+                est = true if not wrong else 0.8 - true
+                rows.append({**base, "task": "gmm_order", "task_params": "{}", "label": "ksg",
+                             "estimator": "ksg", "estimator_params": '{"k":5}',
+                             "instance_index": 8 * k + 2 * trip + member, "K": k,
+                             "triplet": trip, "member": member, "true_mi": true,
+                             "estimate": est, "error": est - true, "n_samples": 200})  # fmt: skip
+    # latency: seconds grow with n
+    for n in (200, 500):
+        for i in range(3):
+            rows.append({**base, "task": "latency", "task_params": "{}", "label": "kde",
+                         "estimator": "kde", "instance_index": i + (0 if n == 200 else 3),
+                         "n_samples": n, "true_mi": 0.1, "estimate": 0.1, "error": 0.0,
+                         "seconds": n / 1000 + i * 0.001})  # fmt: skip
+    # independence: a perfect score at n=100 (d=16), chance-free
+    for i in range(20):
+        dep = i % 2
+        rows.append({**base, "task": "highdim_independence", "task_params": "{}",
+                     "label": "ksg", "estimator": "ksg", "instance_index": i,
+                     "dependence": "one feature", "d": 16, "dependent": dep, "n_samples": 100,
+                     "true_mi": np.nan, "estimate": dep + rng.uniform(0, 0.5),
+                     "error": np.nan})  # fmt: skip
+    # omniglot: estimates exactly truth / 70
+    truth = np.array([11.69, 12.16, 13.21, 13.51])
+    for i, t in enumerate(truth):
+        rows.append({**base, "task": "omniglot_smi", "task_params": "{}", "label": "sliced",
+                     "estimator": "sliced", "instance_index": i, "d": 4, "n_samples": 500,
+                     "true_mi": t, "estimate": t / 70, "error": t / 70 - t})  # fmt: skip
+    df = pd.DataFrame(rows)
+    html = reports.build_report(df)
+    assert "could not draw" not in html
+    p = Page(html)
+    order = p.cells("task-gmm-order-order")
+    assert order[("ksg", "1")][1] == 100.0 and order[("ksg", "2")][1] == 50.0
+    assert order[("published: KSG", "1")][1] == 98.7  # Table 3 under ours
+    lat = p.cells("task-latency-latency")
+    assert lat[("kde", "200")][1] == pytest.approx(0.201)
+    assert lat[("kde", "500")][1] == pytest.approx(0.501)
+    assert lat[("published: KDE", "500")][1] == 0.021
+    auc = p.cells("task-highdim-independence-auc")
+    assert auc[("ksg · one feature · 16", "100")][1] == 1.0
+    res = p.cells("task-omniglot-smi-rescaled")
+    assert res[("sliced · 4", "constant c")][1] == pytest.approx(70.0)
+    assert res[("sliced · 4", "Spearman ρ")][1] == pytest.approx(1.0)
+    assert res[("published: InfoNet · d=4", "Spearman ρ")][1] == pytest.approx(1.0)
+
+
+def test_run_with_only_failed_cells_still_reports(store: Path) -> None:
+    df = results.load(LEVELS_RUN, store)
+    only_failed = df[df["label"] == FAIL_SPEC]
+    html = reports.build_report(only_failed)
+    assert "could not draw" not in html and "no ok cells with an MI level" in html
+    p = Page(html)
+    assert len(p.tables["failures"]["rows"]) == 30
+    assert p.cells("task-gmm-levels-errors")[(FAIL_SPEC, "ok")][1] == 0
+
+
+def test_provenance_redacts_secrets() -> None:
+    from reports.data import _compact, redact, seeds_text
+
+    assert redact("run --token abc --api-key=xyz --task gaussian") == (
+        "run --token *** --api-key=*** --task gaussian"
+    )
+    assert (
+        _compact({"HF_TOKEN": "abc", "OMP_NUM_THREADS": "1"}) == "HF_TOKEN ***, OMP_NUM_THREADS 1"
+    )
+    assert seeds_text([0, 1, 2, 3, 7, 9, 10]) == "0..3, 7, 9, 10"
