@@ -24,7 +24,7 @@ from estimators.infonet import InfoNet  # noqa: E402
 from estimators.infonet.simulator import sample_gmm_batch  # noqa: E402
 
 
-def time_batch(est: InfoNet, xs: list, ys: list, min_seconds: float) -> float:
+def _time_batch(est: InfoNet, xs: list, ys: list, min_seconds: float) -> float:
     for _ in range(2):
         est.estimate_batch(xs, ys)
     reps, start = 0, time.perf_counter()
@@ -67,7 +67,7 @@ def main() -> int:
             xs, ys = list(xy[..., :1]), list(xy[..., 1:])
             est = InfoNet(checkpoint=args.checkpoint, device=name, batch_size=b)
             try:
-                t = time_batch(est, xs, ys, args.min_seconds)
+                t = _time_batch(est, xs, ys, args.min_seconds)
             except torch.OutOfMemoryError:
                 print(f"# n={n} batch={b}: out of memory", flush=True)
                 torch.cuda.empty_cache()

@@ -24,6 +24,7 @@ VERBS = {
     "runs": "harness.cli.runs",
     "export": "harness.cli.export",
     "report": "harness.cli.report",
+    "compare": "harness.cli.compare",
     "info": "harness.cli.info",
     "tasks": "harness.cli.task_sets",
 }

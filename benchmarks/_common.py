@@ -1,0 +1,46 @@
+"""Shared fixtures of the asv suites: devices, data, thread settings, skips.
+
+asv skips a parameter combination when ``setup`` raises ``NotImplementedError``;
+:func:`require_device` does that for ``cuda`` on a machine without a GPU.
+Torch (and the BLAS under it) runs on one thread so timings on a shared
+machine are comparable from run to run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+DEVICES = ["cpu", "cuda"]
+RHO = 0.6
+
+
+def require_device(device: str) -> None:
+    """Raise ``NotImplementedError`` (asv's skip) when ``device`` is not usable here."""
+    if device == "cpu":
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        raise NotImplementedError(f"{device} is not available")
+
+
+def one_thread() -> None:
+    """One torch thread (the classical estimators use Numba's own pool)."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def gaussian_pair(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A 1-D correlated Gaussian pair (rho = 0.6, MI = 0.2231 nats), shapes (n, 1)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 1))
+    return x, RHO * x + np.sqrt(1 - RHO**2) * rng.normal(size=(n, 1))
+
+
+def sync(device: str) -> None:
+    """Wait for queued GPU work so it counts in the time (estimates return host floats)."""
+    if device == "cuda":
+        import torch
+
+        torch.cuda.synchronize()

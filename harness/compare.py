@@ -1,0 +1,410 @@
+"""Regression check of one run against a baseline run of the same grid.
+
+Cells are matched by :data:`CELL_KEY` (task, task parameters, estimator and
+its parameters, instance, seed). Then, per task and estimator, on the cells
+that succeeded in both runs:
+
+* accuracy is gated -- MAE, |mean error| per MI level, order accuracy, ROC AUC
+  (from :mod:`harness.metrics`) may get worse by at most a stated tolerance;
+* a cell that succeeded in the baseline but is missing, failed, timed out or
+  was skipped in the candidate is a regression;
+* latency is reported, not gated, except the ratio of an estimator's median
+  seconds to the reference estimator's (KSG) median seconds *in the same
+  run*: it may grow by at most a factor (3 by default), so a slower shared
+  machine does not fail the check but a slower estimator does.
+
+>>> from harness.compare import compare, Tolerances
+>>> result = compare(results.load("benchmarks/baseline/gmm_levels.csv"), results.load("latest"))
+>>> result.regressed, print(result.format())
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+
+import numpy as np
+import pandas as pd
+
+from harness.interface import InputError, SpecError
+from harness.metrics import auc_table, error_table, level_table, order_table
+
+__all__ = ["CELL_KEY", "Comparison", "Tolerances", "compare", "parse_tolerances"]
+
+#: Columns that identify one cell across runs.
+CELL_KEY = ("task", "task_params", "estimator", "estimator_params", "instance_id", "seed")
+
+_EPS = 1e-12  # a change equal to the tolerance passes despite rounding
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """How much worse a candidate may be than its baseline.
+
+    Parameters
+    ----------
+    mae : float
+        Allowed increase of the mean absolute error, nats.
+    level_bias : float
+        Allowed increase of |mean error| at any MI level, nats.
+    order_accuracy : float
+        Allowed drop of order accuracy (a fraction: 0.02 is two points).
+    auc : float
+        Allowed drop of ROC AUC.
+    speed_ratio : float
+        Allowed growth factor of (estimator seconds / reference seconds), each
+        measured within its own run; ``inf`` turns the speed gate off.
+    reference : str
+        Estimator name whose median seconds normalise the others.
+    """
+
+    mae: float = 0.005
+    level_bias: float = 0.01
+    order_accuracy: float = 0.02
+    auc: float = 0.02
+    speed_ratio: float = 3.0
+    reference: str = "ksg"
+
+
+def parse_tolerances(text: str, base: Tolerances | None = None) -> Tolerances:
+    """Tolerances from ``"mae=0.01,order_accuracy=0.05"`` (unnamed keys keep ``base``).
+
+    Raises
+    ------
+    SpecError
+        For an unknown key, a missing ``=`` or a value that is not a number >= 0
+        (``speed_ratio`` must be >= 1).
+    """
+    out = base or Tolerances()
+    valid = {f.name: f for f in fields(Tolerances)}
+    for piece in (p.strip() for p in text.split(",")):
+        if not piece:
+            continue
+        key, sep, value = (s.strip() for s in piece.partition("="))
+        if not sep or key not in valid:
+            raise SpecError(f"bad tolerance {piece!r}; use key=value with keys {', '.join(valid)}")
+        if key == "reference":
+            out = replace(out, reference=value)
+            continue
+        try:
+            number = float(value)
+        except ValueError:
+            raise SpecError(f"tolerance {key} must be a number; got {value!r}") from None
+        low = 1.0 if key == "speed_ratio" else 0.0
+        if not number >= low:
+            raise SpecError(f"tolerance {key} must be >= {low:g}; got {value!r}")
+        out = replace(out, **{key: number})
+    return out
+
+
+CHECK_COLUMNS = [
+    "task",
+    "estimator",
+    "metric",
+    "scope",
+    "baseline",
+    "candidate",
+    "change",
+    "allowed",
+    "gated",
+    "regressed",
+]
+
+
+@dataclass
+class Comparison:
+    """Outcome of :func:`compare`.
+
+    Attributes
+    ----------
+    checks : pandas.DataFrame
+        One row per metric value: ``task``, ``estimator`` (label), ``metric``,
+        ``scope`` (``all``, ``level=0.3``, ...), ``baseline``, ``candidate``,
+        ``change`` (candidate - baseline), ``allowed`` (the tolerance, as a
+        text such as ``"<= +0.005"``), ``gated`` and ``regressed``.
+    cells : pandas.DataFrame
+        Cells that succeeded in the baseline but not in the candidate:
+        ``task``, ``estimator``, ``instance_id``, ``seed``, ``baseline_status``,
+        ``candidate_status`` (``missing`` when absent), ``message``.
+    matched, new_cells : int
+        Cells present in both runs; cells only in the candidate (ignored).
+    tolerances : Tolerances
+    notes : list of str
+    """
+
+    checks: pd.DataFrame
+    cells: pd.DataFrame
+    matched: int
+    new_cells: int
+    tolerances: Tolerances
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def regressions(self) -> pd.DataFrame:
+        """The gated checks that failed."""
+        return self.checks[self.checks["regressed"]]
+
+    @property
+    def regressed(self) -> bool:
+        """True when any metric or cell regressed."""
+        return bool(len(self.regressions) or len(self.cells))
+
+    def format(self, only_regressions: bool = False) -> str:
+        """A plain-text report: the checks per task, lost cells, notes and the verdict."""
+        parts = []
+        checks = self.regressions if only_regressions else self.checks
+        for task, part in checks.groupby("task", sort=False):
+            table = part.drop(columns=["task", "gated", "regressed"]).assign(
+                verdict=np.where(part["regressed"], "REGRESSED", np.where(part["gated"], "ok", "-"))
+            )
+            text = table.to_string(index=False, float_format=_fmt, na_rep="-")
+            parts.append(f"task {task}\n{text}")
+        if len(self.cells):
+            text = self.cells.to_string(index=False, max_colwidth=60)
+            parts.append(f"cells that succeeded in the baseline but not in the candidate\n{text}")
+        parts.extend(f"note: {n}" for n in self.notes)
+        n_bad = len(self.regressions)
+        verdict = (
+            f"REGRESSION: {n_bad} metric(s) and {len(self.cells)} cell(s) worse than the baseline"
+            if self.regressed
+            else "ok: no regression beyond the tolerances"
+        )
+        parts.append(f"{self.matched} cells compared; {verdict}")
+        return "\n\n".join(parts)
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.4g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.2e}"
+
+
+def _key_frame(df: pd.DataFrame, side: str) -> pd.DataFrame:
+    missing = [c for c in (*CELL_KEY, "status", "estimate", "label") if c not in df]
+    if missing:
+        raise InputError(f"{side} rows lack the column(s) {', '.join(missing)}")
+    out = df.copy()
+    out["instance_id"] = out["instance_id"].astype(object).where(out["instance_id"].notna(), "")
+    out["seed"] = out["seed"].astype("int64")
+    if out.duplicated(list(CELL_KEY)).any():
+        raise InputError(f"{side} holds more than one row for a cell; load it without all_attempts")
+    return out
+
+
+def _check(
+    task: str,
+    label: str,
+    metric: str,
+    scope: str,
+    base: float,
+    cand: float,
+    limit: float,
+    higher_is_worse: bool,
+) -> dict:
+    change = cand - base
+    worse_by = change if higher_is_worse else -change
+    if np.isnan(base) or np.isnan(cand):
+        regressed = bool(np.isnan(cand) and not np.isnan(base))
+    else:
+        regressed = bool(worse_by > limit + _EPS)
+    sign = "+" if higher_is_worse else "-"
+    allowed = f"<= {sign}{limit:g}" if higher_is_worse else f">= {sign}{limit:g}"
+    return dict(
+        task=task,
+        estimator=label,
+        metric=metric,
+        scope=scope,
+        baseline=base,
+        candidate=cand,
+        change=change,
+        allowed=allowed,
+        gated=True,
+        regressed=regressed,
+    )
+
+
+def _accuracy_checks(task: str, base: pd.DataFrame, cand: pd.DataFrame, tol: Tolerances) -> list:
+    rows: list[dict] = []
+    eb, ec = error_table(base), error_table(cand)
+    for label in eb.index:
+        rows.append(
+            _check(
+                task, label, "mae", "all", eb.at[label, "mae"], ec.at[label, "mae"], tol.mae, True
+            )
+        )
+    if "level" in base and base["level"].notna().any():
+        lb, lc = level_table(base), level_table(cand)
+        for (label, level), row in lb.iterrows():
+            cand_value = lc["mean_error"].get((label, level), np.nan)
+            rows.append(
+                _check(
+                    task,
+                    label,
+                    "|mean error|",
+                    f"level={level:g}",
+                    abs(row["mean_error"]),
+                    abs(cand_value),
+                    tol.level_bias,
+                    True,
+                )
+            )
+    if {"triplet", "member"} <= set(base) and base["triplet"].notna().any():
+        ob, oc = order_table(base), order_table(cand)
+        for label in pd.unique(base["label"]):
+            rows.append(
+                _check(
+                    task,
+                    label,
+                    "order accuracy",
+                    "all",
+                    _accuracy(ob, label),
+                    _accuracy(oc, label),
+                    tol.order_accuracy,
+                    False,
+                )
+            )
+    if "dependent" in base and base["dependent"].notna().any():
+        ab, ac = auc_table(base), auc_table(cand)
+        for key, row in ab.iterrows():
+            key = key if isinstance(key, tuple) else (key,)
+            scope = (
+                ",".join(f"{n}={v}" for n, v in zip(ab.index.names[1:], key[1:], strict=True))
+                or "all"
+            )
+            rows.append(
+                _check(
+                    task,
+                    key[0],
+                    "roc auc",
+                    scope,
+                    row["auc"],
+                    ac["auc"].get(key if len(key) > 1 else key[0], np.nan),
+                    tol.auc,
+                    False,
+                )
+            )
+    return rows
+
+
+def _accuracy(table: pd.DataFrame, label: str) -> float:
+    part = table[table.index.get_level_values(0) == label]
+    total = part["triplets"].sum()
+    return float(part["correct"].sum() / total) if total else np.nan
+
+
+def _speed_checks(
+    task: str, base: pd.DataFrame, cand: pd.DataFrame, tol: Tolerances, notes: list[str]
+) -> list:
+    rows: list[dict] = []
+    mb = base.groupby("label", sort=False)["seconds"].median()
+    mc = cand.groupby("label", sort=False)["seconds"].median()
+    ref_labels = pd.unique(base.loc[base["estimator"] == tol.reference, "label"])
+    ref = ref_labels[0] if len(ref_labels) else None
+    for label in mb.index:
+        rows.append(
+            dict(
+                task=task,
+                estimator=label,
+                metric="median seconds",
+                scope="all",
+                baseline=mb[label],
+                candidate=mc.get(label, np.nan),
+                change=mc.get(label, np.nan) - mb[label],
+                allowed="",
+                gated=False,
+                regressed=False,
+            )
+        )
+    if ref is None:
+        notes.append(f"{task}: no {tol.reference!r} rows, so no speed-ratio check")
+        return rows
+    for label in mb.index:
+        if label == ref or not (mb[ref] > 0 and mc.get(ref, 0) > 0):
+            continue
+        rb, rc = mb[label] / mb[ref], mc.get(label, np.nan) / mc[ref]
+        regressed = bool(np.isfinite(tol.speed_ratio) and rc > tol.speed_ratio * rb * (1 + _EPS))
+        rows.append(
+            dict(
+                task=task,
+                estimator=label,
+                metric=f"seconds / {ref} seconds",
+                scope="same run",
+                baseline=rb,
+                candidate=rc,
+                change=rc - rb,
+                allowed=f"<= x{tol.speed_ratio:g}",
+                gated=bool(np.isfinite(tol.speed_ratio)),
+                regressed=regressed,
+            )
+        )
+    return rows
+
+
+def compare(
+    baseline: pd.DataFrame, candidate: pd.DataFrame, tolerances: Tolerances | None = None
+) -> Comparison:
+    """Check ``candidate`` against ``baseline``, two runs of the same grid.
+
+    Parameters
+    ----------
+    baseline, candidate : pandas.DataFrame
+        Result rows as :func:`results.load` returns them (a run id or an
+        exported Parquet/CSV file), one row per cell.
+    tolerances : Tolerances, optional
+        Allowed worsening; default :class:`Tolerances`.
+
+    Returns
+    -------
+    Comparison
+        ``regressed`` is True when a gated metric got worse by more than its
+        tolerance, or a cell that succeeded in the baseline did not in the
+        candidate.
+
+    Raises
+    ------
+    InputError
+        If a frame lacks the result columns, repeats a cell, or the runs share
+        no cell (not the same grid).
+    """
+    tol = tolerances or Tolerances()
+    base, cand = _key_frame(baseline, "baseline"), _key_frame(candidate, "candidate")
+    key = list(CELL_KEY)
+    merged = base[[*key, "label", "status"]].merge(
+        cand[[*key, "status", "message"]] if "message" in cand else cand[[*key, "status"]],
+        on=key,
+        how="outer",
+        suffixes=("_b", "_c"),
+        indicator=True,
+    )
+    matched = int((merged["_merge"] == "both").sum())
+    if matched == 0:
+        raise InputError(
+            "baseline and candidate share no cell (task, task_params, estimator, "
+            "estimator_params, instance_id, seed); they are not runs of the same grid"
+        )
+    notes: list[str] = []
+    new_cells = int((merged["_merge"] == "right_only").sum())
+    if new_cells:
+        notes.append(f"{new_cells} candidate cell(s) are not in the baseline and were ignored")
+    lost = merged[(merged["status_b"] == "ok") & (merged["status_c"] != "ok")]
+    cells = pd.DataFrame(
+        {
+            "task": lost["task"],
+            "estimator": lost["label"],
+            "instance_id": lost["instance_id"],
+            "seed": lost["seed"],
+            "baseline_status": lost["status_b"],
+            "candidate_status": lost["status_c"].fillna("missing"),
+            "message": lost["message"].fillna("") if "message" in lost else "",
+        }
+    ).reset_index(drop=True)
+    both_ok = merged.loc[(merged["status_b"] == "ok") & (merged["status_c"] == "ok"), key]
+    base_ok = base.merge(both_ok, on=key)
+    cand_ok = cand.merge(both_ok, on=key)
+    # metrics group by the baseline's labels, so a relabelled spec still lines up
+    cand_ok = cand_ok.drop(columns="label").merge(base[[*key, "label"]], on=key)
+    rows: list[dict] = []
+    for task in pd.unique(base_ok["task"]):
+        b, c = base_ok[base_ok["task"] == task], cand_ok[cand_ok["task"] == task]
+        rows += _accuracy_checks(task, b, c, tol)
+        rows += _speed_checks(task, b, c, tol, notes)
+    checks = pd.DataFrame(rows, columns=CHECK_COLUMNS)
+    checks = checks.astype({"gated": bool, "regressed": bool})
+    return Comparison(checks, cells, matched, new_cells, tol, notes)

@@ -1,0 +1,241 @@
+"""The regression gate: tolerance arithmetic on hand-made rows, and real runs through the CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import digamma
+
+import harness
+import results
+from estimators.ksg import KSG
+from harness.cli import main
+from harness.compare import Tolerances, compare, parse_tolerances
+from harness.interface import InputError, SpecError
+
+
+def rows(label: str, errors, seconds=0.1, truth=0.5, status="ok", **meta) -> pd.DataFrame:
+    """Result rows of one estimator, one cell per error (instance ids 0, 1, ...)."""
+    errors = np.asarray(errors, dtype=float)
+    count = len(errors)
+    df = pd.DataFrame(
+        {
+            "task": "toy",
+            "task_params": '{"n":100}',
+            "estimator": label,
+            "estimator_params": "{}",
+            "instance_id": [str(i) for i in range(count)],
+            "seed": 0,
+            "label": label,
+            "status": status,
+            "true_mi": truth,
+            "estimate": truth + errors,
+            "error": errors,
+            "seconds": seconds,
+        }
+    )
+    for key, values in meta.items():
+        df[key] = values
+    return df
+
+
+def check(result, estimator: str, metric: str, scope: str = "all") -> pd.Series:
+    c = result.checks
+    hit = c[(c["estimator"] == estimator) & (c["metric"] == metric) & (c["scope"] == scope)]
+    assert len(hit) == 1, (estimator, metric, scope)
+    return hit.iloc[0]
+
+
+# -- tolerance logic, exact numbers ---------------------------------------------
+
+
+def test_identical_runs_pass():
+    base = rows("ksg", [0.01, -0.03])
+    result = compare(base, base.copy())
+    assert not result.regressed
+    assert result.matched == 2
+    assert check(result, "ksg", "mae")["change"] == 0.0
+
+
+def test_mae_increase_at_the_tolerance_passes_and_beyond_fails():
+    base = rows("ksg", [0.01, -0.01])  # MAE 0.01
+    at = compare(base, rows("ksg", [0.015, -0.015]))  # MAE 0.015: +0.005, the default
+    mae = check(at, "ksg", "mae")
+    assert mae["baseline"] == pytest.approx(0.01)
+    assert mae["candidate"] == pytest.approx(0.015)
+    assert mae["change"] == pytest.approx(0.005)
+    assert not mae["regressed"] and not at.regressed
+    over = compare(base, rows("ksg", [0.016, -0.015]))  # MAE 0.0155
+    assert check(over, "ksg", "mae")["regressed"]
+    assert over.regressed
+    assert not compare(base, rows("ksg", [0.016, -0.015]), Tolerances(mae=0.006)).regressed
+
+
+def test_better_accuracy_is_not_a_regression():
+    assert not compare(rows("ksg", [0.2, -0.2]), rows("ksg", [0.0, 0.0])).regressed
+
+
+def test_level_bias_is_gated_per_level_on_absolute_mean_error():
+    level = [0.0, 0.0, 0.5, 0.5]
+    base = rows("kde", [0.01, 0.03, -0.02, -0.02], level=level)  # |mean|: 0.02, 0.02
+    # level 0.5 flips sign at the same size (no change); level 0.0 grows to 0.035
+    cand = rows("kde", [0.03, 0.04, 0.02, 0.02], level=level)
+    result = compare(base, cand, Tolerances(mae=1.0))
+    low, high = (
+        check(result, "kde", "|mean error|", "level=0"),
+        check(result, "kde", "|mean error|", "level=0.5"),
+    )
+    assert low["change"] == pytest.approx(0.015) and low["regressed"]
+    assert high["change"] == pytest.approx(0.0) and not high["regressed"]
+    assert result.regressed
+    assert not compare(base, cand, Tolerances(mae=1.0, level_bias=0.015)).regressed
+
+
+def order_rows(label: str, estimates) -> pd.DataFrame:
+    """Four triplets: member 0 has truth 0.5, member 1 truth 0.3."""
+    truth = np.tile([0.5, 0.3], 4)
+    est = np.asarray(estimates, dtype=float)
+    df = rows(label, est - truth, truth=truth)
+    df["triplet"] = np.repeat(np.arange(4), 2)
+    df["member"] = np.tile([0, 1], 4)
+    df["K"] = 1
+    return df
+
+
+def test_order_accuracy_drop():
+    base = order_rows("infonet", [0.5, 0.3] * 4)  # 4 of 4 in order
+    cand = order_rows("infonet", [0.5, 0.3, 0.5, 0.3, 0.5, 0.3, 0.3, 0.5])  # 3 of 4
+    lenient = Tolerances(mae=1.0)
+    acc = check(compare(base, cand, lenient), "infonet", "order accuracy")
+    assert (acc["baseline"], acc["candidate"]) == (1.0, 0.75)
+    assert acc["change"] == -0.25 and acc["regressed"]
+    assert not compare(base, cand, Tolerances(mae=1.0, order_accuracy=0.25)).regressed
+
+
+def test_auc_drop():
+    dependent = [True, True, False, False]
+    base = rows("ksg", [0.0, 0.0, 0.0, 0.0], truth=[0.5, 0.4, 0.1, 0.0], dependent=dependent)
+    # scores 0.5, 0.4 vs 0.45, 0.1: 3 of 4 positive-negative pairs ordered, AUC 0.75
+    cand = base.assign(estimate=[0.5, 0.4, 0.45, 0.1])
+    auc = check(compare(base, cand, Tolerances(mae=1.0)), "ksg", "roc auc")
+    assert (auc["baseline"], auc["candidate"]) == (1.0, 0.75)
+    assert auc["regressed"]
+    assert not compare(base, cand, Tolerances(mae=1.0, auc=0.25)).regressed
+
+
+def test_missing_and_failed_cells_are_regressions():
+    base = rows("ksg", [0.0, 0.0, 0.0, 0.0])
+    base.loc[3, "status"] = "failed"
+    cand = rows("ksg", [0.0, 0.0, 0.0, 0.0]).drop(index=0)  # instance 0 missing
+    cand.loc[1, ["status", "estimate", "error"]] = ["timeout", np.nan, np.nan]
+    result = compare(base, cand)
+    lost = result.cells.set_index("instance_id")["candidate_status"].to_dict()
+    assert lost == {"0": "missing", "1": "timeout"}  # instance 3 failed in both: not lost
+    assert result.regressed
+    assert not result.checks["regressed"].any()  # accuracy on cells ok in both is unchanged
+
+
+def test_cells_only_in_the_candidate_are_ignored():
+    base = rows("ksg", [0.0, 0.0])
+    cand = rows("ksg", [0.0, 0.0, 0.9])
+    result = compare(base, cand)
+    assert not result.regressed and result.new_cells == 1
+
+
+def test_speed_is_gated_only_as_a_ratio_to_ksg_in_the_same_run():
+    base = pd.concat([rows("ksg", [0.0, 0.0], seconds=0.1), rows("kde", [0.0, 0.0], seconds=0.2)])
+
+    def cand(ksg_s: float, kde_s: float) -> pd.DataFrame:
+        return pd.concat(
+            [rows("ksg", [0.0, 0.0], seconds=ksg_s), rows("kde", [0.0, 0.0], seconds=kde_s)]
+        )
+
+    slow_machine = compare(base, cand(1.0, 2.0))  # everything 10x slower: ratio 2 stays 2
+    assert not slow_machine.regressed
+    assert check(slow_machine, "kde", "median seconds")["change"] == pytest.approx(1.8)
+    assert not check(slow_machine, "kde", "median seconds")["gated"]
+    at_bound = check(compare(base, cand(0.1, 0.6)), "kde", "seconds / ksg seconds", "same run")
+    assert at_bound["candidate"] == pytest.approx(6.0) and not at_bound["regressed"]
+    assert compare(base, cand(0.1, 0.61)).regressed  # ratio 6.1 > 3 x 2
+    assert not compare(base, cand(0.1, 0.61), Tolerances(speed_ratio=float("inf"))).regressed
+    assert not compare(base, cand(0.1, 0.61), Tolerances(speed_ratio=3.05)).regressed
+
+
+def test_runs_of_different_grids_are_an_error():
+    with pytest.raises(InputError, match="share no cell"):
+        compare(rows("ksg", [0.0]), rows("ksg", [0.0]).assign(seed=1))
+
+
+def test_parse_tolerances():
+    tol = parse_tolerances("mae=0.01, order_accuracy=0.05,speed_ratio=inf,reference=kde")
+    assert tol == Tolerances(
+        mae=0.01, order_accuracy=0.05, speed_ratio=float("inf"), reference="kde"
+    )
+    assert parse_tolerances("auc=0.1", tol).mae == 0.01  # keeps the base
+    for bad, match in [
+        ("bias=0.1", "bad tolerance"),
+        ("mae", "bad tolerance"),
+        ("mae=x", "must be a number"),
+        ("mae=-0.1", ">= 0"),
+        ("speed_ratio=0.5", ">= 1"),
+    ]:
+        with pytest.raises(SpecError, match=match):
+            parse_tolerances(bad)
+
+
+# -- the gate on real runs --------------------------------------------------------
+
+
+class OffByOneKSG(KSG):
+    """KSG with the classic bug psi(k - 1) for psi(k): every estimate 1/(k-1) too low."""
+
+    def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
+        return super()._estimate(x, y) + float(digamma(self.k - 1) - digamma(self.k))
+
+
+TASK = "gmm_levels:per_level=1"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    store = tmp_path_factory.mktemp("compare") / "runs.sqlite"
+    common = dict(task=TASK, n=500, seeds=[0], store=store, progress=False)
+    good = harness.run(["ksg", "kde"], run_id="good", **common)
+    again = harness.run(["ksg", "kde"], run_id="again", **common)
+    bad = harness.run([OffByOneKSG(), "kde"], run_id="bad", **common)
+    return store, good, again, bad
+
+
+def test_the_bug_shifts_ksg_by_a_quarter_nat(runs):
+    _, good, _, bad = runs
+    shift = (
+        bad.loc[bad["estimator"] == "ksg", "estimate"].to_numpy()
+        - good.loc[good["estimator"] == "ksg", "estimate"].to_numpy()
+    )
+    np.testing.assert_allclose(shift, -0.25, atol=1e-12)  # digamma(4) - digamma(5) = -1/4
+
+
+def test_gate_passes_a_rerun_and_fails_the_bug(runs, capsys):
+    store, good, again, bad = runs
+    no_speed = Tolerances(speed_ratio=float("inf"))  # timings on a shared test machine are noise
+    assert not compare(good, again, no_speed).regressed
+    result = compare(good, bad, no_speed)
+    assert result.regressed
+    bad_checks = result.regressions
+    assert set(bad_checks["estimator"]) == {"ksg"}  # kde untouched
+    assert "mae" in set(bad_checks["metric"])
+    tol = ["--tolerance", "speed_ratio=inf"]
+    assert main(["compare", "good", "again", "--store", str(store), *tol]) == 0
+    assert main(["compare", "good", "bad", "--store", str(store), *tol]) == 1
+    out = capsys.readouterr().out
+    assert "REGRESSED" in out and "REGRESSION" in out
+
+
+def test_gate_reads_a_committed_export(runs, tmp_path):
+    store, good, _, _ = runs
+    path = results.write(good, tmp_path / "baseline.csv")
+    tol = ["--tolerance", "speed_ratio=inf"]
+    assert main(["compare", str(path), "again", "--store", str(store), *tol]) == 0
+    assert main(["compare", str(path), "bad", "--store", str(store), *tol]) == 1
+    assert main(["compare", str(path), "nope", "--store", str(store)]) == 2  # unknown run
