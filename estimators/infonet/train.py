@@ -34,6 +34,8 @@ from estimators.infonet.readout import READOUTS, dv_value
 from estimators.infonet.simulator import sample_gmm_batch
 from estimators.infonet.validation import ValidationSet, build_validation_set, score
 
+NEW_RUN_STEPS = 200_000
+
 
 def pick_device(name: str) -> torch.device:
     return torch.device(resolve_device(name, "train"))
@@ -104,8 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resume", default=None,
                    help="'shipped', a state.pt from an earlier run, or a model .pt")
     p.add_argument("--config", default=None, help="model sizes, e.g. dim=96,grid=96 (new runs)")
-    p.add_argument("--steps", type=int, default=200_000,
-                   help="learning-rate schedule length in steps (from the start or resume point)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="learning-rate schedule length in steps from the start or resume "
+                   "point (default: 200000 for a new run; a state.pt resume keeps its "
+                   "schedule unless --steps is given)")
     p.add_argument("--minutes", type=float, default=60.0, help="stop after this wall time")
     p.add_argument("--batch", type=int, default=32, help="distributions per step")
     p.add_argument("--n", default="2000", help="samples per distribution; a list is drawn from")
@@ -139,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     wall_before = 0.0
     best = math.inf
     opt_state = None
-    origin, total = 0, args.steps  # the learning-rate schedule runs over [origin, total)
+    steps = NEW_RUN_STEPS if args.steps is None else args.steps
+    origin, total = 0, steps  # the learning-rate schedule runs over [origin, total)
     lineage: list[str] = []
     if args.resume:
         src = DEFAULT_CHECKPOINT if args.resume == "shipped" else Path(args.resume)
@@ -153,13 +158,15 @@ def main(argv: list[str] | None = None) -> int:
             history = json.loads(state["history"])
             lineage = json.loads(state["lineage"])
             origin, total = state["origin"], state["total"]
+            if args.steps is not None:  # a fresh schedule from here
+                origin, total = step, step + args.steps
         else:
             model, card = load_model(src)
             step = card.get("steps", 0)
             samples_seen = card.get("samples_seen", 0)
             wall_before = card.get("wall_seconds", 0.0)
             lineage = card.get("lineage", []) + [f"{src.name}@{card.get('sha256', '')[:12]}"]
-            origin, total = step, step + args.steps
+            origin, total = step, step + steps
         print(f"resumed from {src} at step {step}", flush=True)
     else:
         model = InfoNetModel(parse_config(args.config))
