@@ -10,7 +10,7 @@ variance is the sample variance (``ddof=1``).
 * :func:`order_table` -- order accuracy per K over (x, y, y') triplets (``gmm_order``).
 * :func:`auc_table` -- ROC AUC of the estimate as a dependence score.
 * :func:`rank_table` -- Spearman rank agreement with the truth and one-constant
-  rescaling (``omniglot_smi``, InfoNet Table 5).
+  rescaling (``omniglot_smi``, InfoNet Table 5), per group by :func:`rank_agreement`.
 * :func:`latency_table` -- median seconds per estimate per sample size (InfoNet Table 1).
 * :func:`summarize` -- the views a task's ``summary`` attribute asks for.
 """
@@ -30,11 +30,26 @@ __all__ = [
     "level_table",
     "order_table",
     "paper_tables",
+    "rank_agreement",
     "rank_table",
     "summarize",
+    "TRIAL_COLUMNS",
 ]
 
 STATUS_COUNTS = ("ok", "failed", "timeout", "skipped")
+
+TRIAL_COLUMNS = ("trial", "seed")
+"""Columns that name one trial of an independence test (AUC per trial, then the mean)."""
+
+RANK_COLUMNS = (
+    "count",
+    "spearman",
+    "c",
+    "scale",
+    "rescaled_mae",
+    "rescaled_max_error",
+    "rescaled_rel_error",
+)
 
 
 def _keys(df: pd.DataFrame) -> list[str]:
@@ -136,7 +151,10 @@ def order_table(
 
 
 def auc_table(
-    df: pd.DataFrame, label: str = "dependent", by: Sequence[str] | None = None
+    df: pd.DataFrame,
+    label: str = "dependent",
+    by: Sequence[str] | None = None,
+    trials: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """ROC AUC of the estimate as a score for the binary column ``label``.
 
@@ -144,21 +162,28 @@ def auc_table(
     ----------
     by : sequence of str, optional
         Extra grouping columns; default those of ``("d", "n_samples")`` present.
+    trials : sequence of str, optional
+        Columns naming a trial (``("trial", "seed")``). Given, the AUC is
+        computed per trial and averaged over the trials of each group, as the
+        InfoNet paper averages its ten trials; otherwise the rows of a group are
+        pooled into one AUC.
 
     Returns
     -------
     pandas.DataFrame
         Indexed by label (and ``by``): ``count``, ``positives``, ``auc`` (NaN when
-        a group has only one class).
+        a group has only one class), and with ``trials`` also ``trials`` (the
+        trials with both classes, whose AUCs are averaged).
     """
     from sklearn.metrics import roc_auc_score
 
     if label not in df:
         raise KeyError(f"no {label!r} column; auc_table needs a task with dependence labels")
     by = [c for c in ("d", "n_samples") if c in df] if by is None else list(by)
+    per = [] if trials is None else [c for c in trials if c in df]
     ok = _ok(df)
     rows = []
-    for key, part in ok.groupby([*_keys(df), *by], sort=True):
+    for key, part in ok.groupby([*_keys(df), *by, *per], sort=True):
         truth = part[label].astype(bool).to_numpy()
         auc = (
             float(roc_auc_score(truth, part["estimate"].to_numpy()))
@@ -168,19 +193,68 @@ def auc_table(
         key = key if isinstance(key, tuple) else (key,)
         rows.append((*key, len(part), int(truth.sum()), auc))
     index = [*_keys(df), *by]
-    out = pd.DataFrame(rows, columns=[*index, "count", "positives", "auc"]).set_index(index)
-    return _first_seen_order(out, df)
+    out = pd.DataFrame(rows, columns=[*index, *per, "count", "positives", "auc"])
+    if trials is not None:
+        g = out.groupby(index, sort=True)
+        out = pd.DataFrame(
+            {
+                "count": g["count"].sum(),
+                "positives": g["positives"].sum(),
+                "auc": g["auc"].mean(),
+                "trials": g["auc"].count(),
+            }
+        ).reset_index()
+    return _first_seen_order(out.set_index(index), df)
 
 
-def rank_table(df: pd.DataFrame, by: Sequence[str] | None = None) -> pd.DataFrame:
-    """Rank agreement with the truth and the one-constant rescaling (InfoNet Table 5).
+def rank_agreement(estimate: np.ndarray, true_mi: np.ndarray) -> dict[str, float]:
+    """Spearman rank agreement and the one-constant rescaling of estimates to the truth.
 
     Sliced MI is systematically below MI, so the paper compares it with the
     truth after multiplying by one constant. The paper does not say how the
     constant is chosen; here it is the least-squares fit through the origin of
     ``estimate ~ c * true_mi``, ``c = sum(e t) / sum(t^2)``, and the estimates
     are rescaled as ``e / c`` (the paper's constants, about 74.7 for d=4 and
-    446 for d=9, are ``1 / c``). Rows of every seed count as points.
+    446 for d=9, are ``scale = 1 / c``).
+
+    Parameters
+    ----------
+    estimate, true_mi : array-like of float
+        Paired finite values.
+
+    Returns
+    -------
+    dict of str to float
+        ``count``; ``spearman`` (rho of :func:`scipy.stats.spearmanr`; NaN with
+        fewer than 2 distinct values on either side); ``c``; ``scale``
+        (``1 / c``); ``rescaled_mae`` (mean ``|e / c - t|``, nats);
+        ``rescaled_max_error``; ``rescaled_rel_error`` (mean ``|e / c - t| / |t|``,
+        NaN when a truth is 0). Rescaled values are NaN when ``c`` is 0 or
+        undefined.
+    """
+    from scipy.stats import spearmanr
+
+    e = np.asarray(estimate, dtype=float)
+    t = np.asarray(true_mi, dtype=float)
+    distinct = len(np.unique(e)) > 1 and len(np.unique(t)) > 1
+    rho = float(spearmanr(e, t).statistic) if distinct else float("nan")
+    tt = float(t @ t)
+    c = float(e @ t) / tt if tt > 0 else float("nan")
+    nan = float("nan")
+    if np.isfinite(c) and c != 0:
+        resid = np.abs(e / c - t)
+        mae, worst, scale = float(resid.mean()), float(resid.max()), 1.0 / c
+        rel = float(np.mean(resid / np.abs(t))) if np.all(t != 0) else nan
+    else:
+        mae = worst = scale = rel = nan
+    return dict(zip(RANK_COLUMNS, (len(e), rho, c, scale, mae, worst, rel), strict=True))
+
+
+def rank_table(df: pd.DataFrame, by: Sequence[str] | None = None) -> pd.DataFrame:
+    """Rank agreement with the truth and the one-constant rescaling (InfoNet Table 5).
+
+    Each group's row is :func:`rank_agreement` of its ok rows with finite
+    estimate and truth; rows of every seed count as points.
 
     Parameters
     ----------
@@ -190,35 +264,20 @@ def rank_table(df: pd.DataFrame, by: Sequence[str] | None = None) -> pd.DataFram
     Returns
     -------
     pandas.DataFrame
-        Indexed by label (and ``by``): ``count``, ``spearman`` (rho of
-        :func:`scipy.stats.spearmanr`; NaN with fewer than 2 distinct values on
-        either side), ``c``, ``scale`` (``1 / c``), ``rescaled_mae`` (mean
-        ``|e / c - t|``, nats), ``rescaled_max_error``.
+        Indexed by label (and ``by``): the columns of :func:`rank_agreement`
+        (``count``, ``spearman``, ``c``, ``scale``, ``rescaled_mae``,
+        ``rescaled_max_error``, ``rescaled_rel_error``).
     """
-    from scipy.stats import spearmanr
-
     by = [c for c in ("d", "n_samples") if c in df] if by is None else list(by)
     ok = _ok(df)
     ok = ok[np.isfinite(ok["true_mi"].astype(float)) & np.isfinite(ok["estimate"].astype(float))]
     rows = []
     for key, part in ok.groupby([*_keys(df), *by], sort=True):
-        e = part["estimate"].to_numpy(dtype=float)
-        t = part["true_mi"].to_numpy(dtype=float)
-        distinct = len(np.unique(e)) > 1 and len(np.unique(t)) > 1
-        rho = float(spearmanr(e, t).statistic) if distinct else float("nan")
-        tt = float(t @ t)
-        c = float(e @ t) / tt if tt > 0 else float("nan")
-        if np.isfinite(c) and c != 0:
-            resid = np.abs(e / c - t)
-            mae, worst = float(resid.mean()), float(resid.max())
-        else:
-            mae = worst = float("nan")
         key = key if isinstance(key, tuple) else (key,)
-        scale = 1.0 / c if np.isfinite(c) and c != 0 else float("nan")
-        rows.append((*key, len(part), rho, c, scale, mae, worst))
+        stats = rank_agreement(part["estimate"], part["true_mi"])
+        rows.append((*key, *stats.values()))
     index = [*_keys(df), *by]
-    cols = ["count", "spearman", "c", "scale", "rescaled_mae", "rescaled_max_error"]
-    out = pd.DataFrame(rows, columns=[*index, *cols]).set_index(index)
+    out = pd.DataFrame(rows, columns=[*index, *RANK_COLUMNS]).set_index(index)
     return _first_seen_order(out, df)
 
 
@@ -294,7 +353,8 @@ def summarize(df: pd.DataFrame, summary: str | None = None) -> dict[str, pd.Data
     -------
     dict of str to DataFrame
         Always ``"errors"`` (:func:`error_table`), plus ``"levels"``, ``"order"``
-        (per ``K``, else per ``d``), ``"auc"``, ``"rank"`` (:func:`rank_table`) or
+        (per ``K``, else per ``d``), ``"auc"`` (mean of per-trial AUCs, as in
+        the paper), ``"rank"`` (:func:`rank_table`) or
         ``"latency"`` (:func:`latency_table`) where the task calls for it and the
         columns exist.
     """
@@ -305,7 +365,7 @@ def summarize(df: pd.DataFrame, summary: str | None = None) -> dict[str, pd.Data
     elif kind == "order" and "triplet" in df and "member" in df:
         views["order"] = order_table(df, by="K" if "K" in df or "d" not in df else "d")
     elif kind == "auc" and "dependent" in df:
-        views["auc"] = auc_table(df)
+        views["auc"] = auc_table(df, trials=TRIAL_COLUMNS)
     elif kind == "rank":
         views["rank"] = rank_table(df)
     elif kind == "latency" and "n_samples" in df:

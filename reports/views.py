@@ -1,8 +1,8 @@
 """Which tables and figures a report shows for each task, built from stored rows.
 
-Every number comes from :mod:`harness.metrics` (error, level, order and AUC
-tables) or from a short aggregation of the stored rows named where it is made
-(median seconds per n, per-instance means, the one-constant rescaling). A task
+Every number comes from :mod:`harness.metrics` (error, level, order, AUC, rank
+and latency tables) or from a short aggregation of the stored rows named where
+it is made (per-instance and per-level means for the figures). A task
 section has its task-specific views, then the per-estimator error table and an
 accuracy-vs-speed scatter. Estimators from different runs that share a label
 are told apart as ``label [run id]``.
@@ -408,11 +408,11 @@ def _curves(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
 
 
 def _latency(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
-    ok = _ok(df)
-    if ok.empty:
+    lt = metrics.latency_table(df)
+    if lt.empty:
         return [Note("no ok cells to time", "warn")]
-    med = ok.groupby(["label", "n_samples"], sort=True)["seconds"].median().unstack("n_samples")
-    med = med.reindex([lab for lab in pd.unique(df["label"]) if lab in med.index])
+    med = lt["median_seconds"].unstack("n_samples")
+    med = med.reindex(pd.unique(lt.index.get_level_values("label")))
     cols = [str(int(c)) for c in med.columns]
     t = frame_table(
         med, slug(sid, "latency"), "Median seconds per estimate vs n — InfoNet Table 1 layout",
@@ -448,12 +448,11 @@ def _auc(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
     if "dependent" not in df:
         return [Note("no 'dependent' column; cannot score independence tests", "warn")]
     by = [c for c in ("dependence", "d", "n_samples") if c in df]
-    trial = [c for c in ("trial", "seed") if c in df]
-    per = metrics.auc_table(df, by=[*by, *trial])
-    if per.empty:
+    trial = [c for c in metrics.TRIAL_COLUMNS if c in df]
+    agg = metrics.auc_table(df, by=by, trials=trial)
+    if agg.empty:
         return [Note("no ok cells to score", "warn")]
-    g = per.groupby(level=["label", *by], sort=False)["auc"]
-    agg = pd.DataFrame({"auc": g.mean(), "trials": g.count()})
+    agg = agg[["auc", "trials"]]
     blocks: list[Any] = []
     if "n_samples" in by:
         wide = agg["auc"].unstack("n_samples")
@@ -504,56 +503,55 @@ def _auc(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
     return blocks
 
 
-def _rescale(t: np.ndarray, e: np.ndarray) -> tuple[float, float, float]:
-    """Least-squares constant c with c·e ≈ t, Spearman ρ(t, e), mean |c·e − t| / t."""
-    from scipy.stats import spearmanr
-
-    c = float(np.dot(t, e) / np.dot(e, e)) if np.dot(e, e) > 0 else float("nan")
-    rho = float(spearmanr(t, e).statistic) if len(t) > 2 else float("nan")
-    rel = float(np.mean(np.abs(c * e - t) / np.abs(t))) if np.all(t != 0) else float("nan")
-    return c, rho, rel
+_RESCALED_COLUMNS = {
+    "count": "cells",
+    "scale": "constant c",
+    "spearman": "Spearman ρ",
+    "rescaled_rel_error": "mean |c·est − true| / true",
+}
 
 
 def _rescaled(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
+    keys = ["d"] if "d" in df else []
+    rank = metrics.rank_table(df, by=keys)
+    if rank.empty:
+        return [Note("no ok cells with a true MI", "warn")]
     ok = _ok(df)
     ok = ok[np.isfinite(ok["true_mi"]) & np.isfinite(ok["estimate"])]
-    if ok.empty:
-        return [Note("no ok cells with a true MI", "warn")]
-    keys = ["label", *(["d"] if "d" in ok else [])]
-    rows, panels = [], {}
     labels = list(pd.unique(df["label"]))
-    for key, part in ok.groupby(keys, sort=False):
+    panels: dict[Any, Panel] = {}
+    for key, row in rank.iterrows():
         key = key if isinstance(key, tuple) else (key,)
-        t, e = part["true_mi"].to_numpy(float), part["estimate"].to_numpy(float)
-        c, rho, rel = _rescale(t, e)
-        rows.append((*key, len(part), c, rho, rel))
+        part = ok[ok["label"] == key[0]]
         d = key[1] if len(key) > 1 else ""
+        if keys:
+            part = part[part["d"] == d]
         panels.setdefault(d, Panel(f"d = {d}" if d != "" else "", []))
         panels[d].series.append(
-            Series(str(key[0]), t, c * e, color=labels.index(key[0]), style="points")
-        )
-    cols = ["cells", "constant c", "Spearman ρ", "mean |c·est − true| / true"]
-    table = pd.DataFrame(rows, columns=[*keys, *cols]).set_index(keys)
+            Series(str(key[0]), part["true_mi"], row["scale"] * part["estimate"],
+                   color=labels.index(key[0]), style="points")
+        )  # fmt: skip
+    table = rank[list(_RESCALED_COLUMNS)].rename(columns=_RESCALED_COLUMNS)
     tab = frame_table(
         table, slug(sid, "rescaled"), "Sliced MI against the truth after one constant",
         {"cells": "int", "constant c": "num", "Spearman ρ": "num",
          "mean |c·est − true| / true": "num"},
-        head_label=" · ".join(["estimator", *keys[1:]]),
+        head_label=" · ".join(["estimator", *keys]),
     )  # fmt: skip
     for d, vals in pub.OMNIGLOT.items():
-        t, e = np.asarray(vals["truth"]), np.asarray(vals["smi"])
-        c, rho, rel = _rescale(t, e)
+        r = metrics.rank_agreement(vals["smi"], vals["truth"])
         tab.rows.append(
             Row(
                 f"published: InfoNet · d={d}",
-                [num_cell(len(t), "int", "published"), num_cell(c, "num", "published"),
-                 num_cell(rho, "num", "published"), num_cell(rel, "num", "published")],
+                [num_cell(r[k], "int" if k == "count" else "num", "published")
+                 for k in _RESCALED_COLUMNS],
                 "published",
                 head_title=pub.OMNIGLOT_CAPTION,
             )
         )  # fmt: skip
     tab.note = (
-        "c minimises Σ(c·est − true)²; Spearman ρ between estimate and truth. Published "
+        "c = 1 / b, where b fits est ≈ b·true by least squares through the origin "
+        "(harness.metrics.rank_agreement); Spearman ρ between estimate and truth. Published "
         "rows recompute both from the seven columns of the paper's Table 5."
     )
     fig = Figure(
@@ -561,7 +559,7 @@ def _rescaled(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
         "Rescaled estimate vs true MI",
         plot(list(panels.values()), xlabel="true MI (nats)", ylabel="c × estimate (nats)",
              diagonal=True),
-        "Each estimator's estimates times its own least-squares constant c.",
+        "Each estimator's estimates times its own constant c.",
     )  # fmt: skip
     return [tab, fig]
 

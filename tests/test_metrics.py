@@ -136,6 +136,35 @@ def test_auc_table_matches_hand_count() -> None:
     assert t.loc["a", "positives"] == 2
 
 
+def test_auc_table_averages_per_trial_aucs() -> None:
+    # trial 0: perfect ordering (AUC 1); trial 1: 1 of 4 pairs ordered (AUC 0.25)
+    rows = [
+        {"label": "a", "trial": 0, "dependent": d, "estimate": e, "true_mi": 0.0}
+        for e, d in ((0.1, False), (0.2, False), (0.3, True), (0.4, True))
+    ] + [
+        {"label": "a", "trial": 1, "dependent": d, "estimate": e, "true_mi": 0.0}
+        for e, d in ((0.5, False), (0.9, False), (0.6, True), (0.1, True))
+    ]
+    df = _rows(rows)
+    per_trial = metrics.auc_table(df, by=[], trials=["trial"])
+    assert per_trial.loc["a", "auc"] == pytest.approx(0.625)
+    assert per_trial.loc["a", "trials"] == 2
+    pooled = metrics.auc_table(df, by=[])  # pooled: 7 of 16 pairs ordered, one tie
+    assert pooled.loc["a", "auc"] == pytest.approx(7.5 / 16)
+
+
+def test_rank_agreement_rescaled_errors() -> None:
+    truth = np.array([1.0, 2.0, 4.0])
+    estimate = np.array([0.1, 0.2, 0.5])  # c = sum(e t) / sum(t^2) = 2.5 / 21
+    out = metrics.rank_agreement(estimate, truth)
+    c = 2.5 / 21
+    assert out["spearman"] == pytest.approx(1.0)
+    assert out["c"] == pytest.approx(c)
+    rescaled = estimate / c
+    assert out["rescaled_mae"] == pytest.approx(np.mean(np.abs(rescaled - truth)))
+    assert out["rescaled_rel_error"] == pytest.approx(np.mean(np.abs(rescaled - truth) / truth))
+
+
 def test_summarize_picks_views_from_columns(levels: pd.DataFrame) -> None:
     views = metrics.summarize(levels)
     assert set(views) == {"errors", "levels"}
