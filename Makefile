@@ -19,8 +19,12 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m harness run --estimators ksg,kde,infonet --task gmm_levels --store $(RUNS)/demo.sqlite
-	$(PY) -m harness run --estimators ksg,kde,infonet --task gmm_order --store $(RUNS)/demo.sqlite
+	mkdir -p $(RUNS)
+	id=demo-$$(date +%Y%m%d-%H%M%S); \
+	$(PY) -m harness run --estimators ksg,kde,infonet --task gmm_levels --store $(RUNS)/demo.sqlite --run-id $$id-levels && \
+	$(PY) -m harness run --estimators ksg,kde,infonet --task gmm_order --store $(RUNS)/demo.sqlite --run-id $$id-order && \
+	$(PY) -m harness report $$id-levels $$id-order --store $(RUNS)/demo.sqlite -o $(RUNS)/report.html && \
+	echo "report: $(RUNS)/report.html"
 
 test: $(STAMP)
 	$(PY) -m ruff check .
