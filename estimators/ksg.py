@@ -69,6 +69,13 @@ def _mix64(z):
     return z ^ (z >> np.uint64(31))
 
 
+def _finite(value) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an int beyond float64
+        return False
+
+
 @njit(parallel=True, cache=True)
 def _jittered(x, y, noise, seed):
     """``[x, y]`` plus ``noise * std(column) * U(-1, 1)``.
@@ -171,7 +178,7 @@ class KSG(Estimator):
         if (
             isinstance(self.noise, bool)
             or not isinstance(self.noise, (int, float, np.integer, np.floating))
-            or not np.isfinite(self.noise)
+            or not _finite(self.noise)
             or self.noise < 0
         ):
             raise SpecError(f"ksg: noise must be a finite number >= 0; got {self.noise!r}")

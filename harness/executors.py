@@ -10,9 +10,11 @@ loop over that iterator stores rows as they arrive, whatever runs them.
 * :class:`FuturesExecutor` -- any ``concurrent.futures.Executor``
   (``ProcessPoolExecutor``, Dask's ``Client.get_executor()``, ...), fed
   chunks and drained with ``as_completed``. No per-cell timeout there.
+* :class:`~harness.dask_executor.DaskExecutor` -- a Dask cluster, existing
+  (``scheduler``) or local (``workers`` processes), with per-cell timeouts.
 
 :func:`make_executor` maps names to executors (:data:`EXECUTORS`): ``local``
-and ``dask`` (a :class:`FuturesExecutor` over ``Client(address).get_executor()``).
+and ``dask``.
 
 This module imports only the standard library at the top so that a spawned
 worker can set its thread limits before NumPy, Numba or torch load.
@@ -377,18 +379,9 @@ def _local(workers: int, timeout: float | None, scheduler: str | None) -> Execut
 
 
 def _dask(workers: int, timeout: float | None, scheduler: str | None) -> Executor:
-    if timeout is not None:
-        raise ValueError("executor 'dask' cannot enforce a per-cell timeout; drop the timeout")
-    if scheduler is None:
-        raise ValueError("executor 'dask' needs a scheduler address, e.g. tcp://host:8786")
-    try:
-        from distributed import Client
-    except ImportError:
-        raise ValueError(
-            "executor 'dask' needs the 'distributed' package (pip install distributed)"
-        ) from None
-    client = Client(scheduler)
-    return FuturesExecutor(client.get_executor(pure=False), owns=True, on_close=client.close)
+    from harness.dask_executor import DaskExecutor
+
+    return DaskExecutor(scheduler, workers, timeout).start()
 
 
 #: Executor name -> factory(workers, timeout, scheduler).
@@ -413,16 +406,18 @@ def make_executor(
         ``"local"`` (serial, or killable worker processes when ``workers > 1`` or a
         ``timeout`` is given), ``"dask"``, or an executor object.
     workers : int
-        Worker processes for ``"local"``.
+        Worker processes for ``"local"``, or of the local Dask cluster started
+        by ``"dask"`` when no ``scheduler`` is given.
     timeout : float, optional
         Seconds one cell may take.
     scheduler : str, optional
-        Dask scheduler address for ``"dask"``.
+        Address of a running Dask scheduler for ``"dask"``.
 
     Raises
     ------
     ValueError
-        Unknown name, ``workers < 1``, or a timeout the executor cannot enforce.
+        Unknown name, ``workers < 1``, a timeout the executor cannot enforce, or a
+        Dask cluster that cannot be reached.
     """
     if isinstance(workers, bool) or int(workers) != workers or workers < 1:
         raise ValueError(f"workers must be a positive integer; got {workers}")

@@ -84,6 +84,10 @@ def _as_2d(a: Any, label: str) -> np.ndarray:
     return arr
 
 
+#: Largest |value| :func:`validate_samples` accepts: squares of larger values overflow float64.
+MAX_ABS_VALUE = 1e150
+
+
 def validate_samples(
     x: Any,
     y: Any,
@@ -132,6 +136,12 @@ def validate_samples(
             raise InputError(
                 f"{label} contains {kind} (first at row {bad[0]}, column {bad[1]}); "
                 "remove or impute non-finite values"
+            )
+        peak = float(np.max(np.abs(arr))) if arr.size else 0.0
+        if peak > MAX_ABS_VALUE:
+            raise InputError(
+                f"{label} holds values up to {peak:.3g} in magnitude, beyond {MAX_ABS_VALUE:g} "
+                "where variances overflow float64; rescale the data (MI is scale-invariant)"
             )
         if not allow_constant:
             const = np.flatnonzero(np.ptp(arr, axis=0) == 0)

@@ -266,14 +266,16 @@ def run(
         Sample size, overriding the task's default (an error if the spec says otherwise).
     executor : str, Executor or concurrent.futures.Executor
         ``"local"`` (in-process, or worker processes when ``workers > 1`` or a
-        ``timeout`` is set), ``"dask"`` (needs ``distributed`` and ``scheduler``),
-        an :class:`~harness.executors.Executor`, or any ``concurrent.futures``
+        ``timeout`` is set), ``"dask"`` (needs ``distributed``; the cluster at
+        ``scheduler``, else a local cluster of ``workers`` processes), an
+        :class:`~harness.executors.Executor`, or any ``concurrent.futures``
         executor.
     store : str, path or Store, optional
         The results store; default ``$MI_HARNESS_STORE`` or
         ``./runs/mi-harness.sqlite``.
     workers : int, optional
-        Worker processes for ``"local"`` (default 1; on resume, the stored value).
+        Worker processes for ``"local"`` or for a local ``"dask"`` cluster
+        (default 1; on resume, the stored value).
     timeout : float, optional
         Seconds per cell; a slower cell is recorded as ``"timeout"``. On resume,
         ``None`` keeps the stored value.
@@ -290,7 +292,7 @@ def run(
     retry_failed : bool
         With ``resume``, also rerun cells whose latest attempt failed or timed out.
     scheduler : str, optional
-        Dask scheduler address for ``executor="dask"``.
+        Address of a running Dask scheduler for ``executor="dask"``.
     argv : sequence of str, optional
         Command line to record (default ``sys.argv``; the CLI passes its own).
 
@@ -518,7 +520,7 @@ def _session(
     status = "crashed"
     not_ok = 0
     try:
-        for rows in ex.run(job, make_chunks(job, todo, workers)):
+        for rows in ex.run(job, make_chunks(job, todo, getattr(ex, "slots", workers))):
             for row in rows:
                 row.update(stamp)
                 row["attempt"] = attempts[row["cell_key"]]

@@ -8,6 +8,7 @@ updated when a session starts and ends. Resume is a set difference over
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
@@ -53,7 +54,7 @@ def new_run_id() -> str:
     return datetime.now().strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
 
 
-def _explain(path: Path, exc: sqlite3.Error) -> StoreError:
+def _explain(path: Path, exc: sqlite3.Error | OSError) -> StoreError:
     text = str(exc)
     if "locked" in text or "busy" in text:
         return StoreError(
@@ -61,6 +62,11 @@ def _explain(path: Path, exc: sqlite3.Error) -> StoreError:
         )
     if "readonly" in text or "unable to open" in text or "read-only" in text:
         return StoreError(f"results store {path} is not writable ({text})")
+    if "full" in text or isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return StoreError(
+            f"results store {path}: disk full ({text}); rows stored so far are kept; "
+            "free space, then continue with --resume"
+        )
     return StoreError(f"results store {path}: {text}")
 
 
@@ -149,7 +155,7 @@ class Store:
                     self._conn.executemany(sql, params)  # type: ignore[arg-type]
                 else:
                     self._conn.execute(sql, params)  # type: ignore[arg-type]
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise _explain(self.path, exc) from None
 
     # -- runs ----------------------------------------------------------------

@@ -18,10 +18,22 @@ from harness.interface import SpecError
 __all__ = ["check_int", "float_list", "int_list", "sweep"]
 
 
-def check_int(task: str, name: str, value: Any, minimum: int) -> int:
-    """``value`` as an int >= ``minimum``, or a :class:`SpecError` naming the parameter."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise SpecError(f"{task}: {name} must be an integer >= {minimum}; got {value!r}")
+#: Upper bound for sizes and counts: anything larger cannot be allocated anyway.
+MAX_INT = 10**9
+#: Longest list a ``"a..b"`` range may expand to.
+MAX_ITEMS = 10**4
+
+
+def check_int(task: str, name: str, value: Any, minimum: int, maximum: int = MAX_INT) -> int:
+    """``value`` as an int in [``minimum``, ``maximum``], or a :class:`SpecError` naming it."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or not minimum <= value <= maximum
+    ):
+        raise SpecError(
+            f"{task}: {name} must be an integer in [{minimum}, {maximum}]; got {value!r}"
+        )
     return int(value)
 
 
@@ -62,17 +74,22 @@ def int_list(task: str, name: str, value: Any) -> tuple[int, ...]:
     if isinstance(value, str) and ".." in value:
         lo, _, hi = value.partition("..")
         try:
-            return tuple(range(int(lo), int(hi) + 1))
+            a, b = int(lo), int(hi)
         except ValueError:
             raise SpecError(f"{task}: {name} range must look like '1..10'; got {value!r}") from None
+        if not (abs(a) <= MAX_INT and abs(b) <= MAX_INT and b - a < MAX_ITEMS):
+            raise SpecError(f"{task}: {name} range {value!r} is too large")
+        return tuple(range(a, b + 1))
     out = []
     for item in _items(task, name, value):
         try:
             f = float(item)
         except (TypeError, ValueError):
             raise SpecError(f"{task}: {name} must hold integers; got {item!r}") from None
-        if not f.is_integer():
-            raise SpecError(f"{task}: {name} must hold integers; got {item!r}")
+        if not f.is_integer() or abs(f) > MAX_INT:
+            raise SpecError(
+                f"{task}: {name} must hold integers of magnitude <= {MAX_INT}; got {item!r}"
+            )
         out.append(int(f))
     return tuple(out)
 

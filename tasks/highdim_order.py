@@ -105,6 +105,11 @@ class TripletModel:
         return xi @ self.a.T, ys[0], ys[1]
 
 
+#: Largest ``mi_max``: more puts canonical correlations so close to 1 that the
+#: covariance is singular in float64.
+MAX_MI = 10.0
+
+
 def triplet_model(rng: np.random.Generator, d: int, mi_max: float, min_gap: float) -> TripletModel:
     """Draw one triplet structure (see the module docstring).
 
@@ -198,8 +203,10 @@ class HighDimOrder(Task):
         check_int(self.name, "set_seed", self.set_seed, 0)
         self._dim_values()
         mi_max, gap = self._number("mi_max"), self._number("min_gap")
-        if mi_max <= 0:
-            raise SpecError(f"{self.name}: mi_max must be > 0; got {self.mi_max!r}")
+        if not 0 < mi_max <= MAX_MI:
+            raise SpecError(
+                f"{self.name}: mi_max must lie in (0, {MAX_MI:g}] nats; got {self.mi_max!r}"
+            )
         if not 0 <= gap < 0.5 * mi_max:
             raise SpecError(
                 f"{self.name}: min_gap must lie in [0, mi_max / 2); got {self.min_gap!r}"

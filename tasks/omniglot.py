@@ -93,7 +93,7 @@ class OmniglotSMI(Task):
         check_int(self.name, "n", self.n, 2)
         check_int(self.name, "d", self.d, 1)
         check_int(self.name, "choices", self.choices, 1)
-        check_int(self.name, "size", self.size, 1)
+        check_int(self.name, "size", self.size, 1, 105)  # Omniglot images are 105 x 105
         check_int(self.name, "choice_seed", self.choice_seed, 0)
         if self.min_chars is not None:
             check_int(self.name, "min_chars", self.min_chars, 2)

@@ -196,8 +196,12 @@ def load_omniglot(root: str | os.PathLike[str] | None = None, size: int = 28) ->
             )
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
         raise SpecError(f"size must be an integer >= 1; got {size!r}")
-    path = Path(root).expanduser().resolve()
-    return list(_load_cached(path, int(size), _signature(path)))
+    try:
+        path = Path(root).expanduser().resolve()
+        signature = _signature(path)
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise SpecError(f"omniglot root {str(root)!r}: {exc}") from None
+    return list(_load_cached(path, int(size), signature))
 
 
 @lru_cache(maxsize=4)

@@ -12,6 +12,7 @@ from one distribution or many, goes through the network in batches of
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -103,8 +104,15 @@ class InfoNet(Estimator):
                 raise SpecError(f"infonet: {key} must be an integer >= 1; got {value!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)):
             raise SpecError(f"infonet: seed must be an integer; got {self.seed!r}")
-        if self.checkpoint is not None and not Path(self.checkpoint).is_file():
-            raise SpecError(f"infonet: checkpoint {self.checkpoint!r} does not exist")
+        if self.checkpoint is not None:
+            if not isinstance(self.checkpoint, (str, os.PathLike)):
+                raise SpecError(f"infonet: checkpoint must be a path; got {self.checkpoint!r}")
+            try:
+                found = Path(self.checkpoint).is_file()
+            except OSError as exc:  # e.g. a name too long for the file system
+                raise SpecError(f"infonet: checkpoint {self.checkpoint!r}: {exc}") from None
+            if not found:
+                raise SpecError(f"infonet: checkpoint {self.checkpoint!r} does not exist")
 
     def min_samples(self) -> int:
         return 4 if self.correction == "split" else 2

@@ -99,14 +99,20 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     x.add_argument(
         "--executor",
         default="local",
-        help="where cells run: local (default) or dask (needs --scheduler)",
+        help="where cells run: local (default) or dask (a cluster at --scheduler, "
+        "else a local Dask cluster of --workers processes)",
     )
-    x.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler for --executor dask")
+    x.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="running Dask scheduler for --executor dask, e.g. tcp://host:8786",
+    )
     x.add_argument(
         "--workers",
         type=int,
         metavar="N",
-        help="local worker processes (default 1: in this process)",
+        help="worker processes, local or of the local Dask cluster (default 1: local runs "
+        "in this process)",
     )
     x.add_argument(
         "--timeout",

@@ -1,0 +1,378 @@
+"""The ``dask`` executor: chunks of cells as Dask tasks, rows streamed back to the driver.
+
+Cells travel as a :class:`~harness.cells.Job` (classes and parameters) and
+chunks of :class:`~harness.cells.Cell` (indices); each worker regenerates its
+samples from (task, instance, seed). Results come back with ``as_completed``
+and only the driver writes the store.
+
+Two ways to get workers:
+
+* ``DaskExecutor(scheduler="tcp://host:8786")`` -- an existing cluster
+  (``dask scheduler`` + ``dask worker``, or ``dask-jobqueue`` on Slurm/PBS).
+* ``DaskExecutor(workers=N)`` -- a ``distributed.LocalCluster`` of ``N``
+  processes with one thread each, closed with the executor.
+
+Faults:
+
+* A lost worker: Dask reruns its chunks elsewhere (up to the scheduler's
+  ``allowed-failures``). A chunk that keeps killing workers is split into
+  single cells; a cell that kills its worker again (twice more, as Dask also
+  blames chunks that merely waited there) gets a ``failed`` row.
+* Per-cell ``timeout``: the worker runs the chunk in a thread and stops waiting
+  at the deadline; the cell gets a ``timeout`` row and the chunk's unstarted
+  cells are resubmitted. Python cannot interrupt Numba or torch code, so the
+  stuck thread runs on in the background (later chunks on that worker build
+  fresh estimator objects); at the end of the run the driver restarts such
+  workers through their nannies (a local cluster is simply closed). Killing
+  workers mid-run instead would make Dask blame and rerun innocent chunks.
+* GPU estimators (``"cuda"`` in their capabilities' devices and a ``device``
+  other than ``"cpu"``) run only on workers that advertise a ``GPU`` resource
+  (``dask worker ... --resources GPU=1``), when the cluster has any.
+
+This module imports ``distributed`` only inside functions, so importing it (as
+every worker does to run a chunk) needs nothing beyond the standard library.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from harness.executors import Chunk, Executor, Rows, single_thread_env
+
+if TYPE_CHECKING:
+    from harness.cells import Cell, EstimatorSpec, Job
+
+__all__ = ["ChunkResult", "DaskExecutor", "run_chunk_on_worker"]
+
+#: Resource name GPU workers advertise (``dask worker --resources GPU=1``).
+GPU_RESOURCE = "GPU"
+#: A cell alone in its chunk fails after this many worker deaths while it ran.
+KILLS_TO_FAIL = 2
+
+
+@dataclass
+class ChunkResult:
+    """What a worker sends back for one chunk.
+
+    Attributes
+    ----------
+    rows : list of dict
+        Rows of the cells that finished (``ok``, ``failed``, ``skipped``, ``timeout``).
+    unfinished : list of int
+        Positions in the chunk that were not run; the driver resubmits them.
+    stuck : str, optional
+        Address of the worker when a cell overran its timeout (its thread still runs).
+    """
+
+    rows: Rows
+    unfinished: list[int]
+    stuck: str | None = None
+
+
+def _worker_address() -> str | None:
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):
+        return None
+
+
+def run_chunk_on_worker(job: Job, chunk: Sequence[Cell], timeout: float | None) -> ChunkResult:
+    """Run one chunk where Dask put it; enforce the per-cell ``timeout`` if given."""
+    from harness.cells import run_chunk
+
+    here = _worker_address()
+    if timeout is None:
+        return ChunkResult(run_chunk(job, chunk), [])
+    return _run_with_deadline(job, chunk, timeout, here)
+
+
+def _run_with_deadline(
+    job: Job, chunk: Sequence[Cell], timeout: float, here: str | None
+) -> ChunkResult:
+    from harness.cells import _OBJECTS, iter_chunk, make_row, one_line
+
+    inbox: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+    stop = threading.Event()  # set at a timeout: the thread starts no further cell
+
+    def body() -> None:
+        try:
+            for rows in iter_chunk(job, chunk, lambda p, i: inbox.put(("start", p, i))):
+                if stop.is_set():
+                    return
+                inbox.put(("rows", rows))
+        except BaseException as exc:  # reported to the driver as failed rows
+            inbox.put(("error", one_line(exc)))
+        inbox.put(("done",))
+
+    threading.Thread(target=body, daemon=True, name="mi-harness-cell").start()
+    out: Rows = []
+    finished: set[int] = set()
+    running: list[int] = []
+    infos: list[dict[str, Any]] = []
+    started = time.monotonic()
+    position = {c.key: p for p, c in enumerate(chunk)}
+    while True:
+        wait = None
+        if running:
+            wait = max(0.0, started + timeout * len(running) - time.monotonic())
+        try:
+            msg = inbox.get(timeout=wait)
+        except queue.Empty:
+            share = (time.monotonic() - started) / len(running)
+            text = f"exceeded the {timeout:g} s per-cell timeout"
+            out.extend(
+                make_row(job, chunk[p], i, "timeout", seconds=share, message=text)
+                for p, i in zip(running, infos, strict=True)
+            )
+            finished.update(running)
+            stop.set()
+            _OBJECTS.clear()  # later chunks build their own estimators, not the stuck one's
+            rest = [p for p in range(len(chunk)) if p not in finished]
+            return ChunkResult(out, rest, here or "")
+        kind = msg[0]
+        if kind == "start":
+            running, infos, started = list(msg[1]), list(msg[2]), time.monotonic()
+        elif kind == "rows":
+            out.extend(msg[1])
+            finished.update(position[r["cell_key"]] for r in msg[1])
+            running, infos = [], []
+        elif kind == "error":
+            text = f"worker error: {msg[1]}"
+            rest = [p for p in range(len(chunk)) if p not in finished]
+            out.extend(make_row(job, chunk[p], None, "failed", message=text) for p in rest)
+            finished.update(rest)
+        else:  # done
+            return ChunkResult(out, [])
+
+
+async def _restart_workers(addresses: list[str], dask_scheduler: Any = None) -> Any:
+    """On the scheduler: restart ``addresses`` through their nannies, without waiting."""
+    return await dask_scheduler.restart_workers(
+        [a for a in addresses if a in dask_scheduler.workers],
+        wait_for_workers=False,
+        on_error="return",
+        stimulus_id=f"mi-harness-stuck-{time.time()}",
+    )
+
+
+def uses_gpu(spec: EstimatorSpec) -> bool:
+    """Whether cells of ``spec`` should go to ``GPU`` workers (CUDA-capable, not pinned to CPU)."""
+    caps = getattr(spec.cls, "capabilities", None)
+    devices = getattr(caps, "devices", ()) or ()
+    device = str(spec.params.get("device", "auto"))
+    return "cuda" in devices and device != "cpu"
+
+
+class DaskExecutor(Executor):
+    """Run chunks of cells on a Dask cluster; the driver alone stores the rows.
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        Address of a running scheduler (``tcp://host:8786``). Without it a
+        ``LocalCluster`` of ``workers`` processes is started and owned.
+    workers : int
+        Processes of the local cluster (one thread each); ignored with ``scheduler``.
+    timeout : float, optional
+        Seconds one cell may take; enforced on the worker (see the module notes).
+    connect_timeout : float
+        Seconds to wait for the scheduler and for its first worker; a run also stops
+        with an error once the cluster has had no worker for this long.
+
+    Notes
+    -----
+    Nothing starts in ``__init__``; :meth:`start` connects or launches the cluster
+    (``make_executor`` calls it, so a bad address fails before a run is recorded).
+    """
+
+    name = "dask"
+    supports_timeout = True
+
+    def __init__(
+        self,
+        scheduler: str | None = None,
+        workers: int = 1,
+        timeout: float | None = None,
+        *,
+        connect_timeout: float = 30.0,
+    ):
+        self.scheduler = scheduler
+        self.workers = workers
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.threads = None if scheduler else 1
+        self.client: Any = None
+        self.cluster: Any = None
+
+    # -- lifecycle ----------------------------------------------------------------
+    def start(self) -> DaskExecutor:
+        """Connect to ``scheduler`` or start the local cluster (idempotent).
+
+        Raises
+        ------
+        ValueError
+            ``distributed`` is missing, the scheduler is unreachable or has no workers.
+        """
+        if self.client is not None:
+            return self
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise ValueError(
+                "executor 'dask' needs the 'distributed' package (pip install 'mi-harness[dask]')"
+            ) from None
+        if self.scheduler is None:
+            self.cluster = LocalCluster(
+                n_workers=self.workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                silence_logs=logging.ERROR,
+                env=single_thread_env(1),
+            )
+            self.client = Client(self.cluster)
+            return self
+        try:
+            self.client = Client(self.scheduler, timeout=self.connect_timeout)
+        except (OSError, TimeoutError) as exc:
+            raise ValueError(
+                f"could not connect to the Dask scheduler at {self.scheduler}: {exc}"
+            ) from None
+        try:
+            self.client.wait_for_workers(1, timeout=self.connect_timeout)
+        except (OSError, TimeoutError):
+            self.close()
+            raise ValueError(
+                f"the Dask scheduler at {self.scheduler} has no workers "
+                f"(none joined within {self.connect_timeout:g} s)"
+            ) from None
+        return self
+
+    def close(self) -> None:
+        client, cluster = self.client, self.cluster
+        self.client = self.cluster = None
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+
+    @property
+    def slots(self) -> int:
+        """Worker threads on the cluster now (how many chunks run at once)."""
+        if self.client is None:
+            return self.workers
+        return max(1, sum(self.client.nthreads().values()))
+
+    def _has_gpu_workers(self) -> bool:
+        workers = self.client.scheduler_info(n_workers=-1).get("workers", {})
+        return any(GPU_RESOURCE in (w.get("resources") or {}) for w in workers.values())
+
+    def _restart_stuck(self, stuck: set[str]) -> None:
+        """Restart workers whose timed-out cells still run (a local cluster just closes)."""
+        if stuck and self.scheduler is not None and self.client is not None:
+            self.client.run_on_scheduler(_restart_workers, sorted(stuck))
+
+    def _completed(self, done: Any) -> Iterator[Any]:
+        """Futures of ``done`` as they finish; an error once no worker is left for a while.
+
+        A nanny does not replace a worker that dies while it is still starting (a cell
+        that kills every fresh worker at once), so a cluster can run out of workers.
+        """
+        last_seen = time.monotonic()
+        checked = 0.0
+        while not done.is_empty():
+            if done.has_ready():
+                yield next(done)
+                continue
+            now = time.monotonic()
+            if now - checked > 1.0:
+                checked = now
+                if self.client.nthreads():
+                    last_seen = now
+                elif now - last_seen > self.connect_timeout:
+                    raise RuntimeError(
+                        f"the Dask cluster has had no workers for {self.connect_timeout:g} s; "
+                        "rows stored so far are kept: continue with --resume once it has"
+                    )
+            time.sleep(0.002)
+
+    # -- the loop -----------------------------------------------------------------
+    def run(self, job: Job, chunks: Iterable[Chunk]) -> Iterator[Rows]:
+        from distributed import as_completed
+        from distributed.scheduler import KilledWorker
+
+        from harness.cells import make_row, one_line
+
+        client = self.start().client
+        gpu = self._has_gpu_workers()
+        pending: dict[Any, list[Cell]] = {}
+        stuck: set[str] = set()
+        kills: dict[str, int] = {}
+        done = as_completed()
+
+        def submit(chunk: list[Cell], priority: int = 0) -> None:
+            extra = {}
+            if gpu and uses_gpu(job.estimators[chunk[0].estimator]):
+                extra["resources"] = {GPU_RESOURCE: 1}
+            fut = client.submit(
+                run_chunk_on_worker,
+                job,
+                chunk,
+                self.timeout,
+                pure=False,
+                priority=priority,
+                **extra,
+            )
+            pending[fut] = chunk
+            done.add(fut)
+
+        for chunk in chunks:
+            if len(chunk):
+                submit(list(chunk))
+        try:
+            for fut in self._completed(done):
+                chunk = pending.pop(fut)
+                rows: Rows = []
+                try:
+                    res = fut.result()
+                except KilledWorker as exc:
+                    # Dask blames every chunk on a dying worker: split chunks, and fail a
+                    # cell only when it was alone on its worker's death twice
+                    for cell in chunk if len(chunk) > 1 else ():
+                        submit([cell], priority=1)
+                    if len(chunk) == 1:
+                        key = chunk[0].key
+                        kills[key] = kills.get(key, 0) + 1
+                        if kills[key] < KILLS_TO_FAIL:
+                            submit(chunk, priority=1)
+                        else:
+                            text = f"worker died running this cell ({one_line(exc)})"
+                            rows = [make_row(job, chunk[0], None, "failed", message=text)]
+                except Exception as exc:
+                    if fut.status != "error":  # its result was lost with a worker: rerun
+                        submit(chunk, priority=1)
+                        continue
+                    text = f"executor error: {one_line(exc)}"  # unpicklable, broken worker...
+                    rows = [make_row(job, c, None, "failed", message=text) for c in chunk]
+                else:
+                    rows = res.rows
+                    if res.unfinished:  # after a timeout: the rest of the chunk runs again
+                        submit([chunk[p] for p in res.unfinished], priority=1)
+                    if res.stuck is not None:
+                        stuck.add(res.stuck)
+                finally:
+                    fut.release()
+                if rows:
+                    yield rows
+        finally:
+            if pending:
+                client.cancel(list(pending), force=True)
+            self._restart_stuck(stuck)
