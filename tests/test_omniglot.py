@@ -97,7 +97,7 @@ def test_real_small_zips() -> None:
         assert stack.min() >= 0.0 and stack.max() <= 1.0
         assert np.all(stack[:, 0, 0] == 0.0)  # blank corner is background
         assert 0.02 < stack.mean() < 0.2  # strokes cover a small part
-    assert default_root() == SHARED.resolve()
+    assert default_root().resolve() == SHARED.resolve()
 
 
 def test_corrupt_archive_is_one_clear_error(tmp_path: Path) -> None:
