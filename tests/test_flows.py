@@ -213,3 +213,14 @@ def test_module_import_does_not_load_torch():
     code = "import sys, estimators.flows; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_doe_validation_epoch_stops_overfitting():
+    import tasks
+
+    inst = tasks.make("mvn:d=5,mis=1,n=2000").instance(0, 0)
+    # Measured: 1.037 after 20 epochs, 1.004 after 80 (truth 1.0); without the
+    # validation-picked epoch the held-out H(X|Y) grows with every epoch.
+    for epochs in (20, 80):
+        mi = DoE(epochs=epochs, hidden=64, device="cpu", seed=0).estimate(inst.x, inst.y)
+        assert mi == pytest.approx(1.0, abs=0.1)

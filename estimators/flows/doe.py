@@ -3,8 +3,11 @@
 DoE (McAllester & Stratos 2018), the Gaussian baseline of the NDoE paper:
 H(X) from a diagonal Gaussian fitted to x (its maximum-likelihood fit, in closed
 form) and H(X|Y) from a diagonal Gaussian whose mean and log-scale are an MLP of
-y, trained by Adam on the NLL with the gradient norm clipped (paper: 1.0). The
-estimate is the difference of the two NLLs on held-out samples. Exact for
+y, trained by Adam on the NLL with the gradient norm clipped (paper: 1.0),
+keeping the epoch whose NLL on the last tenth of the training part is lowest
+(without that the log-scale MLP overfits: on 20-d Gaussians at n = 4096 the
+held-out H(X|Y) grew to 133 nats after 200 epochs). The estimate is the
+difference of the two NLLs on held-out samples. Exact for
 jointly Gaussian data with independent coordinate pairs, biased otherwise.
 """
 
@@ -131,10 +134,15 @@ class DoE(Estimator):
         def tensor(a: np.ndarray) -> torch.Tensor:
             return torch.as_tensor(a, dtype=torch.float32, device=device)
 
-        xt, yt = tensor(xtr), tensor(ytr)
+        # the last tenth of the (already shuffled) training part picks the epoch
+        n_val = max(1, xtr.shape[0] // 10) if xtr.shape[0] >= 20 else 0
+        n_fit = xtr.shape[0] - n_val
+        xt, yt = tensor(xtr[:n_fit]), tensor(ytr[:n_fit])
+        xv, yv = tensor(xtr[n_fit:]), tensor(ytr[n_fit:])
         opt = torch.optim.Adam(net.parameters(), lr=float(self.lr))
         gen = torch.Generator().manual_seed(int(self.seed))
         n_train, bs = xt.shape[0], int(self.batch_size)
+        best, best_state = math.inf, None
         for _ in range(int(self.epochs)):
             order = torch.randperm(n_train, generator=gen).to(device)
             for start in range(0, n_train, bs):
@@ -148,6 +156,14 @@ class DoE(Estimator):
                 loss.backward()
                 nn.utils.clip_grad_norm_(net.parameters(), float(self.clip))
                 opt.step()
+            if n_val:
+                with torch.no_grad():
+                    val = float(nll(yv, xv).mean())
+                if val < best:
+                    best = val
+                    best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        if best_state is not None:
+            net.load_state_dict(best_state)
         with torch.no_grad():
             h_cond = float(nll(tensor(yte), tensor(xte)).double().mean())
         self.model_ = net
