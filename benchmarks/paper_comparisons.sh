@@ -3,6 +3,8 @@
 #
 #   bash benchmarks/paper_comparisons.sh [STEP ...]     # steps: mine-levels mine-order mvn cubic
 #
+#   steps also: mine-levels-b100 mvn-doe cubic-doe
+#
 # Each step is one `python -m harness run` into runs/paper/paper.sqlite (resumed
 # if interrupted) and its rows exported to benchmarks/results/paper_<step>.csv.
 # CPU, one torch thread per estimate. Wall times on the 2-core dev machine:
@@ -26,11 +28,14 @@ run() {  # run-id, then harness run arguments
 }
 
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(mine-levels mine-order mvn cubic)
+[ ${#steps[@]} -eq 0 ] && steps=(mine-levels mine-levels-b100 mine-order mvn cubic)
 for step in "${steps[@]}"; do
     case $step in
     mine-levels)  # InfoNet Table 2: MINE's bias grows with MI and shrinks with steps
         run mine-levels --estimators "mine:steps=100,mine:steps=500,mine:steps=2000" \
+            --task gmm_levels --per-level 10 ;;
+    mine-levels-b100)  # the same with the paper's MINE batch of 100
+        run mine-levels-b100 --estimators "mine:steps=100,batch_size=100,mine:steps=500,batch_size=100" \
             --task gmm_levels --per-level 10 ;;
     mine-order)  # InfoNet Table 3: order accuracy of MINE-500 vs KSG
         run mine-order --estimators "ksg,mine:steps=500" --task gmm_order --per-k 10 ;;
@@ -39,6 +44,10 @@ for step in "${steps[@]}"; do
             --task "mvn:d=20" ;;
     cubic)  # NDoE paper: a cubic map of y leaves MI unchanged; DoE's Gaussian model breaks
         run cubic --estimators "ndoe,doe" --task "mvn:d=20,transform=cubic" ;;
+    mvn-doe | cubic-doe)  # doe alone (rerun after its validation-epoch fix)
+        task="mvn:d=20"
+        [ "$step" = cubic-doe ] && task="mvn:d=20,transform=cubic"
+        run "$step" --estimators doe --task "$task" ;;
     *) echo "unknown step $step" >&2; exit 2 ;;
     esac
 done
