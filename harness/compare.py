@@ -4,7 +4,8 @@ Cells are matched by :data:`CELL_KEY` (task, task parameters, estimator and
 its parameters, instance, seed). Then, per task and estimator, on the cells
 that succeeded in both runs:
 
-* accuracy is gated -- MAE, |mean error| per MI level, order accuracy, ROC AUC
+* accuracy is gated -- MAE, |mean error| per MI level, order accuracy, ROC AUC,
+  Spearman rank agreement
   (from :mod:`harness.metrics`) may get worse by at most a stated tolerance;
 * a cell that succeeded in the baseline but is missing, failed, timed out or
   was skipped in the candidate is a regression;
@@ -26,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from harness.interface import InputError, SpecError
-from harness.metrics import auc_table, error_table, level_table, order_table
+from harness.metrics import auc_table, error_table, level_table, order_table, rank_agreement
 
 __all__ = ["CELL_KEY", "Comparison", "Tolerances", "compare", "parse_tolerances"]
 
@@ -50,6 +51,9 @@ class Tolerances:
         Allowed drop of order accuracy (a fraction: 0.02 is two points).
     auc : float
         Allowed drop of ROC AUC.
+    spearman : float
+        Allowed drop of the Spearman correlation between estimate and truth
+        (rank tasks such as ``omniglot_smi``).
     speed_ratio : float
         Allowed growth factor of (estimator seconds / reference seconds), each
         measured within its own run; ``inf`` turns the speed gate off.
@@ -61,6 +65,7 @@ class Tolerances:
     level_bias: float = 0.01
     order_accuracy: float = 0.02
     auc: float = 0.02
+    spearman: float = 0.05
     speed_ratio: float = 3.0
     reference: str = "ksg"
 
@@ -280,7 +285,29 @@ def _accuracy_checks(task: str, base: pd.DataFrame, cand: pd.DataFrame, tol: Tol
                     False,
                 )
             )
+    if "choice" in base and base["choice"].notna().any():
+        for label in pd.unique(base["label"]):
+            rows.append(
+                _check(
+                    task,
+                    label,
+                    "spearman",
+                    "all",
+                    _spearman(base, label),
+                    _spearman(cand, label),
+                    tol.spearman,
+                    False,
+                )
+            )
     return rows
+
+
+def _spearman(df: pd.DataFrame, label: str) -> float:
+    part = df[(df["label"] == label) & (df["status"] == "ok")]
+    if len(part) < 3:
+        return np.nan
+    agreement = rank_agreement(part["estimate"].to_numpy(), part["true_mi"].to_numpy())
+    return float(agreement["spearman"])
 
 
 def _accuracy(table: pd.DataFrame, label: str) -> float:

@@ -124,6 +124,17 @@ def test_auc_drop():
     assert not compare(base, cand, Tolerances(mae=1.0, auc=0.25)).regressed
 
 
+def test_spearman_drop_on_rank_tasks():
+    truth = [1.0, 2.0, 3.0, 4.0]
+    base = rows("ksg", [0.0] * 4, truth=truth, choice=[0, 1, 2, 3])
+    # candidate estimates 1, 2, 4, 3: one swapped pair, Spearman 1 - 6*2/(4*15) = 0.8
+    cand = base.assign(estimate=[1.0, 2.0, 4.0, 3.0])
+    rho = check(compare(base, cand, Tolerances(mae=1.0)), "ksg", "spearman")
+    assert rho["baseline"] == pytest.approx(1.0) and rho["candidate"] == pytest.approx(0.8)
+    assert rho["regressed"]
+    assert not compare(base, cand, Tolerances(mae=1.0, spearman=0.2 + 1e-9)).regressed
+
+
 def test_missing_and_failed_cells_are_regressions():
     base = rows("ksg", [0.0, 0.0, 0.0, 0.0])
     base.loc[3, "status"] = "failed"
