@@ -33,6 +33,7 @@ __all__ = [
     "rank_agreement",
     "rank_table",
     "summarize",
+    "summary_kind",
     "TRIAL_COLUMNS",
 ]
 
@@ -317,7 +318,8 @@ def _first_seen_order(out: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
     return out.iloc[np.lexsort([np.arange(len(out)), pos])]
 
 
-def _summary_kind(df: pd.DataFrame) -> str:
+def summary_kind(df: pd.DataFrame) -> str:
+    """The summary a results frame calls for: its task class's, else guessed from columns."""
     names = pd.unique(df["task"]) if "task" in df else []
     if len(names) == 1:
         try:
@@ -359,7 +361,7 @@ def summarize(df: pd.DataFrame, summary: str | None = None) -> dict[str, pd.Data
         columns exist.
     """
     views = {"errors": error_table(df)}
-    kind = summary or _summary_kind(df)
+    kind = summary or summary_kind(df)
     if kind == "levels" and "level" in df:
         views["levels"] = level_table(df)
     elif kind == "order" and "triplet" in df and "member" in df:

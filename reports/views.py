@@ -42,6 +42,15 @@ KINDS = {
     "mvn": "error_vs_truth",
 }
 
+#: Report view for a task outside :data:`KINDS`, from its metrics summary kind.
+_VIEW_OF_SUMMARY = {
+    "levels": "levels",
+    "order": "order",
+    "auc": "auc",
+    "rank": "rescaled",
+    "latency": "latency",
+}
+
 _INTEGER_META = ("K", "d", "triplet", "member", "dependent", "n_samples", "seed", "instance_index")
 
 _ERROR_KINDS = {
@@ -145,13 +154,7 @@ def task_frame(task: str, runs: Sequence[RunData]) -> tuple[pd.DataFrame, dict[s
 def _kind(task: str, df: pd.DataFrame) -> str:
     if task in KINDS:
         return KINDS[task]
-    if "level" in df:
-        return "levels"
-    if "triplet" in df and "member" in df:
-        return "order"
-    if "dependent" in df:
-        return "auc"
-    return "curves"
+    return _VIEW_OF_SUMMARY.get(metrics.summary_kind(df), "curves")
 
 
 def _colours(labels: Sequence[str]) -> dict[str, int]:

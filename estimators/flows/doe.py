@@ -14,18 +14,18 @@ jointly Gaussian data with independent coordinate pairs, biased otherwise.
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
 from estimators._torch import resolve_device
-from estimators.flows.ndoe import check_common, split_standardise
-from harness.interface import Capabilities, Estimator, SpecError
+from estimators.flows.ndoe import EntropyDifference, check_common, split_standardise
+from harness.interface import SpecError
 
 __all__ = ["DoE"]
 
 
-class DoE(Estimator):
+class DoE(EntropyDifference):
     """Difference-of-entropies MI estimator with Gaussian marginal and conditional.
 
     Parameters
@@ -55,9 +55,6 @@ class DoE(Estimator):
     """
 
     name: ClassVar[str] = "doe"
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        devices=("cpu", "cuda"), requires=frozenset({"torch"})
-    )
 
     def __init__(
         self,
@@ -87,19 +84,6 @@ class DoE(Estimator):
         c = self.clip
         if isinstance(c, bool) or not isinstance(c, (int, float, np.number)) or not c > 0:
             raise SpecError(f"{self.name}: clip must be a number > 0; got {c!r}")
-
-    def min_samples(self) -> int:
-        return 4
-
-    def _min_reason(self) -> str:
-        return "needs training and held-out samples"
-
-    def fit_entropies(self, x: Any, y: Any) -> dict[str, float]:
-        """Fit both densities on ``(x, y)`` and return the held-out entropies."""
-        return self._fit(*self._validate(x, y))
-
-    def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
-        return self._fit(x, y)["mi"]
 
     def _fit(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
         import torch

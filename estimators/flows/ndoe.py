@@ -73,7 +73,35 @@ def split_standardise(
     return xtr, ytr, xte, yte, log_scale
 
 
-class NDoE(Estimator):
+class EntropyDifference(Estimator):
+    """Base of the difference-of-entropies estimators: MI = H(X) - H(X|Y) held out.
+
+    Subclasses implement ``_fit(x, y)`` on validated samples, returning (and
+    storing as ``entropies_``) ``h_x``, ``h_x_given_y`` and ``mi``.
+    """
+
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        devices=("cpu", "cuda"), requires=frozenset({"torch"})
+    )
+
+    def min_samples(self) -> int:
+        return 4
+
+    def _min_reason(self) -> str:
+        return "needs training and held-out samples"
+
+    def fit_entropies(self, x: Any, y: Any) -> dict[str, float]:
+        """Fit on ``(x, y)`` and return the held-out entropies (see ``entropies_``)."""
+        return self._fit(*self._validate(x, y))
+
+    def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
+        return self._fit(x, y)["mi"]
+
+    def _fit(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        raise NotImplementedError
+
+
+class NDoE(EntropyDifference):
     """Neural difference-of-entropies (NDoE) MI estimator with one normalising flow.
 
     Parameters
@@ -115,9 +143,6 @@ class NDoE(Estimator):
     """
 
     name: ClassVar[str] = "ndoe"
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        devices=("cpu", "cuda"), requires=frozenset({"torch"})
-    )
 
     def __init__(
         self,
@@ -159,20 +184,7 @@ class NDoE(Estimator):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise SpecError(f"{self.name}: {key} must be an integer >= 1; got {value!r}")
 
-    def min_samples(self) -> int:
-        return 4
-
-    def _min_reason(self) -> str:
-        return "needs training and held-out samples"
-
     # -- estimation ---------------------------------------------------------
-    def fit_entropies(self, x: Any, y: Any) -> dict[str, float]:
-        """Train the flow on ``(x, y)`` and return the held-out entropies (see ``entropies_``)."""
-        return self._fit(*self._validate(x, y))
-
-    def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
-        return self._fit(x, y)["mi"]
-
     def _build(self, dim_y: int, dim_x: int) -> Any:
         if self.flow == "realnvp":
             from estimators.flows.realnvp import RealNVP
