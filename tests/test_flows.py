@@ -23,13 +23,7 @@ H_X_GIVEN_Y = 0.5 * math.log(2 * math.pi * math.e * (1 - RHO**2))  # 0.9081
 MI = -0.5 * math.log(1 - RHO**2)  # 0.5108
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Single-threaded torch: the CI machine's two cores are shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _flow(residual: bool) -> BNAF:

@@ -19,13 +19,7 @@ TRUTH = -0.5 * np.log(1 - RHO**2)  # 0.5108 nats
 ALL = (MINE, DV, NWJ, SMILE, InfoNCE)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # the CI box has 2 shared cores; torch's thread pool only adds contention here
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def gaussian(n: int, rho: float = RHO, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -22,12 +22,7 @@ RHO = 0.6
 TRUTH = -0.5 * np.log(1 - RHO**2)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def standard_pair(n: int) -> tuple[torch.Tensor, torch.Tensor]:

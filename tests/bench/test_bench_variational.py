@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from estimators.variational import DV, MINE, NWJ, SMILE, InfoNCE
 
@@ -20,12 +19,7 @@ RHO = 0.8
 TRUTH = -0.5 * np.log(1 - RHO**2)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def gaussian_pair(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
