@@ -48,12 +48,16 @@ from harness.executors import Chunk, Executor, Rows, single_thread_env
 if TYPE_CHECKING:
     from harness.cells import Cell, EstimatorSpec, Job
 
-__all__ = ["ChunkResult", "DaskExecutor", "run_chunk_on_worker"]
+__all__ = ["SCHEDULER_CONFIG", "ChunkResult", "DaskExecutor", "run_chunk_on_worker"]
 
 #: Resource name GPU workers advertise (``dask worker --resources GPU=1``).
 GPU_RESOURCE = "GPU"
 #: A cell alone in its chunk fails after this many worker deaths while it ran.
 KILLS_TO_FAIL = 2
+#: Scheduler settings for the local cluster (and recommended for others): a worker
+#: holds only the chunks it is running, so a dying worker's KilledWorker blames
+#: the chunk that killed it and not an innocent one queued behind it.
+SCHEDULER_CONFIG = {"distributed.scheduler.worker-saturation": 1.0}
 
 
 @dataclass
@@ -230,14 +234,17 @@ class DaskExecutor(Executor):
                 "executor 'dask' needs the 'distributed' package (pip install 'mi-harness[dask]')"
             ) from None
         if self.scheduler is None:
-            self.cluster = LocalCluster(
-                n_workers=self.workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",
-                silence_logs=logging.ERROR,
-                env=single_thread_env(1),
-            )
+            import dask
+
+            with dask.config.set(SCHEDULER_CONFIG):
+                self.cluster = LocalCluster(
+                    n_workers=self.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0",
+                    silence_logs=logging.ERROR,
+                    env=single_thread_env(1),
+                )
             self.client = Client(self.cluster)
             return self
         try:

@@ -22,6 +22,7 @@ import fake_plugins as fp
 import pytest
 
 import harness
+from harness.dask_executor import SCHEDULER_CONFIG
 from harness.executors import single_thread_env
 from harness.interface import Task
 from results.store import Store, StoreError
@@ -247,7 +248,8 @@ def test_cell_that_kills_its_worker_fails_alone(db: Path) -> None:
     rhos = tuple(round(0.05 * i, 2) for i in range(15)) + (0.9,)
     task = fp.FakeGauss(rhos=rhos, n=200)
     # one lost worker makes a chunk fail (keeps this test short)
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+    config = {**SCHEDULER_CONFIG, "distributed.scheduler.allowed-failures": 0}
+    with dask.config.set(config):
         with distributed.LocalCluster(
             n_workers=2,
             threads_per_worker=1,
