@@ -3,7 +3,12 @@
 #
 #   bash benchmarks/paper_comparisons.sh [STEP ...]     # steps: mine-levels mine-order mvn cubic
 #
-#   steps also: mine-order-b100 mvn-doe cubic-doe
+#   steps also: mine-order-b100 mvn-doe cubic-doe fig5
+#
+# fig5 is the InfoNet paper's Fig. 5 grid at the notebook's sequence lengths
+# (highdim_independence, n = 50..300, d = 16 and 128): one run per cell, named
+# fig5-<dependence>-d<d>-n<n>, plus the authors' notebook recipe of two_features.
+# FIG5_PROJECTIONS (default 256; the paper: 1000) sets InfoNet's projections.
 #
 # Each step is one `python -m harness run` into runs/paper/paper.sqlite (resumed
 # if interrupted) and its rows exported to benchmarks/results/paper_<step>.csv.
@@ -24,7 +29,25 @@ run() {  # run-id, then harness run arguments
     else
         $PY -m harness run --run-id "$id" --store "$STORE" -q "$@"
     fi
-    $PY -m harness export "$id" --store "$STORE" -o "benchmarks/results/paper_$id.csv"
+    $PY -m harness export "$id" --store "$STORE" -o "benchmarks/results/paper_$id.csv${SUFFIX:-}"
+}
+
+fig5() {  # InfoNet Fig. 5: AUC of sliced InfoNet, KSG and MINE-100 vs n
+    local p=${FIG5_PROJECTIONS:-256} dep d n recipe
+    local est="infonet:projections=$p,batch_size=$p,ksg,mine:steps=100,batch_size=100"
+    for recipe in paper notebook; do
+        for dep in one_feature two_features independent_coords; do
+            [ "$recipe" = notebook ] && [ "$dep" != two_features ] && continue
+            for d in 16 128; do
+                for n in 50 100 200 300; do
+                    local id="fig5-$dep-d$d-n$n"
+                    [ "$recipe" = notebook ] && id="$id-notebook"
+                    SUFFIX=.gz run "$id" --estimators "$est" \
+                        --task "highdim_independence:dependence=$dep,d=$d,n=$n,recipe=$recipe"
+                done
+            done
+        done
+    done
 }
 
 steps=("$@")
@@ -50,6 +73,7 @@ for step in "${steps[@]}"; do
         task="mvn:d=20"
         [ "$step" = cubic-doe ] && task="mvn:d=20,transform=cubic"
         run "$step" --estimators doe --task "$task" ;;
+    fig5) fig5 ;;
     *) echo "unknown step $step" >&2; exit 2 ;;
     esac
 done

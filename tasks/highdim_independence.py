@@ -19,6 +19,14 @@ pair keeps the dependent Y's marginal exactly: Y is built by the same formula
 from an independent copy X' of X, so the two classes differ only in the
 dependence (true MI 0), and a score cannot separate them by marginal statistics.
 
+``recipe="notebook"`` follows the authors' published independence-test notebook
+instead of the paper's text where the two differ: there the independent Y is
+plain N(0, I_d) noise, and ``two_features`` gives every coordinate the sum of
+the first floor(d/2) coordinates of X and divides noise and signal alike by
+d sqrt 2, Y_i = (s_1 + Z_i) / (d sqrt 2), a strong dependence with
+I(X; Y) = 1/2 ln(1 + floor(d/2) d). Its Fig. 5 x-axis (n = 50 ... 300) comes
+from the same notebook. The other two dependences are the same in both recipes.
+
 Each trial holds 50 dependent then 50 independent pairs (paper: 10 trials per
 point; the AUC of :func:`harness.metrics.auc_table` pools the trials and seeds
 of a (d, n) cell).
@@ -34,15 +42,23 @@ import numpy as np
 from harness.interface import Instance, SpecError, Task
 from tasks._params import check_int
 
-__all__ = ["DEPENDENCES", "PAIRS_PER_CLASS", "HighDimIndependence", "dependent_y", "true_mi"]
+__all__ = [
+    "DEPENDENCES",
+    "PAIRS_PER_CLASS",
+    "RECIPES",
+    "HighDimIndependence",
+    "dependent_y",
+    "true_mi",
+]
 
 DEPENDENCES: tuple[str, ...] = ("one_feature", "two_features", "independent_coords")
+RECIPES: tuple[str, ...] = ("paper", "notebook")
 
 PAIRS_PER_CLASS = 50
 """Dependent (and independent) pairs per trial, as in the paper."""
 
 
-def dependent_y(x: np.ndarray, z: np.ndarray, dependence: str) -> np.ndarray:
+def dependent_y(x: np.ndarray, z: np.ndarray, dependence: str, recipe: str = "paper") -> np.ndarray:
     """Y for samples ``x``, noise ``z`` (both (n, d)) under one of :data:`DEPENDENCES`.
 
     Parameters
@@ -51,12 +67,17 @@ def dependent_y(x: np.ndarray, z: np.ndarray, dependence: str) -> np.ndarray:
         Standard normal samples.
     dependence : str
         One of :data:`DEPENDENCES`.
+    recipe : {"paper", "notebook"}
+        The paper's formulas or the authors' notebook (differs for ``two_features``).
 
     Returns
     -------
     ndarray of shape (n, d)
     """
     d = x.shape[1]
+    if dependence == "two_features" and recipe == "notebook":
+        s1 = x[:, : d // 2].sum(axis=1, keepdims=True)
+        return (s1 + z) / (d * math.sqrt(2.0))
     if dependence == "one_feature":
         signal = np.repeat(x.sum(axis=1, keepdims=True) / math.sqrt(d), d, axis=1)
     elif dependence == "two_features":
@@ -72,8 +93,10 @@ def dependent_y(x: np.ndarray, z: np.ndarray, dependence: str) -> np.ndarray:
     return (signal + z) / math.sqrt(2.0)
 
 
-def true_mi(dependence: str, d: int) -> float:
+def true_mi(dependence: str, d: int, recipe: str = "paper") -> float:
     """I(X; Y) in nats of the dependent pair of ``dependence`` in dimension ``d``."""
+    if dependence == "two_features" and recipe == "notebook":
+        return 0.5 * math.log1p((d // 2) * d)
     if dependence == "one_feature":
         return 0.5 * math.log1p(d)
     if dependence == "two_features":
@@ -100,18 +123,27 @@ class HighDimIndependence(Task):
         Sample size.
     trials : int
         Trials of 50 dependent + 50 independent pairs.
+    recipe : {"paper", "notebook"}
+        The paper's formulas (default) or the authors' notebook: independent Y
+        drawn as N(0, I) and the strong ``two_features`` variant (module docstring).
     """
 
     name: ClassVar[str] = "highdim_independence"
     summary: ClassVar[str] = "auc"
 
     def __init__(
-        self, dependence: str = "one_feature", d: int = 16, n: int = 1000, trials: int = 1
+        self,
+        dependence: str = "one_feature",
+        d: int = 16,
+        n: int = 1000,
+        trials: int = 1,
+        recipe: str = "paper",
     ):
         self.dependence = dependence
         self.d = d
         self.n = n
         self.trials = trials
+        self.recipe = recipe
 
     def _check_params(self) -> None:
         if self.dependence not in DEPENDENCES:
@@ -122,6 +154,10 @@ class HighDimIndependence(Task):
         check_int(self.name, "d", self.d, 2)
         check_int(self.name, "n", self.n, 2)
         check_int(self.name, "trials", self.trials, 1)
+        if self.recipe not in RECIPES:
+            raise SpecError(
+                f"{self.name}: recipe must be one of {', '.join(RECIPES)}; got {self.recipe!r}"
+            )
 
     def n_instances(self) -> int:
         self._check_params()
@@ -137,14 +173,18 @@ class HighDimIndependence(Task):
         shape = (int(self.n), int(self.d))
         x = rng.standard_normal(shape)
         z = rng.standard_normal(shape)
-        source = x if dependent else rng.standard_normal(shape)  # independent copy X'
-        y = dependent_y(source, z, self.dependence)
+        if dependent:
+            y = dependent_y(x, z, self.dependence, self.recipe)
+        elif self.recipe == "notebook":
+            y = z
+        else:  # the same formula on an independent copy X' keeps Y's marginal
+            y = dependent_y(rng.standard_normal(shape), z, self.dependence)
         kind = "dep" if dependent else "indep"
         return Instance(
             instance_id=f"{self.dependence}/d={self.d}/{trial}/{kind}{i % PAIRS_PER_CLASS}",
             x=x,
             y=y,
-            true_mi=true_mi(self.dependence, int(self.d)) if dependent else 0.0,
+            true_mi=true_mi(self.dependence, int(self.d), self.recipe) if dependent else 0.0,
             true_mi_se=0.0,
             meta={
                 "dependent": int(dependent),

@@ -69,6 +69,43 @@ def test_independence_samples_match_covariance_and_labels(dependence: str) -> No
     assert ind.meta["dependent"] == 0
 
 
+@pytest.mark.parametrize("d", [6, 16])
+def test_notebook_recipe_two_features_truth_and_samples(d: int) -> None:
+    # Y_i = (s_1 + Z_i) / (d sqrt 2) for every i, s_1 = sum of the first d/2 coords of X
+    m1 = d // 2
+    lin = np.zeros((d, d))
+    lin[:, :m1] = 1.0
+    scale = d * math.sqrt(2.0)
+    cxy = lin.T / scale
+    cyy = (lin @ lin.T + np.eye(d)) / scale**2
+    pop = np.block([[np.eye(d), cxy], [cxy.T, cyy]])
+    assert true_mi("two_features", d, "notebook") == pytest.approx(mvn_mi(pop, d), rel=1e-10)
+    assert true_mi("two_features", d, "notebook") == pytest.approx(0.5 * math.log1p(m1 * d))
+    task = tasks.make(f"highdim_independence:dependence=two_features,d={d},n=40000,recipe=notebook")
+    dep, ind = task.instance(0, seed=2), task.instance(50, seed=2)
+    assert dep.true_mi == true_mi("two_features", d, "notebook")
+    # five standard errors of each sample covariance: sd = sqrt((s_ii s_jj + s_ij^2) / n)
+    emp = np.cov(np.hstack([dep.x, dep.y]).T)
+    var = np.diag(pop)
+    se = np.sqrt((np.outer(var, var) + pop**2) / 40_000)
+    assert np.all(np.abs(emp - pop) < 5 * se)
+    # independent pair of the notebook: Y is plain standard normal noise
+    emp_ind = np.cov(np.hstack([ind.x, ind.y]).T)
+    assert np.abs(emp_ind - np.eye(2 * d)).max() < 0.03
+    assert ind.true_mi == 0.0
+
+
+@pytest.mark.parametrize("dependence", ["one_feature", "independent_coords"])
+def test_notebook_recipe_keeps_the_other_dependences(dependence: str) -> None:
+    spec = f"highdim_independence:dependence={dependence},d=8,n=64"
+    paper, notebook = tasks.make(spec), tasks.make(spec + ",recipe=notebook")
+    a, b = paper.instance(5, seed=0), notebook.instance(5, seed=0)
+    np.testing.assert_array_equal(a.y, b.y)
+    assert a.true_mi == b.true_mi
+    with pytest.raises(SpecError, match="recipe must be one of"):
+        tasks.make(spec + ",recipe=code").n_instances()
+
+
 def test_independence_layout_and_determinism() -> None:
     task = tasks.make("highdim_independence:d=4,n=50,trials=3")
     assert task.n_instances() == 300
