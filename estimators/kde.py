@@ -25,7 +25,6 @@ are recomputed with the shift by their nearest neighbour.
 from __future__ import annotations
 
 import math
-from numbers import Real
 from typing import ClassVar
 
 import numba
@@ -34,6 +33,7 @@ from numba import njit, prange
 from scipy.linalg import LinAlgError, cholesky
 
 from harness.interface import Capabilities, Estimator, InputError, SpecError
+from harness.params import check_bool, check_number
 
 __all__ = ["KDE", "bandwidth_factor", "log_density"]
 
@@ -262,17 +262,14 @@ class KDE(Estimator):
 
     def _check_params(self) -> None:
         bw = self.bandwidth
-        if isinstance(bw, str):
-            if bw not in _RULES:
+        if not (isinstance(bw, str) and bw in _RULES):
+            try:
+                check_number("kde", "bandwidth", bw, low=0, low_open=True)
+            except SpecError:
                 raise SpecError(
                     f"kde: bandwidth must be 'scott', 'silverman' or a positive number; got {bw!r}"
-                )
-        elif isinstance(bw, bool) or not isinstance(bw, Real) or not (0 < bw < np.inf):
-            raise SpecError(
-                f"kde: bandwidth must be 'scott', 'silverman' or a positive number; got {bw!r}"
-            )
-        if not isinstance(self.leave_one_out, (bool, np.bool_)):
-            raise SpecError(f"kde: leave_one_out must be true or false; got {self.leave_one_out!r}")
+                ) from None
+        check_bool("kde", "leave_one_out", self.leave_one_out)
 
     def min_samples(self) -> int:
         return 3  # fewer cannot give a nonsingular covariance of the joint [x, y]

@@ -23,13 +23,10 @@ from estimators._neighbors import (
     grid_knn_2d,
     knn_extents,
 )
-from harness.interface import Capabilities, Estimator, SpecError
+from harness.interface import Capabilities, Estimator
+from harness.params import check_choice, check_int, check_number, check_seed
 
 __all__ = ["KSG", "marginal_counts"]
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def marginal_counts(
@@ -67,13 +64,6 @@ def _mix64(z):
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return z ^ (z >> np.uint64(31))
-
-
-def _finite(value) -> bool:
-    try:
-        return math.isfinite(float(value))
-    except OverflowError:  # an int beyond float64
-        return False
 
 
 @njit(parallel=True, cache=True)
@@ -171,19 +161,10 @@ class KSG(Estimator):
         self.seed = seed
 
     def _check_params(self) -> None:
-        if not _is_int(self.k) or self.k < 1:
-            raise SpecError(f"ksg: k must be a positive integer; got {self.k!r}")
-        if not _is_int(self.variant) or self.variant not in (1, 2):
-            raise SpecError(f"ksg: variant must be 1 or 2; got {self.variant!r}")
-        if (
-            isinstance(self.noise, bool)
-            or not isinstance(self.noise, (int, float, np.integer, np.floating))
-            or not _finite(self.noise)
-            or self.noise < 0
-        ):
-            raise SpecError(f"ksg: noise must be a finite number >= 0; got {self.noise!r}")
-        if not _is_int(self.seed) or not 0 <= self.seed < 2**63:
-            raise SpecError(f"ksg: seed must be an integer in [0, 2**63); got {self.seed!r}")
+        check_int("ksg", "k", self.k, 1, maximum=None)
+        check_choice("ksg", "variant", self.variant, (1, 2))
+        check_number("ksg", "noise", self.noise, low=0)
+        check_seed("ksg", self.seed)
 
     def min_samples(self) -> int:
         return int(self.k) + 1

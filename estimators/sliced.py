@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from harness.interface import Capabilities, Estimator, SpecError
+from harness.params import check_int, check_seed
 
 __all__ = ["Sliced", "random_directions", "slices"]
 
@@ -72,9 +73,8 @@ class Sliced(Estimator):
             raise SpecError(f"sliced: base must be an estimator spec string; got {self.base!r}")
         if self.base.split(":")[0] == "sliced":
             raise SpecError("sliced: base cannot itself be 'sliced'")
-        p = self.projections
-        if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or p < 1:
-            raise SpecError(f"sliced: projections must be an integer >= 1; got {p!r}")
+        check_int("sliced", "projections", self.projections, 1, maximum=None)
+        check_seed("sliced", self.seed)
         self.base_estimator()
 
     def base_estimator(self) -> Estimator:

@@ -14,27 +14,12 @@ from typing import Any
 import numpy as np
 
 from harness.interface import SpecError
+from harness.params import MAX_INT, check_int
 
 __all__ = ["check_int", "float_list", "int_list", "sweep"]
 
-
-#: Upper bound for sizes and counts: anything larger cannot be allocated anyway.
-MAX_INT = 10**9
 #: Longest list a ``"a..b"`` range may expand to.
 MAX_ITEMS = 10**4
-
-
-def check_int(task: str, name: str, value: Any, minimum: int, maximum: int = MAX_INT) -> int:
-    """``value`` as an int in [``minimum``, ``maximum``], or a :class:`SpecError` naming it."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, np.integer))
-        or not minimum <= value <= maximum
-    ):
-        raise SpecError(
-            f"{task}: {name} must be an integer in [{minimum}, {maximum}]; got {value!r}"
-        )
-    return int(value)
 
 
 def _items(task: str, name: str, value: Any) -> list[Any]:

@@ -209,9 +209,9 @@ def test_bad_inputs(x, y, match):
 @pytest.mark.parametrize(
     "spec,match",
     [
-        ("ksg:k=0", "k must be a positive integer"),
-        ("ksg:k=2.5", "k must be a positive integer"),
-        ("ksg:k=true", "k must be a positive integer"),
+        ("ksg:k=0", "k must be an integer >= 1"),
+        ("ksg:k=2.5", "k must be an integer >= 1"),
+        ("ksg:k=true", "k must be an integer >= 1"),
         ("ksg:variant=3", "variant must be 1 or 2"),
         ("ksg:noise=-1", "noise must be a finite number"),
         ("ksg:seed=abc", "seed must be an integer"),

@@ -20,7 +20,7 @@ import numpy as np
 
 from estimators._torch import resolve_device
 from estimators.flows.ndoe import EntropyDifference, check_common, split_standardise
-from harness.interface import SpecError
+from harness.params import check_int, check_number
 
 __all__ = ["DoE"]
 
@@ -78,12 +78,9 @@ class DoE(EntropyDifference):
 
     def _check_params(self) -> None:
         check_common(self.name, self)
-        h = self.hidden
-        if isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1:
-            raise SpecError(f"{self.name}: hidden must be an integer >= 1; got {h!r}")
-        c = self.clip
-        if isinstance(c, bool) or not isinstance(c, (int, float, np.number)) or not c > 0:
-            raise SpecError(f"{self.name}: clip must be a number > 0; got {c!r}")
+        check_int(self.name, "hidden", self.hidden, 1, maximum=None)
+        # clip=inf is allowed: no clipping
+        check_number(self.name, "clip", self.clip, low=0, low_open=True, allow_inf=True)
 
     def _fit(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
         import torch

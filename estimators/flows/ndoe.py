@@ -14,7 +14,16 @@ from typing import Any, ClassVar
 import numpy as np
 
 from estimators._torch import resolve_device
-from harness.interface import Capabilities, Estimator, SpecError
+from harness.interface import Capabilities, Estimator
+from harness.params import (
+    check_bool,
+    check_choice,
+    check_device,
+    check_int,
+    check_number,
+    check_optional_int,
+    check_seed,
+)
 
 __all__ = ["NDoE", "paper_hidden_factor"]
 
@@ -28,23 +37,12 @@ def paper_hidden_factor(dim: int) -> int:
 
 def check_common(owner: str, est: Any) -> None:
     """Validate the training parameters shared by the flow estimators."""
-    for key, low in (("epochs", 1), ("batch_size", 1)):
-        value = getattr(est, key)
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise SpecError(f"{owner}: {key} must be an integer >= {low}; got {value!r}")
-    if isinstance(est.seed, bool) or not isinstance(est.seed, (int, np.integer)):
-        raise SpecError(f"{owner}: seed must be an integer; got {est.seed!r}")
+    for key in ("epochs", "batch_size"):
+        check_int(owner, key, getattr(est, key), 1, maximum=None)
+    check_seed(owner, est.seed)
     for key in ("lr", "test_fraction"):
-        value = getattr(est, key)
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-            raise SpecError(f"{owner}: {key} must be a number; got {value!r}")
-    if not 0.0 < float(est.lr) < 1.0:
-        raise SpecError(f"{owner}: lr must lie in (0, 1); got {est.lr!r}")
-    if not 0.0 < float(est.test_fraction) < 1.0:
-        raise SpecError(f"{owner}: test_fraction must lie in (0, 1); got {est.test_fraction!r}")
-    dev = est.device
-    if not isinstance(dev, str) or not (dev in ("auto", "cpu") or dev.startswith("cuda")):
-        raise SpecError(f"{owner}: device must be 'auto', 'cpu' or 'cuda[:i]'; got {dev!r}")
+        check_number(owner, key, getattr(est, key), low=0, high=1, low_open=True, high_open=True)
+    check_device(owner, est.device)
 
 
 def split_standardise(
@@ -173,16 +171,11 @@ class NDoE(EntropyDifference):
     # -- parameters ---------------------------------------------------------
     def _check_params(self) -> None:
         check_common(self.name, self)
-        if not isinstance(self.residual, (bool, np.bool_)):
-            raise SpecError(f"{self.name}: residual must be true or false; got {self.residual!r}")
-        if self.flow not in ("bnaf", "realnvp"):
-            raise SpecError(f"{self.name}: flow must be 'bnaf' or 'realnvp'; got {self.flow!r}")
-        for key in ("hidden_factor", "layers", "couplings"):
-            value = getattr(self, key)
-            if key == "hidden_factor" and value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise SpecError(f"{self.name}: {key} must be an integer >= 1; got {value!r}")
+        check_bool(self.name, "residual", self.residual)
+        check_choice(self.name, "flow", self.flow, ("bnaf", "realnvp"))
+        check_optional_int(self.name, "hidden_factor", self.hidden_factor, 1, maximum=None)
+        for key in ("layers", "couplings"):
+            check_int(self.name, key, getattr(self, key), 1, maximum=None)
 
     # -- estimation ---------------------------------------------------------
     def _build(self, dim_y: int, dim_x: int) -> Any:

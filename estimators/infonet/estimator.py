@@ -22,6 +22,7 @@ import numpy as np
 from estimators._torch import resolve_device
 from estimators.sliced import slices
 from harness.interface import Capabilities, Estimator, SpecError
+from harness.params import check_choice, check_device, check_int, check_seed
 
 __all__ = ["InfoNet"]
 
@@ -90,20 +91,12 @@ class InfoNet(Estimator):
 
     # -- parameters ---------------------------------------------------------
     def _check_params(self) -> None:
-        if self.readout not in ("exact", "shuffle"):
-            raise SpecError(f"infonet: readout must be 'exact' or 'shuffle'; got {self.readout!r}")
-        if self.correction not in ("none", "split"):
-            raise SpecError(
-                f"infonet: correction must be 'none' or 'split'; got {self.correction!r}"
-            )
-        if self.device not in ("auto", "cpu") and not str(self.device).startswith("cuda"):
-            raise SpecError(f"infonet: device must be 'auto', 'cpu' or 'cuda'; got {self.device!r}")
+        check_choice("infonet", "readout", self.readout, ("exact", "shuffle"))
+        check_choice("infonet", "correction", self.correction, ("none", "split"))
+        check_device("infonet", self.device)
         for key in ("projections", "batch_size"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise SpecError(f"infonet: {key} must be an integer >= 1; got {value!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)):
-            raise SpecError(f"infonet: seed must be an integer; got {self.seed!r}")
+            check_int("infonet", key, getattr(self, key), 1, maximum=None)
+        check_seed("infonet", self.seed)
         if self.checkpoint is not None:
             if not isinstance(self.checkpoint, (str, os.PathLike)):
                 raise SpecError(f"infonet: checkpoint must be a path; got {self.checkpoint!r}")

@@ -15,21 +15,22 @@ when an estimate is made, so listing estimators never imports it.
 
 from __future__ import annotations
 
-import math
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
 from estimators._torch import resolve_device
-from harness.interface import Capabilities, Estimator, SpecError
+from harness.interface import Capabilities, Estimator
+from harness.params import (
+    check_choice,
+    check_device,
+    check_int,
+    check_number,
+    check_optional_int,
+    check_seed,
+)
 
 __all__ = ["DV", "MINE", "NWJ", "SMILE", "InfoNCE"]
-
-_DEVICES = "'auto', 'cpu' or 'cuda'"
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 class _Variational(Estimator):
@@ -93,30 +94,12 @@ class _Variational(Estimator):
     def _check_params(self) -> None:
         label = self.name
         for key, low in (("steps", 1), ("batch_size", 2), ("hidden", 1), ("layers", 1)):
-            value = getattr(self, key)
-            if not _is_int(value) or value < low:
-                raise SpecError(f"{label}: {key} must be an integer >= {low}; got {value!r}")
-        lr = self.lr
-        if (
-            isinstance(lr, bool)
-            or not isinstance(lr, (int, float))
-            or not (math.isfinite(lr) and lr > 0)
-        ):
-            raise SpecError(f"{label}: lr must be a positive finite number; got {lr!r}")
-        if not isinstance(self.device, str) or (
-            self.device not in ("auto", "cpu") and not self.device.startswith("cuda")
-        ):
-            raise SpecError(f"{label}: device must be {_DEVICES}; got {self.device!r}")
-        if self.threads is not None and (not _is_int(self.threads) or self.threads < 1):
-            raise SpecError(
-                f"{label}: threads must be an integer >= 1 or None; got {self.threads!r}"
-            )
-        if not _is_int(self.seed):
-            raise SpecError(f"{label}: seed must be an integer; got {self.seed!r}")
-        if self.estimate_on not in ("full", "heldout"):
-            raise SpecError(
-                f"{label}: estimate_on must be 'full' or 'heldout'; got {self.estimate_on!r}"
-            )
+            check_int(label, key, getattr(self, key), low, maximum=None)
+        check_number(label, "lr", self.lr, low=0, low_open=True)
+        check_device(label, self.device)
+        check_optional_int(label, "threads", self.threads, 1, maximum=None)
+        check_seed(label, self.seed)
+        check_choice(label, "estimate_on", self.estimate_on, ("full", "heldout"))
 
     def min_samples(self) -> int:
         return 4 if self.estimate_on == "heldout" else 2
@@ -180,9 +163,7 @@ class MINE(_Variational):
 
     def _check_params(self) -> None:
         super()._check_params()
-        rate = self.ma_rate
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 1:
-            raise SpecError(f"mine: ma_rate must be a number in (0, 1]; got {rate!r}")
+        check_number("mine", "ma_rate", self.ma_rate, low=0, high=1, low_open=True)
 
     def _bound(self):
         from estimators.variational import bounds
@@ -277,13 +258,7 @@ class SMILE(_Variational):
 
     def _check_params(self) -> None:
         super()._check_params()
-        c = self.clip
-        if (
-            isinstance(c, bool)
-            or not isinstance(c, (int, float))
-            or not (math.isfinite(c) and c > 0)
-        ):
-            raise SpecError(f"smile: clip must be a positive finite number; got {c!r}")
+        check_number("smile", "clip", self.clip, low=0, low_open=True)
 
     def _bound(self):
         from estimators.variational import bounds
