@@ -47,16 +47,15 @@ def load_run(ref: Any, store: str | os.PathLike[str] | None = None) -> RunData:
         The results store for run ids; default ``$MI_HARNESS_STORE`` or
         ``./runs/mi-harness.sqlite``.
     """
-    from pathlib import Path
 
     import results
     from results import Store
-    from results.export import FORMATS
+    from results.export import is_export
 
     if isinstance(ref, pd.DataFrame):
         run_id = ref.attrs.get("run_id") or _first(ref, "run_id") or "rows"
         return RunData(str(run_id), ref, "DataFrame")
-    if Path(ref).suffix.lower() in FORMATS:
+    if is_export(ref):
         df = results.load(ref)
         return RunData(str(_first(df, "run_id") or os.fspath(ref)), df, os.fspath(ref))
     with Store(store, create=False) as st:

@@ -14,11 +14,10 @@ package versions, CPU/GPU and thread settings are in :func:`sessions`.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pandas as pd
 
-from results.export import FORMATS, read, to_frame, write
+from results.export import is_export, read, to_frame, write
 from results.store import Store, StoreError, default_path
 
 __all__ = [
@@ -37,7 +36,7 @@ StorePath = str | os.PathLike[str] | None
 
 
 def _is_file_ref(ref: str | os.PathLike[str]) -> bool:
-    return Path(ref).suffix.lower() in FORMATS
+    return is_export(ref)
 
 
 def load(

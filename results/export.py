@@ -7,6 +7,7 @@ key; a key that clashes with a standard column is renamed ``meta_<key>``.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,12 @@ import pandas as pd
 
 from results.schema import RESULT_COLUMNS, RESULT_FIELDS
 
-__all__ = ["FORMATS", "file_format", "read", "to_frame", "write"]
+__all__ = ["FORMATS", "file_format", "is_export", "read", "to_frame", "write"]
 
 _FLOAT = ("true_mi", "true_mi_se", "estimate", "error", "seconds")
 _INT = tuple(n for n, t in RESULT_COLUMNS if t.startswith("INTEGER"))
 _TEXT = tuple(n for n, t in RESULT_COLUMNS if t.startswith("TEXT") and n != "meta")
-FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
+FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".csv.gz": "csv"}
 _PANDAS3 = int(pd.__version__.split(".")[0]) >= 3
 
 
@@ -69,10 +70,19 @@ def to_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return _coerce(pd.DataFrame.from_records(records, columns=base + list(meta_cols)))
 
 
+def is_export(ref: str | os.PathLike[str]) -> bool:
+    """Whether ``ref`` names an export file (by suffix) rather than a stored run."""
+    name = Path(ref).name.lower()
+    return any(name.endswith(suffix) for suffix in FORMATS)
+
+
 def file_format(path: str | Path) -> str:
-    """``"parquet"`` or ``"csv"`` from the suffix of ``path``; ValueError otherwise."""
-    path = Path(path)
-    fmt = FORMATS.get(path.suffix.lower())
+    """``"parquet"`` or ``"csv"`` (gzip-compressed for ``.csv.gz``) from the name of ``path``.
+
+    Raises ValueError for any other suffix.
+    """
+    name = Path(path).name.lower()
+    fmt = next((f for suffix, f in FORMATS.items() if name.endswith(suffix)), None)
     if fmt is None:
         raise ValueError(
             f"cannot tell the format of {str(path)!r}; use a name ending in "

@@ -137,10 +137,11 @@ def test_load_and_exports_equal_the_frame(store: Store, tmp_path: Path) -> None:
     assert df["estimate"].iloc[:2].tolist() == [0.0, 0.0] and np.isnan(df["estimate"].iloc[2])
     assert df["message"].iloc[2] == "E: m" and pd.isna(df["message"].iloc[0])
     assert str(df["seed"].dtype) == "Int64"
-    for name in ("out.csv", "out.parquet"):
+    for name in ("out.csv", "out.parquet", "out.csv.gz"):
         path = results.write(df, tmp_path / name)
         back = results.load(path)
         pd.testing.assert_frame_equal(back, df, check_exact=True)
+    assert (tmp_path / "out.csv.gz").read_bytes()[:2] == b"\x1f\x8b"  # gzip magic
     assert results.load(tmp_path / "out.csv")["instance_id"].iloc[3] == "007"
 
 

@@ -11,10 +11,12 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "export",
         parents=[common],
         help="export a run to Parquet/CSV",
-        description="Write the rows of a stored run to a .parquet or .csv file.",
+        description="Write the rows of a stored run to a .parquet, .csv or .csv.gz file.",
     )
     p.add_argument("run", metavar="RUN", help="run id, unique prefix, or 'latest'")
-    p.add_argument("-o", "--output", required=True, metavar="PATH", help="*.parquet or *.csv")
+    p.add_argument(
+        "-o", "--output", required=True, metavar="PATH", help="*.parquet, *.csv or *.csv.gz"
+    )
     p.add_argument(
         "--store",
         metavar="PATH",
