@@ -1,0 +1,80 @@
+"""Markdown table of the InfoNet Fig. 5 reproduction (``paper_comparisons.sh fig5``).
+
+    python -m benchmarks.fig5_table [benchmarks/results]
+
+Reads every ``paper_fig5-*.csv.gz`` export and prints ROC AUC per dependence,
+recipe, d and n for each estimator, with the paper's estimator names.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+import results
+from harness.metrics import auc_table
+
+NAMES = {"infonet": "InfoNet", "ksg": "KSG", "mine": "MINE"}
+
+
+def short_label(label: str) -> str:
+    """``infonet:projections=256,...`` -> ``InfoNet-256``; ``mine:steps=100`` -> ``MINE-100``."""
+    name, _, params = label.partition(":")
+    opts = dict(p.split("=", 1) for p in params.split(",") if "=" in p)
+    short = NAMES.get(name, name)
+    count = opts.get("projections") or opts.get("steps")
+    return f"{short}-{count}" if count else short
+
+
+def fig5_frame(folder: Path) -> pd.DataFrame:
+    """AUC rows (dependence, recipe, d, n, estimator, auc) from the fig5 exports."""
+    rows = []
+    for path in sorted(folder.glob("paper_fig5-*.csv.gz")):
+        df = results.load(path)
+        recipe = "notebook" if path.name.endswith("-notebook.csv.gz") else "paper"
+        auc = auc_table(df).reset_index()
+        for rec in auc.itertuples():
+            rows.append(
+                {
+                    "dependence": df["dependence"].iloc[0],
+                    "recipe": recipe,
+                    "d": int(rec.d),
+                    "n": int(rec.n_samples),
+                    "estimator": short_label(rec.label),
+                    "auc": float(rec.auc),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def markdown(frame: pd.DataFrame) -> str:
+    """One row per (dependence, recipe, d); one column per n, 'a / b / c' per estimator."""
+    order = sorted(frame["estimator"].unique())
+    sizes = sorted(frame["n"].unique())
+    lines = [
+        "| dependence | recipe | d | " + " | ".join(f"n = {n}" for n in sizes) + " |",
+        "|---|---|---:|" + "---|" * len(sizes),
+    ]
+    for (dep, recipe, d), part in frame.groupby(["dependence", "recipe", "d"], sort=True):
+        cells = []
+        for n in sizes:
+            at = part[part["n"] == n].set_index("estimator")["auc"]
+            cells.append(" / ".join(f"{at[e]:.2f}" if e in at else "–" for e in order))
+        lines.append(f"| {dep} | {recipe} | {d} | " + " | ".join(cells) + " |")
+    return f"AUC ({' / '.join(order)})\n\n" + "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    folder = Path(argv[0]) if argv else Path(__file__).parent / "results"
+    frame = fig5_frame(folder)
+    if frame.empty:
+        print(f"no paper_fig5-*.csv.gz in {folder}", file=sys.stderr)
+        return 1
+    print(markdown(frame))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
