@@ -209,6 +209,36 @@ def test_shipped_checkpoint_and_card():
 # -- training signal -----------------------------------------------------------
 
 
+def test_grown_size_features_start_neutral_then_see_n():
+    from dataclasses import replace
+
+    from estimators.infonet.train import grow
+
+    torch.manual_seed(0)
+    net = InfoNetModel(TINY).eval()
+    big = grow(net, "size_features=2").eval()
+    assert big.config == replace(TINY, size_features=2)
+    x = torch.randn(2, 60)
+    u, v = copula(x), copula(x + torch.randn(2, 60))
+    with torch.no_grad():
+        assert torch.allclose(big(u, v), net(u, v), atol=1e-6)  # zero-initialised
+        big.size_embed.weight.normal_(0.0, 0.5)
+        # the tables now depend on how many samples the network sees ...
+        base = net(u, v)
+        assert (big(u, v) - base).abs().max() > 0.05 * base.abs().max()
+        # ... identically through the code tables
+        tables = big.code_tables(60)
+        coded = big.forward_codes(copula_codes(x), copula_codes(x), tables)
+        assert torch.allclose(coded, big(u, u), atol=1e-5)
+        # at n = 1000 the features are 0: only the (zero) bias is added
+        w = torch.rand(2, 1000)
+        assert torch.allclose(big(w, w), net(w, w), atol=1e-6)
+    with pytest.raises(SystemExit, match="can only add"):
+        grow(big, "size_features=3")
+    with pytest.raises(SystemExit, match="can only add"):
+        grow(net, "grid=8")
+
+
 def test_tiny_training_run_increases_dv():
     from estimators.infonet.simulator import sample_gmm_batch
     from estimators.infonet.train import train_step

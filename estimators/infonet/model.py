@@ -3,8 +3,10 @@
 Perceiver-IO shape (Hu et al., ICML 2024, Fig. 3), sizes configurable:
 
 1. each pair (u_t, v_t) becomes a token (Fourier features + MLP);
-2. M learnable latents cross-attend to the tokens, then pass through
-   self-attention layers (a summary of the whole joint distribution);
+2. M learnable latents (plus, with ``size_features``, a learned function of
+   ln n, so the network knows how many samples it sees) cross-attend to the
+   tokens, then pass through self-attention layers (a summary of the whole
+   joint distribution);
 3. query generator: one query per x-grid node attends over the samples with
    keys from x and values from y (what y looks like near that x);
 4. decoder: those L queries cross-attend to the latents; each becomes a row
@@ -36,6 +38,7 @@ class InfoNetConfig:
     frequencies: int = 8  # Fourier features per coordinate
     blur_size: int = 5
     blur_sigma: float = 1.0  # in grid cells; 0 disables the blur
+    size_features: int = 0  # powers of log(n / 1000) added to the latents; 0: none
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -46,6 +49,12 @@ def fourier_features(u: torch.Tensor, frequencies: int) -> torch.Tensor:
     freqs = math.pi * torch.arange(1, frequencies + 1, device=u.device, dtype=u.dtype)
     angles = u.unsqueeze(-1) * freqs
     return torch.cat([2 * u.unsqueeze(-1) - 1, torch.sin(angles), torch.cos(angles)], dim=-1)
+
+
+def size_features(n: int, count: int, dtype: torch.dtype, device) -> torch.Tensor:
+    """(count,) powers t, t^2, ... of t = ln(n / 1000): the sample size as the network sees it."""
+    t = math.log(n / 1000.0)
+    return torch.tensor([t ** (i + 1) for i in range(count)], dtype=dtype, device=device)
 
 
 def _mlp(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
@@ -140,6 +149,13 @@ class InfoNetModel(nn.Module):
         self.row_head = _mlp(d, d, d)
         self.col_embed = _mlp(f, d, d)
         self.bias = nn.Parameter(torch.zeros(()))
+        if cfg.size_features > 0:
+            # zero at start, so a model grown from one without it computes the same tables
+            self.size_embed = nn.Linear(cfg.size_features, d)
+            nn.init.zeros_(self.size_embed.weight)
+            nn.init.zeros_(self.size_embed.bias)
+        else:
+            self.size_embed = None
         grid = torch.linspace(0.0, 1.0, cfg.grid)
         self.register_buffer("grid_nodes", grid, persistent=False)
         if cfg.blur_sigma > 0 and cfg.blur_size > 1:
@@ -199,8 +215,12 @@ class InfoNetModel(nn.Module):
 
     def _table(self, tokens: torch.Tensor, kx: torch.Tensor, vy: torch.Tensor) -> torch.Tensor:
         cfg = self.config
-        b = tokens.shape[0]
-        lat = self.encode(self.latents.expand(b, -1, -1), tokens)
+        b, n = tokens.shape[0], tokens.shape[1]
+        lat = self.latents
+        if self.size_embed is not None:
+            feats = size_features(n, cfg.size_features, lat.dtype, lat.device)
+            lat = lat + self.size_embed(feats)
+        lat = self.encode(lat.expand(b, -1, -1), tokens)
         for block in self.process:
             lat = block(lat)
         fg = fourier_features(self.grid_nodes.to(tokens.dtype), cfg.frequencies)

@@ -65,6 +65,28 @@ def parse_config(text: str | None, base: InfoNetConfig | None = None) -> InfoNet
     return InfoNetConfig(**values)
 
 
+GROWABLE = ("size_features",)
+
+
+def grow(model: InfoNetModel, text: str) -> InfoNetModel:
+    """``model`` with the components named in ``text`` (e.g. ``size_features=2``) added.
+
+    New weights start at zero, so the grown model computes the same tables until
+    training moves them.
+    """
+    config = parse_config(text, base=model.config)
+    for key, value in config.to_dict().items():
+        old = getattr(model.config, key)
+        if value != old and (key not in GROWABLE or old != 0):
+            raise SystemExit(f"error: --grow can only add {', '.join(GROWABLE)} to a model "
+                             f"without it; {key} is {old}")
+    grown = InfoNetModel(config)
+    missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
+    if unexpected or any(not k.startswith("size_embed.") for k in missing):
+        raise SystemExit(f"error: cannot grow: missing {missing}, unexpected {unexpected}")
+    return grown
+
+
 def train_step(
     model: InfoNetModel,
     opt: torch.optim.Optimizer,
@@ -106,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resume", default=None,
                    help="'shipped', a state.pt from an earlier run, or a model .pt")
     p.add_argument("--config", default=None, help="model sizes, e.g. dim=96,grid=96 (new runs)")
+    p.add_argument("--grow", default=None,
+                   help="with --resume of a model .pt: add size_features=K (the network "
+                   "sees ln n; new weights start at zero)")
     p.add_argument("--steps", type=int, default=None,
                    help="learning-rate schedule length in steps from the start or resume "
                    "point (default: 200000 for a new run; a state.pt resume keeps its "
@@ -149,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.resume:
         src = DEFAULT_CHECKPOINT if args.resume == "shipped" else Path(args.resume)
         if src.name == "state.pt":
+            if args.grow:
+                raise SystemExit("error: --grow needs --resume of a model .pt, not a state.pt")
             state = torch.load(src, map_location="cpu", weights_only=True)
             model = InfoNetModel(InfoNetConfig(**state["config"]))
             model.load_state_dict(state["model"])
@@ -162,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
                 origin, total = step, step + args.steps
         else:
             model, card = load_model(src)
+            if args.grow:
+                model = grow(model, args.grow)
             step = card.get("steps", 0)
             samples_seen = card.get("samples_seen", 0)
             wall_before = card.get("wall_seconds", 0.0)
@@ -169,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
             origin, total = step, step + steps
         print(f"resumed from {src} at step {step}", flush=True)
     else:
+        if args.grow:
+            raise SystemExit("error: --grow needs --resume; a new run takes --config")
         model = InfoNetModel(parse_config(args.config))
     model.to(device).train()
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
