@@ -177,6 +177,23 @@ def make_row(
     }
 
 
+def failed_row(
+    job: Job, cell: Cell, message: str, info: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A ``failed`` row for a cell lost outside its estimator (dead worker, broken executor).
+
+    Without ``info`` the instance columns (truth, size, meta) are regenerated
+    here, so the row still says what the cell was; if the task cannot
+    regenerate the instance they stay empty.
+    """
+    if info is None:
+        try:
+            info = instance_info(_task(job).instance(cell.instance, cell.seed))
+        except Exception:
+            info = None
+    return make_row(job, cell, info, "failed", message=message)
+
+
 # -- execution ----------------------------------------------------------------
 
 _OBJECTS: dict[tuple[str, object], Any] = {}

@@ -101,7 +101,7 @@ def run_chunk_on_worker(job: Job, chunk: Sequence[Cell], timeout: float | None) 
 def _run_with_deadline(
     job: Job, chunk: Sequence[Cell], timeout: float, here: str | None
 ) -> ChunkResult:
-    from harness.cells import _OBJECTS, iter_chunk, make_row, one_line
+    from harness.cells import _OBJECTS, failed_row, iter_chunk, make_row, one_line
 
     inbox: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
     stop = threading.Event()  # set at a timeout: the thread starts no further cell
@@ -151,7 +151,7 @@ def _run_with_deadline(
         elif kind == "error":
             text = f"worker error: {msg[1]}"
             rest = [p for p in range(len(chunk)) if p not in finished]
-            out.extend(make_row(job, chunk[p], None, "failed", message=text) for p in rest)
+            out.extend(failed_row(job, chunk[p], text) for p in rest)
             finished.update(rest)
         else:  # done
             return ChunkResult(out, [])
@@ -316,7 +316,7 @@ class DaskExecutor(Executor):
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
 
-        from harness.cells import make_row, one_line
+        from harness.cells import failed_row, one_line
 
         client = self.start().client
         gpu = self._has_gpu_workers()
@@ -362,13 +362,13 @@ class DaskExecutor(Executor):
                             submit(chunk, priority=1)
                         else:
                             text = f"worker died running this cell ({one_line(exc)})"
-                            rows = [make_row(job, chunk[0], None, "failed", message=text)]
+                            rows = [failed_row(job, chunk[0], text)]
                 except Exception as exc:
                     if fut.status != "error":  # its result was lost with a worker: rerun
                         submit(chunk, priority=1)
                         continue
                     text = f"executor error: {one_line(exc)}"  # unpicklable, broken worker...
-                    rows = [make_row(job, c, None, "failed", message=text) for c in chunk]
+                    rows = [failed_row(job, c, text) for c in chunk]
                 else:
                     rows = res.rows
                     if res.unfinished:  # after a timeout: the rest of the chunk runs again

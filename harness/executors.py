@@ -122,7 +122,7 @@ class FuturesExecutor(Executor):
         self.on_close = on_close
 
     def run(self, job: Job, chunks: Iterable[Chunk]) -> Iterator[Rows]:
-        from harness.cells import make_row, one_line, run_chunk
+        from harness.cells import failed_row, one_line, run_chunk
 
         futures = {self.pool.submit(run_chunk, job, chunk): chunk for chunk in chunks}
         try:
@@ -131,7 +131,7 @@ class FuturesExecutor(Executor):
                     rows = fut.result()
                 except Exception as exc:  # the executor itself failed (pickling, lost worker)
                     msg = f"executor error: {one_line(exc)}"
-                    rows = [make_row(job, c, None, "failed", message=msg) for c in futures[fut]]
+                    rows = [failed_row(job, c, msg) for c in futures[fut]]
                 yield rows
         finally:
             for fut in futures:
@@ -270,7 +270,7 @@ class ProcessExecutor(Executor):
 
     # -- the loop ----------------------------------------------------------------
     def run(self, job: Job, chunks: Iterable[Chunk]) -> Iterator[Rows]:
-        from harness.cells import make_row
+        from harness.cells import failed_row, make_row
 
         pending: deque[list[Any]] = deque(list(c) for c in chunks if len(c))
         try:
@@ -280,7 +280,7 @@ class ProcessExecutor(Executor):
                 ready = wait([w.conn for w in busy], self._wait_time(busy))
                 for conn in ready:
                     worker = next(w for w in busy if w.conn is conn)
-                    yield from self._receive(job, worker, pending, make_row)
+                    yield from self._receive(job, worker, pending, failed_row)
                 yield from self._expire(job, pending, make_row)
         finally:
             for w in list(self._pool):
@@ -303,7 +303,7 @@ class ProcessExecutor(Executor):
         return max(0.0, min(ends) - time.monotonic()) if ends else None
 
     def _receive(
-        self, job: Job, worker: _Worker, pending: deque[list[Any]], make_row: Callable[..., Any]
+        self, job: Job, worker: _Worker, pending: deque[list[Any]], failed_row: Callable[..., Any]
     ) -> Iterator[Rows]:
         chunk = worker.chunk or []
         try:
@@ -319,7 +319,7 @@ class ProcessExecutor(Executor):
                 pending.appendleft(rest)
             msg_text = f"worker process died (exit code {code})"
             yield [
-                make_row(job, chunk[p], i, "failed", message=msg_text)
+                failed_row(job, chunk[p], msg_text, i)
                 for p, i in zip(positions, infos, strict=True)
             ]
             return
@@ -335,9 +335,7 @@ class ProcessExecutor(Executor):
             yield rows
         elif kind == "error":  # the chunk loop itself broke; no row for the rest
             text = f"worker error: {msg[1]}"
-            yield [
-                make_row(job, chunk[p], None, "failed", message=text) for p in worker.unfinished()
-            ]
+            yield [failed_row(job, chunk[p], text) for p in worker.unfinished()]
             worker.finished.update(range(len(chunk)))
         elif kind == "done":
             worker.chunk, worker.running, worker.infos = None, [], []

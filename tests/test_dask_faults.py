@@ -267,9 +267,12 @@ def test_cell_that_kills_its_worker_fails_alone(db: Path) -> None:
             )
     assert len(df) == 16 and df["cell_key"].is_unique
     bad = df[df["status"] != "ok"]
-    # the rho=0.9 instance (the last); its row has no instance columns: none came back
+    # the rho=0.9 instance (the last); the driver regenerates its instance columns
     assert bad["instance_index"].tolist() == [15] and bad["status"].tolist() == ["failed"]
     assert bad["message"].iloc[0].startswith("worker died running this cell (KilledWorker")
+    lost = task.instance(15, 0)
+    assert bad["instance_id"].iloc[0] == lost.instance_id
+    assert bad["true_mi"].iloc[0] == lost.true_mi and bad["n_samples"].iloc[0] == 200
     for row in df[df["status"] == "ok"].itertuples():
         inst = task.instance(row.instance_index, row.seed)
         assert row.estimate == fp.corr_mi(inst.x, inst.y)
