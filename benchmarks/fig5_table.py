@@ -2,7 +2,7 @@
 
     python -m benchmarks.fig5_table [benchmarks/results]
 
-Reads every ``paper_fig5-*.csv.gz`` export and prints ROC AUC per dependence,
+Reads every ``paper_fig5*-*.csv.gz`` export and prints ROC AUC per dependence,
 recipe, d and n for each estimator, with the paper's estimator names.
 """
 
@@ -25,13 +25,15 @@ def short_label(label: str) -> str:
     opts = dict(p.split("=", 1) for p in params.split(",") if "=" in p)
     short = NAMES.get(name, name)
     count = opts.get("projections") or opts.get("steps")
+    if str(opts.get("standardize", "")).lower() == "true":
+        count = "std"
     return f"{short}-{count}" if count else short
 
 
 def fig5_frame(folder: Path) -> pd.DataFrame:
     """AUC rows (dependence, recipe, d, n, estimator, auc) from the fig5 exports."""
     rows = []
-    for path in sorted(folder.glob("paper_fig5-*.csv.gz")):
+    for path in sorted(folder.glob("paper_fig5*-*.csv.gz")):
         df = results.load(path)
         recipe = "notebook" if path.name.endswith("-notebook.csv.gz") else "paper"
         auc = auc_table(df).reset_index()
@@ -70,7 +72,7 @@ def main(argv: list[str]) -> int:
     folder = Path(argv[0]) if argv else Path(__file__).parent / "results"
     frame = fig5_frame(folder)
     if frame.empty:
-        print(f"no paper_fig5-*.csv.gz in {folder}", file=sys.stderr)
+        print(f"no paper_fig5*-*.csv.gz in {folder}", file=sys.stderr)
         return 1
     print(markdown(frame))
     return 0

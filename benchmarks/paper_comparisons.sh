@@ -9,6 +9,7 @@
 # (highdim_independence, n = 50..300, d = 16 and 128): one run per cell, named
 # fig5-<dependence>-d<d>-n<n>, plus the authors' notebook recipe of two_features.
 # FIG5_PROJECTIONS (default 256; the paper: 1000) sets InfoNet's projections.
+# fig5-std runs the grid once more for ksg:standardize=true (runs fig5std-...).
 #
 # Each step is one `python -m harness run` into runs/paper/paper.sqlite (resumed
 # if interrupted) and its rows exported to benchmarks/results/paper_<step>.csv.
@@ -33,14 +34,15 @@ run() {  # run-id, then harness run arguments
 }
 
 fig5() {  # InfoNet Fig. 5: AUC of sliced InfoNet, KSG and MINE-100 vs n
-    local p=${FIG5_PROJECTIONS:-256} dep d n recipe
+    local p=${FIG5_PROJECTIONS:-256} dep d n recipe prefix=${1:-fig5}
     local est="infonet:projections=$p,batch_size=$p,ksg,mine:steps=100,batch_size=100"
+    [ "$prefix" = fig5std ] && est="ksg:standardize=true"
     for recipe in paper notebook; do
         for dep in one_feature two_features independent_coords; do
             [ "$recipe" = notebook ] && [ "$dep" != two_features ] && continue
             for d in 16 128; do
                 for n in 50 100 200 300; do
-                    local id="fig5-$dep-d$d-n$n"
+                    local id="$prefix-$dep-d$d-n$n"
                     [ "$recipe" = notebook ] && id="$id-notebook"
                     SUFFIX=.gz run "$id" --estimators "$est" \
                         --task "highdim_independence:dependence=$dep,d=$d,n=$n,recipe=$recipe"
@@ -74,6 +76,7 @@ for step in "${steps[@]}"; do
         [ "$step" = cubic-doe ] && task="mvn:d=20,transform=cubic"
         run "$step" --estimators doe --task "$task" ;;
     fig5) fig5 ;;
+    fig5-std) fig5 fig5std ;;  # the same grid for KSG on standardised columns
     *) echo "unknown step $step" >&2; exit 2 ;;
     esac
 done

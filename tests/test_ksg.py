@@ -167,6 +167,22 @@ def test_correlated_gaussian_truth(rho, variant):
     assert KSG(k=5, variant=variant).estimate(x, y) == pytest.approx(truth, abs=0.03)
 
 
+@pytest.mark.parametrize("dim", [1, 3])
+def test_standardize_removes_the_scale_of_each_column(dim):
+    # Y = rho X + noise per coordinate, then shrunk 1000x: the max-norm sees only X
+    rng = np.random.default_rng(7)
+    rho = 0.8
+    x = rng.normal(size=(3000, dim))
+    y = rho * x + np.sqrt(1 - rho**2) * rng.normal(size=(3000, dim))
+    truth = -0.5 * dim * np.log(1 - rho**2)
+    scale = np.array([1e-3, 5.0, 0.2])[:dim]
+    raw = KSG(k=5).estimate(x, y * scale)
+    std = KSG(k=5, standardize=True)
+    assert raw < truth - 0.3
+    assert std.estimate(x, y * scale) == pytest.approx(truth, abs=0.06 * dim)
+    assert std.estimate(x * 40.0, y * scale) == pytest.approx(std.estimate(x, y), abs=1e-9)
+
+
 def test_independent_near_zero():
     rng = np.random.default_rng(5)
     x, y = rng.normal(size=(4000, 2)), rng.normal(size=(4000, 1))
@@ -186,8 +202,10 @@ def test_noise_seed_determinism_on_ties():
 def test_registry_and_params():
     est = estimators.make("ksg:k=5,variant=2")
     assert isinstance(est, KSG)
-    assert est.get_params() == {"k": 5, "variant": 2, "noise": 1e-10, "seed": 0}
-    assert repr(est) == "ksg:k=5,variant=2,noise=1e-10,seed=0"
+    params = {"k": 5, "variant": 2, "noise": 1e-10, "seed": 0, "standardize": False}
+    assert est.get_params() == params
+    assert repr(est) == "ksg:k=5,variant=2,noise=1e-10,seed=0,standardize=False"
+    assert estimators.make("ksg:standardize=true").standardize is True
     assert est.min_samples() == 6
 
 
