@@ -8,13 +8,24 @@ them to the registries; ``unregister()`` removes them again.
 from __future__ import annotations
 
 import os
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
 import estimators
 import tasks
 from harness.interface import Capabilities, Estimator, Instance, SpecError, Task
+
+
+def cli_command(*args: str) -> list[str]:
+    """argv of a ``python -m harness`` child process with these plugins registered."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import fake_plugins; "
+        "fake_plugins.register(); from harness.cli import main; sys.exit(main(sys.argv[2:]))"
+    )
+    return [sys.executable, "-c", code, str(Path(__file__).resolve().parent), *args]
 
 
 def corr_mi(x: np.ndarray, y: np.ndarray) -> float:

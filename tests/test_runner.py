@@ -26,7 +26,6 @@ import results
 from harness.interface import SpecError
 from results.store import Store, StoreError
 
-TESTS = Path(__file__).resolve().parent
 CELL_COLUMNS = ["cell_key", "label", "seed", "instance_index", "true_mi", "estimate", "status"]
 
 
@@ -148,14 +147,6 @@ def test_keyboard_interrupt_keeps_finished_cells_and_resume_matches(db: Path) ->
     st.close()
 
 
-def _cli(*args: str) -> list[str]:
-    code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); import fake_plugins; "
-        "fake_plugins.register(); from harness.cli import main; sys.exit(main(sys.argv[2:]))"
-    )
-    return [sys.executable, "-c", code, str(TESTS), *args]
-
-
 def _wait_rows(db: Path, run_id: str, count: int, proc: subprocess.Popen) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -177,7 +168,7 @@ def test_killed_or_interrupted_process_then_resume(db: Path, how: str) -> None:
     task = "fake_levels:per_level=4"
     args = ["run", "-e", spec, "--task", task, "--seeds", "0,1", "--store", str(db)]
     proc = subprocess.Popen(
-        _cli(*args, "--run-id", "victim", "--quiet"),
+        fp.cli_command(*args, "--run-id", "victim", "--quiet"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
