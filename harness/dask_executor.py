@@ -48,7 +48,13 @@ from harness.executors import Chunk, Executor, Rows, single_thread_env
 if TYPE_CHECKING:
     from harness.cells import Cell, EstimatorSpec, Job
 
-__all__ = ["SCHEDULER_CONFIG", "ChunkResult", "DaskExecutor", "run_chunk_on_worker"]
+__all__ = [
+    "SCHEDULER_CONFIG",
+    "ChunkResult",
+    "DaskExecutor",
+    "local_cluster",
+    "run_chunk_on_worker",
+]
 
 #: Resource name GPU workers advertise (``dask worker --resources GPU=1``).
 GPU_RESOURCE = "GPU"
@@ -58,6 +64,30 @@ KILLS_TO_FAIL = 2
 #: holds only the chunks it is running, so a dying worker's KilledWorker blames
 #: the chunk that killed it and not an innocent one queued behind it.
 SCHEDULER_CONFIG = {"distributed.scheduler.worker-saturation": 1.0}
+
+
+def local_cluster(workers: int, config: dict[str, Any] | None = None, **options: Any) -> Any:
+    """A ``distributed.LocalCluster`` set up as the executor starts its own.
+
+    ``workers`` processes of one thread each (BLAS/OpenMP/Numba pinned to one
+    thread), a free dashboard port, quiet logs, and the scheduler created under
+    :data:`SCHEDULER_CONFIG` updated with ``config``. ``options`` override the
+    ``LocalCluster`` arguments.
+    """
+    import dask
+    from distributed import LocalCluster
+
+    kwargs: dict[str, Any] = {
+        "n_workers": workers,
+        "threads_per_worker": 1,
+        "processes": True,
+        "dashboard_address": ":0",
+        "silence_logs": logging.ERROR,
+        "env": single_thread_env(1),
+    }
+    kwargs.update(options)
+    with dask.config.set({**SCHEDULER_CONFIG, **(config or {})}):
+        return LocalCluster(**kwargs)
 
 
 @dataclass
@@ -228,23 +258,13 @@ class DaskExecutor(Executor):
         if self.client is not None:
             return self
         try:
-            from distributed import Client, LocalCluster
+            from distributed import Client
         except ImportError:
             raise ValueError(
                 "executor 'dask' needs the 'distributed' package (pip install 'mi-harness[dask]')"
             ) from None
         if self.scheduler is None:
-            import dask
-
-            with dask.config.set(SCHEDULER_CONFIG):
-                self.cluster = LocalCluster(
-                    n_workers=self.workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=":0",
-                    silence_logs=logging.ERROR,
-                    env=single_thread_env(1),
-                )
+            self.cluster = local_cluster(self.workers)
             self.client = Client(self.cluster)
             return self
         try:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import pandas as pd
 import pytest
 
@@ -11,8 +9,7 @@ import estimators
 import harness
 from harness.cells import EstimatorSpec
 from harness.cli import main
-from harness.dask_executor import DaskExecutor, uses_gpu
-from harness.executors import single_thread_env
+from harness.dask_executor import DaskExecutor, local_cluster, uses_gpu
 from results.store import Store
 
 distributed = pytest.importorskip("distributed")
@@ -44,14 +41,7 @@ def test_dask_rows_equal_local_rows(tmp_path) -> None:
 
 @pytest.fixture(scope="module")
 def address():
-    with distributed.LocalCluster(
-        n_workers=1,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",
-        silence_logs=logging.ERROR,
-        env=single_thread_env(1),
-    ) as lc:
+    with local_cluster(1) as lc:
         yield lc.scheduler_address
 
 

@@ -14,7 +14,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,15 +21,13 @@ import fake_plugins as fp
 import pytest
 
 import harness
-from harness.dask_executor import SCHEDULER_CONFIG
-from harness.executors import single_thread_env
+from harness.dask_executor import local_cluster
 from harness.interface import Task
 from results.store import Store, StoreError
 
 distributed = pytest.importorskip("distributed")
 dask = pytest.importorskip("dask")
 
-TESTS = Path(__file__).resolve().parent
 TASK = "fake_levels:per_level=4"  # 12 instances; with seeds 0, 1: 24 cells
 
 
@@ -44,14 +41,7 @@ def _fakes():
 @pytest.fixture(scope="module")
 def cluster():
     with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",
-            silence_logs=logging.ERROR,
-            env=single_thread_env(1),
-        ) as lc,
+        local_cluster(2) as lc,
         distributed.Client(lc) as client,
     ):
         yield lc.scheduler_address, client
@@ -157,19 +147,11 @@ def test_client_interrupted_then_resume(cluster, address: str, db: Path) -> None
     st.close()
 
 
-def _cli(*args: str) -> list[str]:
-    code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); import fake_plugins; "
-        "fake_plugins.register(); from harness.cli import main; sys.exit(main(sys.argv[2:]))"
-    )
-    return [sys.executable, "-c", code, str(TESTS), *args]
-
-
 def test_ctrl_c_of_the_cli_then_resume(address: str, db: Path) -> None:
     args = ["run", "-e", "fake_slow:delay=0.1", "--task", TASK, "--seeds", "0,1"]
     extra = ["--executor", "dask", "--scheduler", address, "--store", str(db)]
     proc = subprocess.Popen(
-        _cli(*args, *extra, "--run-id", "victim", "--quiet"),
+        fp.cli_command(*args, *extra, "--run-id", "victim", "--quiet"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -248,15 +230,9 @@ def test_cell_that_kills_its_worker_fails_alone(db: Path) -> None:
     rhos = tuple(round(0.05 * i, 2) for i in range(15)) + (0.9,)
     task = fp.FakeGauss(rhos=rhos, n=200)
     # one lost worker makes a chunk fail (keeps this test short)
-    config = {**SCHEDULER_CONFIG, "distributed.scheduler.allowed-failures": 0}
+    config = {"distributed.scheduler.allowed-failures": 0}
     with dask.config.set(config):
-        with distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            dashboard_address=":0",
-            silence_logs=logging.CRITICAL,
-            env=single_thread_env(1),
-        ) as lc:
+        with local_cluster(2, config, silence_logs=logging.CRITICAL) as lc:
             df = harness.run(
                 ["fake_crash"],
                 task,
