@@ -70,10 +70,14 @@ def to_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return _coerce(pd.DataFrame.from_records(records, columns=base + list(meta_cols)))
 
 
+def _format_of(ref: str | os.PathLike[str]) -> str | None:
+    name = Path(ref).name.lower()
+    return next((fmt for suffix, fmt in FORMATS.items() if name.endswith(suffix)), None)
+
+
 def is_export(ref: str | os.PathLike[str]) -> bool:
     """Whether ``ref`` names an export file (by suffix) rather than a stored run."""
-    name = Path(ref).name.lower()
-    return any(name.endswith(suffix) for suffix in FORMATS)
+    return _format_of(ref) is not None
 
 
 def file_format(path: str | Path) -> str:
@@ -81,8 +85,7 @@ def file_format(path: str | Path) -> str:
 
     Raises ValueError for any other suffix.
     """
-    name = Path(path).name.lower()
-    fmt = next((f for suffix, f in FORMATS.items() if name.endswith(suffix)), None)
+    fmt = _format_of(path)
     if fmt is None:
         raise ValueError(
             f"cannot tell the format of {str(path)!r}; use a name ending in "
@@ -99,7 +102,8 @@ def write(df: pd.DataFrame, path: str | Path) -> Path:
     if fmt == "parquet":
         df.to_parquet(path, index=False)
     else:
-        df.to_csv(path, index=False)
+        # mtime 0: the same rows give the same bytes (re-exports leave git clean)
+        df.to_csv(path, index=False, compression={"method": "infer", "mtime": 0})
     return path
 
 

@@ -142,6 +142,8 @@ def test_load_and_exports_equal_the_frame(store: Store, tmp_path: Path) -> None:
         back = results.load(path)
         pd.testing.assert_frame_equal(back, df, check_exact=True)
     assert (tmp_path / "out.csv.gz").read_bytes()[:2] == b"\x1f\x8b"  # gzip magic
+    # no timestamp in the gzip header (bytes 4-8): the same rows give the same file
+    assert (tmp_path / "out.csv.gz").read_bytes()[4:8] == b"\x00\x00\x00\x00"
     assert results.load(tmp_path / "out.csv")["instance_id"].iloc[3] == "007"
 
 
