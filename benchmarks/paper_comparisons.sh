@@ -25,7 +25,7 @@ export OMP_NUM_THREADS=1
 run() {  # run-id, then harness run arguments
     local id=$1
     shift
-    if $PY -m harness runs --store "$STORE" 2>/dev/null | grep -q "^$id\b"; then
+    if $PY -m harness runs --store "$STORE" 2>/dev/null | grep -Eq "^[[:space:]]*$id([[:space:]]|$)"; then
         $PY -m harness run --resume "$id" --store "$STORE" -q
     else
         $PY -m harness run --run-id "$id" --store "$STORE" -q "$@"
@@ -33,10 +33,8 @@ run() {  # run-id, then harness run arguments
     $PY -m harness export "$id" --store "$STORE" -o "benchmarks/results/paper_$id.csv${SUFFIX:-}"
 }
 
-fig5() {  # InfoNet Fig. 5: AUC of sliced InfoNet, KSG and MINE-100 vs n
-    local p=${FIG5_PROJECTIONS:-256} dep d n recipe prefix=${1:-fig5}
-    local est="infonet:projections=$p,batch_size=$p,ksg,mine:steps=100,batch_size=100"
-    [ "$prefix" = fig5std ] && est="ksg:standardize=true"
+fig5() {  # InfoNet Fig. 5 grid: run-id prefix, then estimator specs; AUC vs n
+    local prefix=$1 est=$2 dep d n recipe
     for recipe in paper notebook; do
         for dep in one_feature two_features independent_coords; do
             [ "$recipe" = notebook ] && [ "$dep" != two_features ] && continue
@@ -75,8 +73,10 @@ for step in "${steps[@]}"; do
         task="mvn:d=20"
         [ "$step" = cubic-doe ] && task="mvn:d=20,transform=cubic"
         run "$step" --estimators doe --task "$task" ;;
-    fig5) fig5 ;;
-    fig5-std) fig5 fig5std ;;  # the same grid for KSG on standardised columns
+    fig5)  # sliced InfoNet, KSG and MINE-100
+        p=${FIG5_PROJECTIONS:-256}
+        fig5 fig5 "infonet:projections=$p,batch_size=$p,ksg,mine:steps=100,batch_size=100" ;;
+    fig5-std) fig5 fig5std "ksg:standardize=true" ;;  # KSG on standardised columns
     *) echo "unknown step $step" >&2; exit 2 ;;
     esac
 done
