@@ -86,6 +86,9 @@ class Sliced(Estimator):
     def min_samples(self) -> int:
         return self.base_estimator().min_samples()
 
+    def artifacts(self) -> dict[str, str]:
+        return self.base_estimator().artifacts()
+
     def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
         return float(self._estimate_batch([(x, y)])[0])
 

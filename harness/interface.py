@@ -194,6 +194,15 @@ class Estimator:
     def _check_params(self) -> None:
         """Raise :class:`SpecError` for invalid parameter values (override)."""
 
+    def artifacts(self) -> dict[str, str]:
+        """Identities of files the estimates depend on beyond the parameters.
+
+        For example the sha256 of trained weights. The runner records them
+        with each run and refuses to resume a run after they changed, so one
+        run never mixes two models. Estimators that load nothing return ``{}``.
+        """
+        return {}
+
     def min_samples(self) -> int:
         """Smallest sample size the estimator accepts."""
         return 2

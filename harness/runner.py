@@ -28,11 +28,12 @@ import pandas as pd
 
 import estimators as estimator_registry
 import tasks as task_registry
-from harness.cells import Cell, EstimatorSpec, Job, TaskSpec, make_cell
+from harness.cells import Cell, EstimatorSpec, Job, TaskSpec, make_cell, one_line
 from harness.executors import Executor, make_executor
 from harness.interface import Estimator, SpecError, Task, param_defaults
 from harness.registry import format_spec, parse_spec
 from results.export import to_frame
+from results.schema import dumps
 from results.store import Store, StoreError, default_path, new_run_id, now
 
 __all__ = ["FINAL", "RETRYABLE", "make_chunks", "plan", "run"]
@@ -52,8 +53,6 @@ def _roundtrip(params: dict[str, Any], cls: type) -> dict[str, Any]:
     An integer given where the default is a float becomes a float, so
     ``shrink=0`` and ``shrink=0.0`` are one configuration (one label, one cell key).
     """
-    from results.schema import dumps
-
     defaults = param_defaults(cls)
     out = json.loads(dumps(params))
     for key, value in out.items():
@@ -179,6 +178,27 @@ def _new_grid(
     task_spec = _task_spec(task, n)
     seed_list = tuple(_seeds(seeds))
     return Grid(tuple(est_specs), task_spec, seed_list, _n_instances(task_spec, seed_list[0]))
+
+
+def _artifacts(spec: EstimatorSpec) -> dict[str, str]:
+    """The estimator's :meth:`~harness.interface.Estimator.artifacts`; a failure is recorded."""
+    try:
+        return dict(spec.build().artifacts())
+    except Exception as exc:  # the cells will fail with their own message
+        return {"error": one_line(exc)}
+
+
+def _check_artifacts(run_id: str, rec: dict[str, Any], now: dict[str, dict[str, str]]) -> None:
+    """Refuse to resume a run whose estimators now load different files."""
+    for e in rec["estimators"]:
+        before, current = e.get("artifacts") or {}, now.get(e["label"]) or {}
+        if "error" in before or "error" in current or before == current:
+            continue
+        raise SpecError(
+            f"run {run_id}: {e['label']} was run with {dumps(before)} and would now use "
+            f"{dumps(current)}; resuming would mix the two in one run. Start a new run, "
+            "or restore the files the run was made with."
+        )
 
 
 def _stored_grid(rec: dict[str, Any]) -> Grid:
@@ -457,6 +477,9 @@ def _session(
     states = st.cell_states(run_id) if rec is not None else {}
     closed = FINAL - RETRYABLE if retry_failed else FINAL
     todo = [c for c in cells if c.key not in states or states[c.key][1] not in closed]
+    artifacts = {e.label: _artifacts(e) for e in grid.estimators}
+    if rec is not None:
+        _check_artifacts(run_id, rec, artifacts)
     attempts = {c.key: states.get(c.key, (0, ""))[0] + 1 for c in todo}
 
     argv = list(sys.argv if argv is None else argv)
@@ -475,7 +498,9 @@ def _session(
                 "task": grid.task.name,
                 "task_params": grid.task.params,
                 "estimators": [
-                    {"name": e.name, "params": e.params, "label": e.label} for e in grid.estimators
+                    {"name": e.name, "params": e.params, "label": e.label}
+                    | ({"artifacts": artifacts[e.label]} if artifacts[e.label] else {})
+                    for e in grid.estimators
                 ],
                 "seeds": list(grid.seeds),
                 "n": grid.task.params.get("n"),

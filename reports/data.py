@@ -116,6 +116,11 @@ def _dirty(flag: Any) -> str:
     return "dirty (uncommitted changes)" if bool(flag) else "clean"
 
 
+def _artifact_text(artifacts: dict[str, str]) -> str:
+    """``key value`` pairs of an estimator's recorded files, sha256 digests cut to 16 digits."""
+    return ", ".join(f"{k} {str(v)[:16]}" for k, v in sorted(artifacts.items()))
+
+
 def _unique(df: pd.DataFrame, col: str) -> str:
     if col not in df:
         return "–"
@@ -141,6 +146,11 @@ def provenance(run: RunData) -> dict[str, Any]:
                 f"{rec.get('task')} {json.dumps(rec.get('task_params') or {}, sort_keys=True)}",
             ),
             ("estimators", ", ".join(e.get("label", "?") for e in rec.get("estimators") or [])),
+            *(
+                (f"{e.get('label', '?')} files", _artifact_text(e["artifacts"]))
+                for e in rec.get("estimators") or []
+                if e.get("artifacts")
+            ),
             ("seeds", seeds_text(rec.get("seeds") or [])),
             ("n", str(rec.get("n") if rec.get("n") is not None else "task default")),
             ("created", str(rec.get("created") or "–")),

@@ -20,8 +20,21 @@ The truth is :func:`ground_truth.analytic.mvn_mi` of the joint covariance (equal
 to the target level up to rounding). Y and Y' share X, so they are dependent on
 each other, as in the paper's triplets.
 
+``recipe="notebook"`` follows the authors' published code instead (repository
+datou30/InfoNet: ``gen_gauss`` in ``Notebooks/independence_test.ipynb``, with
+the covariance of its 1-D sibling ``gen_gauss_xyz`` in ``data.py``). One
+3d-dimensional Gaussian (X, Y, Z) per triplet, mean ~ U(-5, 5)^{3d} and
+covariance Sigma = A A^T + 0.001 I with A ~ U(-3, 3)^{3d x 3d} entrywise; the
+order compares I(X; Y) with I(Y; Z), the blocks sharing the middle Y. The
+notebook calls a ``gen_cov(d)`` that the repository does not define; that it
+builds Sigma like ``gen_gauss_xyz`` (which is the same code for d = 1) is our
+reading. The MIs are not controlled: their median is about 0.5 nats at
+d = 2 and 2.7 at d = 10, and ``mi_max`` and ``min_gap`` do not apply (they must
+keep their defaults). MI is symmetric, so the shared Y is served as ``x`` of
+both pairs: member 0 is (Y, X), member 1 is (Y, Z).
+
 The structure of triplet ``t`` depends only on ``set_seed`` (and d, ``mi_max``,
-``min_gap``); the sample seed draws the n samples. Layout as in
+``min_gap``, ``recipe``); the sample seed draws the n samples. Layout as in
 :mod:`tasks.gmm_order`: instance ``2t`` is (X, Y), ``2t + 1`` is (X, Y') on the same
 draws of X, meta ``d``, ``triplet``, ``member``, ``larger``; triplets are
 interleaved over d.
@@ -37,13 +50,28 @@ from ground_truth.analytic import mvn_mi
 from harness.interface import Instance, SpecError, Task
 from tasks._params import check_int, float_list, int_list
 
-__all__ = ["DIMS", "HighDimOrder", "TripletModel", "triplet_model"]
+__all__ = [
+    "DIMS",
+    "RECIPES",
+    "CovarianceTriplet",
+    "HighDimOrder",
+    "TripletModel",
+    "notebook_joint",
+    "notebook_triplet",
+    "triplet_model",
+]
 
 DIMS: tuple[int, ...] = tuple(range(2, 11))
 """Dimensions of the paper's Table 4."""
 
+RECIPES: tuple[str, ...] = ("canonical", "notebook")
+"""Our construction (default) and the authors' published one."""
+
 STRUCTURE_STREAM = 1
 SAMPLE_STREAM = 2
+
+#: Ridge the authors add to A A^T (``gen_gauss_xyz``).
+NOTEBOOK_RIDGE = 1e-3
 
 
 def _rotation(rng: np.random.Generator, d: int) -> np.ndarray:
@@ -105,9 +133,72 @@ class TripletModel:
         return xi @ self.a.T, ys[0], ys[1]
 
 
+class CovarianceTriplet:
+    """Jointly Gaussian (X, Y, Y'), each in R^d, given by its mean and covariance.
+
+    Attributes
+    ----------
+    mean : ndarray (3d,)
+    cov : ndarray (3d, 3d)
+        Blocks in the order X, Y, Y'.
+    """
+
+    def __init__(self, mean: np.ndarray, cov: np.ndarray):
+        self.mean, self.cov = mean, cov
+
+    @property
+    def d(self) -> int:
+        return self.cov.shape[0] // 3
+
+    def covariance(self) -> np.ndarray:
+        """Joint covariance of (X, Y, Y'), shape (3d, 3d)."""
+        return self.cov.copy()
+
+    def mi(self) -> tuple[float, float]:
+        """Exact I(X; Y) and I(X; Y') from the covariance."""
+        d = self.d
+        xz = np.r_[0:d, 2 * d : 3 * d]
+        return (
+            float(mvn_mi(self.cov[: 2 * d, : 2 * d], d)),
+            float(mvn_mi(self.cov[np.ix_(xz, xz)], d)),
+        )
+
+    def sample(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``n`` draws of (X, Y, Y'), each of shape (n, d)."""
+        d = self.d
+        joint = self.mean + rng.standard_normal((n, 3 * d)) @ np.linalg.cholesky(self.cov).T
+        return joint[:, :d], joint[:, d : 2 * d], joint[:, 2 * d :]
+
+
+def notebook_joint(rng: np.random.Generator, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance of the authors' (X, Y, Z), in that block order.
+
+    Mean ~ U(-5, 5)^{3d}; covariance A A^T + 0.001 I with A ~ U(-3, 3)^{3d x 3d},
+    drawn in that order from ``rng``.
+
+    Returns
+    -------
+    mean : ndarray (3d,)
+    cov : ndarray (3d, 3d)
+    """
+    mean = rng.uniform(-5.0, 5.0, 3 * d)
+    a = rng.uniform(-3.0, 3.0, (3 * d, 3 * d))
+    return mean, a @ a.T + NOTEBOOK_RIDGE * np.eye(3 * d)
+
+
+def notebook_triplet(rng: np.random.Generator, d: int) -> CovarianceTriplet:
+    """The authors' triplet with the shared block first: (Y, X, Z) of :func:`notebook_joint`."""
+    mean, cov = notebook_joint(rng, d)
+    order = np.r_[d : 2 * d, 0:d, 2 * d : 3 * d]
+    return CovarianceTriplet(mean[order], cov[np.ix_(order, order)])
+
+
 #: Largest ``mi_max``: more puts canonical correlations so close to 1 that the
 #: covariance is singular in float64.
 MAX_MI = 10.0
+
+_DEFAULT_MI_MAX = 1.0
+_DEFAULT_MIN_GAP = 0.02
 
 
 def triplet_model(rng: np.random.Generator, d: int, mi_max: float, min_gap: float) -> TripletModel:
@@ -159,6 +250,9 @@ class HighDimOrder(Task):
         Smallest |I(X; Y) - I(X; Y')| of a triplet, nats (as ``gmm_order``).
     set_seed : int
         Seeds the triplet structures (the sample seed draws only the samples).
+    recipe : {"canonical", "notebook"}
+        Our construction (default) or the authors' published one (module
+        docstring); ``mi_max`` and ``min_gap`` shape only the former.
     """
 
     name: ClassVar[str] = "highdim_order"
@@ -169,9 +263,10 @@ class HighDimOrder(Task):
         n: int = 2000,
         per_d: int = 100,
         dims: Any = None,
-        mi_max: float = 1.0,
-        min_gap: float = 0.02,
+        mi_max: float = _DEFAULT_MI_MAX,
+        min_gap: float = _DEFAULT_MIN_GAP,
         set_seed: int = 0,
+        recipe: str = "canonical",
     ):
         self.n = n
         self.per_d = per_d
@@ -179,6 +274,7 @@ class HighDimOrder(Task):
         self.mi_max = mi_max
         self.min_gap = min_gap
         self.set_seed = set_seed
+        self.recipe = recipe
 
     def _dim_values(self) -> tuple[int, ...]:
         if self.dims is None:
@@ -211,17 +307,29 @@ class HighDimOrder(Task):
             raise SpecError(
                 f"{self.name}: min_gap must lie in [0, mi_max / 2); got {self.min_gap!r}"
             )
+        if self.recipe not in RECIPES:
+            raise SpecError(
+                f"{self.name}: recipe must be one of {', '.join(RECIPES)}; got {self.recipe!r}"
+            )
+        if self.recipe == "notebook" and (mi_max, gap) != (_DEFAULT_MI_MAX, _DEFAULT_MIN_GAP):
+            raise SpecError(
+                f"{self.name}: recipe=notebook does not control the MIs; leave mi_max and "
+                f"min_gap at their defaults (got mi_max={self.mi_max!r}, "
+                f"min_gap={self.min_gap!r})"
+            )
 
     def n_instances(self) -> int:
         self._check_params()
         return 2 * len(self._dim_values()) * int(self.per_d)
 
-    def model(self, triplet: int) -> TripletModel:
+    def model(self, triplet: int) -> TripletModel | CovarianceTriplet:
         """The structure of triplet ``triplet`` (independent of the sample seed)."""
         dims = self._dim_values()
         j, di = divmod(triplet, len(dims))
         d = dims[di]
         seq = np.random.SeedSequence(int(self.set_seed), spawn_key=(STRUCTURE_STREAM, d, j))
+        if self.recipe == "notebook":
+            return notebook_triplet(np.random.default_rng(seq), d)
         return triplet_model(
             np.random.default_rng(seq), d, self._number("mi_max"), self._number("min_gap")
         )

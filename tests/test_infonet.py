@@ -206,6 +206,38 @@ def test_shipped_checkpoint_and_card():
     load_model()  # verifies the checksum
 
 
+def test_runs_record_the_checkpoint_and_refuse_to_resume_with_another(tmp_path):
+    import harness
+    from results.store import Store
+
+    torch.manual_seed(0)
+    path = tmp_path / "tiny.pt"
+    first = save_model(InfoNetModel(TINY).eval(), path, {"steps": 0})
+    spec = f"infonet:checkpoint={path}"
+    store = tmp_path / "runs.sqlite"
+    harness.run([spec], "gaussian:rhos=0.5", n=100, store=store, run_id="r", progress=False)
+    with Store(store) as st:
+        (entry,) = st.get_run("r")["estimators"]
+    assert entry["artifacts"] == {"checkpoint_sha256": first["sha256"]}
+    from reports.data import load_run, provenance
+
+    summary = dict(provenance(load_run("r", store))["summary"])
+    assert summary[f"{spec} files"] == f"checkpoint_sha256 {first['sha256'][:16]}"
+    from estimators.sliced import Sliced
+
+    sliced = Sliced(base=f"infonet:checkpoint={path}", projections=2)
+    assert sliced.artifacts() == {"checkpoint_sha256": first["sha256"]}
+
+    saved = path.read_bytes(), path.with_suffix(".json").read_bytes()
+    torch.manual_seed(1)
+    save_model(InfoNetModel(TINY).eval(), path, {"steps": 1})
+    with pytest.raises(SpecError, match="would mix"):
+        harness.run(resume="r", store=store, progress=False)
+    path.write_bytes(saved[0])
+    path.with_suffix(".json").write_bytes(saved[1])
+    assert len(harness.run(resume="r", store=store, progress=False)) == 1
+
+
 # -- training signal -----------------------------------------------------------
 
 

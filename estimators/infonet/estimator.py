@@ -129,6 +129,14 @@ class InfoNet(Estimator):
             _MODELS[key] = net
         return _MODELS[key]
 
+    def artifacts(self) -> dict[str, str]:
+        """The checkpoint's sha256 (from its model card; verified when the model loads)."""
+        from estimators.infonet.checkpoint import DEFAULT_CHECKPOINT, load_card
+
+        self._check_params()
+        card = load_card(self.checkpoint or DEFAULT_CHECKPOINT)
+        return {"checkpoint_sha256": str(card["sha256"])}
+
     def model_card(self) -> dict[str, Any]:
         """The checkpoint's model card (config, training record, evaluation, sha256)."""
         return self.model().card

@@ -1,0 +1,134 @@
+"""``highdim_order:recipe=notebook``: the authors' d-dimensional Gaussian triplets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tasks
+from ground_truth.analytic import mvn_mi
+from harness.interface import SpecError
+from tasks.highdim_order import (
+    STRUCTURE_STREAM,
+    CovarianceTriplet,
+    notebook_joint,
+    notebook_triplet,
+)
+
+
+def _logdet(m: np.ndarray) -> float:
+    sign, value = np.linalg.slogdet(m)
+    assert sign > 0
+    return float(value)
+
+
+def _det_mi(cov: np.ndarray, a: slice, b: slice) -> float:
+    """The notebook's 1/2 ln(det S_a det S_b / det S_ab) for two blocks of ``cov``."""
+    idx = np.r_[a, b]
+    return 0.5 * (_logdet(cov[a, a]) + _logdet(cov[b, b]) - _logdet(cov[np.ix_(idx, idx)]))
+
+
+@pytest.mark.parametrize("d", [1, 3])
+def test_notebook_joint_is_a_ridged_uniform_gram_matrix(d: int) -> None:
+    mean, cov = notebook_joint(np.random.default_rng(7), d)
+    replay = np.random.default_rng(7)
+    expected_mean = replay.uniform(-5.0, 5.0, 3 * d)
+    a = replay.uniform(-3.0, 3.0, (3 * d, 3 * d))
+    np.testing.assert_array_equal(mean, expected_mean)
+    np.testing.assert_allclose(cov, a @ a.T + 1e-3 * np.eye(3 * d), rtol=0, atol=1e-12)
+    assert np.all(np.abs(mean) <= 5.0)
+    assert np.linalg.eigvalsh(cov).min() >= 1e-3 - 1e-9
+
+
+def test_notebook_triplet_puts_the_shared_middle_block_first() -> None:
+    d = 2
+    mean, cov = notebook_joint(np.random.default_rng(3), d)
+    model = notebook_triplet(np.random.default_rng(3), d)
+    x, y, z = slice(0, d), slice(d, 2 * d), slice(2 * d, 3 * d)
+    # the notebook's pairs are (X, Y) and (Y, Z); the model serves Y as x of both
+    i_xy, i_yz = _det_mi(cov, x, y), _det_mi(cov, y, z)
+    assert model.mi() == pytest.approx((i_xy, i_yz), rel=1e-9)
+    np.testing.assert_array_equal(model.mean[:d], mean[y])
+    np.testing.assert_array_equal(model.covariance()[:d, :d], cov[y, y])
+
+
+def test_sample_mean_and_covariance_match_the_construction() -> None:
+    model = notebook_triplet(np.random.default_rng(11), 3)
+    x, y0, y1 = model.sample(np.random.default_rng(0), 200_000)
+    joint = np.hstack([x, y0, y1])
+    cov = model.covariance()
+    sd = np.sqrt(np.diag(cov))
+    # errors in units of the standard deviations: about 1/sqrt(n) = 0.002 here
+    np.testing.assert_allclose((joint.mean(axis=0) - model.mean) / sd, 0.0, atol=0.015)
+    np.testing.assert_allclose(
+        np.cov(joint, rowvar=False) / np.outer(sd, sd), cov / np.outer(sd, sd), atol=0.015
+    )
+
+
+def test_covariance_triplet_mi_is_the_block_formula() -> None:
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((6, 6))
+    cov = a @ a.T + 0.1 * np.eye(6)
+    model = CovarianceTriplet(np.zeros(6), cov)
+    i0, i1 = model.mi()
+    assert i0 == pytest.approx(_det_mi(cov, slice(0, 2), slice(2, 4)), rel=1e-10)
+    assert i1 == pytest.approx(_det_mi(cov, slice(0, 2), slice(4, 6)), rel=1e-10)
+
+
+def test_task_truth_labels_and_structure_seed() -> None:
+    dims = (2, 5)
+    task = tasks.make("highdim_order:recipe=notebook,n=64,per_d=3,dims=2;5,set_seed=4")
+    assert task.n_instances() == 2 * 3 * len(dims)
+    for triplet in range(task.n_instances() // 2):
+        j, di = divmod(triplet, len(dims))
+        d = dims[di]
+        seq = np.random.SeedSequence(4, spawn_key=(STRUCTURE_STREAM, d, j))
+        _, cov = notebook_joint(np.random.default_rng(seq), d)
+        x, y, z = slice(0, d), slice(d, 2 * d), slice(2 * d, 3 * d)
+        truth = (_det_mi(cov, x, y), _det_mi(cov, y, z))
+        a, b = task.instance(2 * triplet, seed=9), task.instance(2 * triplet + 1, seed=9)
+        assert (a.true_mi, b.true_mi) == pytest.approx(truth, rel=1e-8)
+        yx = np.r_[y, x]
+        assert a.true_mi == pytest.approx(mvn_mi(cov[np.ix_(yx, yx)], d), rel=1e-10)
+        assert a.meta["larger"] == (truth[0] > truth[1])
+        assert b.meta["larger"] == (truth[1] > truth[0])
+        assert a.meta["d"] == b.meta["d"] == d
+        assert a.x.shape == a.y.shape == (64, d)
+        # both members share the draws of the common block
+        np.testing.assert_array_equal(a.x, b.x)
+        assert not np.array_equal(a.y, b.y)
+
+
+def test_samples_follow_the_seed_and_structure_does_not() -> None:
+    task = tasks.make("highdim_order:recipe=notebook,n=32,per_d=2,dims=3")
+    a, b, c = task.instance(1, seed=0), task.instance(1, seed=0), task.instance(1, seed=1)
+    np.testing.assert_array_equal(a.y, b.y)
+    assert not np.array_equal(a.y, c.y)
+    assert a.true_mi == c.true_mi
+
+
+def test_default_recipe_is_unchanged() -> None:
+    default = tasks.make("highdim_order:n=32,per_d=2,dims=2;4")
+    canonical = tasks.make("highdim_order:n=32,per_d=2,dims=2;4,recipe=canonical")
+    notebook = tasks.make("highdim_order:n=32,per_d=2,dims=2;4,recipe=notebook")
+    for i in range(default.n_instances()):
+        a, b = default.instance(i, seed=3), canonical.instance(i, seed=3)
+        np.testing.assert_array_equal(a.y, b.y)
+        assert a.true_mi == b.true_mi
+        # canonical levels stay in [0, mi_max]; the notebook's are not bounded by it
+        assert 0.0 <= a.true_mi <= 1.0 + 1e-9
+    assert default.instance(0, seed=3).true_mi != notebook.instance(0, seed=3).true_mi
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "highdim_order:recipe=paper",
+        "highdim_order:recipe=",
+        "highdim_order:recipe=notebook,mi_max=2",
+        "highdim_order:recipe=notebook,min_gap=0.1",
+    ],
+)
+def test_bad_recipe_parameters_raise(spec: str) -> None:
+    with pytest.raises(SpecError):
+        tasks.make(spec).n_instances()
