@@ -27,10 +27,11 @@ the covariance of its 1-D sibling ``gen_gauss_xyz`` in ``data.py``). One
 covariance Sigma = A A^T + 0.001 I with A ~ U(-3, 3)^{3d x 3d} entrywise; the
 order compares I(X; Y) with I(Y; Z), the blocks sharing the middle Y. The
 notebook calls a ``gen_cov(d)`` that the repository does not define; that it
-builds Sigma like ``gen_gauss_xyz`` (which is the same code for d = 1) is our
-reading. The MIs are not controlled: their median is about 0.5 nats at
-d = 2 and 2.7 at d = 10, and ``mi_max`` and ``min_gap`` do not apply (they must
-keep their defaults). MI is symmetric, so the shared Y is served as ``x`` of
+builds Sigma like ``gen_gauss_xyz`` (the same triplet written for d = 1) is our
+reading, and neither code nor paper gives Table 4's n or triplet count. The
+MIs are not controlled: their median is about 0.5 nats at d = 2 and 2.7 at
+d = 10, and ``mi_max`` and ``min_gap`` do not apply (they must keep their
+defaults). MI is symmetric, so the shared Y is served as ``x`` of
 both pairs: member 0 is (Y, X), member 1 is (Y, Z).
 
 The structure of triplet ``t`` depends only on ``set_seed`` (and d, ``mi_max``,

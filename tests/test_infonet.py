@@ -271,6 +271,38 @@ def test_grown_size_features_start_neutral_then_see_n():
         grow(net, "grid=8")
 
 
+def test_validation_small_sample_part(tmp_path):
+    from estimators.infonet.validation import (
+        RHOS,
+        SMALL_N,
+        SMALL_REPEATS,
+        SMALL_WEIGHT,
+        ValidationSet,
+        build_validation_set,
+        score,
+    )
+
+    val = build_validation_set(n=200, repeats=1, gmms=3, mc_samples=20_000)
+    assert val.small_xy.shape == (len(RHOS) * SMALL_REPEATS, SMALL_N, 2)
+    for rho in (0.0, 0.5, 0.9):
+        rows = val.small_xy[np.isclose(val.small_truth, -0.5 * math.log(1 - rho**2))]
+        pooled = np.corrcoef(rows.reshape(-1, 2).T)[0, 1]
+        assert pooled == pytest.approx(rho, abs=0.05)
+    # a set saved before the small part existed gets the same part on load
+    old = tmp_path / "old.npz"
+    np.savez_compressed(old, xy=val.xy, truth=val.truth, is_gaussian=val.is_gaussian)
+    assert np.array_equal(ValidationSet.load(old).small_xy, val.small_xy)
+
+    model, _ = load_model()
+    m = score(model, val, torch.device("cpu"))
+    est = estimators.make("infonet:device=cpu")
+    independent = val.small_xy[val.small_truth == 0.0]
+    ref = np.mean([est.estimate(xy[:, :1], xy[:, 1:]) for xy in independent])
+    assert m["small_bias_rho0"] == pytest.approx(ref, abs=1e-4)
+    big_mae = (m["gauss_mae"] * 10 + m["gmm_mae"] * 3) / 13
+    assert m["score"] == pytest.approx(big_mae + SMALL_WEIGHT * m["small_abs_bias"], abs=1e-6)
+
+
 def test_tiny_training_run_increases_dv():
     from estimators.infonet.simulator import sample_gmm_batch
     from estimators.infonet.train import train_step

@@ -32,7 +32,12 @@ from estimators.infonet.copula import copula
 from estimators.infonet.model import InfoNetConfig, InfoNetModel
 from estimators.infonet.readout import READOUTS, dv_value
 from estimators.infonet.simulator import sample_gmm_batch
-from estimators.infonet.validation import ValidationSet, build_validation_set, score
+from estimators.infonet.validation import (
+    SCORE_VERSION,
+    ValidationSet,
+    build_validation_set,
+    score,
+)
 
 NEW_RUN_STEPS = 200_000
 
@@ -182,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
             opt_state = state["optimizer"]
             step, samples_seen = state["step"], state["samples_seen"]
             wall_before, best = state["wall_seconds"], state["best"]
+            if state.get("score_version") != SCORE_VERSION:
+                best = math.inf  # the stored best was scored differently
             history = json.loads(state["history"])
             lineage = json.loads(state["lineage"])
             origin, total = state["origin"], state["total"]
@@ -233,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
             "samples_seen": samples_seen,
             "wall_seconds": wall_before + time.time() - t_start,
             "best": best,
+            "score_version": SCORE_VERSION,
             "history": json.dumps(history),
             "lineage": json.dumps(lineage),
             "origin": origin,
