@@ -1,0 +1,70 @@
+"""The blocks closing every task section: the per-estimator error table and accuracy vs speed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from harness import metrics
+from reports.blocks import Figure
+from reports.figures import Panel, Series, plot
+from reports.tables import Table, frame_table, slug
+
+__all__ = ["errors_table", "speed_accuracy"]
+
+_ERROR_KINDS = {
+    "cells": "int",
+    "ok": "int",
+    "failed": "int",
+    "timeout": "int",
+    "skipped": "int",
+    "mae": "nats",
+    "bias": "nats",
+    "error_var": "var",
+    "rmse": "nats",
+    "median_seconds": "s",
+}
+
+
+def errors_table(df: pd.DataFrame, sid: str) -> Table:
+    """Per-estimator error and time table, failed and timed-out counts marked."""
+    errors = metrics.paper_tables({"errors": metrics.error_table(df)})
+    title, et = next(iter(errors.items()))
+    t = frame_table(
+        et, slug(sid, "errors"), title.capitalize(), _ERROR_KINDS, head_label="estimator"
+    )
+    for row in t.rows:
+        for col, cell in zip(t.columns, row.cells, strict=True):
+            if col in ("failed", "timeout") and cell.value:
+                cell.cls += " bad"
+    t.note = (
+        "mae, bias (mean error), error_var (ddof=1), rmse over ok cells; median seconds per "
+        "estimate (a batched cell counts its batch's time divided by the batch size)."
+    )
+    return t
+
+
+def speed_accuracy(df: pd.DataFrame, sid: str) -> Figure | None:
+    """Mean absolute error against median seconds per estimator; ``None`` with no point to draw."""
+    et = metrics.error_table(df)
+    et = et[np.isfinite(et["mae"].astype(float)) & (et["median_seconds"].astype(float) > 0)]
+    if et.empty:
+        return None
+    series = [
+        Series(str(lab), [r["median_seconds"]], [r["mae"]], color=i, style="points")
+        for i, (lab, r) in enumerate(et.iterrows())
+    ]
+    uri = plot(
+        [Panel("", series)],
+        xlabel="median seconds per estimate (log)",
+        ylabel="mean absolute error (nats)",
+        logx=True,
+        height=3.2,
+    )
+    return Figure(
+        slug(sid, "speed-accuracy"),
+        "Accuracy vs speed",
+        uri,
+        "One point per estimator: median seconds per estimate against mean absolute error "
+        "over ok cells; lower left is better.",
+    )

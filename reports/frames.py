@@ -1,0 +1,108 @@
+"""One task's stored rows gathered from all runs, and which view the report draws for it.
+
+Estimators from different runs that share a label are told apart as
+``label [run id]``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from harness import metrics
+from reports.data import RunData
+
+__all__ = ["KINDS", "colours", "ok_rows", "task_frame", "view_kind"]
+
+#: task name -> view kind; other tasks are recognised by their meta columns.
+KINDS = {
+    "gmm_levels": "levels",
+    "gmm_order": "order",
+    "highdim_order": "order",
+    "gaussian": "curves",
+    "halfcube": "curves",
+    "asinh": "curves",
+    "additive_noise": "curves",
+    "latency": "latency",
+    "highdim_independence": "auc",
+    "omniglot_smi": "rescaled",
+    "mvn": "error_vs_truth",
+}
+
+#: Report view for a task outside :data:`KINDS`, from its metrics summary kind.
+_VIEW_OF_SUMMARY = {
+    "levels": "levels",
+    "order": "order",
+    "auc": "auc",
+    "rank": "rescaled",
+    "latency": "latency",
+}
+
+_INTEGER_META = ("K", "d", "triplet", "member", "dependent", "n_samples", "seed", "instance_index")
+
+
+def ok_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows whose status is ``ok``."""
+    return df[df["status"] == "ok"]
+
+
+def _params(text: Any) -> dict[str, Any]:
+    if isinstance(text, dict):
+        return text
+    try:
+        return json.loads(text) if isinstance(text, str) and text else {}
+    except ValueError:
+        return {}
+
+
+def task_frame(task: str, runs: Sequence[RunData]) -> tuple[pd.DataFrame, dict[str, tuple]]:
+    """Rows of ``task`` from all runs, labels made unique across runs.
+
+    Returns
+    -------
+    (DataFrame, dict)
+        The rows, and ``label -> (estimator name, full params)`` for matching
+        published rows.
+    """
+    parts = [(r.run_id, r.df[r.df["task"] == task]) for r in runs]
+    parts = [(rid, p) for rid, p in parts if len(p)]
+    owners: dict[str, set[str]] = {}
+    for rid, p in parts:
+        for lab in pd.unique(p["label"]):
+            owners.setdefault(str(lab), set()).add(rid)
+    frames = []
+    for rid, p in parts:
+        p = p.copy()
+        p["label"] = [f"{lab} [{rid}]" if len(owners[str(lab)]) > 1 else lab for lab in p["label"]]
+        frames.append(p)
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    # meta columns of other tasks are all missing here; integer meta read back as float
+    # (a frame mixing tasks) turns integral again so tables say K = 1, not 1.0
+    from results.schema import RESULT_FIELDS
+
+    empty = [c for c in df if c not in RESULT_FIELDS and df[c].isna().all()]
+    df = df.drop(columns=empty)
+    for col in _INTEGER_META:
+        if col in df and df[col].dtype.kind == "f":
+            vals = df[col].dropna()
+            if (vals == vals.round()).all():
+                df[col] = df[col].astype("Int64")
+    info: dict[str, tuple] = {}
+    for _, r in df.drop_duplicates("label").iterrows():
+        info[str(r["label"])] = (str(r["estimator"]), _params(r.get("estimator_params")))
+    return df, info
+
+
+def view_kind(task: str, df: pd.DataFrame) -> str:
+    """The view kind for ``task``: from :data:`KINDS`, else from its rows' meta columns."""
+    if task in KINDS:
+        return KINDS[task]
+    return _VIEW_OF_SUMMARY.get(metrics.summary_kind(df), "curves")
+
+
+def colours(labels: Sequence[str]) -> dict[str, int]:
+    """``label -> colour index``, in the order given."""
+    return {lab: i for i, lab in enumerate(labels)}

@@ -1,0 +1,64 @@
+"""The papers' published numbers as table rows: beside our matching rows, or as a whole table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from reports import published as pub
+from reports.tables import Cell, Row, Table, num_cell, slug
+
+__all__ = ["add_published", "published_table"]
+
+
+def add_published(
+    table: Table,
+    key: str,
+    info: dict[str, tuple],
+    colkey: Callable[[str], Any],
+    kind: str,
+) -> list[tuple[str, pub.PublishedRow]]:
+    """Insert under each of our rows the matching published row, where the paper has one."""
+    ptab = pub.table(key)
+    out_rows: list[Row] = []
+    matched: list[tuple[str, pub.PublishedRow]] = []
+    for row in table.rows:
+        out_rows.append(row)
+        est = info.get(row.head)
+        prow = pub.match(key, est[0], est[1]) if est else None
+        if prow is None:
+            continue
+        cells = []
+        for col in table.columns:
+            try:
+                v = prow.values.get(colkey(col))
+            except (TypeError, ValueError):
+                v = None
+            cells.append(num_cell(v, kind, "published") if v is not None else Cell("", cls="num"))
+        if any(c.value is not None for c in cells):
+            out_rows.append(
+                Row(f"published: {prow.name}", cells, "published", head_title=ptab.caption)
+            )
+            matched.append((row.head, prow))
+    table.rows = out_rows
+    return matched
+
+
+def published_table(key: str, section_id: str, kind: str) -> Table:
+    """The paper's table ``key`` on its own, collapsed by default."""
+    ptab = pub.table(key)
+    cols = sorted({c for r in ptab.rows for c in r.values})
+    rows = [
+        Row(r.name, [num_cell(r.values.get(c), kind, "published") for c in cols], "published")
+        for r in ptab.rows
+    ]
+    names = [_col(c) for c in cols]
+    t = Table(slug(section_id, "published", key), ptab.caption, names, rows, head_label="row")
+    t.classes.append("collapsed")
+    return t
+
+
+def _col(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.1f}" if value == round(value, 1) else f"{value:g}"
+    return str(value)

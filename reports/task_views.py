@@ -1,0 +1,377 @@
+"""The task-specific views of a report section, one builder per view kind.
+
+Every number comes from :mod:`harness.metrics` (level, order, AUC, rank and
+latency tables) or from a short aggregation of the stored rows named where it
+is made (per-instance and per-level means for the figures). Each builder takes
+a task's rows, ``label -> (estimator, params)`` and the section id, and
+returns the section's blocks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness import metrics
+from reports import published as pub
+from reports.blocks import Figure, Note
+from reports.figures import Panel, Series, plot
+from reports.frames import colours, ok_rows
+from reports.published_rows import add_published, published_table
+from reports.tables import Row, fmt, frame_table, num_cell, slug
+
+__all__ = ["VIEWS"]
+
+
+def _levels(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
+    views = metrics.summarize(df, "levels")
+    if "levels" not in views or views["levels"].empty:
+        return [Note("no ok cells with an MI level", "warn")]
+    tables = metrics.paper_tables(views)
+    blocks: list[Any] = []
+    for key, (title, kind, pkey) in {
+        "mean error per MI level (nats)": ("Mean error per MI level (nats)", "nats", "level_mean"),
+        "error variance per MI level": ("Error variance per MI level (nats²)", "var", "level_var"),
+    }.items():
+        if key not in tables:
+            continue
+        t = frame_table(
+            tables[key], slug(sid, pkey), f"{title} — InfoNet Table 2 layout", kind,
+            head_label="estimator \\ MI level",
+        )  # fmt: skip
+        add_published(t, pkey, info, lambda c: round(float(c), 1), kind)
+        blocks.append(t)
+    counts = views["levels"]["count"]
+    blocks.append(
+        Note(
+            f"Instances per estimator and level: {int(counts.min())}–{int(counts.max())} "
+            "(the paper uses 1000 per level at n = 2000)."
+        )
+    )
+    ok = ok_rows(df)
+    g = ok.groupby(["label", "level"], sort=False)
+    agg = pd.DataFrame(
+        {"true": g["true_mi"].mean(), "est": g["estimate"].mean(), "sd": g["estimate"].std()}
+    ).reset_index()
+    labels = list(pd.unique(df["label"]))
+    step = 0.008
+    series = []
+    for i, lab in enumerate(labels):
+        part = agg[agg["label"] == lab]
+        off = (i - (len(labels) - 1) / 2) * step
+        series.append(Series(str(lab), part["true"] + off, part["est"], part["sd"], color=i))
+    blocks.append(
+        Figure(
+            slug(sid, "estimate-vs-true"),
+            "Estimate vs true MI per level",
+            plot(
+                [Panel("", series)],
+                xlabel="true MI (nats)",
+                ylabel="estimate (nats)",
+                diagonal=True,
+            ),
+            "Mean estimate per MI level with ±1 standard deviation over the level's "
+            "instances, against the level's mean true MI (series shifted slightly "
+            "sideways to stay apart); the line is the truth.",
+        )  # fmt: skip
+    )
+    blocks.append(published_table("level_mean", sid, "nats"))
+    blocks.append(published_table("level_var", sid, "var"))
+    return blocks
+
+
+def _order(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
+    by = "K" if "K" in df else ("d" if "d" in df else None)
+    ot = metrics.order_table(df, by=by or "K")
+    if ot.empty:
+        return [Note("no complete ok triplets to score", "warn")]
+    tables = metrics.paper_tables({"order": ot})
+    title, wide = next((k, v) for k, v in tables.items() if k.startswith("order accuracy"))
+    pkey = {"K": "order_K", "d": "order_d"}.get(by or "")
+    t = frame_table(
+        wide, slug(sid, "order"), title[0].upper() + title[1:], "pct",
+        head_label=f"estimator \\ {by}" if by else "estimator",
+    )  # fmt: skip
+    matched = add_published(t, pkey, info, lambda c: int(float(c)), "pct") if pkey else []
+    blocks: list[Any] = [t]
+    trip = ot["triplets"]
+    blocks.append(
+        Note(
+            f"Triplets scored per cell: {int(trip.min())}–{int(trip.max())}; a triplet counts "
+            "when both members are ok, and is correct when sign(est₀ − est₁) = sign(true₀ − "
+            "true₁)."
+        )
+    )
+    if by:
+        labels = list(pd.unique(df["label"]))
+        colour = colours(labels)
+        series = []
+        for lab in labels:
+            if lab not in ot.index.get_level_values("label"):
+                continue
+            part = ot.xs(lab, level="label")
+            series.append(
+                Series(
+                    str(lab), part.index.astype(float), part["accuracy"] * 100, color=colour[lab]
+                )
+            )
+        for lab, prow in matched:
+            xs = sorted(prow.values)
+            series.append(
+                Series(
+                    f"published {prow.name}",
+                    xs,
+                    [prow.values[x] for x in xs],
+                    color=colour[lab],
+                    style="published",
+                )
+            )
+        blocks.append(
+            Figure(
+                slug(sid, "order-figure"),
+                f"Order accuracy per {by}",
+                plot([Panel("", series)], xlabel=by, ylabel="order accuracy (%)"),
+                "Dashed: the paper's figures for the matching estimator.",
+            )
+        )
+    if pkey:
+        blocks.append(published_table(pkey, sid, "pct"))
+    return blocks
+
+
+def _curves(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
+    ok = ok_rows(df)
+    if ok.empty or not np.isfinite(ok["true_mi"]).any():
+        return [Note("no ok cells with a true MI", "warn")]
+    et = metrics.error_table(df)
+    g = ok.groupby(["label", "instance_index"], sort=False)
+    agg = pd.DataFrame(
+        {"true": g["true_mi"].mean(), "est": g["estimate"].mean(), "sd": g["estimate"].std()}
+    ).reset_index()
+    wide = agg.pivot_table(index="label", columns="true", values="est", sort=True)
+    wide = wide.reindex([lab for lab in pd.unique(df["label"]) if lab in wide.index])
+    cols = [f"{c:.3f}" for c in wide.columns]
+    t = frame_table(
+        wide, slug(sid, "estimates"), "Mean estimate per instance (columns: true MI, nats)",
+        "nats", head_label="estimator \\ true MI", columns=cols,
+    )  # fmt: skip
+    series = []
+    for i, lab in enumerate(pd.unique(df["label"])):
+        part = agg[agg["label"] == lab].sort_values("true")
+        if part.empty:
+            continue
+        r = et.loc[lab]
+        short = lab if len(lab) <= 28 else lab[:27] + "…"
+        name = f"{short} — MAE {fmt(r['mae'], 'nats')}, {fmt(r['median_seconds'], 's')} s"
+        series.append(Series(name, part["true"], part["est"], part["sd"], color=i))
+    fig = Figure(
+        slug(sid, "estimate-vs-true"),
+        "Estimate vs true MI",
+        plot([Panel("", series)], xlabel="true MI (nats)", ylabel="estimate (nats)",
+             diagonal=True),
+        "Mean estimate over seeds (±1 sd) per instance; the line is the truth. The legend "
+        "gives each estimator's mean absolute error and median seconds per estimate.",
+    )  # fmt: skip
+    return [fig, t]
+
+
+def _latency(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
+    lt = metrics.latency_table(df)
+    if lt.empty:
+        return [Note("no ok cells to time", "warn")]
+    med = lt["median_seconds"].unstack("n_samples")
+    med = med.reindex(pd.unique(lt.index.get_level_values("label")))
+    cols = [str(int(c)) for c in med.columns]
+    t = frame_table(
+        med, slug(sid, "latency"), "Median seconds per estimate vs n — InfoNet Table 1 layout",
+        "s", head_label="estimator \\ n", columns=cols,
+    )  # fmt: skip
+    matched = add_published(t, "latency", info, lambda c: int(c), "s")
+    colour = colours(list(med.index))
+    series = [
+        Series(
+            str(lab), [float(c) for c in med.columns], med.loc[lab].to_numpy(), color=colour[lab]
+        )
+        for lab in med.index
+    ]
+    for lab, prow in matched:
+        xs = sorted(prow.values)
+        series.append(
+            Series(f"published {prow.name}", xs, [prow.values[x] for x in xs],
+                   color=colour[lab], style="published")
+        )  # fmt: skip
+    fig = Figure(
+        slug(sid, "latency-figure"),
+        "Seconds per estimate vs n",
+        plot([Panel("", series)], xlabel="n (log)", ylabel="seconds per estimate (log)",
+             logx=True, logy=True),
+        "Single and batched estimators as their labels say (batch size is part of the "
+        "label); a batched cell's time is its batch's time divided by the batch size. "
+        "Dashed: the paper's Table 1 (RTX 4090 + Threadripper PRO 5975WX).",
+    )  # fmt: skip
+    return [t, fig, published_table("latency", sid, "s")]
+
+
+def _auc(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
+    if "dependent" not in df:
+        return [Note("no 'dependent' column; cannot score independence tests", "warn")]
+    by = [c for c in ("dependence", "d", "n_samples") if c in df]
+    trial = [c for c in metrics.TRIAL_COLUMNS if c in df]
+    agg = metrics.auc_table(df, by=by, trials=trial)
+    if agg.empty:
+        return [Note("no ok cells to score", "warn")]
+    agg = agg[["auc", "trials"]]
+    blocks: list[Any] = []
+    if "n_samples" in by:
+        wide = agg["auc"].unstack("n_samples")
+        cols = [str(int(c)) for c in wide.columns]
+        t = frame_table(
+            wide, slug(sid, "auc"), "ROC AUC vs n (mean over trials)", "nats",
+            head_label="estimator · " + " · ".join(b for b in by if b != "n_samples"),
+            columns=cols,
+        )  # fmt: skip
+    else:
+        t = frame_table(agg, slug(sid, "auc"), "ROC AUC (mean over trials)",
+                        {"auc": "nats", "trials": "int"})  # fmt: skip
+    t.note = (
+        "AUC of the estimate as a score for dependent vs independent pairs, per trial "
+        f"({' and '.join(trial) or 'all rows'}), then averaged; the paper averages ten trials "
+        "of 50 dependent + 50 independent pairs."
+    )
+    blocks.append(t)
+    if "n_samples" in by:
+        labels = list(pd.unique(df["label"]))
+        colour = colours(labels)
+        groups = (
+            list(pd.unique(agg.index.get_level_values("dependence")))
+            if "dependence" in by
+            else [None]
+        )
+        panels = []
+        for dep in groups:
+            part = agg.xs(dep, level="dependence") if dep is not None else agg
+            series = []
+            keys = [k for k in part.index.names if k not in ("n_samples",)]
+            for key, sub in part.groupby(level=keys, sort=False):
+                key = key if isinstance(key, tuple) else (key,)
+                lab = key[0]
+                name = " · ".join(f"{k}={v}" if k != "label" else str(v)
+                                  for k, v in zip(keys, key, strict=True))  # fmt: skip
+                ns = sub.index.get_level_values("n_samples").astype(float)
+                series.append(Series(name, ns, sub["auc"], color=colour.get(lab, 0)))
+            panels.append(Panel(str(dep) if dep is not None else "", series))
+        blocks.append(
+            Figure(
+                slug(sid, "auc-figure"),
+                "ROC AUC vs n",
+                plot(panels, xlabel="n (log)", ylabel="ROC AUC", logx=True),
+                "One panel per dependence type, one line per estimator and dimension d.",
+            )
+        )
+    return blocks
+
+
+_RESCALED_COLUMNS = {
+    "count": "cells",
+    "scale": "constant c",
+    "spearman": "Spearman ρ",
+    "rescaled_rel_error": "mean |c·est − true| / true",
+}
+
+
+def _rescaled(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
+    keys = ["d"] if "d" in df else []
+    rank = metrics.rank_table(df, by=keys)
+    if rank.empty:
+        return [Note("no ok cells with a true MI", "warn")]
+    ok = ok_rows(df)
+    ok = ok[np.isfinite(ok["true_mi"]) & np.isfinite(ok["estimate"])]
+    labels = list(pd.unique(df["label"]))
+    panels: dict[Any, Panel] = {}
+    for key, row in rank.iterrows():
+        key = key if isinstance(key, tuple) else (key,)
+        part = ok[ok["label"] == key[0]]
+        d = key[1] if len(key) > 1 else ""
+        if keys:
+            part = part[part["d"] == d]
+        panels.setdefault(d, Panel(f"d = {d}" if d != "" else "", []))
+        panels[d].series.append(
+            Series(str(key[0]), part["true_mi"], row["scale"] * part["estimate"],
+                   color=labels.index(key[0]), style="points")
+        )  # fmt: skip
+    table = rank[list(_RESCALED_COLUMNS)].rename(columns=_RESCALED_COLUMNS)
+    tab = frame_table(
+        table, slug(sid, "rescaled"), "Sliced MI against the truth after one constant",
+        {"cells": "int", "constant c": "num", "Spearman ρ": "num",
+         "mean |c·est − true| / true": "num"},
+        head_label=" · ".join(["estimator", *keys]),
+    )  # fmt: skip
+    for d, vals in pub.OMNIGLOT.items():
+        r = metrics.rank_agreement(vals["smi"], vals["truth"])
+        tab.rows.append(
+            Row(
+                f"published: InfoNet · d={d}",
+                [num_cell(r[k], "int" if k == "count" else "num", "published")
+                 for k in _RESCALED_COLUMNS],
+                "published",
+                head_title=pub.OMNIGLOT_CAPTION,
+            )
+        )  # fmt: skip
+    tab.note = (
+        "c = 1 / b, where b fits est ≈ b·true by least squares through the origin "
+        "(harness.metrics.rank_agreement); Spearman ρ between estimate and truth. Published "
+        "rows recompute both from the seven columns of the paper's Table 5."
+    )
+    fig = Figure(
+        slug(sid, "rescaled-figure"),
+        "Rescaled estimate vs true MI",
+        plot(list(panels.values()), xlabel="true MI (nats)", ylabel="c × estimate (nats)",
+             diagonal=True),
+        "Each estimator's estimates times its own constant c.",
+    )  # fmt: skip
+    return [tab, fig]
+
+
+def _error_vs_truth(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
+    ok = ok_rows(df)
+    if ok.empty or not np.isfinite(ok["true_mi"]).any():
+        return [Note("no ok cells with a true MI", "warn")]
+    facet = [c for c in ("d", "transform", "sparse") if c in ok and ok[c].nunique() > 1]
+    labels = list(pd.unique(df["label"]))
+    panels = []
+    groups = ok.groupby(facet, sort=False) if facet else [((), ok)]
+    for key, part in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        title = ", ".join(f"{k}={v}" for k, v in zip(facet, key, strict=True))
+        g = part.groupby(["label", "instance_index"], sort=False)
+        agg = pd.DataFrame(
+            {"true": g["true_mi"].mean(), "err": g["error"].mean(), "sd": g["error"].std()}
+        ).reset_index()
+        series = [Series("zero error", [agg["true"].min(), agg["true"].max()], [0, 0],
+                         style="truth")]  # fmt: skip
+        for lab in labels:
+            p = agg[agg["label"] == lab].sort_values("true")
+            if len(p):
+                series.append(Series(str(lab), p["true"], p["err"], p["sd"], labels.index(lab)))
+        panels.append(Panel(title, series))
+    fig = Figure(
+        slug(sid, "error-vs-truth"),
+        "Error vs true MI",
+        plot(panels, xlabel="true MI (nats)", ylabel="estimate − truth (nats)"),
+        "Mean error over seeds (±1 sd) per instance.",
+    )
+    return [fig]
+
+
+#: view kind -> builder ``(rows, label -> (estimator, params), section id) -> blocks``.
+VIEWS = {
+    "levels": _levels,
+    "order": _order,
+    "curves": _curves,
+    "latency": _latency,
+    "auc": _auc,
+    "rescaled": _rescaled,
+    "error_vs_truth": _error_vs_truth,
+}
