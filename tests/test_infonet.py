@@ -268,7 +268,24 @@ def test_grown_size_features_start_neutral_then_see_n():
     with pytest.raises(SystemExit, match="can only add"):
         grow(big, "size_features=3")
     with pytest.raises(SystemExit, match="can only add"):
-        grow(net, "grid=8")
+        grow(net, "dim=8")
+
+
+def test_grown_grid_samples_the_same_critic_at_finer_nodes():
+    from dataclasses import replace
+
+    from estimators.infonet.train import grow
+
+    torch.manual_seed(0)
+    net = InfoNetModel(replace(TINY, blur_sigma=0.0)).eval()
+    fine = grow(net, "grid=63").eval()  # nodes i / 62: every other one is an old node i / 31
+    x = torch.randn(2, 80)
+    u, v = copula(x), copula(x + torch.randn(2, 80))
+    with torch.no_grad():
+        coarse_table, fine_table = net(u, v), fine(u, v)
+    assert fine_table.shape == (2, 63, 63)
+    assert torch.allclose(fine_table[:, ::2, ::2], coarse_table, atol=1e-5)
+    assert not torch.allclose(fine_table[:, 1::2, 1::2], coarse_table[:, :-1, :-1], atol=1e-3)
 
 
 def test_validation_small_sample_part(tmp_path):

@@ -70,21 +70,27 @@ def parse_config(text: str | None, base: InfoNetConfig | None = None) -> InfoNet
     return InfoNetConfig(**values)
 
 
-GROWABLE = ("size_features",)
+GROWABLE = ("size_features",)  # new weights, zero-initialised
+RESIZABLE = ("grid",)  # no weight depends on it: the table nodes are positions in [0, 1]
 
 
 def grow(model: InfoNetModel, text: str) -> InfoNetModel:
-    """``model`` with the components named in ``text`` (e.g. ``size_features=2``) added.
+    """``model`` with the components named in ``text`` (e.g. ``size_features=2``) added,
+    or its table resampled (``grid=192``).
 
     New weights start at zero, so the grown model computes the same tables until
-    training moves them.
+    training moves them. A new ``grid`` samples the same critic function at
+    other nodes (the blur stays ``blur_sigma`` nodes wide, so a finer grid also
+    blurs less).
     """
     config = parse_config(text, base=model.config)
     for key, value in config.to_dict().items():
         old = getattr(model.config, key)
-        if value != old and (key not in GROWABLE or old != 0):
+        if value == old or key in RESIZABLE:
+            continue
+        if key not in GROWABLE or old != 0:
             raise SystemExit(f"error: --grow can only add {', '.join(GROWABLE)} to a model "
-                             f"without it; {key} is {old}")
+                             f"without it or change {', '.join(RESIZABLE)}; {key} is {old}")
     grown = InfoNetModel(config)
     missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
     if unexpected or any(not k.startswith("size_embed.") for k in missing):
@@ -134,8 +140,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="'shipped', a state.pt from an earlier run, or a model .pt")
     p.add_argument("--config", default=None, help="model sizes, e.g. dim=96,grid=96 (new runs)")
     p.add_argument("--grow", default=None,
-                   help="with --resume of a model .pt: add size_features=K (the network "
-                   "sees ln n; new weights start at zero)")
+                   help="with --resume: grid=L resamples the critic table on L x L nodes; "
+                   "with --resume of a model .pt also size_features=K (the network sees "
+                   "ln n; new weights start at zero)")
     p.add_argument("--steps", type=int, default=None,
                    help="learning-rate schedule length in steps from the start or resume "
                    "point (default: 200000 for a new run; a state.pt resume keeps its "
@@ -179,11 +186,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.resume:
         src = DEFAULT_CHECKPOINT if args.resume == "shipped" else Path(args.resume)
         if src.name == "state.pt":
-            if args.grow:
-                raise SystemExit("error: --grow needs --resume of a model .pt, not a state.pt")
             state = torch.load(src, map_location="cpu", weights_only=True)
             model = InfoNetModel(InfoNetConfig(**state["config"]))
             model.load_state_dict(state["model"])
+            if args.grow:
+                model = grow(model, args.grow)
+                if set(model.state_dict()) != set(state["model"]):
+                    raise SystemExit("error: new weights need --resume of a model .pt (the "
+                                     "optimizer state has none); a state.pt can change "
+                                     f"{', '.join(RESIZABLE)}")
             opt_state = state["optimizer"]
             step, samples_seen = state["step"], state["samples_seen"]
             wall_before, best = state["wall_seconds"], state["best"]
