@@ -21,6 +21,7 @@ from harness.interface import Instance, SpecError, Task
 from tasks._params import check_int, float_list
 from tasks.gmm import (
     DEFAULT_SET_SEED,
+    GMM,
     load_gmm_set,
     missing_set_error,
     sample_rng,
@@ -158,16 +159,25 @@ class GMMLevels(Task):
         return state
 
     # -- instances ------------------------------------------------------------
-    def instance(self, index: int, seed: int) -> Instance:
+    def _check_index(self, index: int) -> None:
         self._check_params()
         count = self.n_instances()
         if not 0 <= index < count:
             raise IndexError(f"{self.name} has {count} instances; index {index} is out of range")
+
+    def mixture(self, index: int) -> GMM:
+        """The 2-D mixture behind instance ``index`` (x is its first coordinate)."""
+        self._check_index(index)
         _, arrays, rows = self._selection()
-        n_levels = rows.shape[0]
-        j, lvl = divmod(index, n_levels)
+        j, lvl = divmod(index, rows.shape[0])
+        return unpack_gmm(arrays, int(rows[lvl, j]), arrays["offsets"])
+
+    def instance(self, index: int, seed: int) -> Instance:
+        self._check_index(index)
+        _, arrays, rows = self._selection()
+        j, lvl = divmod(index, rows.shape[0])
         row = int(rows[lvl, j])
-        gmm = unpack_gmm(arrays, row, arrays["offsets"])
+        gmm = self.mixture(index)
         gmm_id = int(arrays["candidate"][row])
         xy = gmm.sample(sample_rng(seed, (SAMPLE_STREAM, gmm_id)), int(self.n))
         level = self._level_values()[lvl]

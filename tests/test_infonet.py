@@ -405,3 +405,33 @@ def test_split_correction_removes_small_sample_optimism():
     assert split.estimate(xs[4][perm], ys[4][perm]) == pytest.approx(corrected[4], abs=1e-5)
     with pytest.raises(SpecError, match="correction"):
         estimators.make("infonet:correction=jackknife")
+
+
+# -- the table family's capacity (benchmarks/infonet_capacity.py) ----------------
+
+
+def test_capacity_histograms_give_the_exact_readout():
+    from benchmarks.infonet_capacity import _dv, _histograms
+
+    rng = np.random.default_rng(0)
+    u, v = rng.uniform(size=700), rng.uniform(size=700)
+    table = torch.as_tensor(rng.normal(size=(24, 24)))
+    expected = dv_value(table[None], torch.as_tensor(u)[None], torch.as_tensor(v)[None], "exact")
+    assert float(_dv(table, *_histograms(u, v, 24))) == pytest.approx(float(expected[0]), abs=1e-9)
+
+
+def test_capacity_of_a_fine_table_reaches_a_gaussians_mi():
+    from benchmarks.infonet_capacity import best_table_value
+
+    rng = np.random.default_rng(1)
+    cov = [[1.0, 0.8], [0.8, 1.0]]
+    fit, test = (rng.multivariate_normal([0, 0], cov, 150_000) for _ in range(2))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a 48 x 48 table: threads only add synchronisation
+    try:
+        fitted, held_out = best_table_value(fit, test, grid=48, sigma=1.0, steps=300)
+    finally:
+        torch.set_num_threads(threads)
+    truth = -0.5 * math.log(1 - 0.8**2)
+    assert held_out < fitted
+    assert 0.5 * (fitted + held_out) == pytest.approx(truth, abs=0.02)

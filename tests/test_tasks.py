@@ -163,6 +163,23 @@ def test_gmm_levels_samples_depend_on_mixture_and_seed_only():
     assert a.true_mi == b.true_mi and a.meta == b.meta
 
 
+def test_gmm_levels_mixture_is_the_instances_distribution():
+    from ground_truth.monte_carlo import gmm_mi
+    from tasks.gmm import sample_rng
+    from tasks.gmm_levels import SAMPLE_STREAM
+
+    task = tasks.make("gmm_levels:per_level=2,levels=0.3;0.9,n=500")
+    for index in (1, 2):
+        inst = task.instance(index, seed=3)
+        gmm = task.mixture(index)
+        xy = gmm.sample(sample_rng(3, (SAMPLE_STREAM, inst.meta["gmm_id"])), 500)
+        np.testing.assert_array_equal(np.hstack([inst.x, inst.y]), xy)
+        mi, se = gmm_mi(gmm.weights, gmm.means, gmm.covs, dim_x=1, n_samples=40_000, rng=0)
+        assert abs(mi - inst.true_mi) < 4 * se + 3 * inst.true_mi_se
+    with pytest.raises(IndexError, match="out of range"):
+        task.mixture(4)
+
+
 def test_gmm_levels_too_many_names_the_build_command():
     with pytest.raises(
         SpecError, match="python -m harness tasks build gmm_levels --per-level 99999"
