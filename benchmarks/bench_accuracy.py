@@ -54,16 +54,23 @@ def estimate_task(spec: str, task_spec: str, device: str, seed: int = SEED) -> p
     return pd.concat([rows, meta], axis=1)
 
 
-class TrackLevels:
-    """MAE and worst per-level bias on ``gmm_levels`` (InfoNet paper, Table 2)."""
+class _TrackTask:
+    """Estimates of every instance of ``task_spec`` per (estimator, device), made in setup."""
 
+    task_spec = ""
     params = [list(ACCURACY_SPECS), DEVICES]
     param_names = ["estimator", "device"]
     timeout = 300
 
     def setup(self, name: str, device: str) -> None:
         one_thread()
-        self.rows = estimate_task(ACCURACY_SPECS[name], LEVELS_SPEC, device)
+        self.rows = estimate_task(ACCURACY_SPECS[name], self.task_spec, device)
+
+
+class TrackLevels(_TrackTask):
+    """MAE and worst per-level bias on ``gmm_levels`` (InfoNet paper, Table 2)."""
+
+    task_spec = LEVELS_SPEC
 
     def track_mae(self, name: str, device: str) -> float:
         return float(error_table(self.rows)["mae"].iloc[0])
@@ -76,16 +83,10 @@ class TrackLevels:
     track_worst_level_bias.unit = "nats"
 
 
-class TrackOrder:
+class TrackOrder(_TrackTask):
     """Order accuracy on ``gmm_order`` triplets (InfoNet paper, Table 3)."""
 
-    params = [list(ACCURACY_SPECS), DEVICES]
-    param_names = ["estimator", "device"]
-    timeout = 300
-
-    def setup(self, name: str, device: str) -> None:
-        one_thread()
-        self.rows = estimate_task(ACCURACY_SPECS[name], ORDER_SPEC, device)
+    task_spec = ORDER_SPEC
 
     def track_order_accuracy(self, name: str, device: str) -> float:
         table = order_table(self.rows)
