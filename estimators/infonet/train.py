@@ -214,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
             wall_before = card.get("wall_seconds", 0.0)
             lineage = card.get("lineage", []) + [f"{src.name}@{card.get('sha256', '')[:12]}"]
             origin, total = step, step + steps
+        if args.grow:
+            lineage.append(f"grow {args.grow} at step {step}")
         print(f"resumed from {src} at step {step}", flush=True)
     else:
         if args.grow:
