@@ -25,18 +25,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from estimators.infonet.model import gaussian_kernel
+from estimators.infonet.model import blur_table, gaussian_taps
 from estimators.infonet.readout import grid_histogram
 from tasks.gmm_levels import GMMLevels
 
 
 def _blur(table: torch.Tensor, sigma: float, size: int = 5) -> torch.Tensor:
-    if sigma <= 0:
-        return table
-    kernel = gaussian_kernel(size, sigma)[None, None].to(table.dtype)
-    pad = size // 2
-    padded = torch.nn.functional.pad(table[:, None], (pad, pad, pad, pad), mode="replicate")
-    return torch.nn.functional.conv2d(padded, kernel)[:, 0]
+    return table if sigma <= 0 else blur_table(table, gaussian_taps(size, sigma).tolist())
 
 
 def _ecdf(reference: np.ndarray, values: np.ndarray) -> np.ndarray:

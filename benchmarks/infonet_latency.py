@@ -42,6 +42,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--checkpoint", default=None, help="model file (default: shipped)")
+    p.add_argument("--grid", type=int, default=None, help="table side L (default: the model's)")
     p.add_argument("--device", default="auto")
     p.add_argument("--ns", default="200,500,1000,2000,5000")
     p.add_argument("--batches", default=None, help="default: 1,16 on cpu; 1,16,256,1024 on cuda")
@@ -65,7 +66,7 @@ def main() -> int:
         for b in [int(s) for s in batches.split(",")]:
             xy = sample_gmm_batch(b, n, generator=gen).numpy().astype(np.float64)
             xs, ys = list(xy[..., :1]), list(xy[..., 1:])
-            est = InfoNet(checkpoint=args.checkpoint, device=name, batch_size=b)
+            est = InfoNet(checkpoint=args.checkpoint, device=name, batch_size=b, grid=args.grid)
             try:
                 t = _time_batch(est, xs, ys, args.min_seconds)
             except torch.OutOfMemoryError:

@@ -206,6 +206,21 @@ def test_shipped_checkpoint_and_card():
     load_model()  # verifies the checksum
 
 
+def test_grid_parameter_resamples_the_shipped_critic():
+    x, y = gaussian_pair(0.6, 2000, 3)
+    shipped = estimators.make("infonet:device=cpu")
+    default_grid = shipped.model().config.grid
+    same = estimators.make(f"infonet:device=cpu,grid={default_grid}")
+    coarse = estimators.make("infonet:device=cpu,grid=96")
+    assert coarse.model().config.grid == 96
+    assert same.estimate(x, y) == shipped.estimate(x, y)
+    truth = -0.5 * math.log(1 - 0.36)
+    assert coarse.estimate(x, y) != shipped.estimate(x, y)
+    assert abs(coarse.estimate(x, y) - truth) < 0.06
+    with pytest.raises(SpecError, match="grid"):
+        estimators.make("infonet:grid=1").estimate(x, y)
+
+
 def test_runs_record_the_checkpoint_and_refuse_to_resume_with_another(tmp_path):
     import harness
     from results.store import Store

@@ -17,6 +17,7 @@ Perceiver-IO shape (Hu et al., ICML 2024, Fig. 3), sizes configurable:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
@@ -120,11 +121,23 @@ class Block(nn.Module):
         return self.attend(q, *self.project(k, v))
 
 
-def gaussian_kernel(size: int, sigma: float) -> torch.Tensor:
+def gaussian_taps(size: int, sigma: float) -> torch.Tensor:
+    """Normalised 1-D Gaussian weights on ``size`` integer offsets centred on zero."""
     r = torch.arange(size, dtype=torch.float32) - (size - 1) / 2
     g = torch.exp(-0.5 * (r / sigma) ** 2)
-    g = g / g.sum()
-    return torch.outer(g, g)
+    return g / g.sum()
+
+
+def blur_table(table: torch.Tensor, weights: Sequence[float]) -> torch.Tensor:
+    """Tables (B, L, L) blurred by the 2-D kernel ``outer(weights, weights)``, borders
+    replicated. The kernel is separable, so this is two 1-D passes of weighted shifts."""
+    pad = len(weights) // 2
+    for dim in (1, 2):
+        size = table.shape[dim]
+        idx = torch.arange(-pad, size + pad, device=table.device).clamp(0, size - 1)
+        padded = table.index_select(dim, idx)
+        table = sum(w * padded.narrow(dim, k, size) for k, w in enumerate(weights))
+    return table
 
 
 class InfoNetModel(nn.Module):
@@ -158,18 +171,12 @@ class InfoNetModel(nn.Module):
             self.size_embed = None
         grid = torch.linspace(0.0, 1.0, cfg.grid)
         self.register_buffer("grid_nodes", grid, persistent=False)
+        self.blur_weights: tuple[float, ...] | None = None
         if cfg.blur_sigma > 0 and cfg.blur_size > 1:
-            kernel = gaussian_kernel(cfg.blur_size, cfg.blur_sigma)[None, None]
-            self.register_buffer("blur_kernel", kernel, persistent=False)
-        else:
-            self.blur_kernel = None
+            self.blur_weights = tuple(gaussian_taps(cfg.blur_size, cfg.blur_sigma).tolist())
 
     def _blur(self, table: torch.Tensor) -> torch.Tensor:
-        if self.blur_kernel is None:
-            return table
-        pad = self.blur_kernel.shape[-1] // 2
-        padded = F.pad(table.unsqueeze(1), (pad, pad, pad, pad), mode="replicate")
-        return F.conv2d(padded, self.blur_kernel.to(table.dtype)).squeeze(1)
+        return table if self.blur_weights is None else blur_table(table, self.blur_weights)
 
     def forward(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """Critic tables (B, L, L) for copula samples ``u``, ``v`` (B, n) in [0, 1]."""
