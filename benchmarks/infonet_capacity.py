@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 
 from estimators.infonet.model import blur_table, gaussian_taps
-from estimators.infonet.readout import grid_histogram
+from estimators.infonet.readout import grid_corners, grid_histogram
 from tasks.gmm_levels import GMMLevels
 
 
@@ -44,9 +44,7 @@ def _histograms(u: np.ndarray, v: np.ndarray, grid: int) -> tuple[torch.Tensor, 
     probabilities: the DV value of any table is linear in them (see readout.dv_value)."""
     tu, tv = torch.as_tensor(u)[None], torch.as_tensor(v)[None]
     hx, hy = grid_histogram(tu, grid)[0], grid_histogram(tv, grid)[0]
-    pos_u, pos_v = (tu[0] * (grid - 1)).clamp(0, grid - 1), (tv[0] * (grid - 1)).clamp(0, grid - 1)
-    a, b = pos_u.floor().clamp(max=grid - 2).long(), pos_v.floor().clamp(max=grid - 2).long()
-    fa, fb = pos_u - a, pos_v - b
+    (a, fa), (b, fb) = grid_corners(tu[0], grid), grid_corners(tv[0], grid)
     joint = torch.zeros(grid * grid, dtype=torch.float64)
     for da, wa in ((0, 1 - fa), (1, fa)):
         for db, wb in ((0, 1 - fb), (1, fb)):

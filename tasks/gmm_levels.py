@@ -159,25 +159,24 @@ class GMMLevels(Task):
         return state
 
     # -- instances ------------------------------------------------------------
-    def _check_index(self, index: int) -> None:
+    def _row(self, index: int) -> tuple[dict[str, np.ndarray], int, int, int]:
+        """The set's arrays, and instance ``index``'s row, draw number and level number."""
         self._check_params()
         count = self.n_instances()
         if not 0 <= index < count:
             raise IndexError(f"{self.name} has {count} instances; index {index} is out of range")
+        _, arrays, rows = self._selection()
+        j, lvl = divmod(index, rows.shape[0])
+        return arrays, int(rows[lvl, j]), j, lvl
 
     def mixture(self, index: int) -> GMM:
         """The 2-D mixture behind instance ``index`` (x is its first coordinate)."""
-        self._check_index(index)
-        _, arrays, rows = self._selection()
-        j, lvl = divmod(index, rows.shape[0])
-        return unpack_gmm(arrays, int(rows[lvl, j]), arrays["offsets"])
+        arrays, row, _, _ = self._row(index)
+        return unpack_gmm(arrays, row, arrays["offsets"])
 
     def instance(self, index: int, seed: int) -> Instance:
-        self._check_index(index)
-        _, arrays, rows = self._selection()
-        j, lvl = divmod(index, rows.shape[0])
-        row = int(rows[lvl, j])
-        gmm = self.mixture(index)
+        arrays, row, j, lvl = self._row(index)
+        gmm = unpack_gmm(arrays, row, arrays["offsets"])
         gmm_id = int(arrays["candidate"][row])
         xy = gmm.sample(sample_rng(seed, (SAMPLE_STREAM, gmm_id)), int(self.n))
         level = self._level_values()[lvl]

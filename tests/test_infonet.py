@@ -450,3 +450,14 @@ def test_capacity_of_a_fine_table_reaches_a_gaussians_mi():
     truth = -0.5 * math.log(1 - 0.8**2)
     assert held_out < fitted
     assert 0.5 * (fitted + held_out) == pytest.approx(truth, abs=0.02)
+
+
+def test_recording_the_checkpoint_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, estimators; card = estimators.make('infonet').artifacts(); "
+        "assert len(card['checkpoint_sha256']) == 64; assert 'torch' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

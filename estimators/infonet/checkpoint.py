@@ -9,34 +9,26 @@ checksum is verified on every load.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from estimators.infonet.card import (  # noqa: F401  (part of this module's API)
+    CHECKPOINT_DIR,
+    DEFAULT_CHECKPOINT,
+    card_path,
+    load_card,
+    sha256_file,
+)
 from estimators.infonet.model import InfoNetConfig, InfoNetModel
 
-CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
-DEFAULT_CHECKPOINT = CHECKPOINT_DIR / "infonet.pt"
 FORMAT = 1
 
 
 class ChecksumError(RuntimeError):
     """A checkpoint file does not match the sha256 in its model card."""
-
-
-def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def card_path(path: str | Path) -> Path:
-    return Path(path).with_suffix(".json")
 
 
 def save_model(model: InfoNetModel, path: str | Path, card: dict[str, Any]) -> dict[str, Any]:
@@ -58,13 +50,6 @@ def save_model(model: InfoNetModel, path: str | Path, card: dict[str, Any]) -> d
     )
     card_path(path).write_text(json.dumps(full, indent=2, sort_keys=True) + "\n")
     return full
-
-
-def load_card(path: str | Path = DEFAULT_CHECKPOINT) -> dict[str, Any]:
-    cp = card_path(path)
-    if not cp.exists():
-        raise FileNotFoundError(f"model card {cp} not found beside checkpoint {path}")
-    return json.loads(cp.read_text())
 
 
 def load_model(

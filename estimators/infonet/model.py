@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import NamedTuple
 
 import torch
@@ -174,6 +174,17 @@ class InfoNetModel(nn.Module):
         self.blur_weights: tuple[float, ...] | None = None
         if cfg.blur_sigma > 0 and cfg.blur_size > 1:
             self.blur_weights = tuple(gaussian_taps(cfg.blur_size, cfg.blur_sigma).tolist())
+
+    def with_grid(self, grid: int) -> InfoNetModel:
+        """A copy with an ``grid`` x ``grid`` table and the same weights.
+
+        No weight depends on L (the nodes enter as positions in [0, 1]), so the
+        copy samples the same critic at other nodes; the blur stays
+        ``blur_sigma`` nodes wide, so a finer grid also blurs less.
+        """
+        other = InfoNetModel(replace(self.config, grid=int(grid)))
+        other.load_state_dict(self.state_dict())
+        return other.train(self.training)
 
     def _blur(self, table: torch.Tensor) -> torch.Tensor:
         return table if self.blur_weights is None else blur_table(table, self.blur_weights)

@@ -27,7 +27,8 @@ import torch
 READOUTS = ("exact", "shuffle")
 
 
-def _corners(u: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+def grid_corners(u: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Lower grid node (long) and fractional offset of points ``u`` in [0, 1] (clamped)."""
     pos = u.clamp(0.0, 1.0) * (size - 1)
     lo = pos.floor().clamp(max=size - 2)
     return lo.long(), pos - lo
@@ -37,8 +38,8 @@ def lookup(table: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tenso
     """Bilinear read of ``table`` (B, L, L) at points ``u``, ``v`` (B, n) in [0, 1]."""
     size = table.shape[-1]
     flat = table.reshape(table.shape[0], -1)
-    a, fa = _corners(u, size)
-    b, fb = _corners(v, size)
+    a, fa = grid_corners(u, size)
+    b, fb = grid_corners(v, size)
 
     def at(i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
         return torch.gather(flat, 1, i * size + j)
@@ -53,7 +54,7 @@ def lookup(table: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tenso
 
 def grid_histogram(u: torch.Tensor, size: int) -> torch.Tensor:
     """Bilinear-weight histogram of points ``u`` (B, n) on ``size`` grid nodes."""
-    a, fa = _corners(u, size)
+    a, fa = grid_corners(u, size)
     hist = torch.zeros(u.shape[0], size, dtype=u.dtype, device=u.device)
     hist.scatter_add_(1, a, 1 - fa)
     hist.scatter_add_(1, a + 1, fa)

@@ -79,9 +79,7 @@ def grow(model: InfoNetModel, text: str) -> InfoNetModel:
     or its table resampled (``grid=192``).
 
     New weights start at zero, so the grown model computes the same tables until
-    training moves them. A new ``grid`` samples the same critic function at
-    other nodes (the blur stays ``blur_sigma`` nodes wide, so a finer grid also
-    blurs less).
+    training moves them; a new ``grid`` is as :meth:`InfoNetModel.with_grid`.
     """
     config = parse_config(text, base=model.config)
     for key, value in config.to_dict().items():
