@@ -49,6 +49,7 @@ import numpy as np
 
 from ground_truth.analytic import mvn_mi
 from harness.interface import Instance, SpecError, Task
+from harness.params import check_choice
 from tasks._params import check_int, float_list, int_list
 
 __all__ = [
@@ -308,10 +309,7 @@ class HighDimOrder(Task):
             raise SpecError(
                 f"{self.name}: min_gap must lie in [0, mi_max / 2); got {self.min_gap!r}"
             )
-        if self.recipe not in RECIPES:
-            raise SpecError(
-                f"{self.name}: recipe must be one of {', '.join(RECIPES)}; got {self.recipe!r}"
-            )
+        check_choice(self.name, "recipe", self.recipe, RECIPES)
         if self.recipe == "notebook" and (mi_max, gap) != (_DEFAULT_MI_MAX, _DEFAULT_MIN_GAP):
             raise SpecError(
                 f"{self.name}: recipe=notebook does not control the MIs; leave mi_max and "
