@@ -89,6 +89,9 @@ class Sliced(Estimator):
     def artifacts(self) -> dict[str, str]:
         return self.base_estimator().artifacts()
 
+    def prepare(self) -> None:
+        self.base_estimator().prepare()
+
     def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
         return float(self._estimate_batch([(x, y)])[0])
 

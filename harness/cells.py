@@ -216,6 +216,18 @@ def _estimator(job: Job, index: int) -> Estimator:
     return _OBJECTS[key]
 
 
+def _prepare(est: Estimator) -> str | None:
+    """Run ``est.prepare()`` once per estimator object; a failure's message, else None."""
+    if getattr(est, "_prepared_by_harness", False):
+        return None
+    try:
+        est.prepare()
+    except Exception as exc:
+        return f"could not prepare {est.name}: {one_line(exc)}"
+    est._prepared_by_harness = True  # type: ignore[attr-defined]
+    return None
+
+
 def _skip_reason(est: Estimator, info: dict[str, Any]) -> str | None:
     dx, dy = info["dim_x"], info["dim_y"]
     if not est.supports(dx, dy):
@@ -294,6 +306,10 @@ def iter_chunk(
         if skip is not None:
             yield [make_row(job, cell, info, "skipped", message=skip)]
             continue
+        problem = _prepare(est)
+        if problem is not None:
+            yield [make_row(job, cell, info, "failed", message=problem)]
+            continue
         if on_start is not None:
             on_start([pos], [info])
         t0 = time.perf_counter()
@@ -334,6 +350,13 @@ def _iter_batched(
     for members in groups.values():
         positions = [m[0] for m in members]
         infos = [m[2] for m in members]
+        problem = _prepare(est)
+        if problem is not None:
+            yield [
+                make_row(job, chunk[p], i, "failed", message=problem)
+                for p, i in zip(positions, infos, strict=True)
+            ]
+            continue
         if on_start is not None:
             on_start(positions, infos)
         t0 = time.perf_counter()

@@ -203,6 +203,14 @@ class Estimator:
         """
         return {}
 
+    def prepare(self) -> None:
+        """Load what the estimates need (weights, imports) before any is timed.
+
+        The runner calls it once per chunk of cells, outside the timed calls,
+        so a cell's seconds are the estimate's own. Estimators that load
+        nothing keep this no-op.
+        """
+
     def min_samples(self) -> int:
         """Smallest sample size the estimator accepts."""
         return 2

@@ -54,6 +54,24 @@ class FakeCorr(Estimator):
         return corr_mi(x, y) * (1 - self.shrink)
 
 
+class FakePrepare(Estimator):
+    """Loads for ``load`` seconds in ``prepare`` (``fail``: raises there), then estimates fast."""
+
+    name = "fake_prepare"
+
+    def __init__(self, load: float = 0.3, fail: bool = False):
+        self.load = load
+        self.fail = fail
+
+    def prepare(self) -> None:
+        if self.fail:
+            raise FileNotFoundError("weights.pt not found")
+        time.sleep(self.load)
+
+    def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
+        return corr_mi(x, y)
+
+
 class FakeFail(Estimator):
     """Fails on strongly dependent samples."""
 
@@ -202,6 +220,7 @@ class FakeLevels(Task):
 
 ESTIMATORS = (
     FakeCorr,
+    FakePrepare,
     FakeFail,
     FakeSleep,
     FakeCrash,

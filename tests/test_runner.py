@@ -328,3 +328,13 @@ def test_real_estimators_smoke(db: Path) -> None:
     assert np.abs(df["error"]).max() < 0.1
     again = harness.run(["ksg", "kde"], "gaussian:rhos=0.6", n=1000, store=db, progress=False)
     assert again["estimate"].tolist() == df["estimate"].tolist()
+
+
+def test_prepare_runs_once_outside_the_timed_estimates(db: Path) -> None:
+    df = harness.run(["fake_prepare:load=2"], "fake_gauss", store=db, progress=False)
+    assert (df["status"] == "ok").all() and len(df) > 1
+    assert df["seconds"].max() < 2.0  # the one-off load is not charged to any cell
+    failed = harness.run(["fake_prepare:fail=true"], "fake_gauss", store=db, progress=False)
+    assert (failed["status"] == "failed").all()
+    assert failed["message"].str.contains("could not prepare fake_prepare").all()
+    assert failed["message"].str.contains("weights.pt not found").all()

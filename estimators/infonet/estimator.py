@@ -146,6 +146,11 @@ class InfoNet(Estimator):
             _MODELS[key] = net
         return _MODELS[key]
 
+    def prepare(self) -> None:
+        """Import torch and load the network, so the first timed estimate does not."""
+        self._check_params()
+        self.model()
+
     def artifacts(self) -> dict[str, str]:
         """The checkpoint's sha256 (from its model card; verified when the model loads)."""
         from estimators.infonet.card import DEFAULT_CHECKPOINT, load_card
