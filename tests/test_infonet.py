@@ -25,8 +25,9 @@ from estimators.infonet.model import InfoNetConfig, InfoNetModel  # noqa: E402
 from estimators.infonet.readout import dv_value, lookup  # noqa: E402
 from harness.interface import InputError, SpecError  # noqa: E402
 
-TINY = InfoNetConfig(dim=32, latents=16, grid=32, self_layers=1, heads=2, mlp_hidden=32,
-                     frequencies=4)
+TINY = InfoNetConfig(
+    dim=32, latents=16, grid=32, self_layers=1, heads=2, mlp_hidden=32, frequencies=4
+)
 
 
 def gaussian_pair(rho: float, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -68,6 +69,55 @@ def test_code_tables_give_the_forward_pass():
         # a subsample keeps its full-sample codes
         half = net.forward_codes(cx[:, ::2], cy[:, ::2], tables)
         assert torch.allclose(half, net(copula(x)[:, ::2], copula(y)[:, ::2]), atol=1e-5)
+
+
+def test_copula_codes_are_twice_the_average_rank_minus_one():
+    from scipy.stats import rankdata
+
+    gen = torch.Generator().manual_seed(1)
+    distinct = torch.randn(3, 40, generator=gen)
+    tied = torch.randint(0, 6, (3, 40), generator=gen).float()
+    for values in (distinct, tied):
+        expected = 2 * rankdata(values.numpy(), axis=-1) - 1
+        assert torch.equal(copula_codes(values), torch.from_numpy(expected).long())
+
+
+def test_cached_row_attention_matches_the_general_path():
+    """Rows without x ties use attention weights cached per n; rows with x ties and
+    subsamples attend over their own keys. A mixed batch must agree with forward()."""
+    torch.manual_seed(2)
+    net = InfoNetModel(TINY).eval()
+    x = torch.randn(4, 60)
+    y = x + torch.randn(4, 60)
+    x[2, :5] = x[2, 5]  # x ties in one row only
+    y[0, :9] = y[0, 9]  # y ties do not change the x keys
+    cx, cy = copula_codes(x), copula_codes(y)
+    with torch.no_grad():
+        tables = net.code_tables(60)
+        assert torch.allclose(
+            net.forward_codes(cx, cy, tables), net(copula(x), copula(y)), atol=1e-5
+        )
+        # x with an odd-sized tie group: all codes odd, yet not the n distinct odd codes
+        x3 = x[3:].clone()
+        x3[0, :2] = x3[0, 2]
+        c3 = copula_codes(x3)
+        assert int(c3[0, 0]) % 2 == 1
+        assert torch.allclose(
+            net.forward_codes(c3, cy[3:], tables), net(copula(x3), copula(y[3:])), atol=1e-5
+        )
+
+
+def test_fused_key_value_projection_is_the_same_function():
+    torch.manual_seed(3)
+    block = InfoNetModel(TINY).encode
+    with torch.no_grad():
+        for p in block.parameters():  # non-trivial layer-norm affine maps
+            p.add_(0.3 * torch.randn_like(p))
+        tokens = torch.randn(2, 30, TINY.dim)
+        fused = block.project(tokens, tokens)
+        separate = block.project(tokens, tokens.clone())
+    for a, b in zip(fused, separate, strict=True):
+        assert torch.allclose(a, b, atol=1e-5)
 
 
 def test_soft_copula_approaches_hard_copula():
@@ -112,8 +162,10 @@ def test_sample_order_does_not_matter(infonet):
 
 
 def test_batch_equals_one_by_one(infonet):
-    pairs = [gaussian_pair(rho, n, seed=4 + i) for i, (rho, n) in
-             enumerate([(0.0, 500), (0.4, 800), (0.8, 500), (0.9, 300)])]
+    pairs = [
+        gaussian_pair(rho, n, seed=4 + i)
+        for i, (rho, n) in enumerate([(0.0, 500), (0.4, 800), (0.8, 500), (0.9, 300)])
+    ]
     xs, ys = zip(*pairs, strict=True)
     batched = infonet.estimate_batch(list(xs), list(ys))
     single = np.array([infonet.estimate(x, y) for x, y in pairs])
@@ -200,8 +252,15 @@ def test_shipped_checkpoint_and_card():
     assert DEFAULT_CHECKPOINT.is_file()
     assert DEFAULT_CHECKPOINT.stat().st_size <= 20 * 2**20
     card = json.loads(DEFAULT_CHECKPOINT.with_suffix(".json").read_text())
-    for key in ("sha256", "config", "steps", "samples_seen", "hardware", "wall_seconds",
-                "evaluation"):
+    for key in (
+        "sha256",
+        "config",
+        "steps",
+        "samples_seen",
+        "hardware",
+        "wall_seconds",
+        "evaluation",
+    ):
         assert key in card, key
     load_model()  # verifies the checksum
 
@@ -372,8 +431,9 @@ def _tiny_training(sample_gmm_batch, train_step) -> None:
 @pytest.mark.parametrize("rho", [0.0, 0.3, 0.6, 0.9])
 def test_shipped_model_gaussian_accuracy(infonet, rho):
     truth = -0.5 * math.log(1 - rho**2)
-    values = infonet.estimate_batch(*zip(*[gaussian_pair(rho, 2000, seed=s) for s in range(4)],
-                                         strict=True))
+    values = infonet.estimate_batch(
+        *zip(*[gaussian_pair(rho, 2000, seed=s) for s in range(4)], strict=True)
+    )
     assert abs(values.mean() - truth) < 0.06
 
 
@@ -401,7 +461,8 @@ def test_gradients_flow_and_increase_mi():
     assert final > first + 0.1
     # the soft estimate tracks the hard one
     hard = estimators.make("infonet:device=cpu").estimate(
-        x.numpy()[:, None], (a.detach() * x + noise).numpy()[:, None])
+        x.numpy()[:, None], (a.detach() * x + noise).numpy()[:, None]
+    )
     assert final == pytest.approx(hard, abs=0.05)
 
 

@@ -23,7 +23,12 @@ def copula_codes(values: torch.Tensor) -> torch.Tensor:
         ``2 * rank - 1`` with ranks 1..n, so codes lie in 1..2n-1; tied values
         share the code of their mean rank.
     """
-    ordered, _ = torch.sort(values, dim=-1)
+    ordered, order = torch.sort(values, dim=-1)
+    if not bool((ordered[..., 1:] == ordered[..., :-1]).any()):
+        # no ties anywhere: the value at sorted position r gets code 2r + 1
+        n = values.shape[-1]
+        odd = torch.arange(1, 2 * n, 2, device=values.device).expand_as(order)
+        return torch.empty_like(order).scatter_(-1, order, odd)
     below = torch.searchsorted(ordered, values.contiguous(), right=False)
     upto = torch.searchsorted(ordered, values.contiguous(), right=True)
     # mean 0-based rank of a tie group is (below + upto - 1) / 2

@@ -14,7 +14,7 @@ from estimators.infonet.readout import dv_value
 
 __all__ = ["CACHED_SIZES", "estimate_rows", "split_optimism"]
 
-#: Sample sizes whose code tables a cache keeps (about 6 MB each at n = 2000).
+#: Sample sizes whose code tables a cache keeps (about 12 MB each at n = 2000 and L = 192).
 CACHED_SIZES = 8
 
 

@@ -85,6 +85,24 @@ class Attention(nn.Module):
         )
         return self.out(att.transpose(1, 2).reshape(b, nq, d))
 
+    def weights(self, q: torch.Tensor, kp: torch.Tensor) -> torch.Tensor:
+        """Attention weights (heads, nq, nk) of unbatched queries ``q`` over keys ``kp``."""
+        qs, ks = self._split(self.q(q)[None]), self._split(kp[None])
+        scores = qs @ ks.transpose(-1, -2) / math.sqrt(qs.shape[-1])
+        return torch.softmax(scores, dim=-1)[0]
+
+    def mix(self, weights: torch.Tensor, vp: torch.Tensor) -> torch.Tensor:
+        """:meth:`attend` given its ``weights`` (heads, nq, n), shared by all B rows of
+        the projected values ``vp`` (B, n, D): one matrix product per head."""
+        b, n, d = vp.shape
+        h = self.heads
+        # (B, n, h, dh) -> (h, n, B * dh), so each head is a single GEMM over the batch
+        v = vp.view(b, n, h, d // h).permute(2, 1, 0, 3).reshape(h, n, b * (d // h))
+        att = torch.bmm(weights.to(vp.dtype), v)  # (h, nq, B * dh)
+        nq = att.shape[1]
+        att = att.view(h, nq, b, d // h).permute(2, 1, 0, 3).reshape(b, nq, d)
+        return self.out(att)
+
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         return self.attend(q, self.k(k), self.v(v))
 
@@ -102,13 +120,39 @@ class Block(nn.Module):
         self.mlp = _mlp(dim, hidden, dim)
 
     def project(self, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Normalised and projected keys and values of a cross-attention block."""
-        return self.attn.k(self.norm_k(k)), self.attn.v(self.norm_v(v))
+        """Normalised and projected keys and values of a cross-attention block.
+
+        When keys and values are the same tensor, its layer-norm statistics are
+        computed once and both norms' affine maps are folded into one fused
+        key-value projection (the same function, one matrix product).
+        """
+        if v is not k:
+            return self.attn.k(self.norm_k(k)), self.attn.v(self.norm_v(v))
+        d = k.shape[-1]
+        parts = [(self.norm_k, self.attn.k), (self.norm_v, self.attn.v)]
+        weight = torch.cat([lin.weight * norm.weight for norm, lin in parts])
+        bias = torch.cat([lin.bias + lin.weight @ norm.bias for norm, lin in parts])
+        kv = F.linear(F.layer_norm(k, (d,), eps=self.norm_k.eps), weight, bias)
+        return kv[..., :d], kv[..., d:]
+
+    def _finish(self, q: torch.Tensor, mixed: torch.Tensor) -> torch.Tensor:
+        h = q + mixed
+        return h + self.mlp(self.norm_mlp(h))
 
     def attend(self, q: torch.Tensor, kp: torch.Tensor, vp: torch.Tensor) -> torch.Tensor:
         """The block on queries ``q`` given :meth:`project`-ed keys and values."""
-        h = q + self.attn.attend(self.norm_q(q), kp, vp)
-        return h + self.mlp(self.norm_mlp(h))
+        return self._finish(q, self.attn.attend(self.norm_q(q), kp, vp))
+
+    def attend_fixed(
+        self, q: torch.Tensor, weights: torch.Tensor, vp: torch.Tensor
+    ) -> torch.Tensor:
+        """:meth:`attend` for unbatched queries ``q`` (nq, D) whose attention ``weights``
+        (from :meth:`weights`) are the same for every row of ``vp`` (B, n, D)."""
+        return self._finish(q, self.attn.mix(weights, vp))
+
+    def weights(self, q: torch.Tensor, kp: torch.Tensor) -> torch.Tensor:
+        """Attention weights (heads, nq, nk) of unbatched queries ``q`` over projected keys."""
+        return self.attn.weights(self.norm_q(q), kp)
 
     def forward(
         self, q: torch.Tensor, k: torch.Tensor | None = None, v: torch.Tensor | None = None
@@ -195,7 +239,15 @@ class InfoNetModel(nn.Module):
         fu, fv = fourier_features(u, f), fourier_features(v, f)
         tokens = self.pair_embed(torch.cat([fu, fv], dim=-1))
         kx, vy = self.query_gen.project(self.x_embed(fu), self.y_embed(fv))
-        return self._table(tokens, kx, vy)
+        queries = self._row_queries(u.dtype).expand(u.shape[0], -1, -1)
+        return self._table(tokens, self.query_gen.attend(queries, kx, vy))
+
+    def _grid_features(self, dtype: torch.dtype) -> torch.Tensor:
+        return fourier_features(self.grid_nodes.to(dtype), self.config.frequencies)
+
+    def _row_queries(self, dtype: torch.dtype) -> torch.Tensor:
+        """The query generator's L queries, one per x-grid node (L, D)."""
+        return self.row_query(self._grid_features(dtype))
 
     def code_tables(self, n: int, device: torch.device | str = "cpu") -> CodeTables:
         """Every per-sample quantity that depends on one coordinate only, for sample size ``n``.
@@ -205,8 +257,10 @@ class InfoNetModel(nn.Module):
         the pair embedding and the query generator's keys (from x) and values
         (from y) take at most 2n - 1 distinct values. Computing them once per
         ``n`` and gathering by code gives the same tables as :meth:`forward`
-        with less than half of its per-sample work. Valid until the weights
-        change.
+        with less than half of its per-sample work. Without ties the x codes
+        are always the n odd codes, so the row queries' attention weights over
+        them are the same for every sample and are computed here too. Valid
+        until the weights change.
         """
         dtype = self.latents.dtype
         grid = torch.arange(1, 2 * n, device=device).to(dtype) / (2.0 * n)
@@ -216,11 +270,11 @@ class InfoNetModel(nn.Module):
         embed_x = feats @ first.weight[:, :width].T + first.bias
         embed_y = feats @ first.weight[:, width:].T
         kx, vy = self.query_gen.project(self.x_embed(feats), self.y_embed(feats))
-        return CodeTables(n, embed_x, embed_y, kx, vy)
+        rows = self._row_queries(dtype).to(device)
+        weights = self.query_gen.weights(rows, kx[0::2])  # codes 1, 3, ..., 2n - 1
+        return CodeTables(n, embed_x, embed_y, kx, vy, weights)
 
-    def forward_codes(
-        self, cu: torch.Tensor, cv: torch.Tensor, tables: CodeTables
-    ) -> torch.Tensor:
+    def forward_codes(self, cu: torch.Tensor, cv: torch.Tensor, tables: CodeTables) -> torch.Tensor:
         """:meth:`forward` at copula values ``cu / 2n``, ``cv / 2n`` through :meth:`code_tables`.
 
         ``cu``, ``cv`` (B, m) are integer codes in 1..2n-1 for the tables' ``n``
@@ -229,9 +283,39 @@ class InfoNetModel(nn.Module):
         iu, iv = cu - 1, cv - 1
         hidden = self.pair_embed[1](tables.embed_x[iu] + tables.embed_y[iv])
         tokens = self.pair_embed[2](hidden)
-        return self._table(tokens, tables.keys_x[iu], tables.values_y[iv])
+        return self._table(tokens, self._coded_rows(iu, iv, tables))
 
-    def _table(self, tokens: torch.Tensor, kx: torch.Tensor, vy: torch.Tensor) -> torch.Tensor:
+    def _coded_rows(self, iu: torch.Tensor, iv: torch.Tensor, tables: CodeTables) -> torch.Tensor:
+        """The query generator's output (B, L, D) for code indices ``iu``, ``iv`` (B, m)."""
+        queries = self._row_queries(tables.embed_x.dtype)
+        b, m = iu.shape
+        rows = torch.empty(b, *queries.shape, dtype=queries.dtype, device=iu.device)
+        fixed = torch.zeros(b, dtype=torch.bool, device=iu.device)
+        if m == tables.n:
+            # rows whose x codes are exactly the n odd codes: a full sample without x ties
+            x_rank = iu.div(2, rounding_mode="floor")
+            hits = torch.zeros(b, m, dtype=torch.int32, device=iu.device)
+            hits.scatter_add_(1, x_rank, torch.ones_like(x_rank, dtype=torch.int32))
+            fixed = (iu % 2 == 0).all(dim=1) & (hits == 1).all(dim=1)
+        if bool(fixed.any()):
+            # values in x-rank order, so column r of the weights meets the sample of x rank r
+            rank, ivf = x_rank[fixed], iv[fixed]
+            by_x = torch.empty_like(ivf).scatter_(1, rank, ivf)
+            rows[fixed] = self.query_gen.attend_fixed(
+                queries, tables.row_weights, tables.values_y[by_x]
+            )
+        rest = ~fixed
+        if bool(rest.any()):
+            iu_rest, iv_rest = iu[rest], iv[rest]
+            rows[rest] = self.query_gen.attend(
+                queries.expand(iu_rest.shape[0], -1, -1),
+                tables.keys_x[iu_rest],
+                tables.values_y[iv_rest],
+            )
+        return rows
+
+    def _table(self, tokens: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """Tables from the sample tokens (B, n, D) and the query generator's rows (B, L, D)."""
         cfg = self.config
         b, n = tokens.shape[0], tokens.shape[1]
         lat = self.latents
@@ -241,11 +325,8 @@ class InfoNetModel(nn.Module):
         lat = self.encode(lat.expand(b, -1, -1), tokens)
         for block in self.process:
             lat = block(lat)
-        fg = fourier_features(self.grid_nodes.to(tokens.dtype), cfg.frequencies)
-        rows = self.row_query(fg).expand(b, -1, -1)
-        rows = self.query_gen.attend(rows, kx, vy)
         rows = self.row_head(self.decode(rows, lat))
-        cols = self.col_embed(fg)
+        cols = self.col_embed(self._grid_features(tokens.dtype))
         table = torch.einsum("bld,md->blm", rows, cols) / math.sqrt(cfg.dim) + self.bias
         return self._blur(table)
 
@@ -258,3 +339,4 @@ class CodeTables(NamedTuple):
     embed_y: torch.Tensor
     keys_x: torch.Tensor
     values_y: torch.Tensor
+    row_weights: torch.Tensor  # (heads, L, n): row queries over the odd codes 1, 3, ..., 2n - 1
