@@ -154,6 +154,21 @@ def test_cells_only_in_the_candidate_are_ignored():
     assert not result.regressed and result.new_cells == 1
 
 
+def test_parameters_at_their_default_do_not_unmatch_cells():
+    """A baseline stored before a parameter existed matches a candidate that stores it at
+    its default; the same parameter at another value is another cell."""
+    base = rows("ksg", [0.0, 0.0])
+    base["estimator_params"] = '{"k":5}'
+    at_default = base.copy()
+    at_default["estimator_params"] = '{"k":5,"standardize":false}'
+    result = compare(base, at_default)
+    assert result.matched == 2 and not result.regressed
+    other = base.copy()
+    other["estimator_params"] = '{"k":5,"standardize":true}'
+    with pytest.raises(InputError, match="share no cell"):
+        compare(base, other)
+
+
 def test_speed_is_gated_only_as_a_ratio_to_ksg_in_the_same_run():
     base = pd.concat([rows("ksg", [0.0, 0.0], seconds=0.1), rows("kde", [0.0, 0.0], seconds=0.2)])
 
