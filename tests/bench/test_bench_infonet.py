@@ -1,6 +1,10 @@
-"""pytest-benchmark hot paths of InfoNet: one distribution and a batch of 16.
+"""pytest-benchmark hot paths of InfoNet: one distribution and batches of 16 and 256.
 
     pytest tests/bench/test_bench_infonet.py --benchmark-only
+    pytest tests/bench/test_bench_infonet.py --benchmark-only -k cuda   # on a GPU
+
+Parameterised by device; ``cuda`` is skipped without a GPU, and batch 256 runs
+only there.
 
 Each benchmark records the mean estimate and its error against the Gaussian
 truth in ``extra_info`` (nats).
@@ -11,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("torch")
+torch = pytest.importorskip("torch")
 
 import estimators  # noqa: E402
 
@@ -29,18 +33,30 @@ def gaussian_pairs(count: int, n: int) -> tuple[list[np.ndarray], list[np.ndarra
     return xs, ys
 
 
-@pytest.mark.parametrize("batch", [1, 16])
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+@pytest.mark.parametrize("batch", [1, 16, 256])
 @pytest.mark.parametrize("n", [200, 2000])
-def test_infonet_forward(benchmark, n, batch):
-    est = estimators.make("infonet:device=cpu")
+def test_infonet_forward(benchmark, n, batch, device):
+    if device == "cuda" and not torch.cuda.is_available():
+        pytest.skip("no GPU")
+    if device == "cpu" and batch > 16:
+        pytest.skip("large batches are timed on the GPU only")
+    est = estimators.make(f"infonet:device={device},batch_size={batch}")
     xs, ys = gaussian_pairs(batch, n)
     values = benchmark.pedantic(
         est.estimate_batch, args=(xs, ys), rounds=10, iterations=1, warmup_rounds=2
     )
     mean = float(np.mean(values))
     benchmark.extra_info.update(
-        {"n": n, "batch": batch, "estimate": mean, "truth": TRUTH, "error": mean - TRUTH,
-         "unit": "nats"}
+        {
+            "n": n,
+            "batch": batch,
+            "device": device,
+            "estimate": mean,
+            "truth": TRUTH,
+            "error": mean - TRUTH,
+            "unit": "nats",
+        }
     )
     # a fast wrong answer is not a result; the upper side allows InfoNet's
     # in-sample optimism of about 50/n nats (README, "small-sample optimism")
