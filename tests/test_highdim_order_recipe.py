@@ -137,7 +137,7 @@ def test_bad_recipe_parameters_raise(spec: str) -> None:
 def test_exact_sliced_mi_matches_projected_samples():
     """The sliced-MI ceiling uses the closed form of each Gaussian slice's MI; check it
     against the sample correlation of projected draws, and against the 1-D truth."""
-    from benchmarks.sliced_ceiling import exact_sliced_mi, member_covariances
+    from benchmarks.sliced_ceiling import exact_sliced_mi, member_covariances, plugin_sliced_mi
     from estimators.sliced import random_directions
     from tasks.highdim_order import HighDimOrder
 
@@ -153,5 +153,6 @@ def test_exact_sliced_mi_matches_projected_samples():
     px, py = random_directions(6, 3, rng), random_directions(6, 3, rng)
     r = [np.corrcoef(x @ a, y @ b)[0, 1] for a, b in zip(px, py, strict=True)]
     sampled = float(np.mean(-0.5 * np.log1p(-np.square(r))))
+    assert plugin_sliced_mi(x, y, px, py) == pytest.approx(sampled, rel=1e-9)
     cov = member_covariances(model, 3)[0]
     assert exact_sliced_mi(cov, 3, px, py) == pytest.approx(sampled, abs=0.005)
