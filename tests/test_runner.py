@@ -338,3 +338,19 @@ def test_prepare_runs_once_outside_the_timed_estimates(db: Path) -> None:
     assert (failed["status"] == "failed").all()
     assert failed["message"].str.contains("could not prepare fake_prepare").all()
     assert failed["message"].str.contains("weights.pt not found").all()
+
+
+def test_importing_harness_makes_idle_openmp_threads_sleep_unless_the_user_chose():
+    """Numba's and torch's OpenMP pools share a process in a grid run; busy-waiting
+    threads of one starved the other (InfoNet 5x slower after KSG on 2 cores)."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import os, harness; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "PASSIVE"
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "ACTIVE"
