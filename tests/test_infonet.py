@@ -345,6 +345,31 @@ def test_grown_size_features_start_neutral_then_see_n():
         grow(net, "dim=8")
 
 
+def test_blur_is_the_replicate_padded_2d_convolution_of_the_table():
+    from dataclasses import replace
+
+    import torch.nn.functional as F
+
+    from estimators.infonet.model import blur_table, gaussian_taps
+
+    torch.manual_seed(4)
+    weights = gaussian_taps(5, 1.0)
+    table = torch.randn(3, 20, 20)
+    padded = F.pad(table[:, None], (2, 2, 2, 2), mode="replicate")
+    conv = F.conv2d(padded, torch.outer(weights, weights)[None, None])[:, 0]
+    assert torch.allclose(blur_table(table, weights.tolist()), conv, atol=1e-5)
+    # the model blurs rows and columns before their product: the same tables
+    blurred = InfoNetModel(TINY).eval()
+    sharp = InfoNetModel(replace(TINY, blur_sigma=0.0)).eval()
+    sharp.load_state_dict(blurred.state_dict())
+    x = torch.randn(2, 70)
+    u, v = copula(x), copula(x + torch.randn(2, 70))
+    with torch.no_grad():
+        expected = blur_table(sharp(u, v), blurred.blur_weights)
+        assert torch.allclose(blurred(u, v), expected, atol=1e-5)
+        assert not torch.allclose(sharp(u, v), expected, atol=1e-3)
+
+
 def test_grown_grid_samples_the_same_critic_at_finer_nodes():
     from dataclasses import replace
 

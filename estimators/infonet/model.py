@@ -172,16 +172,20 @@ def gaussian_taps(size: int, sigma: float) -> torch.Tensor:
     return g / g.sum()
 
 
+def blur_along(t: torch.Tensor, weights: Sequence[float], dim: int) -> torch.Tensor:
+    """``t`` convolved along ``dim`` with the odd-length kernel ``weights``, borders
+    replicated: a weighted sum of shifted copies."""
+    pad = len(weights) // 2
+    size = t.shape[dim]
+    idx = torch.arange(-pad, size + pad, device=t.device).clamp(0, size - 1)
+    padded = t.index_select(dim, idx)
+    return sum(w * padded.narrow(dim, k, size) for k, w in enumerate(weights))
+
+
 def blur_table(table: torch.Tensor, weights: Sequence[float]) -> torch.Tensor:
     """Tables (B, L, L) blurred by the 2-D kernel ``outer(weights, weights)``, borders
-    replicated. The kernel is separable, so this is two 1-D passes of weighted shifts."""
-    pad = len(weights) // 2
-    for dim in (1, 2):
-        size = table.shape[dim]
-        idx = torch.arange(-pad, size + pad, device=table.device).clamp(0, size - 1)
-        padded = table.index_select(dim, idx)
-        table = sum(w * padded.narrow(dim, k, size) for k, w in enumerate(weights))
-    return table
+    replicated. The kernel is separable, so this is two 1-D passes."""
+    return blur_along(blur_along(table, weights, 1), weights, 2)
 
 
 class InfoNetModel(nn.Module):
@@ -230,8 +234,6 @@ class InfoNetModel(nn.Module):
         other.load_state_dict(self.state_dict())
         return other.train(self.training)
 
-    def _blur(self, table: torch.Tensor) -> torch.Tensor:
-        return table if self.blur_weights is None else blur_table(table, self.blur_weights)
 
     def forward(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """Critic tables (B, L, L) for copula samples ``u``, ``v`` (B, n) in [0, 1]."""
@@ -327,8 +329,13 @@ class InfoNetModel(nn.Module):
             lat = block(lat)
         rows = self.row_head(self.decode(rows, lat))
         cols = self.col_embed(self._grid_features(tokens.dtype))
-        table = torch.einsum("bld,md->blm", rows, cols) / math.sqrt(cfg.dim) + self.bias
-        return self._blur(table)
+        if self.blur_weights is not None:
+            # the table is rows x cols (+ a constant), so blurring its two axes is
+            # blurring the rows and the columns along L before the product: the same
+            # table as blur_table of the product, at a fraction of the cost
+            rows = blur_along(rows, self.blur_weights, 1)
+            cols = blur_along(cols, self.blur_weights, 0)
+        return torch.einsum("bld,md->blm", rows, cols) / math.sqrt(cfg.dim) + self.bias
 
 
 class CodeTables(NamedTuple):
