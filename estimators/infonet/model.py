@@ -234,7 +234,6 @@ class InfoNetModel(nn.Module):
         other.load_state_dict(self.state_dict())
         return other.train(self.training)
 
-
     def forward(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """Critic tables (B, L, L) for copula samples ``u``, ``v`` (B, n) in [0, 1]."""
         f = self.config.frequencies
@@ -292,10 +291,10 @@ class InfoNetModel(nn.Module):
         queries = self._row_queries(tables.embed_x.dtype)
         b, m = iu.shape
         rows = torch.empty(b, *queries.shape, dtype=queries.dtype, device=iu.device)
+        # rows whose x codes are exactly the n odd codes: a full sample without x ties
+        x_rank = iu.div(2, rounding_mode="floor")
         fixed = torch.zeros(b, dtype=torch.bool, device=iu.device)
         if m == tables.n:
-            # rows whose x codes are exactly the n odd codes: a full sample without x ties
-            x_rank = iu.div(2, rounding_mode="floor")
             hits = torch.zeros(b, m, dtype=torch.int32, device=iu.device)
             hits.scatter_add_(1, x_rank, torch.ones_like(x_rank, dtype=torch.int32))
             fixed = (iu % 2 == 0).all(dim=1) & (hits == 1).all(dim=1)
