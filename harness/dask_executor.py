@@ -90,6 +90,19 @@ def local_cluster(workers: int, config: dict[str, Any] | None = None, **options:
         return LocalCluster(**kwargs)
 
 
+def quiet_interrupted_client() -> None:
+    """Silence the client's comm-teardown errors once a run is interrupted.
+
+    Cancelling futures and closing the client while its event-loop thread still
+    has sends queued makes tornado log "Exception in callback ... CommClosedError"
+    with a traceback (seen on a loaded machine), which would bury the one-line
+    "interrupted; continue with ..." message. The interrupt is on its way to
+    ending the command, so those loggers are raised to CRITICAL for good.
+    """
+    for name in ("tornado.application", "distributed"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
 @dataclass
 class ChunkResult:
     """What a worker sends back for one chunk.
@@ -399,6 +412,9 @@ class DaskExecutor(Executor):
                     fut.release()
                 if rows:
                     yield rows
+        except KeyboardInterrupt:
+            quiet_interrupted_client()
+            raise
         finally:
             if pending:
                 client.cancel(list(pending), force=True)
