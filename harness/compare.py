@@ -23,15 +23,14 @@ per task and estimator, on the cells that succeeded in both runs:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 import pandas as pd
 
 from harness.interface import InputError, SpecError
+from harness.matching import match_params
 from harness.metrics import auc_table, error_table, level_table, order_table, rank_agreement
-from results.schema import dumps
 
 __all__ = ["CELL_KEY", "Comparison", "Tolerances", "compare", "parse_tolerances"]
 
@@ -185,39 +184,6 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.2e}"
 
 
-def _defaults(kind: str, name: str) -> dict:
-    """Current default parameters of a registered estimator or task ({} if unknown)."""
-    import estimators
-    import tasks
-
-    registry = (estimators if kind == "estimator" else tasks).registry
-    try:
-        return {k: dumps(v) for k, v in registry.defaults(name).items()}
-    except Exception:  # not installed here: match its parameters as stored
-        return {}
-
-
-def _match_params(names: pd.Series, params: pd.Series, kind: str) -> pd.Series:
-    """Parameter JSON without the entries at the current default, for matching."""
-    cache: dict[tuple[str, str], str] = {}
-    out = []
-    for name, text in zip(names, params, strict=True):
-        key = (name, text)
-        if key not in cache:
-            defaults = _defaults(kind, name)
-            try:
-                values = json.loads(text)
-            except (TypeError, ValueError):
-                values = None
-            if isinstance(values, dict):
-                kept = {k: v for k, v in values.items() if defaults.get(k) != dumps(v)}
-                cache[key] = dumps(kept)
-            else:
-                cache[key] = text
-        out.append(cache[key])
-    return pd.Series(out, index=params.index, dtype=object)
-
-
 def _key_frame(df: pd.DataFrame, side: str) -> pd.DataFrame:
     missing = [c for c in (*CELL_KEY, "status", "estimate", "label") if c not in df]
     if missing:
@@ -225,8 +191,8 @@ def _key_frame(df: pd.DataFrame, side: str) -> pd.DataFrame:
     out = df.copy()
     out["instance_id"] = out["instance_id"].astype(object).where(out["instance_id"].notna(), "")
     out["seed"] = out["seed"].astype("int64")
-    out["estimator_params"] = _match_params(out["estimator"], out["estimator_params"], "estimator")
-    out["task_params"] = _match_params(out["task"], out["task_params"], "task")
+    out["estimator_params"] = match_params(out["estimator"], out["estimator_params"], "estimator")
+    out["task_params"] = match_params(out["task"], out["task_params"], "task")
     if out.duplicated(list(CELL_KEY)).any():
         raise InputError(f"{side} holds more than one row for a cell; load it without all_attempts")
     return out

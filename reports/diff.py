@@ -1,8 +1,10 @@
 """Cell-by-cell comparison of two runs over the cells they share.
 
-Cells are matched on ``cell_key`` (a hash of estimator, its parameters, task,
-task parameters including ``n``, instance index and seed), so only the same
-estimator configuration on the same samples is compared. A cell of the new
+Cells are matched on a key of estimator, its parameters, task, task
+parameters including ``n``, instance index and seed, so only the same
+estimator configuration on the same samples is compared; parameters at their
+current default are left out of the key (:mod:`harness.matching`), so runs
+from before a parameter existed still line up. A cell of the new
 run is flagged when
 
 * ``status``: it was ``ok`` in the baseline and is not ``ok`` now;
@@ -20,7 +22,6 @@ import pandas as pd
 
 __all__ = ["DiffRule", "compare", "summary"]
 
-_KEY_COLS = ("estimator", "estimator_params", "task", "task_params", "instance_index", "seed")
 
 
 @dataclass(frozen=True)
@@ -41,15 +42,9 @@ class DiffRule:
 
 
 def _keys(df: pd.DataFrame) -> pd.Series:
-    if "cell_key" in df and df["cell_key"].notna().all():
-        return df["cell_key"].astype(str)
-    from results.schema import cell_key
+    from harness.matching import matching_keys
 
-    return pd.Series(
-        [cell_key(*(r[c] for c in _KEY_COLS)) for _, r in df[list(_KEY_COLS)].iterrows()],
-        index=df.index,
-        dtype=object,
-    )
+    return matching_keys(df)
 
 
 def compare(base: pd.DataFrame, new: pd.DataFrame, rule: DiffRule | None = None) -> pd.DataFrame:

@@ -279,6 +279,35 @@ def test_diff_flags_a_perturbed_run(store: Path, tmp_path: Path) -> None:
     assert "RuntimeError: perturbed" in "".join(p.text)
 
 
+def test_diff_matches_cells_across_a_parameter_added_at_its_default(store: Path) -> None:
+    import json
+
+    from reports.diff import compare as diff_cells
+
+    base = results.load(GAUSS_RUN, store)
+    ksg = base["estimator"] == "ksg"
+
+    def edit(text: str, value: object) -> str:
+        params = json.loads(text)
+        assert params["standardize"] is False  # stored at its default
+        if value is None:
+            del params["standardize"]  # as a run from before the parameter existed
+        else:
+            params["standardize"] = value
+        return json.dumps(params)
+
+    older = base.drop(columns="cell_key")
+    older.loc[ksg, "estimator_params"] = older.loc[ksg, "estimator_params"].map(
+        lambda t: edit(t, None)
+    )
+    assert len(diff_cells(older, base)) == len(base)
+    other = base.drop(columns="cell_key")
+    other.loc[ksg, "estimator_params"] = other.loc[ksg, "estimator_params"].map(
+        lambda t: edit(t, True)
+    )
+    assert len(diff_cells(base, other)) == len(base) - int(ksg.sum())
+
+
 def test_no_diff_for_runs_without_shared_cells(page) -> None:
     _, p = page
     assert not [t for t in p.tables if t.startswith("diff-")]
