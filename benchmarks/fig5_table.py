@@ -2,12 +2,14 @@
 
     python -m benchmarks.fig5_table [benchmarks/results]
 
-Reads every ``paper_fig5*-*.csv.gz`` export and prints ROC AUC per dependence,
-recipe, d and n for each estimator, with the paper's estimator names.
+Reads every ``paper_fig5*-*.csv.gz`` export (and the 1,000-projection InfoNet
+runs ``infonet_fig5k-*.csv.gz``) and prints ROC AUC per dependence, recipe, d
+and n for each estimator, with the paper's estimator names.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -19,10 +21,15 @@ from harness.metrics import auc_table
 NAMES = {"infonet": "InfoNet", "ksg": "KSG", "mine": "MINE"}
 
 
-def short_label(label: str) -> str:
-    """``infonet:projections=256,...`` -> ``InfoNet-256``; ``mine:steps=100`` -> ``MINE-100``."""
-    name, _, params = label.partition(":")
-    opts = dict(p.split("=", 1) for p in params.split(",") if "=" in p)
+def short_label(label: str, params: dict | None = None) -> str:
+    """``infonet:projections=256,...`` -> ``InfoNet-256``; ``mine:steps=100`` -> ``MINE-100``.
+
+    ``params`` (a row's full ``estimator_params``) supplies values the label
+    leaves out because they are defaults.
+    """
+    name, _, text = label.partition(":")
+    opts = {k: str(v) for k, v in (params or {}).items() if v is not None}
+    opts.update(p.split("=", 1) for p in text.split(",") if "=" in p)
     short = NAMES.get(name, name)
     count = opts.get("projections") or opts.get("steps")
     if str(opts.get("standardize", "")).lower() == "true":
@@ -33,10 +40,12 @@ def short_label(label: str) -> str:
 def fig5_frame(folder: Path) -> pd.DataFrame:
     """AUC rows (dependence, recipe, d, n, estimator, auc) from the fig5 exports."""
     rows = []
-    for path in sorted(folder.glob("paper_fig5*-*.csv.gz")):
+    paths = [*folder.glob("paper_fig5*-*.csv.gz"), *folder.glob("infonet_fig5k-*.csv.gz")]
+    for path in sorted(paths):
         df = results.load(path)
         recipe = "notebook" if path.name.endswith("-notebook.csv.gz") else "paper"
         auc = auc_table(df).reset_index()
+        params = df.drop_duplicates("label").set_index("label")["estimator_params"]
         for rec in auc.itertuples():
             rows.append(
                 {
@@ -44,11 +53,12 @@ def fig5_frame(folder: Path) -> pd.DataFrame:
                     "recipe": recipe,
                     "d": int(rec.d),
                     "n": int(rec.n_samples),
-                    "estimator": short_label(rec.label),
+                    "estimator": short_label(rec.label, json.loads(params[rec.label])),
                     "auc": float(rec.auc),
                 }
             )
-    return pd.DataFrame(rows)
+    # KSG runs beside InfoNet-1000 repeat the KSG of the main grid on the same samples
+    return pd.DataFrame(rows).drop_duplicates(["dependence", "recipe", "d", "n", "estimator"])
 
 
 def markdown(frame: pd.DataFrame) -> str:
