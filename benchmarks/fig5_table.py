@@ -2,9 +2,9 @@
 
     python -m benchmarks.fig5_table [benchmarks/results]
 
-Reads every ``paper_fig5*-*.csv.gz`` export (and the 1,000-projection InfoNet
-runs ``infonet_fig5k-*.csv.gz``) and prints ROC AUC per dependence, recipe, d
-and n for each estimator, with the paper's estimator names.
+Reads every ``paper_fig5*-*.csv.gz`` export (``paper_comparisons.sh fig5
+fig5-std fig5-mine1000 fig5-infonet1000``) and prints ROC AUC per dependence,
+recipe, d and n for each estimator, with the paper's estimator names.
 """
 
 from __future__ import annotations
@@ -40,8 +40,7 @@ def short_label(label: str, params: dict | None = None) -> str:
 def fig5_frame(folder: Path) -> pd.DataFrame:
     """AUC rows (dependence, recipe, d, n, estimator, auc) from the fig5 exports."""
     rows = []
-    paths = [*folder.glob("paper_fig5*-*.csv.gz"), *folder.glob("infonet_fig5k-*.csv.gz")]
-    for path in sorted(paths):
+    for path in sorted(folder.glob("paper_fig5*-*.csv.gz")):
         df = results.load(path)
         recipe = "notebook" if path.name.endswith("-notebook.csv.gz") else "paper"
         auc = auc_table(df).reset_index()

@@ -3,13 +3,16 @@
 #
 #   bash benchmarks/paper_comparisons.sh [STEP ...]     # steps: mine-levels mine-order mvn cubic
 #
-#   steps also: mine-order-b100 mvn-doe cubic-doe fig5
+#   steps also: mine-order-b100 mvn-doe cubic-doe fig5 fig5-std fig5-mine1000 fig5-infonet1000
 #
 # fig5 is the InfoNet paper's Fig. 5 grid at the notebook's sequence lengths
 # (highdim_independence, n = 50..300, d = 16 and 128): one run per cell, named
 # fig5-<dependence>-d<d>-n<n>, plus the authors' notebook recipe of two_features.
 # FIG5_PROJECTIONS (default 256; the paper: 1000) sets InfoNet's projections.
-# fig5-std runs the grid once more for ksg:standardize=true (runs fig5std-...).
+# fig5-std runs the grid once more for ksg:standardize=true (runs fig5std-...),
+# fig5-mine1000 for MINE-1000 (fig5m-...), and fig5-infonet1000 for the shipped
+# InfoNet with the paper's 1,000 projections beside KSG (fig5k-..., about 5
+# minutes per cell on one core).
 #
 # Each step is one `python -m harness run` into runs/paper/paper.sqlite (resumed
 # if interrupted) and its rows exported to benchmarks/results/paper_<step>.csv.
@@ -77,6 +80,8 @@ for step in "${steps[@]}"; do
         p=${FIG5_PROJECTIONS:-256}
         fig5 fig5 "infonet:projections=$p,batch_size=$p,ksg,mine:steps=100,batch_size=100" ;;
     fig5-std) fig5 fig5std "ksg:standardize=true" ;;  # KSG on standardised columns
+    fig5-mine1000) fig5 fig5m "mine:steps=1000,batch_size=100" ;;
+    fig5-infonet1000) fig5 fig5k "infonet:projections=1000,batch_size=1000,ksg" ;;
     *) echo "unknown step $step" >&2; exit 2 ;;
     esac
 done

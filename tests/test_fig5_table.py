@@ -33,7 +33,7 @@ def test_fig5_frame_names_estimators_from_params_and_drops_repeated_ksg(tmp_path
     export(tmp_path / "a.csv", "infonet:batch_size=1000", {"projections": 1000}, same, dep)
     export(tmp_path / "b.csv", "ksg", ksg, perfect, dep)
     frame = pd.concat([pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv")])
-    frame.to_csv(tmp_path / "infonet_fig5k-one_feature-d128-n100.csv.gz", index=False)
+    frame.to_csv(tmp_path / "paper_fig5k-one_feature-d128-n100.csv.gz", index=False)
 
     out = fig5_frame(tmp_path)
     assert sorted(out["estimator"]) == ["InfoNet-1000", "KSG"]  # KSG once
