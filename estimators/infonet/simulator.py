@@ -163,30 +163,31 @@ def balanced_gmm_params(
     weights, means, chol : as :func:`random_gmm_params`
     """
     dev = torch.device(device)
-    want = torch.randint(bins, (batch,), generator=generator, device=dev)
-    chosen: list[tuple[torch.Tensor, ...] | None] = [None] * batch
+    want = torch.randint(bins, (batch,), generator=generator, device=dev).tolist()
+    pools: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+    source: dict[int, tuple[int, int]] = {}  # slot -> (pool, member)
     open_slots = list(range(batch))
-    pool = max(64, 8 * batch)
+    size = max(64, 8 * batch)
     for _ in range(200):
-        w, mu, chol = random_gmm_params(
-            pool, max_components=max_components, generator=generator, device=dev
+        params = random_gmm_params(
+            size, max_components=max_components, generator=generator, device=dev
         )
-        mi = quick_gmm_mi(w, mu, chol, n_mc, generator=generator)
-        got = torch.floor(mi / (top / bins)).long()
-        used = torch.zeros(pool, dtype=torch.bool, device=dev)
+        mi = quick_gmm_mi(*params, n_mc, generator=generator)
+        members: dict[int, list[int]] = {}
+        for j, b in enumerate(torch.floor(mi / (top / bins)).long().tolist()):  # one sync
+            members.setdefault(b, []).append(j)
+        pools.append(params)
         still_open = []
         for slot in open_slots:
-            hits = torch.nonzero((got == want[slot]) & ~used).flatten()
-            if len(hits):
-                j = int(hits[0])
-                used[j] = True
-                chosen[slot] = (w[j], mu[j], chol[j])
+            if members.get(want[slot]):
+                source[slot] = (len(pools) - 1, members[want[slot]].pop(0))
             else:
                 still_open.append(slot)
         open_slots = still_open
         if not open_slots:
             break
     else:
-        missing = sorted({int(want[s]) for s in open_slots})
+        missing = sorted({want[s] for s in open_slots})
         raise RuntimeError(f"no mixtures found for MI bins {missing} of width {top / bins}")
-    return tuple(torch.stack([c[i] for c in chosen]) for i in range(3))  # type: ignore[index]
+    picks = [source[s] for s in range(batch)]
+    return tuple(torch.stack([pools[p][i][j] for p, j in picks]) for i in range(3))  # type: ignore[return-value]
