@@ -498,9 +498,10 @@ def test_split_correction_removes_small_sample_optimism():
     plain = estimators.make("infonet:device=cpu").estimate_batch(xs, ys)
     split = estimators.make("infonet:device=cpu,correction=split")
     corrected = split.estimate_batch(xs, ys)
-    assert (plain - truth)[:4].mean() > 0.06  # the documented in-sample optimism at n = 200
-    assert abs((corrected - truth)[:4].mean()) < 0.04
-    assert abs((corrected - truth)[4:].mean()) < 0.04
+    # the in-sample optimism at n = 200 (README: small samples), and what the split leaves
+    assert (plain - truth)[:4].mean() > 0.04 and (plain - truth)[4:].mean() > 0.04
+    assert abs((corrected - truth)[:4].mean()) < 0.03
+    assert abs((corrected - truth)[4:].mean()) < 0.03
     # the split is by x-rank, so the sample order still does not matter
     perm = np.random.default_rng(1).permutation(200)
     assert split.estimate(xs[4][perm], ys[4][perm]) == pytest.approx(corrected[4], abs=1e-5)
