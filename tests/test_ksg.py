@@ -240,3 +240,23 @@ def test_bad_inputs(x, y, match):
 def test_bad_params(spec, match):
     with pytest.raises(SpecError, match=match):
         estimators.make(spec)
+
+
+def test_small_samples_run_numba_on_one_thread_with_the_same_result():
+    import numba
+
+    from estimators._numba import numba_threads_for
+
+    before = numba.get_num_threads()
+    with numba_threads_for(500, 3000) as used:
+        assert used == 1 and numba.get_num_threads() == 1
+    assert numba.get_num_threads() == before
+    with numba_threads_for(10**9, 3000) as used:
+        assert used == before == numba.get_num_threads()
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(500, 2))
+    y = x[:, :1] + rng.normal(size=(500, 1))
+    est = KSG(k=4)
+    small = est.estimate(x, y)  # through numba_threads_for: one thread
+    assert est._estimate_numba(x, y) == small  # on every configured thread
