@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from scipy.spatial import cKDTree
@@ -260,3 +262,34 @@ def test_small_samples_run_numba_on_one_thread_with_the_same_result():
     est = KSG(k=4)
     small = est.estimate(x, y)  # through numba_threads_for: one thread
     assert est._estimate_numba(x, y) == small  # on every configured thread
+
+
+SCRIPT = """
+import torch  # before Numba: the two then share one OpenMP runtime
+import numpy as np
+import estimators
+import numba
+torch.set_num_threads(1)
+rng = np.random.default_rng(4)
+x = rng.normal(size=(200, 1))
+estimators.make("infonet:device=cpu").estimate(x, x + rng.normal(size=(200, 1)))
+for n in (300, 5000):  # one Numba thread, then all of them
+    x = rng.normal(size=(n, 1))
+    estimators.make("ksg").estimate(x, x + rng.normal(size=(n, 1)))
+print(numba.get_num_threads(), torch.get_num_threads())
+"""
+
+
+def test_numba_calls_leave_torch_thread_count_alone():
+    # a KSG call used to leave torch on Numba's thread count (InfoNet then ran
+    # 3x slower on a busy machine)
+    import subprocess
+    import sys
+
+    pytest.importorskip("torch")
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    env["NUMBA_NUM_THREADS"] = "2"
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["2", "1"]
