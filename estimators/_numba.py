@@ -1,4 +1,4 @@
-"""Numba thread count scaled to the work of one call."""
+"""Numba calls that leave torch's thread count alone."""
 
 from __future__ import annotations
 
@@ -6,40 +6,24 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import numba
-
 
 @contextmanager
-def numba_threads_for(work: float, per_thread: float) -> Iterator[int]:
-    """Run the block's Numba parallel kernels on about ``work / per_thread`` threads.
+def keep_torch_threads() -> Iterator[None]:
+    """Put torch's intra-op thread count back after the block's Numba kernels.
 
-    At least one and at most the current setting; the setting is restored after.
-    Waking a parallel region's threads costs ~0.1 ms per kernel under
-    ``OMP_WAIT_POLICY=PASSIVE`` (which :mod:`harness` sets so Numba's idle threads
-    do not spin against torch's), more than the whole computation on a small
-    sample: KSG at n = 500 took 0.7 ms on 2 threads and 0.18 ms on one.
-    ``per_thread`` is the work at which a second thread starts to pay.
-
-    Numba's OpenMP layer and torch share one OpenMP runtime, so setting Numba's
-    thread count (or launching a kernel) also resets torch's intra-op thread
-    count: after one KSG call a process limited to one torch thread ran InfoNet
-    on two, three times slower on a busy machine. Torch's count is put back.
-
-    Yields
-    ------
-    int
-        The thread count used.
+    Numba's OpenMP threading layer and torch share one OpenMP runtime, and a
+    Numba parallel kernel can reset the thread count torch reads from it: after
+    one KSG call, a harness worker limited to one torch thread ran InfoNet on
+    two (three times slower on a busy machine). Torch is not imported here; if
+    it is not loaded there is nothing to keep.
     """
     torch = sys.modules.get("torch")
-    torch_threads = torch.get_num_threads() if torch is not None else None
-    current = numba.get_num_threads()
-    threads = max(1, min(current, round(work / per_thread)))
-    if threads != current:
-        numba.set_num_threads(threads)
+    if torch is None:
+        yield
+        return
+    before = torch.get_num_threads()
     try:
-        yield threads
+        yield
     finally:
-        if threads != current:
-            numba.set_num_threads(current)
-        if torch is not None and torch.get_num_threads() != torch_threads:
-            torch.set_num_threads(torch_threads)
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)

@@ -32,7 +32,7 @@ import numpy as np
 from numba import njit, prange
 from scipy.linalg import LinAlgError, cholesky
 
-from estimators._numba import numba_threads_for
+from estimators._numba import keep_torch_threads
 from harness.interface import Capabilities, Estimator, InputError, SpecError
 from harness.params import check_bool, check_number
 
@@ -42,9 +42,6 @@ _RULES = ("scott", "silverman")
 # below this a row's unshifted kernel sum may have lost precision to underflow
 _TINY_SUM = 1e-280
 _TILE = 256
-
-#: Sample pairs per Numba thread (2 cores: one thread was faster up to n ~ 800).
-PAIRS_PER_THREAD = 500_000
 
 
 def bandwidth_factor(bandwidth: str | float, n: int, d: int) -> float:
@@ -286,7 +283,7 @@ class KDE(Estimator):
         loo = bool(self.leave_one_out)
         joint = np.concatenate([x, y], axis=1)
         parts = []
-        with numba_threads_for(n * n, PAIRS_PER_THREAD):
+        with keep_torch_threads():
             for data in (joint, x, y):
                 factor = bandwidth_factor(self.bandwidth, n, data.shape[1])
                 parts.append(log_density(data, factor, loo))

@@ -23,7 +23,7 @@ from estimators._neighbors import (
     grid_knn_2d,
     knn_extents,
 )
-from estimators._numba import numba_threads_for
+from estimators._numba import keep_torch_threads
 from harness.interface import Capabilities, Estimator
 from harness.params import check_bool, check_choice, check_int, check_number, check_seed
 
@@ -57,9 +57,6 @@ def marginal_counts(
 
 
 _GOLDEN = 0x9E3779B97F4A7C15
-
-#: Samples per Numba thread (2 cores: one thread was as fast or faster up to n ~ 4000).
-SAMPLES_PER_THREAD = 3000
 
 
 @njit(cache=True, inline="always")
@@ -191,7 +188,7 @@ class KSG(Estimator):
         return f"k={self.k}"
 
     def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
-        with numba_threads_for(x.shape[0], SAMPLES_PER_THREAD):
+        with keep_torch_threads():
             return self._estimate_numba(x, y)
 
     def _estimate_numba(self, x: np.ndarray, y: np.ndarray) -> float:

@@ -6,18 +6,9 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 __version__ = "0.1.0"
-
-# KSG and KDE run on Numba's OpenMP threads, InfoNet and the neural estimators on
-# torch's, often in one process. OpenMP threads that busy-wait after a parallel
-# region starve the other runtime's threads on a small machine (InfoNet's batch
-# forward ran 5x slower after a KSG call on 2 cores), so unless the user chose a
-# policy, idle OpenMP threads sleep. Takes effect when set before torch or Numba
-# loads their OpenMP runtime, which importing any mi-harness package does first.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def __getattr__(name: str) -> Any:

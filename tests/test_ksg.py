@@ -244,24 +244,21 @@ def test_bad_params(spec, match):
         estimators.make(spec)
 
 
-def test_small_samples_run_numba_on_one_thread_with_the_same_result():
+def test_estimate_is_the_same_on_one_and_on_all_numba_threads():
     import numba
-
-    from estimators._numba import numba_threads_for
-
-    before = numba.get_num_threads()
-    with numba_threads_for(500, 3000) as used:
-        assert used == 1 and numba.get_num_threads() == 1
-    assert numba.get_num_threads() == before
-    with numba_threads_for(10**9, 3000) as used:
-        assert used == before == numba.get_num_threads()
 
     rng = np.random.default_rng(3)
     x = rng.normal(size=(500, 2))
     y = x[:, :1] + rng.normal(size=(500, 1))
     est = KSG(k=4)
-    small = est.estimate(x, y)  # through numba_threads_for: one thread
-    assert est._estimate_numba(x, y) == small  # on every configured thread
+    everywhere = est.estimate(x, y)
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        one = est.estimate(x, y)
+    finally:
+        numba.set_num_threads(before)
+    assert one == everywhere
 
 
 SCRIPT = """
@@ -273,7 +270,7 @@ torch.set_num_threads(1)
 rng = np.random.default_rng(4)
 x = rng.normal(size=(200, 1))
 estimators.make("infonet:device=cpu").estimate(x, x + rng.normal(size=(200, 1)))
-for n in (300, 5000):  # one Numba thread, then all of them
+for n in (300, 5000):
     x = rng.normal(size=(n, 1))
     estimators.make("ksg").estimate(x, x + rng.normal(size=(n, 1)))
 print(numba.get_num_threads(), torch.get_num_threads())
