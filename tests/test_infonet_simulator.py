@@ -11,6 +11,7 @@ from estimators.infonet.simulator import (
     balanced_gmm_params,
     quick_gmm_mi,
     random_gmm_params,
+    sample_from_params,
     sample_gmm_batch,
 )
 from ground_truth.monte_carlo import gmm_mi
@@ -69,13 +70,13 @@ def test_balanced_draws_spread_mi_evenly():
     assert counts.min() >= 18 and counts.max() <= 45
 
 
-def test_draw_batch_mixes_recipe_and_balanced_members():
-    from estimators.infonet.train import draw_batch
-
-    plain = draw_batch(6, 50, torch.Generator().manual_seed(5), torch.device("cpu"))
-    same = sample_gmm_batch(6, 50, generator=torch.Generator().manual_seed(5))
+def test_mi_balance_mixes_recipe_and_balanced_members():
+    gen = torch.Generator().manual_seed(5)
+    plain = sample_gmm_batch(6, 50, generator=gen, mi_balance=0.0)
+    recipe = torch.Generator().manual_seed(5)
+    same = sample_from_params(*random_gmm_params(6, generator=recipe), 50, generator=recipe)
     assert torch.equal(plain, same)  # no balancing keeps the recipe's random stream
-    mixed = draw_batch(6, 50, torch.Generator().manual_seed(5), torch.device("cpu"), 0.5)
+    mixed = sample_gmm_batch(6, 50, generator=torch.Generator().manual_seed(5), mi_balance=0.5)
     assert mixed.shape == (6, 50, 2) and torch.isfinite(mixed).all()
     assert not torch.equal(mixed, same)
 

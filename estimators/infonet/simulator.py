@@ -74,6 +74,7 @@ def sample_gmm_batch(
     max_components: int = 20,
     generator: torch.Generator | None = None,
     device: torch.device | str = "cpu",
+    mi_balance: float = 0.0,
 ) -> torch.Tensor:
     """Draw ``n`` samples from each of ``batch`` fresh random GMMs.
 
@@ -87,14 +88,27 @@ def sample_gmm_batch(
         K is drawn uniformly from 1..max_components per distribution.
     generator : torch.Generator, optional
         Source of randomness; must live on ``device``.
+    mi_balance : float
+        Fraction of the batch (rounded) drawn by :func:`balanced_gmm_params`,
+        MI spread evenly up to 1.2 nats; the rest straight from the recipe.
+        0 draws exactly what the recipe alone draws. 2-D only.
 
     Returns
     -------
     Tensor of shape (batch, n, dim)
     """
+    balanced = round(mi_balance * batch)
+    if balanced and dim != 2:
+        raise ValueError(f"mi_balance needs dim = 2 (a 2-D MI), got dim = {dim}")
     params = random_gmm_params(
-        batch, dim=dim, max_components=max_components, generator=generator, device=device
-    )
+        batch - balanced, dim=dim, max_components=max_components, generator=generator,
+        device=device,
+    )  # fmt: skip
+    if balanced:
+        extra = balanced_gmm_params(
+            balanced, max_components=max_components, generator=generator, device=device
+        )
+        params = tuple(torch.cat([a, b]) for a, b in zip(params, extra, strict=True))
     return sample_from_params(*params, n, generator=generator)
 
 

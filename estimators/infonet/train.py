@@ -33,11 +33,7 @@ from estimators.infonet.checkpoint import DEFAULT_CHECKPOINT, load_model, save_m
 from estimators.infonet.copula import copula
 from estimators.infonet.model import InfoNetConfig, InfoNetModel
 from estimators.infonet.readout import READOUTS, dv_value
-from estimators.infonet.simulator import (
-    balanced_gmm_params,
-    random_gmm_params,
-    sample_from_params,
-)
+from estimators.infonet.simulator import sample_gmm_batch
 from estimators.infonet.validation import (
     SCORE_VERSION,
     ValidationSet,
@@ -102,17 +98,6 @@ def grow(model: InfoNetModel, text: str) -> InfoNetModel:
     return grown
 
 
-def draw_batch(batch: int, n: int, gen: torch.Generator, device: torch.device,
-               mi_balance: float = 0.0) -> torch.Tensor:
-    """Samples (batch, n, 2) of fresh GMMs, ``round(mi_balance * batch)`` of them MI-balanced."""
-    balanced = round(mi_balance * batch)
-    params = random_gmm_params(batch - balanced, generator=gen, device=device)
-    if balanced:
-        extra = balanced_gmm_params(balanced, generator=gen, device=device)
-        params = tuple(torch.cat([a, b]) for a, b in zip(params, extra, strict=True))
-    return sample_from_params(*params, n, generator=gen)
-
-
 def train_step(
     model: InfoNetModel,
     opt: torch.optim.Optimizer,
@@ -132,10 +117,10 @@ def train_step(
     Scoring the table on the samples it was built from rewards tables that
     fit the sample noise, and the in-sample value then drifts above the true
     MI as training goes on (seen on GPU runs: bias +0.1 nats after 35k steps).
-    A fraction ``mi_balance`` of the batch comes from :func:`balanced_gmm_params`
-    (MI spread evenly up to 1.2 nats), the rest straight from the recipe.
+    ``mi_balance`` is :func:`~estimators.infonet.simulator.sample_gmm_batch`'s.
     """
-    xy = draw_batch(batch, 2 * n if heldout else n, gen, device, mi_balance)
+    xy = sample_gmm_batch(batch, 2 * n if heldout else n, generator=gen, device=device,
+                          mi_balance=mi_balance)
     u, v = copula(xy[..., 0]), copula(xy[..., 1])
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
         table = model(u[:, :n], v[:, :n])
