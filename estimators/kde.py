@@ -32,8 +32,8 @@ import numpy as np
 from numba import njit, prange
 from scipy.linalg import LinAlgError, cholesky
 
-from estimators._numba import keep_torch_threads
 from harness.interface import Capabilities, Estimator, InputError, SpecError
+from harness.numba_threads import keep_torch_threads
 from harness.params import check_bool, check_number
 
 __all__ = ["KDE", "bandwidth_factor", "log_density"]

@@ -23,8 +23,8 @@ from estimators._neighbors import (
     grid_knn_2d,
     knn_extents,
 )
-from estimators._numba import keep_torch_threads
 from harness.interface import Capabilities, Estimator
+from harness.numba_threads import keep_torch_threads
 from harness.params import check_bool, check_choice, check_int, check_number, check_seed
 
 __all__ = ["KSG", "marginal_counts"]

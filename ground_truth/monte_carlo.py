@@ -24,6 +24,8 @@ import numba
 import numpy as np
 from numpy.typing import ArrayLike
 
+from harness.numba_threads import keep_torch_threads
+
 __all__ = [
     "MCEstimate",
     "MixtureMI",
@@ -192,7 +194,8 @@ def _mixture_logpdf(points, means, prec_chol, log_const, out) -> None:
     # Starting Numba's thread pool costs about a millisecond a call: not worth
     # it for the small samples of a screening run.
     if points.shape[0] * means.shape[0] >= _PARALLEL_MIN_WORK:
-        _logpdf_parallel(points, means, prec_chol, log_const, out)
+        with keep_torch_threads():
+            _logpdf_parallel(points, means, prec_chol, log_const, out)
     else:
         _logpdf_serial(points, means, prec_chol, log_const, out)
 

@@ -342,7 +342,7 @@ def test_prepare_runs_once_outside_the_timed_estimates(db: Path) -> None:
 
 def test_importing_harness_leaves_the_openmp_wait_policy_to_the_user():
     """harness once set OMP_WAIT_POLICY=PASSIVE against a slowdown that was really
-    Numba resetting torch's thread count (see estimators._numba); sleeping OpenMP
+    Numba resetting torch's thread count (see harness.numba_threads); sleeping OpenMP
     threads made InfoNet's CPU forward 3x slower at n = 200."""
     import os
     import subprocess

@@ -1,4 +1,4 @@
-"""Numba calls that leave torch's thread count alone."""
+"""Numba calls that leave torch's thread count alone (KSG, KDE and the Monte Carlo ground truth)."""
 
 from __future__ import annotations
 
