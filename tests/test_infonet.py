@@ -450,6 +450,38 @@ def _tiny_training(sample_gmm_batch, train_step) -> None:
     assert after > before + 0.05
 
 
+def test_calibrate_pulls_in_sample_estimates_to_the_mc_truth():
+    from estimators.infonet.simulator import gmm_batch_params, quick_gmm_mi, sample_from_params
+    from estimators.infonet.train import CALIBRATE_MC, train_step
+
+    def same_batch() -> torch.Generator:  # every step draws these 8 GMMs and samples again
+        return torch.Generator().manual_seed(7)
+
+    gen = same_batch()
+    params = gmm_batch_params(8, generator=gen, mi_balance=0.5)
+    xy = sample_from_params(*params, 400, generator=gen)
+    truth = quick_gmm_mi(*params, CALIBRATE_MC, generator=gen)
+    u, v = copula(xy[..., 0])[:, :200], copula(xy[..., 1])[:, :200]  # what the network sees
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        errors = {}
+        for weight in (0.0, 20.0):
+            torch.manual_seed(0)
+            model = InfoNetModel(TINY)
+            opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+            for _ in range(60):
+                train_step(model, opt, 8, 200, same_batch(), torch.device("cpu"), "exact",
+                           False, mi_balance=0.5, calibrate=weight)
+            with torch.no_grad():
+                errors[weight] = float(((dv_value(model(u, v), u, v) - truth) ** 2).mean())
+    finally:
+        torch.set_num_threads(threads)
+    assert truth.max() > 0.8  # high-MI members are in the batch
+    assert errors[20.0] < 0.5 * errors[0.0]
+
+
 # -- accuracy of the shipped model ---------------------------------------------
 
 

@@ -9,6 +9,7 @@ import torch
 
 from estimators.infonet.simulator import (
     balanced_gmm_params,
+    gmm_batch_params,
     quick_gmm_mi,
     random_gmm_params,
     sample_from_params,
@@ -79,6 +80,9 @@ def test_mi_balance_mixes_recipe_and_balanced_members():
     mixed = sample_gmm_batch(6, 50, generator=torch.Generator().manual_seed(5), mi_balance=0.5)
     assert mixed.shape == (6, 50, 2) and torch.isfinite(mixed).all()
     assert not torch.equal(mixed, same)
+    again = torch.Generator().manual_seed(5)
+    params = gmm_batch_params(6, generator=again, mi_balance=0.5)
+    assert torch.equal(sample_from_params(*params, 50, generator=again), mixed)
 
 
 def test_mi_balance_out_of_range_is_refused(capsys):

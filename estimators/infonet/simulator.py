@@ -66,22 +66,21 @@ def sample_from_params(
     return means[rows, comp] + (chol[rows, comp] @ z).squeeze(-1)
 
 
-def sample_gmm_batch(
+def gmm_batch_params(
     batch: int,
-    n: int,
     *,
     dim: int = 2,
     max_components: int = 20,
     generator: torch.Generator | None = None,
     device: torch.device | str = "cpu",
     mi_balance: float = 0.0,
-) -> torch.Tensor:
-    """Draw ``n`` samples from each of ``batch`` fresh random GMMs.
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Parameters of ``batch`` fresh random GMMs, as :func:`random_gmm_params` returns them.
 
     Parameters
     ----------
-    batch, n : int
-        Number of distributions and samples per distribution.
+    batch : int
+        Number of distributions.
     dim : int
         Dimension of the joint variable (2 for InfoNet's (x, y)).
     max_components : int
@@ -92,10 +91,6 @@ def sample_gmm_batch(
         Fraction of the batch (rounded) drawn by :func:`balanced_gmm_params`,
         MI spread evenly up to 1.2 nats; the rest straight from the recipe.
         0 draws exactly what the recipe alone draws. 2-D only.
-
-    Returns
-    -------
-    Tensor of shape (batch, n, dim)
     """
     balanced = round(mi_balance * batch)
     if balanced and dim != 2:
@@ -109,6 +104,29 @@ def sample_gmm_batch(
             balanced, max_components=max_components, generator=generator, device=device
         )
         params = tuple(torch.cat([a, b]) for a, b in zip(params, extra, strict=True))
+    return params  # type: ignore[return-value]
+
+
+def sample_gmm_batch(
+    batch: int,
+    n: int,
+    *,
+    dim: int = 2,
+    max_components: int = 20,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+    mi_balance: float = 0.0,
+) -> torch.Tensor:
+    """Draw ``n`` samples from each of ``batch`` fresh random GMMs.
+
+    The GMMs are :func:`gmm_batch_params`'s (same parameters).
+
+    Returns
+    -------
+    Tensor of shape (batch, n, dim)
+    """
+    params = gmm_batch_params(batch, dim=dim, max_components=max_components,
+                              generator=generator, device=device, mi_balance=mi_balance)
     return sample_from_params(*params, n, generator=generator)
 
 
