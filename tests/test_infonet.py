@@ -524,19 +524,23 @@ def test_gradients_flow_and_increase_mi():
 
 
 def test_split_correction_removes_small_sample_optimism():
-    pairs = [gaussian_pair(rho, 200, seed=20 + i) for i, rho in enumerate([0.0] * 4 + [0.6] * 4)]
+    rhos = [0.0] * 8 + [0.6] * 8
+    pairs = [gaussian_pair(rho, 200, seed=20 + i) for i, rho in enumerate(rhos)]
     xs, ys = (list(t) for t in zip(*pairs, strict=True))
-    truth = np.array([0.0] * 4 + [-0.5 * math.log(1 - 0.36)] * 4)
+    truth = np.array([-0.5 * math.log(1 - rho**2) for rho in rhos])
     plain = estimators.make("infonet:device=cpu").estimate_batch(xs, ys)
     split = estimators.make("infonet:device=cpu,correction=split")
     corrected = split.estimate_batch(xs, ys)
-    # the in-sample optimism at n = 200 (README: small samples), and what the split leaves
-    assert (plain - truth)[:4].mean() > 0.04 and (plain - truth)[4:].mean() > 0.04
-    assert abs((corrected - truth)[:4].mean()) < 0.03
-    assert abs((corrected - truth)[4:].mean()) < 0.03
+    # the in-sample optimism at independence (README: small samples) and what the split leaves
+    assert (plain - truth)[:8].mean() > 0.03
+    assert abs((corrected - truth)[:8].mean()) < 0.02
+    assert np.all(corrected < plain)
+    # above independence the calibrated model is optimistic by less than the split takes off
+    assert (plain - truth)[8:].mean() < 0.03
+    assert -0.06 < (corrected - truth)[8:].mean() < -0.02
     # the split is by x-rank, so the sample order still does not matter
     perm = np.random.default_rng(1).permutation(200)
-    assert split.estimate(xs[4][perm], ys[4][perm]) == pytest.approx(corrected[4], abs=1e-5)
+    assert split.estimate(xs[9][perm], ys[9][perm]) == pytest.approx(corrected[9], abs=1e-5)
     with pytest.raises(SpecError, match="correction"):
         estimators.make("infonet:correction=jackknife")
 
