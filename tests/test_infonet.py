@@ -532,7 +532,7 @@ def test_split_correction_removes_small_sample_optimism():
     split = estimators.make("infonet:device=cpu,correction=split")
     corrected = split.estimate_batch(xs, ys)
     # the in-sample optimism at independence (README: small samples) and what the split leaves
-    assert (plain - truth)[:8].mean() > 0.03
+    assert (plain - truth)[:8].mean() > 0.02
     assert abs((corrected - truth)[:8].mean()) < 0.02
     assert np.all(corrected < plain)
     # above independence the calibrated model is optimistic by less than the split takes off

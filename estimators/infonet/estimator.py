@@ -53,12 +53,12 @@ class InfoNet(Estimator):
         ``"none"`` (default) returns the DV value on the samples the network
         saw, as the paper does. The shipped model was trained to keep that
         value close to the MI (``train --calibrate``); what optimism is left
-        shows at small n (on independent data about +0.18 at n = 50, +0.08
+        shows at small n (on independent data about +0.14 at n = 50, +0.06
         at n = 100, +0.03 at n = 300). ``"split"`` subtracts an estimate of
         the optimism: half of the gap between in-sample and cross-fitted DV
         values of tables built from each half of the sample, at about twice
         the compute. It removes the bias at independence but over-corrects
-        dependent samples (n = 200, rho = 0.6: -0.04 against +0.02), so it
+        dependent samples (n = 200, rho = 0.6: -0.04 against +0.01), so it
         is not the default.
     grid : int or None
         Side L of the critic table; ``None`` uses the checkpoint's (192 for
