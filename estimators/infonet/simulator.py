@@ -95,10 +95,8 @@ def gmm_batch_params(
     balanced = round(mi_balance * batch)
     if balanced and dim != 2:
         raise ValueError(f"mi_balance needs dim = 2 (a 2-D MI), got dim = {dim}")
-    params = random_gmm_params(
-        batch - balanced, dim=dim, max_components=max_components, generator=generator,
-        device=device,
-    )  # fmt: skip
+    params = random_gmm_params(batch - balanced, dim=dim, max_components=max_components,
+                               generator=generator, device=device)
     if balanced:
         extra = balanced_gmm_params(
             balanced, max_components=max_components, generator=generator, device=device

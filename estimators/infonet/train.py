@@ -141,14 +141,15 @@ def train_step(
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
         table = model(u[:, :n], v[:, :n])
     table = table.float()
-    if heldout:
-        value = dv_value(table, u[:, n:], v[:, n:], readout).mean()
-    else:
-        value = dv_value(table, u, v, readout).mean()
+    inside = None  # the in-sample value, per distribution: what inference reports
+    if not heldout or calibrate > 0:
+        inside = dv_value(table, u[:, :n], v[:, :n], readout)
+    value = dv_value(table, u[:, n:], v[:, n:], readout).mean() if heldout else inside.mean()
     loss = -value
     if calibrate > 0:
+        # fresh draws: the balanced members' MI from balanced_gmm_params was selected
+        # on (kept for its bin), so its noise is not unbiased
         truth = quick_gmm_mi(*params, CALIBRATE_MC, generator=gen)
-        inside = dv_value(table, u[:, :n], v[:, :n], readout)
         loss = loss + calibrate * ((inside - truth) ** 2).mean()
     opt.zero_grad(set_to_none=True)
     loss.backward()
