@@ -482,6 +482,52 @@ def test_calibrate_pulls_in_sample_estimates_to_the_mc_truth():
     assert errors[20.0] < 0.5 * errors[0.0]
 
 
+
+def test_weight_average_follows_the_ramped_exponential_average():
+    from estimators.infonet.train import WeightAverage
+
+    model = torch.nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+    ema = WeightAverage(model, decay=0.5)
+    expected = 1.0
+    for t, w in enumerate([3.0, -2.0, 5.0, 7.0]):
+        with torch.no_grad():
+            model.weight.fill_(w)
+        ema.update(model)
+        d = min(0.5, (1 + t) / (10 + t))  # 0.1, 0.18, 0.25, then the 0.5 cap
+        expected = d * expected + (1 - d) * w
+    assert float(ema.model.weight) == pytest.approx(expected, rel=1e-6)
+    assert not ema.model.weight.requires_grad
+
+
+def test_training_with_ema_keeps_and_resumes_the_average(tmp_path):
+    from estimators.infonet.train import main
+    from estimators.infonet.validation import build_validation_set
+
+    val = tmp_path / "val.npz"
+    build_validation_set(n=200, repeats=1, gmms=3, mc_samples=20_000).save(val)
+    tiny = ",".join(f"{k}={v}" for k, v in TINY.to_dict().items() if isinstance(v, int))
+    common = ["--batch", "2", "--n", "64", "--warmup", "1", "--lr", "1e-3", "--ema", "0.9",
+              "--validation", str(val), "--out", str(tmp_path / "run"), "--threads", "1"]
+    threads = torch.get_num_threads()
+    try:
+        assert main(["--config", tiny, "--steps", "3", "--eval-every", "3", *common]) == 0
+        state = torch.load(tmp_path / "run" / "state.pt", weights_only=True)
+        assert state["ema_updates"] == 3
+        best, card = load_model(tmp_path / "run" / "best.pt")
+        assert card["training"]["ema"] == 0.9
+        # best.pt holds the average, not the last step's weights
+        for key, avg in best.state_dict().items():
+            assert torch.equal(avg, state["ema"][key])
+        assert any(not torch.equal(state["ema"][k], w) for k, w in state["model"].items())
+        # a resumed run carries on the same average
+        main(["--resume", str(tmp_path / "run" / "state.pt"), "--steps", "2", *common])
+        again = torch.load(tmp_path / "run" / "state.pt", weights_only=True)
+        assert again["step"] == 5 and again["ema_updates"] == 5
+    finally:
+        torch.set_num_threads(threads)
+
 # -- accuracy of the shipped model ---------------------------------------------
 
 

@@ -15,11 +15,14 @@ then cosine decay. Every ``--eval-every`` steps the model is scored on the
 fixed validation set; the best-scoring weights are kept as ``best.pt`` (with
 a model card) and the full training state is saved every
 ``--checkpoint-minutes`` as ``state.pt``, from which ``--resume`` continues.
+``--ema D`` scores and keeps an exponential moving average of the weights
+instead of the last step's (:class:`WeightAverage`).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import os
@@ -102,6 +105,32 @@ def grow(model: InfoNetModel, text: str) -> InfoNetModel:
     if unexpected or any(not k.startswith("size_embed.") for k in missing):
         raise SystemExit(f"error: cannot grow: missing {missing}, unexpected {unexpected}")
     return grown
+
+
+class WeightAverage:
+    """Exponential moving average of a model's weights (Polyak averaging).
+
+    ``model`` is a frozen copy whose weights follow the trained ones: after
+    each optimiser step, ``w_avg <- d w_avg + (1 - d) w`` with
+    ``d = min(decay, (1 + t) / (10 + t))`` at the ``t``-th update (the ramp
+    keeps a fresh average from clinging to its starting weights). At a small
+    learning rate the step-to-step jitter of the weights is noise around a
+    slowly moving optimum; the average keeps the optimum and drops most of
+    the noise (validation scores of the calibrated CPU run swing by +-0.005
+    between checkpoints 250 steps apart).
+    """
+
+    def __init__(self, model: torch.nn.Module, decay: float, updates: int = 0):
+        self.decay = decay
+        self.updates = updates
+        self.model = copy.deepcopy(model).requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        for avg, w in zip(self.model.parameters(), model.parameters(), strict=True):
+            avg.lerp_(w.detach(), 1.0 - d)
+        self.updates += 1
 
 
 def train_step(
@@ -188,6 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--calibrate", type=float, default=0.0,
                    help="weight of the squared error of the in-sample estimate against each "
                         "GMM's Monte Carlo MI, added to the DV loss (0: DV only, the paper's)")
+    p.add_argument("--ema", type=float, default=0.0,
+                   help="score and keep an exponential moving average of the weights with "
+                        "this decay, e.g. 0.999 (0: the last step's weights)")
     p.add_argument("--device", default="auto")
     p.add_argument("--amp", action="store_true", help="bf16 autocast on CUDA")
     p.add_argument("--eval-every", type=int, default=500)
@@ -200,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--mi-balance must lie in [0, 1], got {args.mi_balance}")
     if args.calibrate < 0:
         p.error(f"--calibrate must be >= 0, got {args.calibrate}")
+    if not 0.0 <= args.ema < 1.0:
+        p.error(f"--ema must lie in [0, 1), got {args.ema}")
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -215,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     step = samples_seen = 0
     wall_before = 0.0
     best = math.inf
-    opt_state = None
+    opt_state = ema_state = None
+    ema_updates = 0
     steps = NEW_RUN_STEPS if args.steps is None else args.steps
     origin, total = 0, steps  # the learning-rate schedule runs over [origin, total)
     lineage: list[str] = []
@@ -232,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
                                      "optimizer state has none); a state.pt can change "
                                      f"{', '.join(RESIZABLE)}")
             opt_state = state["optimizer"]
+            if "ema" in state:
+                ema_state, ema_updates = state["ema"], state["ema_updates"]
             step, samples_seen = state["step"], state["samples_seen"]
             wall_before, best = state["wall_seconds"], state["best"]
             if state.get("score_version") != SCORE_VERSION:
@@ -261,6 +298,13 @@ def main(argv: list[str] | None = None) -> int:
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     if opt_state is not None:
         opt.load_state_dict(opt_state)
+    ema = None
+    if args.ema > 0:
+        ema = WeightAverage(model, args.ema)
+        if ema_state is not None:  # a resumed average continues; otherwise it starts here
+            ema.model.load_state_dict(ema_state)
+            ema.updates = ema_updates
+    scored = model if ema is None else ema.model
     start_step = step
 
     val_path = Path(args.validation) if args.validation else out / "validation.npz"
@@ -295,12 +339,15 @@ def main(argv: list[str] | None = None) -> int:
             "origin": origin,
             "total": total,
         }
+        if ema is not None:
+            state["ema"] = {k: v.detach().cpu() for k, v in ema.model.state_dict().items()}
+            state["ema_updates"] = ema.updates
         torch.save(state, out / "state.pt.tmp")
         os.replace(out / "state.pt.tmp", out / "state.pt")
 
     def evaluate() -> None:
         nonlocal best
-        metrics = score(model, val, device)
+        metrics = score(scored, val, device)
         row = {"step": step, "samples_seen": samples_seen,
                "wall_seconds": round(wall_before + time.time() - t_start, 1),
                "train_dv": round(running, 4), **{k: round(v, 4) for k, v in metrics.items()}}
@@ -317,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
                 "training": {"batch": args.batch, "n": sizes, "lr": args.lr,
                              "readout": args.readout, "objective": args.objective,
                              "amp": amp, "optimizer": "Adam", "mi_balance": args.mi_balance,
-                             "calibrate": args.calibrate,
+                             "calibrate": args.calibrate, "ema": args.ema,
                              "grad_clip": 1.0, "schedule": f"warmup {args.warmup} + cosine",
                              "data": "random 2-D GMMs, K~U{1..20}, Dirichlet(1) weights, "
                                      "means U[-5,5]^2, cov DD^T+0.01I, D~U[-3,3]"},
@@ -325,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
                 "lineage": lineage,
                 "torch": torch.__version__,
             }
-            save_model(model, out / "best.pt", card)
+            save_model(scored, out / "best.pt", card)
 
     try:
         while time.time() < deadline and step < total:
@@ -337,6 +384,8 @@ def main(argv: list[str] | None = None) -> int:
                                calibrate=args.calibrate)
             if not math.isfinite(value):
                 raise FloatingPointError(f"non-finite DV value at step {step}")
+            if ema is not None:
+                ema.update(model)
             running = value if step == start_step else 0.98 * running + 0.02 * value
             step += 1
             samples_seen += args.batch * n
