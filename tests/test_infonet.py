@@ -483,6 +483,27 @@ def test_calibrate_pulls_in_sample_estimates_to_the_mc_truth():
 
 
 
+def test_insample_objective_scores_the_samples_the_network_saw():
+    from estimators.infonet.simulator import gmm_batch_params, sample_from_params
+    from estimators.infonet.train import train_step
+
+    torch.manual_seed(0)
+    model = InfoNetModel(TINY)
+    gen = torch.Generator().manual_seed(3)
+    params = gmm_batch_params(4, generator=gen, mi_balance=0.5)
+    xy = sample_from_params(*params, 100, generator=gen)  # n draws, not 2n: no held-out half
+    u, v = copula(xy[..., 0]), copula(xy[..., 1])
+    with torch.no_grad():
+        expected = float(dv_value(model(u, v), u, v).mean())
+    for weight in (0.0, 5.0):  # the calibration term changes the loss, not the value
+        trained = InfoNetModel(TINY)
+        trained.load_state_dict(model.state_dict())
+        opt = torch.optim.Adam(trained.parameters(), lr=1e-3)
+        value = train_step(trained, opt, 4, 100, torch.Generator().manual_seed(3),
+                           torch.device("cpu"), "exact", False, heldout=False, mi_balance=0.5,
+                           calibrate=weight)
+        assert value == pytest.approx(expected, abs=1e-5)
+
 def test_weight_average_follows_the_ramped_exponential_average():
     from estimators.infonet.train import WeightAverage
 
