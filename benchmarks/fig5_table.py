@@ -4,7 +4,9 @@
 
 Reads every ``paper_fig5*-*.csv.gz`` export (``paper_comparisons.sh fig5
 fig5-std fig5-mine1000 fig5-infonet1000``) and prints ROC AUC per dependence,
-recipe, d and n for each estimator, with the paper's estimator names.
+recipe, d and n for each estimator, with the paper's estimator names; rows
+that record their checkpoint (``artifacts``) are named with its sha256 prefix,
+e.g. ``InfoNet-1000@9fc45bfb``, so runs of different models stay apart.
 """
 
 from __future__ import annotations
@@ -37,6 +39,14 @@ def short_label(label: str, params: dict | None = None) -> str:
     return f"{short}-{count}" if count else short
 
 
+def checkpoint_tag(artifacts: object) -> str:
+    """``@`` and the first 8 hex digits of a row's ``checkpoint_sha256``; ``""`` if none."""
+    if not isinstance(artifacts, str) or not artifacts:
+        return ""
+    sha = json.loads(artifacts).get("checkpoint_sha256")
+    return f"@{sha[:8]}" if sha else ""
+
+
 def fig5_frame(folder: Path) -> pd.DataFrame:
     """AUC rows (dependence, recipe, d, n, estimator, auc) from the fig5 exports."""
     rows = []
@@ -44,7 +54,9 @@ def fig5_frame(folder: Path) -> pd.DataFrame:
         df = results.load(path)
         recipe = "notebook" if path.name.endswith("-notebook.csv.gz") else "paper"
         auc = auc_table(df).reset_index()
-        params = df.drop_duplicates("label").set_index("label")["estimator_params"]
+        first = df.drop_duplicates("label").set_index("label")
+        params = first["estimator_params"]
+        files = first["artifacts"] if "artifacts" in first else pd.Series(dtype=object)
         for rec in auc.itertuples():
             rows.append(
                 {
@@ -52,7 +64,8 @@ def fig5_frame(folder: Path) -> pd.DataFrame:
                     "recipe": recipe,
                     "d": int(rec.d),
                     "n": int(rec.n_samples),
-                    "estimator": short_label(rec.label, json.loads(params[rec.label])),
+                    "estimator": short_label(rec.label, json.loads(params[rec.label]))
+                    + checkpoint_tag(files.get(rec.label)),
                     "auc": float(rec.auc),
                 }
             )

@@ -7,8 +7,9 @@
 >>> results.sessions("latest")           # each invocation: command, versions, commit, host
 
 Every result row carries the ``session`` that computed it and that session's
-``git_commit``, ``git_dirty``, ``harness_version`` and ``host``; the full
-package versions, CPU/GPU and thread settings are in :func:`sessions`.
+``git_commit``, ``git_dirty``, ``harness_version`` and ``host``, and the
+``artifacts`` (files such as a checkpoint, by sha256) its estimator used; the
+full package versions, CPU/GPU and thread settings are in :func:`sessions`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import os
 
 import pandas as pd
 
-from results.export import is_export, read, to_frame, write
+from results.export import is_export, read, to_frame, with_artifacts, write
 from results.store import Store, StoreError, default_path
 
 __all__ = [
@@ -64,6 +65,7 @@ def load(
     with Store(store, create=False) as st:
         run_id = st.resolve(str(run_or_path))
         df = to_frame(st.rows(run_id, all_attempts=all_attempts))
+        df = with_artifacts(df, st.get_run(run_id)["estimators"])
         df.attrs.update(run_id=run_id, store=str(st.path))
     return df
 

@@ -14,13 +14,15 @@ from typing import Any
 
 import pandas as pd
 
-from results.schema import RESULT_COLUMNS, RESULT_FIELDS
+from results.schema import RESULT_COLUMNS, RESULT_FIELDS, dumps
 
-__all__ = ["FORMATS", "file_format", "is_export", "read", "to_frame", "write"]
+__all__ = ["FORMATS", "file_format", "is_export", "read", "to_frame", "with_artifacts", "write"]
 
 _FLOAT = ("true_mi", "true_mi_se", "estimate", "error", "seconds")
 _INT = tuple(n for n, t in RESULT_COLUMNS if t.startswith("INTEGER"))
-_TEXT = tuple(n for n, t in RESULT_COLUMNS if t.startswith("TEXT") and n != "meta")
+#: Columns :func:`results.load` derives from the run record rather than the result rows.
+DERIVED_TEXT = ("artifacts",)
+_TEXT = tuple(n for n, t in RESULT_COLUMNS if t.startswith("TEXT") and n != "meta") + DERIVED_TEXT
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".csv.gz": "csv"}
 _PANDAS3 = int(pd.__version__.split(".")[0]) >= 3
 
@@ -68,6 +70,29 @@ def to_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
             rec[col] = value
         records.append(rec)
     return _coerce(pd.DataFrame.from_records(records, columns=base + list(meta_cols)))
+
+
+def with_artifacts(df: pd.DataFrame, estimators: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """``df`` with an ``artifacts`` column after ``host``: the files each row's estimator
+    used (e.g. InfoNet's ``{"checkpoint_sha256": ...}``), as JSON, empty where none.
+
+    The run record holds them per estimator label (a resume that would mix
+    files is refused), so every row of a label shares them; copying them onto
+    the rows keeps that provenance in exported files, which otherwise only
+    name the commit.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Rows from :func:`to_frame`.
+    estimators : iterable of mapping
+        The run record's ``estimators`` entries (``label`` and optional ``artifacts``).
+    """
+    files = {e["label"]: dumps(e["artifacts"]) for e in estimators if e.get("artifacts")}
+    out = df.copy()
+    column = out["label"].map(files) if files else pd.Series(None, index=out.index, dtype=object)
+    out.insert(out.columns.get_loc("host") + 1, "artifacts", column)
+    return _coerce(out)
 
 
 def _format_of(ref: str | os.PathLike[str]) -> str | None:

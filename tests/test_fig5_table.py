@@ -10,7 +10,9 @@ import pandas as pd
 from benchmarks.fig5_table import fig5_frame, markdown
 
 
-def export(path, label: str, params: dict, scores: np.ndarray, dependent: np.ndarray) -> None:
+def export(
+    path, label: str, params: dict, scores: np.ndarray, dependent: np.ndarray, **extra
+) -> None:
     n = len(scores)
     pd.DataFrame(
         {
@@ -19,6 +21,7 @@ def export(path, label: str, params: dict, scores: np.ndarray, dependent: np.nda
             "status": "ok", "estimate": scores, "dependent": dependent,
             "dependence": "one_feature", "d": 128, "n_samples": 100, "true_mi": np.nan,
             "error": np.nan, "seconds": 0.1, "instance_id": [f"i{i}" for i in range(n)],
+            **extra,
         }
     ).to_csv(path, index=False)  # fmt: skip
 
@@ -41,3 +44,15 @@ def test_fig5_frame_names_estimators_from_params_and_drops_repeated_ksg(tmp_path
     assert auc["KSG"] == 1.0
     assert auc["InfoNet-1000"] == 0.5
     assert "| one_feature | paper | 128 | 0.50 / 1.00 |" in markdown(out)
+
+
+def test_rows_that_record_their_checkpoint_are_told_apart(tmp_path):
+    dep = np.array([1] * 5 + [0] * 5)
+    perfect = dep + 0.01 * np.arange(10)
+    params = {"projections": 1000}
+    export(tmp_path / "paper_fig5k-one_feature-d128-n100.csv.gz", "infonet", params, perfect, dep,
+           artifacts=json.dumps({"checkpoint_sha256": "9fc45bfb" + "0" * 56}))
+    export(tmp_path / "paper_fig5k-one_feature-d128-n50.csv.gz", "infonet", params, perfect, dep)
+    out = fig5_frame(tmp_path)
+    assert sorted(out["estimator"]) == ["InfoNet-1000", "InfoNet-1000@9fc45bfb"]
+    assert "AUC (InfoNet-1000 / InfoNet-1000@9fc45bfb)" in markdown(out)

@@ -289,10 +289,11 @@ def test_runs_record_the_checkpoint_and_refuse_to_resume_with_another(tmp_path):
     first = save_model(InfoNetModel(TINY).eval(), path, {"steps": 0})
     spec = f"infonet:checkpoint={path}"
     store = tmp_path / "runs.sqlite"
-    harness.run([spec], "gaussian:rhos=0.5", n=100, store=store, run_id="r", progress=False)
+    df = harness.run([spec], "gaussian:rhos=0.5", n=100, store=store, run_id="r", progress=False)
     with Store(store) as st:
         (entry,) = st.get_run("r")["estimators"]
     assert entry["artifacts"] == {"checkpoint_sha256": first["sha256"]}
+    assert json.loads(df["artifacts"].iloc[0]) == entry["artifacts"]  # and exports keep it
     from reports.data import load_run, provenance
 
     summary = dict(provenance(load_run("r", store))["summary"])

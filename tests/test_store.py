@@ -147,6 +147,23 @@ def test_load_and_exports_equal_the_frame(store: Store, tmp_path: Path) -> None:
     assert results.load(tmp_path / "out.csv")["instance_id"].iloc[3] == "007"
 
 
+
+def test_rows_carry_their_estimators_artifacts_into_exports(tmp_path: Path) -> None:
+    rid = "20250101-000000-bbbb"
+    record = _record(rid)
+    record["estimators"][1]["artifacts"] = {"checkpoint_sha256": "ab" * 32}
+    with Store(tmp_path / "s.sqlite") as st:
+        st.create_run(record)
+        st.append([_row(rid, "a", 0, 0), _row(rid, "b:k=2", 0, 0), _row(rid, "b:k=2", 0, 1)])
+    df = results.load(rid, tmp_path / "s.sqlite")
+    assert list(df.columns[df.columns.get_loc("host") :][:2]) == ["host", "artifacts"]
+    assert pd.isna(df["artifacts"].iloc[0])  # "a" records no files
+    files = [json.loads(a) for a in df["artifacts"].iloc[1:]]
+    assert files == [{"checkpoint_sha256": "ab" * 32}] * 2
+    for name in ("out.csv.gz", "out.parquet"):
+        back = results.load(results.write(df, tmp_path / name))
+        pd.testing.assert_frame_equal(back, df, check_exact=True)
+
 def test_resolve_latest_prefix_and_errors(store: Store) -> None:
     store.create_run(_record("20250102-000000-bbbb", created="2025-01-02T00:00:00.000+00:00"))
     store.create_run(_record("20250102-000000-bbcc", created="2025-01-02T00:00:01.000+00:00"))
