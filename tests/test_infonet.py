@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -549,6 +550,39 @@ def test_training_with_ema_keeps_and_resumes_the_average(tmp_path):
         assert again["step"] == 5 and again["ema_updates"] == 5
     finally:
         torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_a_signalled_training_run_saves_its_state(tmp_path, signame):
+    import signal
+    import subprocess
+    import sys
+
+    from estimators.infonet.validation import build_validation_set
+
+    val = tmp_path / "val.npz"
+    build_validation_set(n=200, repeats=1, gmms=3, mc_samples=20_000).save(val)
+    tiny = ",".join(f"{k}={v}" for k, v in TINY.to_dict().items() if isinstance(v, int))
+    cmd = [sys.executable, "-m", "estimators.infonet.train", "--config", tiny, "--batch", "2",
+           "--n", "64", "--eval-every", "100000", "--checkpoint-minutes", "100",
+           "--validation", str(val), "--out", str(tmp_path / "run"), "--threads", "1"]
+
+    def like_nohup() -> None:  # a background job of a non-interactive shell ignores SIGINT
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=like_nohup)
+    try:
+        assert proc.stdout.readline().startswith("training from step 0")
+        time.sleep(1.0)  # some steps
+        proc.send_signal(getattr(signal, signame))
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, out
+    assert "interrupted; saving" in out
+    state = torch.load(tmp_path / "run" / "state.pt", weights_only=True)
+    assert state["step"] > 0 and (tmp_path / "run" / "best.pt").exists()
 
 # -- accuracy of the shipped model ---------------------------------------------
 

@@ -16,7 +16,8 @@ fixed validation set; the best-scoring weights are kept as ``best.pt`` (with
 a model card) and the full training state is saved every
 ``--checkpoint-minutes`` as ``state.pt``, from which ``--resume`` continues.
 ``--ema D`` scores and keeps an exponential moving average of the weights
-instead of the last step's (:class:`WeightAverage`).
+instead of the last step's (:class:`WeightAverage`). SIGINT or SIGTERM (also
+to a ``nohup ... &`` job) stops the run at the current step and saves it.
 """
 
 from __future__ import annotations
@@ -27,8 +28,11 @@ import json
 import math
 import os
 import platform
+import signal
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +135,28 @@ class WeightAverage:
         for avg, w in zip(self.model.parameters(), model.parameters(), strict=True):
             avg.lerp_(w.detach(), 1.0 - d)
         self.updates += 1
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM raise KeyboardInterrupt inside the block, so training stops
+    at the current step and saves its state.
+
+    A job started in the background by a non-interactive shell (``nohup ... &``)
+    inherits SIGINT as ignored, and SIGTERM would otherwise kill it without
+    saving: both now end the run the same way. The previous handlers come back
+    afterwards.
+    """
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def train_step(
@@ -374,28 +400,30 @@ def main(argv: list[str] | None = None) -> int:
             }
             save_model(scored, out / "best.pt", card)
 
-    try:
-        while time.time() < deadline and step < total:
-            for group in opt.param_groups:
-                group["lr"] = lr_at(step - origin, total - origin, args.lr, args.warmup)
-            n = sizes[int(torch.randint(len(sizes), (1,), generator=size_gen))]
-            value = train_step(model, opt, args.batch, n, gen, device, args.readout, amp,
-                               heldout=args.objective == "heldout", mi_balance=args.mi_balance,
-                               calibrate=args.calibrate)
-            if not math.isfinite(value):
-                raise FloatingPointError(f"non-finite DV value at step {step}")
-            if ema is not None:
-                ema.update(model)
-            running = value if step == start_step else 0.98 * running + 0.02 * value
-            step += 1
-            samples_seen += args.batch * n
-            if step % args.eval_every == 0:
-                evaluate()
-            if time.time() - last_ckpt > 60 * args.checkpoint_minutes:
-                save_state()
-                last_ckpt = time.time()
-    except KeyboardInterrupt:
-        print("interrupted; saving", flush=True)
+    with stop_on_signals():  # SIGINT / SIGTERM: stop here and save
+        print(f"training from step {step} to {total}", flush=True)
+        try:
+            while time.time() < deadline and step < total:
+                for group in opt.param_groups:
+                    group["lr"] = lr_at(step - origin, total - origin, args.lr, args.warmup)
+                n = sizes[int(torch.randint(len(sizes), (1,), generator=size_gen))]
+                value = train_step(model, opt, args.batch, n, gen, device, args.readout, amp,
+                                   heldout=args.objective == "heldout", mi_balance=args.mi_balance,
+                                   calibrate=args.calibrate)
+                if not math.isfinite(value):
+                    raise FloatingPointError(f"non-finite DV value at step {step}")
+                if ema is not None:
+                    ema.update(model)
+                running = value if step == start_step else 0.98 * running + 0.02 * value
+                step += 1
+                samples_seen += args.batch * n
+                if step % args.eval_every == 0:
+                    evaluate()
+                if time.time() - last_ckpt > 60 * args.checkpoint_minutes:
+                    save_state()
+                    last_ckpt = time.time()
+        except KeyboardInterrupt:
+            print("interrupted; saving", flush=True)
     evaluate()
     save_state()
     rate = (step - start_step) / max(1e-9, time.time() - t_start)
