@@ -91,3 +91,20 @@ def test_mi_balance_out_of_range_is_refused(capsys):
     with pytest.raises(SystemExit):
         main(["--mi-balance", "1.5", "--minutes", "0"])
     assert "--mi-balance must lie in [0, 1]" in capsys.readouterr().err
+
+
+def test_pair_independently_keeps_marginals_and_removes_dependence():
+    from estimators.infonet.simulator import pair_independently
+
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(3, 2000, generator=gen)
+    y = 0.95 * x + 0.3 * torch.randn(3, 2000, generator=gen)
+    xy = torch.stack([x, y], dim=-1)
+    out = pair_independently(xy, 2, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(out[..., 0], x)  # x untouched
+    assert torch.equal(out[2], xy[2])  # members past count untouched
+    for i in range(2):
+        assert torch.equal(torch.sort(out[i, :, 1]).values, torch.sort(y[i]).values)
+        r = torch.corrcoef(out[i].T)[0, 1]
+        assert abs(float(r)) < 0.1  # was 0.95
+    assert pair_independently(xy, 0) is xy

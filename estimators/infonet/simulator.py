@@ -105,6 +105,24 @@ def gmm_batch_params(
     return params  # type: ignore[return-value]
 
 
+def pair_independently(
+    xy: torch.Tensor, count: int, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """``xy`` (B, n, 2) with the y values of its first ``count`` members randomly re-paired.
+
+    A uniformly random pairing of a sample's x values with its y values is a
+    sample of the product of the two marginals, so those members have MI
+    exactly 0 and keep their GMM's marginal shapes. The others are returned
+    unchanged.
+    """
+    if count <= 0:
+        return xy
+    out = xy.clone()
+    keys = torch.rand(count, xy.shape[1], generator=generator, device=xy.device)
+    order = torch.argsort(keys, dim=1)
+    out[:count, :, 1] = torch.gather(xy[:count, :, 1], 1, order)
+    return out
+
 def sample_gmm_batch(
     batch: int,
     n: int,
