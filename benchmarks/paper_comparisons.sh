@@ -12,8 +12,9 @@
 # fig5-std runs the grid once more for ksg:standardize=true (runs fig5std-...),
 # fig5-mine1000 for MINE-1000 (fig5m-...), and fig5-infonet1000 for the shipped
 # InfoNet with the paper's 1,000 projections beside KSG (fig5k-..., about 5
-# minutes per cell on one core). FIG5_DIMS (default "16 128") and FIG5_SIZES
-# (default "50 100 200 300") pick a part of the grid.
+# minutes per cell on one core). FIG5_DEPS (default "one_feature two_features
+# independent_coords"), FIG5_DIMS (default "16 128") and FIG5_SIZES (default
+# "50 100 200 300") pick a part of the grid.
 #
 # Each step is one `python -m harness run` into runs/paper/paper.sqlite (resumed
 # if interrupted) and its rows exported to benchmarks/results/paper_<step>.csv.
@@ -40,7 +41,7 @@ run() {  # run-id, then harness run arguments
 fig5() {  # InfoNet Fig. 5 grid: run-id prefix, then estimator specs; AUC vs n
     local prefix=$1 est=$2 dep d n recipe
     for recipe in paper notebook; do
-        for dep in one_feature two_features independent_coords; do
+        for dep in ${FIG5_DEPS:-one_feature two_features independent_coords}; do
             [ "$recipe" = notebook ] && [ "$dep" != two_features ] && continue
             for d in ${FIG5_DIMS:-16 128}; do
                 for n in ${FIG5_SIZES:-50 100 200 300}; do
