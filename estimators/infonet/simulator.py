@@ -123,6 +123,7 @@ def pair_independently(
     out[:count, :, 1] = torch.gather(xy[:count, :, 1], 1, order)
     return out
 
+
 def sample_gmm_batch(
     batch: int,
     n: int,
