@@ -32,7 +32,7 @@ from harness.cells import Cell, EstimatorSpec, Job, TaskSpec, make_cell, one_lin
 from harness.executors import Executor, make_executor
 from harness.interface import Estimator, SpecError, Task, param_defaults
 from harness.registry import format_spec, parse_spec
-from results.export import to_frame, with_artifacts
+from results.export import to_frame
 from results.schema import dumps
 from results.store import Store, StoreError, default_path, new_run_id, now
 
@@ -568,7 +568,7 @@ def _session(
             st.update_run(run_id, status=status, finished=end)
         except StoreError:
             pass  # keep the original exception
-    df = with_artifacts(to_frame(st.rows(run_id)), st.get_run(run_id)["estimators"])
+    df = to_frame(st.rows(run_id), st.get_run(run_id)["estimators"])
     df.attrs.update(run_id=run_id, store=str(st.path))
     return df
 

@@ -18,7 +18,7 @@ import os
 
 import pandas as pd
 
-from results.export import is_export, read, to_frame, with_artifacts, write
+from results.export import is_export, read, to_frame, write
 from results.store import Store, StoreError, default_path
 
 __all__ = [
@@ -64,8 +64,8 @@ def load(
         return read(run_or_path)
     with Store(store, create=False) as st:
         run_id = st.resolve(str(run_or_path))
-        df = to_frame(st.rows(run_id, all_attempts=all_attempts))
-        df = with_artifacts(df, st.get_run(run_id)["estimators"])
+        rows = st.rows(run_id, all_attempts=all_attempts)
+        df = to_frame(rows, st.get_run(run_id)["estimators"])
         df.attrs.update(run_id=run_id, store=str(st.path))
     return df
 

@@ -16,11 +16,11 @@ import pandas as pd
 
 from results.schema import RESULT_COLUMNS, RESULT_FIELDS, dumps
 
-__all__ = ["FORMATS", "file_format", "is_export", "read", "to_frame", "with_artifacts", "write"]
+__all__ = ["FORMATS", "file_format", "is_export", "read", "to_frame", "write"]
 
 _FLOAT = ("true_mi", "true_mi_se", "estimate", "error", "seconds")
 _INT = tuple(n for n, t in RESULT_COLUMNS if t.startswith("INTEGER"))
-#: Columns :func:`results.load` derives from the run record rather than the result rows.
+#: Columns :func:`to_frame` derives from the run record rather than the result rows.
 DERIVED_TEXT = ("artifacts",)
 _TEXT = tuple(n for n, t in RESULT_COLUMNS if t.startswith("TEXT") and n != "meta") + DERIVED_TEXT
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".csv.gz": "csv"}
@@ -42,13 +42,22 @@ def _coerce(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def to_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+def to_frame(
+    rows: Iterable[Mapping[str, Any]], estimators: Iterable[Mapping[str, Any]] | None = None
+) -> pd.DataFrame:
     """A DataFrame of result rows with the JSON ``meta`` expanded into columns.
 
     Parameters
     ----------
     rows : iterable of mapping
         Rows with the fields of :data:`results.schema.RESULT_FIELDS`.
+    estimators : iterable of mapping, optional
+        The run record's ``estimators`` entries. Given, an ``artifacts`` column
+        after ``host`` holds the files each row's estimator used (e.g.
+        InfoNet's ``{"checkpoint_sha256": ...}``) as JSON, empty where none:
+        the run record keeps them per label (a resume that would mix files is
+        refused), and on the rows they survive export, where otherwise only
+        the commit would say which model made a number.
 
     Returns
     -------
@@ -57,10 +66,17 @@ def to_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         key in order of first appearance.
     """
     base = [f for f in RESULT_FIELDS if f != "meta"]
+    files = None
+    if estimators is not None:
+        files = {e["label"]: dumps(e["artifacts"]) for e in estimators if e.get("artifacts")}
+        at = base.index("host") + 1
+        base = [*base[:at], "artifacts", *base[at:]]
     records: list[dict[str, Any]] = []
     meta_cols: dict[str, None] = {}
     for row in rows:
         rec = {k: row.get(k) for k in base}
+        if files is not None:
+            rec["artifacts"] = files.get(row.get("label"))
         meta = row.get("meta")
         if isinstance(meta, str):
             meta = json.loads(meta) if meta else {}
@@ -70,29 +86,6 @@ def to_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
             rec[col] = value
         records.append(rec)
     return _coerce(pd.DataFrame.from_records(records, columns=base + list(meta_cols)))
-
-
-def with_artifacts(df: pd.DataFrame, estimators: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """``df`` with an ``artifacts`` column after ``host``: the files each row's estimator
-    used (e.g. InfoNet's ``{"checkpoint_sha256": ...}``), as JSON, empty where none.
-
-    The run record holds them per estimator label (a resume that would mix
-    files is refused), so every row of a label shares them; copying them onto
-    the rows keeps that provenance in exported files, which otherwise only
-    name the commit.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        Rows from :func:`to_frame`.
-    estimators : iterable of mapping
-        The run record's ``estimators`` entries (``label`` and optional ``artifacts``).
-    """
-    files = {e["label"]: dumps(e["artifacts"]) for e in estimators if e.get("artifacts")}
-    out = df.copy()
-    column = out["label"].map(files) if files else pd.Series(None, index=out.index, dtype=object)
-    out.insert(out.columns.get_loc("host") + 1, "artifacts", column)
-    return _coerce(out)
 
 
 def _format_of(ref: str | os.PathLike[str]) -> str | None:
