@@ -44,6 +44,16 @@ def infonet() -> InfoNet:
     return estimators.make("infonet:device=cpu")
 
 
+@pytest.fixture
+def one_torch_thread():
+    """Tiny training runs on one torch thread (tiny matrices: threads only add
+    synchronisation); the thread count is put back afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 # -- copula and read-out -----------------------------------------------------
 
 
@@ -421,19 +431,10 @@ def test_validation_small_sample_part(tmp_path):
     assert m["score"] == pytest.approx(big_mae + SMALL_WEIGHT * m["small_abs_bias"], abs=1e-6)
 
 
-def test_tiny_training_run_increases_dv():
+def test_tiny_training_run_increases_dv(one_torch_thread):
     from estimators.infonet.simulator import sample_gmm_batch
     from estimators.infonet.train import train_step
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny matrices: threads only add synchronisation
-    try:
-        _tiny_training(sample_gmm_batch, train_step)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _tiny_training(sample_gmm_batch, train_step) -> None:
     torch.manual_seed(0)
     model = InfoNetModel(TINY)
     xy = sample_gmm_batch(16, 200, generator=torch.Generator().manual_seed(123))
@@ -452,69 +453,61 @@ def _tiny_training(sample_gmm_batch, train_step) -> None:
     assert after > before + 0.05
 
 
-def test_calibrate_pulls_in_sample_estimates_to_the_mc_truth():
+def _same_batch() -> torch.Generator:
+    """Every train_step given this draws the same 8 GMMs and samples again."""
+    return torch.Generator().manual_seed(7)
+
+
+def _fit_on_the_same_batch(**step_options) -> InfoNetModel:
+    """A tiny model after 60 steps on :func:`_same_batch` (batch 8, n = 200,
+    ``mi_balance=0.5``) with the given train_step options."""
+    from estimators.infonet.train import train_step
+
+    torch.manual_seed(0)
+    model = InfoNetModel(TINY)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(60):
+        train_step(model, opt, 8, 200, _same_batch(), torch.device("cpu"), "exact", False,
+                   mi_balance=0.5, **step_options)
+    return model
+
+
+def test_calibrate_pulls_in_sample_estimates_to_the_mc_truth(one_torch_thread):
     from estimators.infonet.simulator import gmm_batch_params, quick_gmm_mi, sample_from_params
-    from estimators.infonet.train import CALIBRATE_MC, train_step
+    from estimators.infonet.train import CALIBRATE_MC
 
-    def same_batch() -> torch.Generator:  # every step draws these 8 GMMs and samples again
-        return torch.Generator().manual_seed(7)
-
-    gen = same_batch()
+    gen = _same_batch()
     params = gmm_batch_params(8, generator=gen, mi_balance=0.5)
     xy = sample_from_params(*params, 400, generator=gen)
     truth = quick_gmm_mi(*params, CALIBRATE_MC, generator=gen)
     u, v = copula(xy[..., 0])[:, :200], copula(xy[..., 1])[:, :200]  # what the network sees
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        errors = {}
-        for weight in (0.0, 20.0):
-            torch.manual_seed(0)
-            model = InfoNetModel(TINY)
-            opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-            for _ in range(60):
-                train_step(model, opt, 8, 200, same_batch(), torch.device("cpu"), "exact",
-                           False, mi_balance=0.5, calibrate=weight)
-            with torch.no_grad():
-                errors[weight] = float(((dv_value(model(u, v), u, v) - truth) ** 2).mean())
-    finally:
-        torch.set_num_threads(threads)
+    errors = {}
+    for weight in (0.0, 20.0):
+        model = _fit_on_the_same_batch(calibrate=weight)
+        with torch.no_grad():
+            errors[weight] = float(((dv_value(model(u, v), u, v) - truth) ** 2).mean())
     assert truth.max() > 0.8  # high-MI members are in the batch
     assert errors[20.0] < 0.5 * errors[0.0]
 
 
-def test_calibration_target_of_re_paired_members_is_zero():
+def test_calibration_target_of_re_paired_members_is_zero(one_torch_thread):
     from estimators.infonet.simulator import (
         gmm_batch_params,
         pair_independently,
         sample_from_params,
     )
-    from estimators.infonet.train import train_step
 
-    def same_batch() -> torch.Generator:
-        return torch.Generator().manual_seed(7)
-
-    gen = same_batch()
+    gen = _same_batch()
     params = gmm_batch_params(8, generator=gen, mi_balance=0.5)
     xy = pair_independently(sample_from_params(*params, 400, generator=gen), 8, generator=gen)
     u, v = copula(xy[..., 0])[:, :200], copula(xy[..., 1])[:, :200]
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        reported = {}
-        for weight in (0.0, 20.0):
-            torch.manual_seed(0)
-            model = InfoNetModel(TINY)
-            opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-            for _ in range(60):
-                train_step(model, opt, 8, 200, same_batch(), torch.device("cpu"), "exact",
-                           False, mi_balance=0.5, calibrate=weight, independent=1.0)
-            with torch.no_grad():
-                reported[weight] = float(dv_value(model(u, v), u, v).abs().mean())
-    finally:
-        torch.set_num_threads(threads)
+    reported = {}
+    for weight in (0.0, 20.0):
+        model = _fit_on_the_same_batch(calibrate=weight, independent=1.0)
+        with torch.no_grad():
+            reported[weight] = float(dv_value(model(u, v), u, v).abs().mean())
     # the in-sample value of a fitted table is optimistic; calibrating to 0 removes most of it
     assert reported[20.0] < 0.5 * reported[0.0]
 
@@ -581,7 +574,7 @@ def test_weight_average_follows_the_ramped_exponential_average():
     assert not ema.model.weight.requires_grad
 
 
-def test_training_with_ema_keeps_and_resumes_the_average(tmp_path):
+def test_training_with_ema_keeps_and_resumes_the_average(tmp_path, one_torch_thread):
     from estimators.infonet.train import main
     from estimators.infonet.validation import build_validation_set
 
@@ -590,23 +583,19 @@ def test_training_with_ema_keeps_and_resumes_the_average(tmp_path):
     tiny = ",".join(f"{k}={v}" for k, v in TINY.to_dict().items() if isinstance(v, int))
     common = ["--batch", "2", "--n", "64", "--warmup", "1", "--lr", "1e-3", "--ema", "0.9",
               "--validation", str(val), "--out", str(tmp_path / "run"), "--threads", "1"]
-    threads = torch.get_num_threads()
-    try:
-        assert main(["--config", tiny, "--steps", "3", "--eval-every", "3", *common]) == 0
-        state = torch.load(tmp_path / "run" / "state.pt", weights_only=True)
-        assert state["ema_updates"] == 3
-        best, card = load_model(tmp_path / "run" / "best.pt")
-        assert card["training"]["ema"] == 0.9
-        # best.pt holds the average, not the last step's weights
-        for key, avg in best.state_dict().items():
-            assert torch.equal(avg, state["ema"][key])
-        assert any(not torch.equal(state["ema"][k], w) for k, w in state["model"].items())
-        # a resumed run carries on the same average
-        main(["--resume", str(tmp_path / "run" / "state.pt"), "--steps", "2", *common])
-        again = torch.load(tmp_path / "run" / "state.pt", weights_only=True)
-        assert again["step"] == 5 and again["ema_updates"] == 5
-    finally:
-        torch.set_num_threads(threads)
+    assert main(["--config", tiny, "--steps", "3", "--eval-every", "3", *common]) == 0
+    state = torch.load(tmp_path / "run" / "state.pt", weights_only=True)
+    assert state["ema_updates"] == 3
+    best, card = load_model(tmp_path / "run" / "best.pt")
+    assert card["training"]["ema"] == 0.9
+    # best.pt holds the average, not the last step's weights
+    for key, avg in best.state_dict().items():
+        assert torch.equal(avg, state["ema"][key])
+    assert any(not torch.equal(state["ema"][k], w) for k, w in state["model"].items())
+    # a resumed run carries on the same average
+    main(["--resume", str(tmp_path / "run" / "state.pt"), "--steps", "2", *common])
+    again = torch.load(tmp_path / "run" / "state.pt", weights_only=True)
+    assert again["step"] == 5 and again["ema_updates"] == 5
 
 
 @pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
@@ -717,18 +706,13 @@ def test_capacity_histograms_give_the_exact_readout():
     assert float(_dv(table, *_histograms(u, v, 24))) == pytest.approx(float(expected[0]), abs=1e-9)
 
 
-def test_capacity_of_a_fine_table_reaches_a_gaussians_mi():
+def test_capacity_of_a_fine_table_reaches_a_gaussians_mi(one_torch_thread):
     from benchmarks.infonet_capacity import best_table_value
 
     rng = np.random.default_rng(1)
     cov = [[1.0, 0.8], [0.8, 1.0]]
     fit, test = (rng.multivariate_normal([0, 0], cov, 150_000) for _ in range(2))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a 48 x 48 table: threads only add synchronisation
-    try:
-        fitted, held_out = best_table_value(fit, test, grid=48, sigma=1.0, steps=300)
-    finally:
-        torch.set_num_threads(threads)
+    fitted, held_out = best_table_value(fit, test, grid=48, sigma=1.0, steps=300)
     truth = -0.5 * math.log(1 - 0.8**2)
     assert held_out < fitted
     assert 0.5 * (fitted + held_out) == pytest.approx(truth, abs=0.02)

@@ -220,8 +220,10 @@ def train_step(
     if calibrate > 0:
         # fresh draws: the balanced members' MI from balanced_gmm_params was selected
         # on (kept for its bin), so its noise is not unbiased
-        truth = quick_gmm_mi(*params, CALIBRATE_MC, generator=gen)
-        truth[:unpaired] = 0.0
+        truth = torch.zeros(batch, device=device)  # re-paired members: exactly 0
+        if unpaired < batch:
+            rest = tuple(p[unpaired:] for p in params)
+            truth[unpaired:] = quick_gmm_mi(*rest, CALIBRATE_MC, generator=gen)
         loss = loss + calibrate * ((inside - truth) ** 2).mean()
     opt.zero_grad(set_to_none=True)
     loss.backward()
@@ -348,10 +350,9 @@ def main(argv: list[str] | None = None) -> int:
         opt.load_state_dict(opt_state)
     ema = None
     if args.ema > 0:
-        ema = WeightAverage(model, args.ema)
+        ema = WeightAverage(model, args.ema, updates=ema_updates)
         if ema_state is not None:  # a resumed average continues; otherwise it starts here
             ema.model.load_state_dict(ema_state)
-            ema.updates = ema_updates
     scored = model if ema is None else ema.model
     start_step = step
 
