@@ -513,6 +513,31 @@ def test_calibration_target_of_re_paired_members_is_zero(one_torch_thread):
 
 
 
+def test_calibrate_scale_weights_errors_at_small_mi_more(one_torch_thread):
+    from estimators.infonet.simulator import (
+        gmm_batch_params,
+        pair_independently,
+        quick_gmm_mi,
+        sample_from_params,
+    )
+    from estimators.infonet.train import CALIBRATE_MC
+
+    gen = _same_batch()  # the draws of train_step with independent=0.5: 4 of 8 re-paired
+    params = gmm_batch_params(8, generator=gen, mi_balance=0.5)
+    xy = pair_independently(sample_from_params(*params, 400, generator=gen), 4, generator=gen)
+    truth = quick_gmm_mi(*(p[4:] for p in params), CALIBRATE_MC, generator=gen)
+    u, v = copula(xy[..., 0])[:, :200], copula(xy[..., 1])[:, :200]
+
+    at_zero, dependent = {}, {}
+    for scale in (0.0, 0.02):
+        model = _fit_on_the_same_batch(calibrate=2.0, independent=0.5, calibrate_scale=scale)
+        with torch.no_grad():
+            reported = dv_value(model(u, v), u, v)
+        at_zero[scale] = float(reported[:4].abs().mean())
+        dependent[scale] = float((reported[4:] - truth).abs().mean())
+    assert at_zero[0.02] < 0.5 * at_zero[0.0]
+
+
 def test_insample_objective_scores_the_samples_the_network_saw():
     from estimators.infonet.simulator import gmm_batch_params, sample_from_params
     from estimators.infonet.train import train_step
@@ -597,6 +622,25 @@ def test_training_with_ema_keeps_and_resumes_the_average(tmp_path, one_torch_thr
     again = torch.load(tmp_path / "run" / "state.pt", weights_only=True)
     assert again["step"] == 5 and again["ema_updates"] == 5
 
+
+def test_switching_ema_on_at_resume_scores_best_afresh(tmp_path, one_torch_thread):
+    from estimators.infonet.train import main
+    from estimators.infonet.validation import build_validation_set
+
+    val = tmp_path / "val.npz"
+    build_validation_set(n=200, repeats=1, gmms=3, mc_samples=20_000).save(val)
+    tiny = ",".join(f"{k}={v}" for k, v in TINY.to_dict().items() if isinstance(v, int))
+    common = ["--batch", "2", "--n", "64", "--warmup", "1", "--lr", "1e-3", "--eval-every", "3",
+              "--validation", str(val), "--out", str(tmp_path / "run"), "--threads", "1"]
+    assert main(["--config", tiny, "--steps", "3", *common]) == 0
+    path = tmp_path / "run" / "state.pt"
+    state = torch.load(path, weights_only=True)
+    state["best"] = -1.0  # a raw-weight best no score can beat
+    torch.save(state, path)
+    assert main(["--resume", str(path), "--steps", "3", "--ema", "0.9", *common]) == 0
+    # the average was compared with nothing scored on averages, so it became best.pt
+    assert torch.load(path, weights_only=True)["best"] > 0
+    assert load_model(tmp_path / "run" / "best.pt")[1]["training"]["ema"] == 0.9
 
 @pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
 def test_a_signalled_training_run_saves_its_state(tmp_path, signame):
