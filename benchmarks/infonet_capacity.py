@@ -55,7 +55,8 @@ def _histograms(u: np.ndarray, v: np.ndarray, grid: int) -> tuple[torch.Tensor, 
 
 def _dv(table: torch.Tensor, joint: torch.Tensor, hx: torch.Tensor, hy: torch.Tensor):
     return (joint * table).sum() - torch.logsumexp(
-        table + torch.log(hx)[:, None] + torch.log(hy)[None, :], dim=(0, 1))
+        table + torch.log(hx)[:, None] + torch.log(hy)[None, :], dim=(0, 1)
+    )
 
 
 def best_table_value(
@@ -97,17 +98,28 @@ def capacity_frame(
         for grid in grids:
             for sigma in sigmas:
                 fitted, held_out = best_table_value(xy_fit, xy_test, grid, sigma)
-                rows.append({"level": inst.meta["level"], "gmm_id": inst.meta["gmm_id"],
-                             "truth": inst.true_mi, "grid": grid, "sigma": sigma,
-                             "fitted": fitted, "held_out": held_out,
-                             "error": 0.5 * (fitted + held_out) - inst.true_mi,
-                             "noise": 0.5 * (fitted - held_out)})
+                rows.append(
+                    {
+                        "level": inst.meta["level"],
+                        "gmm_id": inst.meta["gmm_id"],
+                        "truth": inst.true_mi,
+                        "grid": grid,
+                        "sigma": sigma,
+                        "fitted": fitted,
+                        "held_out": held_out,
+                        "error": 0.5 * (fitted + held_out) - inst.true_mi,
+                        "noise": 0.5 * (fitted - held_out),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.infonet_capacity", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.infonet_capacity",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--levels", default="0.5,0.9", help="gmm_levels MI levels")
     p.add_argument("--count", type=int, default=4, help="mixtures per level")
     p.add_argument("--grids", default="96", help="table sizes L")
@@ -118,9 +130,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=None, help="also write the rows to this CSV")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    df = capacity_frame([float(v) for v in args.levels.split(",")], args.count,
-                        [int(v) for v in args.grids.split(",")],
-                        [float(v) for v in args.sigmas.split(",")], args.fit, args.seed)
+    df = capacity_frame(
+        [float(v) for v in args.levels.split(",")],
+        args.count,
+        [int(v) for v in args.grids.split(",")],
+        [float(v) for v in args.sigmas.split(",")],
+        args.fit,
+        args.seed,
+    )
     if args.out:
         df.to_csv(args.out, index=False)
     table = df.groupby(["level", "grid", "sigma"])[["error", "noise"]].agg(["mean", "std"])

@@ -284,7 +284,5 @@ def check_device(owner: str, value: Any) -> str:
         If ``value`` is not one of those names.
     """
     if not isinstance(value, str) or not _DEVICE.fullmatch(value):
-        raise SpecError(
-            f"{owner}: device must be 'auto', 'cpu', 'cuda' or 'cuda:i'; got {value!r}"
-        )
+        raise SpecError(f"{owner}: device must be 'auto', 'cpu', 'cuda' or 'cuda:i'; got {value!r}")
     return str(value)

@@ -151,8 +151,9 @@ class Registry:
         except Exception as exc:  # a broken plugin must not take the registry down
             if entry.source == "builtin":
                 raise
-            warnings.warn(f"{self.kind} plugin {name!r} ({entry.target}) failed to load: {exc}",
-                          stacklevel=2)
+            warnings.warn(
+                f"{self.kind} plugin {name!r} ({entry.target}) failed to load: {exc}", stacklevel=2
+            )
             raise SpecError(f"{self.kind} {name!r} is installed but failed to load: {exc}") from exc
         self._classes[name] = obj
         return obj

@@ -23,7 +23,6 @@ import pandas as pd
 __all__ = ["DiffRule", "compare", "summary"]
 
 
-
 @dataclass(frozen=True)
 class DiffRule:
     """Thresholds for flagging a cell as a regression."""

@@ -50,8 +50,14 @@ def test_rows_that_record_their_checkpoint_are_told_apart(tmp_path):
     dep = np.array([1] * 5 + [0] * 5)
     perfect = dep + 0.01 * np.arange(10)
     params = {"projections": 1000}
-    export(tmp_path / "paper_fig5k-one_feature-d128-n100.csv.gz", "infonet", params, perfect, dep,
-           artifacts=json.dumps({"checkpoint_sha256": "9fc45bfb" + "0" * 56}))
+    export(
+        tmp_path / "paper_fig5k-one_feature-d128-n100.csv.gz",
+        "infonet",
+        params,
+        perfect,
+        dep,
+        artifacts=json.dumps({"checkpoint_sha256": "9fc45bfb" + "0" * 56}),
+    )
     export(tmp_path / "paper_fig5k-one_feature-d128-n50.csv.gz", "infonet", params, perfect, dep)
     out = fig5_frame(tmp_path)
     assert sorted(out["estimator"]) == ["InfoNet-1000", "InfoNet-1000@9fc45bfb"]

@@ -131,8 +131,20 @@ def test_crafted_bad_samples(name: str) -> None:
 def test_crafted_cases_are_rejected_with_input_error() -> None:
     """The cases every estimator must refuse (shared validator), checked on KSG."""
     est = estimators.make("ksg")
-    for case in ("nan", "inf", "-inf", "n0", "n1", "constant", "lengths", "3-d", "no-columns",
-                 "strings", "objects", "scalars"):
+    for case in (
+        "nan",
+        "inf",
+        "-inf",
+        "n0",
+        "n1",
+        "constant",
+        "lengths",
+        "3-d",
+        "no-columns",
+        "strings",
+        "objects",
+        "scalars",
+    ):
         x, y = CASES[case]
         with pytest.raises(InputError):
             est.estimate(x, y)
@@ -184,8 +196,25 @@ def test_random_bad_samples(name: str, pair) -> None:
 # -- specs -----------------------------------------------------------------------
 
 ABSURD = [
-    "-1", "0", "1", "abc", "1e400", "-1e400", "nan", "inf", "true", "none", "1.5", "-0.0",
-    "99999999999999999999999", "1e-320", "", "ksg", "x" * 300, "é", "0x10",
+    "-1",
+    "0",
+    "1",
+    "abc",
+    "1e400",
+    "-1e400",
+    "nan",
+    "inf",
+    "true",
+    "none",
+    "1.5",
+    "-0.0",
+    "99999999999999999999999",
+    "1e-320",
+    "",
+    "ksg",
+    "x" * 300,
+    "é",
+    "0x10",
 ]
 _text = st.text(
     alphabet=st.sampled_from(string.ascii_letters + string.digits + ".-+_ é"), max_size=12
@@ -227,8 +256,23 @@ def test_every_parameter_with_every_absurd_value(kind: str) -> None:
 _raw = st.one_of(
     st.text(max_size=30),
     st.text(alphabet=st.sampled_from("ksgde:=,. 0123456789"), max_size=20),
-    st.sampled_from(["", ":", "::", "ksg:", "ksg:=5", "ksg:k", "ksg:k=5,k=6", "ksg:k=5,,",
-                     "KSG", "ksg:K=5", "ksg:k=5:6", "\x00", "gaussian:n=1,n=2"]),
+    st.sampled_from(
+        [
+            "",
+            ":",
+            "::",
+            "ksg:",
+            "ksg:=5",
+            "ksg:k",
+            "ksg:k=5,k=6",
+            "ksg:k=5,,",
+            "KSG",
+            "ksg:K=5",
+            "ksg:k=5:6",
+            "\x00",
+            "gaussian:n=1,n=2",
+        ]
+    ),
 )
 
 

@@ -467,8 +467,18 @@ def _fit_on_the_same_batch(**step_options) -> InfoNetModel:
     model = InfoNetModel(TINY)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     for _ in range(60):
-        train_step(model, opt, 8, 200, _same_batch(), torch.device("cpu"), "exact", False,
-                   mi_balance=0.5, **step_options)
+        train_step(
+            model,
+            opt,
+            8,
+            200,
+            _same_batch(),
+            torch.device("cpu"),
+            "exact",
+            False,
+            mi_balance=0.5,
+            **step_options,
+        )
     return model
 
 
@@ -512,7 +522,6 @@ def test_calibration_target_of_re_paired_members_is_zero(one_torch_thread):
     assert reported[20.0] < 0.5 * reported[0.0]
 
 
-
 def test_calibrate_scale_weights_errors_at_small_mi_more(one_torch_thread):
     from estimators.infonet.simulator import (
         gmm_batch_params,
@@ -554,9 +563,19 @@ def test_insample_objective_scores_the_samples_the_network_saw():
         trained = InfoNetModel(TINY)
         trained.load_state_dict(model.state_dict())
         opt = torch.optim.Adam(trained.parameters(), lr=1e-3)
-        value = train_step(trained, opt, 4, 100, torch.Generator().manual_seed(3),
-                           torch.device("cpu"), "exact", False, heldout=False, mi_balance=0.5,
-                           calibrate=weight)
+        value = train_step(
+            trained,
+            opt,
+            4,
+            100,
+            torch.Generator().manual_seed(3),
+            torch.device("cpu"),
+            "exact",
+            False,
+            heldout=False,
+            mi_balance=0.5,
+            calibrate=weight,
+        )
         assert value == pytest.approx(expected, abs=1e-5)
 
 
@@ -577,9 +596,21 @@ def test_independent_members_are_re_paired_before_the_network_sees_them():
     with torch.no_grad():
         expected = float(dv_value(model(u, v), u, v).mean())
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    value = train_step(model, opt, 4, 100, torch.Generator().manual_seed(4), torch.device("cpu"),
-                       "exact", False, heldout=False, mi_balance=0.5, independent=0.5)
+    value = train_step(
+        model,
+        opt,
+        4,
+        100,
+        torch.Generator().manual_seed(4),
+        torch.device("cpu"),
+        "exact",
+        False,
+        heldout=False,
+        mi_balance=0.5,
+        independent=0.5,
+    )
     assert value == pytest.approx(expected, abs=1e-5)
+
 
 def test_weight_average_follows_the_ramped_exponential_average():
     from estimators.infonet.train import WeightAverage
@@ -606,8 +637,24 @@ def test_training_with_ema_keeps_and_resumes_the_average(tmp_path, one_torch_thr
     val = tmp_path / "val.npz"
     build_validation_set(n=200, repeats=1, gmms=3, mc_samples=20_000).save(val)
     tiny = ",".join(f"{k}={v}" for k, v in TINY.to_dict().items() if isinstance(v, int))
-    common = ["--batch", "2", "--n", "64", "--warmup", "1", "--lr", "1e-3", "--ema", "0.9",
-              "--validation", str(val), "--out", str(tmp_path / "run"), "--threads", "1"]
+    common = [
+        "--batch",
+        "2",
+        "--n",
+        "64",
+        "--warmup",
+        "1",
+        "--lr",
+        "1e-3",
+        "--ema",
+        "0.9",
+        "--validation",
+        str(val),
+        "--out",
+        str(tmp_path / "run"),
+        "--threads",
+        "1",
+    ]
     assert main(["--config", tiny, "--steps", "3", "--eval-every", "3", *common]) == 0
     state = torch.load(tmp_path / "run" / "state.pt", weights_only=True)
     assert state["ema_updates"] == 3
@@ -630,8 +677,24 @@ def test_switching_ema_on_at_resume_scores_best_afresh(tmp_path, one_torch_threa
     val = tmp_path / "val.npz"
     build_validation_set(n=200, repeats=1, gmms=3, mc_samples=20_000).save(val)
     tiny = ",".join(f"{k}={v}" for k, v in TINY.to_dict().items() if isinstance(v, int))
-    common = ["--batch", "2", "--n", "64", "--warmup", "1", "--lr", "1e-3", "--eval-every", "3",
-              "--validation", str(val), "--out", str(tmp_path / "run"), "--threads", "1"]
+    common = [
+        "--batch",
+        "2",
+        "--n",
+        "64",
+        "--warmup",
+        "1",
+        "--lr",
+        "1e-3",
+        "--eval-every",
+        "3",
+        "--validation",
+        str(val),
+        "--out",
+        str(tmp_path / "run"),
+        "--threads",
+        "1",
+    ]
     assert main(["--config", tiny, "--steps", "3", *common]) == 0
     path = tmp_path / "run" / "state.pt"
     state = torch.load(path, weights_only=True)
@@ -641,6 +704,7 @@ def test_switching_ema_on_at_resume_scores_best_afresh(tmp_path, one_torch_threa
     # the average was compared with nothing scored on averages, so it became best.pt
     assert torch.load(path, weights_only=True)["best"] > 0
     assert load_model(tmp_path / "run" / "best.pt")[1]["training"]["ema"] == 0.9
+
 
 @pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
 def test_a_signalled_training_run_saves_its_state(tmp_path, signame):
@@ -653,15 +717,34 @@ def test_a_signalled_training_run_saves_its_state(tmp_path, signame):
     val = tmp_path / "val.npz"
     build_validation_set(n=200, repeats=1, gmms=3, mc_samples=20_000).save(val)
     tiny = ",".join(f"{k}={v}" for k, v in TINY.to_dict().items() if isinstance(v, int))
-    cmd = [sys.executable, "-m", "estimators.infonet.train", "--config", tiny, "--batch", "2",
-           "--n", "64", "--eval-every", "100000", "--checkpoint-minutes", "100",
-           "--validation", str(val), "--out", str(tmp_path / "run"), "--threads", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "estimators.infonet.train",
+        "--config",
+        tiny,
+        "--batch",
+        "2",
+        "--n",
+        "64",
+        "--eval-every",
+        "100000",
+        "--checkpoint-minutes",
+        "100",
+        "--validation",
+        str(val),
+        "--out",
+        str(tmp_path / "run"),
+        "--threads",
+        "1",
+    ]
 
     def like_nohup() -> None:  # a background job of a non-interactive shell ignores SIGINT
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            preexec_fn=like_nohup)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=like_nohup
+    )
     try:
         assert proc.stdout.readline().startswith("training from step 0")
         time.sleep(1.0)  # some steps
@@ -673,6 +756,7 @@ def test_a_signalled_training_run_saves_its_state(tmp_path, signame):
     assert "interrupted; saving" in out
     state = torch.load(tmp_path / "run" / "state.pt", weights_only=True)
     assert state["step"] > 0 and (tmp_path / "run" / "best.pt").exists()
+
 
 # -- accuracy of the shipped model ---------------------------------------------
 

@@ -85,13 +85,16 @@ def test_mi_balance_mixes_recipe_and_balanced_members():
     assert torch.equal(sample_from_params(*params, 50, generator=again), mixed)
 
 
-@pytest.mark.parametrize(("option", "value", "message"), [
-    ("--mi-balance", "1.5", "--mi-balance must lie in [0, 1]"),
-    ("--calibrate", "-1", "--calibrate must be >= 0"),
-    ("--calibrate-scale", "-0.1", "--calibrate-scale must be >= 0"),
-    ("--independent", "2", "--independent must lie in [0, 1]"),
-    ("--ema", "1", "--ema must lie in [0, 1)"),
-])
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--mi-balance", "1.5", "--mi-balance must lie in [0, 1]"),
+        ("--calibrate", "-1", "--calibrate must be >= 0"),
+        ("--calibrate-scale", "-0.1", "--calibrate-scale must be >= 0"),
+        ("--independent", "2", "--independent must lie in [0, 1]"),
+        ("--ema", "1", "--ema must lie in [0, 1)"),
+    ],
+)
 def test_training_option_out_of_range_is_refused(capsys, option, value, message):
     from estimators.infonet.train import main
 

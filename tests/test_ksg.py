@@ -301,7 +301,10 @@ def test_numba_calls_leave_torch_thread_count_alone(order):
     env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
     env["NUMBA_NUM_THREADS"] = "2"
     out = subprocess.run(
-        [sys.executable, "-c", SCRIPT, *order], env=env, capture_output=True, text=True,
+        [sys.executable, "-c", SCRIPT, *order],
+        env=env,
+        capture_output=True,
+        text=True,
         check=True,
     ).stdout.split()
     assert out == ["1", "1", "2"]  # torch after each kernel, then Numba's own count

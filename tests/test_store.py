@@ -147,7 +147,6 @@ def test_load_and_exports_equal_the_frame(store: Store, tmp_path: Path) -> None:
     assert results.load(tmp_path / "out.csv")["instance_id"].iloc[3] == "007"
 
 
-
 def test_rows_carry_their_estimators_artifacts_into_exports(tmp_path: Path) -> None:
     rid = "20250101-000000-bbbb"
     record = _record(rid)
@@ -163,6 +162,7 @@ def test_rows_carry_their_estimators_artifacts_into_exports(tmp_path: Path) -> N
     for name in ("out.csv.gz", "out.parquet"):
         back = results.load(results.write(df, tmp_path / name))
         pd.testing.assert_frame_equal(back, df, check_exact=True)
+
 
 def test_resolve_latest_prefix_and_errors(store: Store) -> None:
     store.create_run(_record("20250102-000000-bbbb", created="2025-01-02T00:00:00.000+00:00"))

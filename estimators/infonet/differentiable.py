@@ -58,8 +58,10 @@ def mutual_information(
         Shape () for 1-D inputs, (B,) for batched ones.
     """
     if x.shape != y.shape or x.dim() not in (1, 2):
-        raise ValueError(f"x and y must both have shape (n,) or (B, n); got {tuple(x.shape)} "
-                         f"and {tuple(y.shape)}")
+        raise ValueError(
+            f"x and y must both have shape (n,) or (B, n); got {tuple(x.shape)} "
+            f"and {tuple(y.shape)}"
+        )
     if not (temperature > 0):
         raise ValueError(f"temperature must be > 0; got {temperature}")
     single = x.dim() == 1

@@ -33,8 +33,12 @@ TARGETS = {
 
 
 def evaluate(
-    checkpoint: str | Path, store: str | Path, seeds: int = 10, device: str = "cpu",
-    per_level: int = 100, per_k: int = 200,
+    checkpoint: str | Path,
+    store: str | Path,
+    seeds: int = 10,
+    device: str = "cpu",
+    per_level: int = 100,
+    per_k: int = 200,
 ) -> dict[str, Any]:
     """Run the harness evaluation of ``checkpoint``; return the card's ``evaluation`` entry."""
     import harness
@@ -64,8 +68,9 @@ def evaluate(
         "mean_accuracy": round(float(acc.accuracy.mean()), 4),
     }
 
-    gauss = harness.run(["ksg:k=5", spec], "gaussian", seeds=range(seeds), store=store,
-                        progress=False)
+    gauss = harness.run(
+        ["ksg:k=5", spec], "gaussian", seeds=range(seeds), store=store, progress=False
+    )
     errors = error_table(gauss)
     ksg = next(label for label in errors.index if label.startswith("ksg"))
     net = next(label for label in errors.index if label.startswith("infonet"))
@@ -114,8 +119,11 @@ def ship(checkpoint: str | Path, evaluation: dict[str, Any]) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m estimators.infonet.evaluate", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m estimators.infonet.evaluate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("checkpoint", nargs="?", default=str(DEFAULT_CHECKPOINT))
     p.add_argument("--store", default="runs/infonet-eval.sqlite")
     p.add_argument("--seeds", type=int, default=10, help="seeds of the gaussian sweep")
@@ -124,8 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--per-k", type=int, default=200)
     p.add_argument("--ship", action="store_true", help="install as the packaged default model")
     args = p.parse_args(argv)
-    result = evaluate(args.checkpoint, args.store, args.seeds, args.device, args.per_level,
-                      args.per_k)
+    result = evaluate(
+        args.checkpoint, args.store, args.seeds, args.device, args.per_level, args.per_k
+    )
     print(json.dumps(result, indent=2))
     if args.ship:
         result["rows"] = str(export_rows(result))

@@ -95,8 +95,9 @@ def gmm_batch_params(
     balanced = round(mi_balance * batch)
     if balanced and dim != 2:
         raise ValueError(f"mi_balance needs dim = 2 (a 2-D MI), got dim = {dim}")
-    params = random_gmm_params(batch - balanced, dim=dim, max_components=max_components,
-                               generator=generator, device=device)
+    params = random_gmm_params(
+        batch - balanced, dim=dim, max_components=max_components, generator=generator, device=device
+    )
     if balanced:
         extra = balanced_gmm_params(
             balanced, max_components=max_components, generator=generator, device=device
@@ -142,8 +143,14 @@ def sample_gmm_batch(
     -------
     Tensor of shape (batch, n, dim)
     """
-    params = gmm_batch_params(batch, dim=dim, max_components=max_components,
-                              generator=generator, device=device, mi_balance=mi_balance)
+    params = gmm_batch_params(
+        batch,
+        dim=dim,
+        max_components=max_components,
+        generator=generator,
+        device=device,
+        mi_balance=mi_balance,
+    )
     return sample_from_params(*params, n, generator=generator)
 
 

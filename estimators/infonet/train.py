@@ -107,8 +107,10 @@ def grow(model: InfoNetModel, text: str) -> InfoNetModel:
         if value == old or key in RESIZABLE:
             continue
         if key not in GROWABLE or old != 0:
-            raise SystemExit(f"error: --grow can only add {', '.join(GROWABLE)} to a model "
-                             f"without it or change {', '.join(RESIZABLE)}; {key} is {old}")
+            raise SystemExit(
+                f"error: --grow can only add {', '.join(GROWABLE)} to a model "
+                f"without it or change {', '.join(RESIZABLE)}; {key} is {old}"
+            )
     grown = InfoNetModel(config)
     missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
     if unexpected or any(not k.startswith("size_embed.") for k in missing):
@@ -243,44 +245,79 @@ def train_step(
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m estimators.infonet.train", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m estimators.infonet.train",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--out", default="runs/infonet", help="output folder")
-    p.add_argument("--resume", default=None,
-                   help="'shipped', a state.pt from an earlier run, or a model .pt")
+    p.add_argument(
+        "--resume", default=None, help="'shipped', a state.pt from an earlier run, or a model .pt"
+    )
     p.add_argument("--config", default=None, help="model sizes, e.g. dim=96,grid=96 (new runs)")
-    p.add_argument("--grow", default=None,
-                   help="with --resume: grid=L resamples the critic table on L x L nodes; "
-                   "with --resume of a model .pt also size_features=K (the network sees "
-                   "ln n; new weights start at zero)")
-    p.add_argument("--steps", type=int, default=None,
-                   help="learning-rate schedule length in steps from the start or resume "
-                   "point (default: 200000 for a new run; a state.pt resume keeps its "
-                   "schedule unless --steps is given)")
+    p.add_argument(
+        "--grow",
+        default=None,
+        help="with --resume: grid=L resamples the critic table on L x L nodes; "
+        "with --resume of a model .pt also size_features=K (the network sees "
+        "ln n; new weights start at zero)",
+    )
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="learning-rate schedule length in steps from the start or resume "
+        "point (default: 200000 for a new run; a state.pt resume keeps its "
+        "schedule unless --steps is given)",
+    )
     p.add_argument("--minutes", type=float, default=60.0, help="stop after this wall time")
     p.add_argument("--batch", type=int, default=32, help="distributions per step")
     p.add_argument("--n", default="2000", help="samples per distribution; a list is drawn from")
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--warmup", type=int, default=500)
     p.add_argument("--readout", choices=READOUTS, default="exact")
-    p.add_argument("--objective", choices=("heldout", "insample"), default="heldout",
-                   help="score the table on fresh samples of the same GMM (default) or on "
-                        "the samples the network saw")
-    p.add_argument("--mi-balance", type=float, default=0.0,
-                   help="fraction of each batch drawn with MI spread evenly over 0-1.2 nats "
-                        "(the recipe alone gives few mixtures above 0.6)")
-    p.add_argument("--calibrate", type=float, default=0.0,
-                   help="weight of the squared error of the in-sample estimate against each "
-                        "GMM's Monte Carlo MI, added to the DV loss (0: DV only, the paper's)")
-    p.add_argument("--calibrate-scale", type=float, default=0.0,
-                   help="with --calibrate: divide each squared error by (MI + S) / (1 + S), "
-                        "so errors at small MI count more (0: plain squared error)")
-    p.add_argument("--independent", type=float, default=0.0,
-                   help="fraction of each batch re-paired at random, so its MI is exactly 0 "
-                        "(0: none, the paper's recipe)")
-    p.add_argument("--ema", type=float, default=0.0,
-                   help="score and keep an exponential moving average of the weights with "
-                        "this decay, e.g. 0.999 (0: the last step's weights)")
+    p.add_argument(
+        "--objective",
+        choices=("heldout", "insample"),
+        default="heldout",
+        help="score the table on fresh samples of the same GMM (default) or on "
+        "the samples the network saw",
+    )
+    p.add_argument(
+        "--mi-balance",
+        type=float,
+        default=0.0,
+        help="fraction of each batch drawn with MI spread evenly over 0-1.2 nats "
+        "(the recipe alone gives few mixtures above 0.6)",
+    )
+    p.add_argument(
+        "--calibrate",
+        type=float,
+        default=0.0,
+        help="weight of the squared error of the in-sample estimate against each "
+        "GMM's Monte Carlo MI, added to the DV loss (0: DV only, the paper's)",
+    )
+    p.add_argument(
+        "--calibrate-scale",
+        type=float,
+        default=0.0,
+        help="with --calibrate: divide each squared error by (MI + S) / (1 + S), "
+        "so errors at small MI count more (0: plain squared error)",
+    )
+    p.add_argument(
+        "--independent",
+        type=float,
+        default=0.0,
+        help="fraction of each batch re-paired at random, so its MI is exactly 0 "
+        "(0: none, the paper's recipe)",
+    )
+    p.add_argument(
+        "--ema",
+        type=float,
+        default=0.0,
+        help="score and keep an exponential moving average of the weights with "
+        "this decay, e.g. 0.999 (0: the last step's weights)",
+    )
     p.add_argument("--device", default="auto")
     p.add_argument("--amp", action="store_true", help="bf16 autocast on CUDA")
     p.add_argument("--eval-every", type=int, default=500)
@@ -328,9 +365,11 @@ def main(argv: list[str] | None = None) -> int:
             if args.grow:
                 model = grow(model, args.grow)
                 if set(model.state_dict()) != set(state["model"]):
-                    raise SystemExit("error: new weights need --resume of a model .pt (the "
-                                     "optimizer state has none); a state.pt can change "
-                                     f"{', '.join(RESIZABLE)}")
+                    raise SystemExit(
+                        "error: new weights need --resume of a model .pt (the "
+                        "optimizer state has none); a state.pt can change "
+                        f"{', '.join(RESIZABLE)}"
+                    )
             opt_state = state["optimizer"]
             if "ema" in state:
                 ema_state, ema_updates = state["ema"], state["ema_updates"]
@@ -412,9 +451,13 @@ def main(argv: list[str] | None = None) -> int:
     def evaluate() -> None:
         nonlocal best
         metrics = score(scored, val, device)
-        row = {"step": step, "samples_seen": samples_seen,
-               "wall_seconds": round(wall_before + time.time() - t_start, 1),
-               "train_dv": round(running, 4), **{k: round(v, 4) for k, v in metrics.items()}}
+        row = {
+            "step": step,
+            "samples_seen": samples_seen,
+            "wall_seconds": round(wall_before + time.time() - t_start, 1),
+            "train_dv": round(running, 4),
+            **{k: round(v, 4) for k, v in metrics.items()},
+        }
         history.append(row)
         print(json.dumps(row), flush=True)
         if metrics["score"] < best:
@@ -425,15 +468,24 @@ def main(argv: list[str] | None = None) -> int:
                 "samples_seen": samples_seen,
                 "wall_seconds": row["wall_seconds"],
                 "hardware": hardware(device),
-                "training": {"batch": args.batch, "n": sizes, "lr": args.lr,
-                             "readout": args.readout, "objective": args.objective,
-                             "amp": amp, "optimizer": "Adam", "mi_balance": args.mi_balance,
-                             "calibrate": args.calibrate,
-                             "calibrate_scale": args.calibrate_scale, "ema": args.ema,
-                             "independent": args.independent,
-                             "grad_clip": 1.0, "schedule": f"warmup {args.warmup} + cosine",
-                             "data": "random 2-D GMMs, K~U{1..20}, Dirichlet(1) weights, "
-                                     "means U[-5,5]^2, cov DD^T+0.01I, D~U[-3,3]"},
+                "training": {
+                    "batch": args.batch,
+                    "n": sizes,
+                    "lr": args.lr,
+                    "readout": args.readout,
+                    "objective": args.objective,
+                    "amp": amp,
+                    "optimizer": "Adam",
+                    "mi_balance": args.mi_balance,
+                    "calibrate": args.calibrate,
+                    "calibrate_scale": args.calibrate_scale,
+                    "ema": args.ema,
+                    "independent": args.independent,
+                    "grad_clip": 1.0,
+                    "schedule": f"warmup {args.warmup} + cosine",
+                    "data": "random 2-D GMMs, K~U{1..20}, Dirichlet(1) weights, "
+                    "means U[-5,5]^2, cov DD^T+0.01I, D~U[-3,3]",
+                },
                 "validation": row,
                 "lineage": lineage,
                 "torch": torch.__version__,
@@ -447,10 +499,21 @@ def main(argv: list[str] | None = None) -> int:
                 for group in opt.param_groups:
                     group["lr"] = lr_at(step - origin, total - origin, args.lr, args.warmup)
                 n = sizes[int(torch.randint(len(sizes), (1,), generator=size_gen))]
-                value = train_step(model, opt, args.batch, n, gen, device, args.readout, amp,
-                                   heldout=args.objective == "heldout", mi_balance=args.mi_balance,
-                                   calibrate=args.calibrate, independent=args.independent,
-                                   calibrate_scale=args.calibrate_scale)
+                value = train_step(
+                    model,
+                    opt,
+                    args.batch,
+                    n,
+                    gen,
+                    device,
+                    args.readout,
+                    amp,
+                    heldout=args.objective == "heldout",
+                    mi_balance=args.mi_balance,
+                    calibrate=args.calibrate,
+                    independent=args.independent,
+                    calibrate_scale=args.calibrate_scale,
+                )
                 if not math.isfinite(value):
                     raise FloatingPointError(f"non-finite DV value at step {step}")
                 if ema is not None:

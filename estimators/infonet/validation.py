@@ -49,8 +49,14 @@ class ValidationSet:
     small_truth: np.ndarray  # (count_small,)
 
     def save(self, path: Path) -> None:
-        np.savez_compressed(path, xy=self.xy, truth=self.truth, is_gaussian=self.is_gaussian,
-                            small_xy=self.small_xy, small_truth=self.small_truth)
+        np.savez_compressed(
+            path,
+            xy=self.xy,
+            truth=self.truth,
+            is_gaussian=self.is_gaussian,
+            small_xy=self.small_xy,
+            small_truth=self.small_truth,
+        )
 
     @classmethod
     def load(cls, path: Path) -> ValidationSet:
@@ -87,8 +93,14 @@ def build_validation_set(
     cov = (chol @ chol.transpose(-1, -2)).double().numpy()
     for i in range(gmms):
         keep = w[i].numpy() > 0
-        est, _ = gmm_mi(w[i].double().numpy()[keep], mu[i].double().numpy()[keep], cov[i][keep],
-                        dim_x=1, n_samples=mc_samples, rng=seed + i)
+        est, _ = gmm_mi(
+            w[i].double().numpy()[keep],
+            mu[i].double().numpy()[keep],
+            cov[i][keep],
+            dim_x=1,
+            n_samples=mc_samples,
+            rng=seed + i,
+        )
         xy.append(samples[i])
         truth.append(est)
         gauss.append(False)
@@ -97,8 +109,13 @@ def build_validation_set(
 
 
 @torch.no_grad()
-def predict(model: torch.nn.Module, xy: np.ndarray, device: torch.device, chunk: int = 64,
-            readout: str = "exact") -> np.ndarray:
+def predict(
+    model: torch.nn.Module,
+    xy: np.ndarray,
+    device: torch.device,
+    chunk: int = 64,
+    readout: str = "exact",
+) -> np.ndarray:
     out = []
     for start in range(0, len(xy), chunk):
         t = torch.as_tensor(xy[start : start + chunk], device=device, dtype=torch.float32)
