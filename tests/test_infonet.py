@@ -855,3 +855,34 @@ def test_recording_the_checkpoint_does_not_import_torch():
         "assert len(card['checkpoint_sha256']) == 64; assert 'torch' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_evaluation_numbers_are_those_of_its_stored_rows(tmp_path, one_torch_thread):
+    import pandas as pd
+    from sklearn.metrics import roc_auc_score
+
+    import results
+    from estimators.infonet.evaluate import WEAK_N, WEAK_RHO, evaluate, export_rows
+
+    torch.manual_seed(0)
+    path = tmp_path / "tiny.pt"
+    save_model(InfoNetModel(TINY).eval(), path, {"steps": 0})
+    store = tmp_path / "eval.sqlite"
+    ev = evaluate(path, store, seeds=1, per_level=1, per_k=1, weak_draws=10)
+
+    weak = results.load(ev["weak_dependence"]["run"], store)
+    assert sorted(weak.n_samples.unique()) == [WEAK_N]
+    assert sorted(weak.rho.unique()) == [0.0, WEAK_RHO]
+    for name in ("infonet", "ksg"):
+        rows = weak[weak.estimator == name]
+        assert len(rows) == 20
+        auc = roc_auc_score(rows.rho > 0, rows.estimate)
+        assert ev["weak_dependence"][f"{name}_auc"] == pytest.approx(auc, abs=1e-4)
+    gauss = results.load(ev["gaussian"]["run"], store)
+    ksg = gauss[gauss.estimator == "ksg"]
+    assert ev["gaussian"]["ksg_mae"] == pytest.approx(ksg.error.abs().mean(), abs=1e-4)
+
+    exported = pd.read_csv(export_rows(ev, tmp_path / "rows.csv"))
+    assert set(exported.run_id) == {
+        ev[p]["run"] for p in ("gmm_levels", "gmm_order", "gaussian", "weak_dependence")
+    }
