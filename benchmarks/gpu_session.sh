@@ -44,7 +44,7 @@ train)
     # a fresh schedule from any starting point; n weighted towards the task sets' 2000
     "$PY" -m estimators.infonet.train --resume "$resume" --device cuda --out "$OUT/train" \
         --minutes "$minutes" --steps 60000 --warmup 300 --lr 1e-4 --batch 64 --mi-balance 0.5 --calibrate 20 \
-        --independent 0.1 --ema 0.999 \
+        --calibrate-scale 0.02 --independent 0.2 --ema 0.999 \
         --n 50,100,200,500,1000,2000,2000,3000,3000 --eval-every 1000 --checkpoint-minutes 2 \
         --validation "${VALIDATION:-$OUT/train/validation.npz}"
     ;;

@@ -3,8 +3,8 @@
     python -m estimators.infonet.train --minutes 60 --out runs/infonet
     python -m estimators.infonet.train --resume shipped --minutes 60   # improve the shipped model
     python -m estimators.infonet.train --resume shipped --mi-balance 0.5 --calibrate 20 \
-        --lr 5e-5 --steps 20000 --warmup 100 \
-        --n 50,100,200,500,1000,2000,2000,3000,3000   # how the shipped model was tuned
+        --calibrate-scale 0.02 --independent 0.2 --ema 0.999 --lr 5e-5 --steps 8000 \
+        --warmup 100 --n 50,100,200,500,1000,2000,2000,3000,3000   # the shipped model's last steps
 
 Each step draws a fresh batch of random GMMs (the paper's recipe), maps the
 samples through the copula, predicts critic tables and maximises the mean
