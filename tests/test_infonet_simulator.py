@@ -91,6 +91,7 @@ def test_mi_balance_mixes_recipe_and_balanced_members():
         ("--mi-balance", "1.5", "--mi-balance must lie in [0, 1]"),
         ("--calibrate", "-1", "--calibrate must be >= 0"),
         ("--calibrate-scale", "-0.1", "--calibrate-scale must be >= 0"),
+        ("--calibrate-scale", "0.02", "--calibrate-scale needs --calibrate > 0"),
         ("--independent", "2", "--independent must lie in [0, 1]"),
         ("--ema", "1", "--ema must lie in [0, 1)"),
     ],

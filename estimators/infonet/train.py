@@ -332,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--calibrate must be >= 0, got {args.calibrate}")
     if args.calibrate_scale < 0:
         p.error(f"--calibrate-scale must be >= 0, got {args.calibrate_scale}")
+    if args.calibrate_scale > 0 and args.calibrate == 0:
+        p.error("--calibrate-scale needs --calibrate > 0 (it weighs the calibration errors)")
     if not 0.0 <= args.independent <= 1.0:
         p.error(f"--independent must lie in [0, 1], got {args.independent}")
     if not 0.0 <= args.ema < 1.0:
