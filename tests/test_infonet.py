@@ -547,9 +547,30 @@ def test_calibrate_scale_weights_errors_at_small_mi_more(one_torch_thread):
     assert at_zero[0.02] < 0.5 * at_zero[0.0]
 
 
+def _one_insample_step(model: InfoNetModel, seed: int, **step_options) -> float:
+    """The DV value train_step returns for one in-sample step (batch 4, n = 100,
+    ``mi_balance=0.5``) drawing from ``Generator().manual_seed(seed)``."""
+    from estimators.infonet.train import train_step
+
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    gen = torch.Generator().manual_seed(seed)
+    return train_step(
+        model,
+        opt,
+        4,
+        100,
+        gen,
+        torch.device("cpu"),
+        "exact",
+        False,
+        heldout=False,
+        mi_balance=0.5,
+        **step_options,
+    )
+
+
 def test_insample_objective_scores_the_samples_the_network_saw():
     from estimators.infonet.simulator import gmm_batch_params, sample_from_params
-    from estimators.infonet.train import train_step
 
     torch.manual_seed(0)
     model = InfoNetModel(TINY)
@@ -562,20 +583,7 @@ def test_insample_objective_scores_the_samples_the_network_saw():
     for weight in (0.0, 5.0):  # the calibration term changes the loss, not the value
         trained = InfoNetModel(TINY)
         trained.load_state_dict(model.state_dict())
-        opt = torch.optim.Adam(trained.parameters(), lr=1e-3)
-        value = train_step(
-            trained,
-            opt,
-            4,
-            100,
-            torch.Generator().manual_seed(3),
-            torch.device("cpu"),
-            "exact",
-            False,
-            heldout=False,
-            mi_balance=0.5,
-            calibrate=weight,
-        )
+        value = _one_insample_step(trained, 3, calibrate=weight)
         assert value == pytest.approx(expected, abs=1e-5)
 
 
@@ -585,7 +593,6 @@ def test_independent_members_are_re_paired_before_the_network_sees_them():
         pair_independently,
         sample_from_params,
     )
-    from estimators.infonet.train import train_step
 
     torch.manual_seed(0)
     model = InfoNetModel(TINY)
@@ -595,20 +602,7 @@ def test_independent_members_are_re_paired_before_the_network_sees_them():
     u, v = copula(xy[..., 0]), copula(xy[..., 1])
     with torch.no_grad():
         expected = float(dv_value(model(u, v), u, v).mean())
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    value = train_step(
-        model,
-        opt,
-        4,
-        100,
-        torch.Generator().manual_seed(4),
-        torch.device("cpu"),
-        "exact",
-        False,
-        heldout=False,
-        mi_balance=0.5,
-        independent=0.5,
-    )
+    value = _one_insample_step(model, 4, independent=0.5)
     assert value == pytest.approx(expected, abs=1e-5)
 
 
