@@ -16,8 +16,9 @@
 # independent_coords"), FIG5_DIMS (default "16 128") and FIG5_SIZES (default
 # "50 100 200 300") pick a part of the grid.
 #
-# Each step is one `python -m harness run` into runs/paper/paper.sqlite (resumed
-# if interrupted) and its rows exported to benchmarks/results/paper_<step>.csv.
+# Each step is one `python -m harness run` into runs/paper/paper.sqlite (STORE
+# sets another; resumed if interrupted, so a new model needs a new STORE) and
+# its rows exported to benchmarks/results/paper_<step>.csv.
 # CPU, one torch thread per estimate. Wall times on the 2-core dev machine:
 # see README ("Neural test-time estimators").
 set -euo pipefail
