@@ -399,12 +399,18 @@ def test_grown_grid_samples_the_same_critic_at_finer_nodes():
     assert not torch.allclose(fine_table[:, 1::2, 1::2], coarse_table[:, :-1, :-1], atol=1e-3)
 
 
-def test_validation_small_sample_part(tmp_path):
+def test_validation_small_sample_and_weak_dependence_parts(tmp_path):
+    from sklearn.metrics import roc_auc_score
+
     from estimators.infonet.validation import (
         RHOS,
         SMALL_N,
         SMALL_REPEATS,
         SMALL_WEIGHT,
+        WEAK_N,
+        WEAK_REPEATS,
+        WEAK_RHO,
+        WEAK_WEIGHT,
         ValidationSet,
         build_validation_set,
         score,
@@ -416,10 +422,18 @@ def test_validation_small_sample_part(tmp_path):
         rows = val.small_xy[np.isclose(val.small_truth, -0.5 * math.log(1 - rho**2))]
         pooled = np.corrcoef(rows.reshape(-1, 2).T)[0, 1]
         assert pooled == pytest.approx(rho, abs=0.05)
-    # a set saved before the small part existed gets the same part on load
+    assert val.weak_xy.shape == (2 * WEAK_REPEATS, WEAK_N, 2)
+    for dependent, rho in ((False, 0.0), (True, WEAK_RHO)):
+        rows = val.weak_xy[(val.weak_truth > 0) == dependent]
+        assert len(rows) == WEAK_REPEATS
+        pooled = np.corrcoef(rows.reshape(-1, 2).T)[0, 1]
+        assert pooled == pytest.approx(rho, abs=0.02)
+    # a set saved before the small and weak parts existed gets the same parts on load
     old = tmp_path / "old.npz"
     np.savez_compressed(old, xy=val.xy, truth=val.truth, is_gaussian=val.is_gaussian)
-    assert np.array_equal(ValidationSet.load(old).small_xy, val.small_xy)
+    loaded = ValidationSet.load(old)
+    assert np.array_equal(loaded.small_xy, val.small_xy)
+    assert np.array_equal(loaded.weak_xy, val.weak_xy)
 
     model, _ = load_model()
     m = score(model, val, torch.device("cpu"))
@@ -427,8 +441,12 @@ def test_validation_small_sample_part(tmp_path):
     independent = val.small_xy[val.small_truth == 0.0]
     ref = np.mean([est.estimate(xy[:, :1], xy[:, 1:]) for xy in independent])
     assert m["small_bias_rho0"] == pytest.approx(ref, abs=1e-4)
+    weak_est = est.estimate_batch(val.weak_xy[..., :1], val.weak_xy[..., 1:])
+    assert m["weak_auc"] == pytest.approx(roc_auc_score(val.weak_truth > 0, weak_est), abs=1e-3)
+    assert m["weak_auc"] > 0.7  # the shipped model tells rho = 0.2 from 0 at n = 300
     big_mae = (m["gauss_mae"] * 10 + m["gmm_mae"] * 3) / 13
-    assert m["score"] == pytest.approx(big_mae + SMALL_WEIGHT * m["small_abs_bias"], abs=1e-6)
+    expected = big_mae + SMALL_WEIGHT * m["small_abs_bias"] + WEAK_WEIGHT * (1 - m["weak_auc"])
+    assert m["score"] == pytest.approx(expected, abs=1e-6)
 
 
 def test_tiny_training_run_increases_dv(one_torch_thread):
@@ -545,6 +563,32 @@ def test_calibrate_scale_weights_errors_at_small_mi_more(one_torch_thread):
         at_zero[scale] = float(reported[:4].abs().mean())
         dependent[scale] = float((reported[4:] - truth).abs().mean())
     assert at_zero[0.02] < 0.5 * at_zero[0.0]
+
+
+def test_calibration_target_of_weakened_members_is_their_blend_mi(one_torch_thread):
+    from estimators.infonet.simulator import (
+        blended_gmm_mi,
+        gmm_batch_params,
+        pair_partially,
+        sample_from_params,
+    )
+    from estimators.infonet.train import CALIBRATE_MC, WEAK_KEEP
+
+    gen = _same_batch()  # the draws of train_step with weak=1.0: all 8 weakened
+    params = gmm_batch_params(8, generator=gen, mi_balance=0.5)
+    xy = sample_from_params(*params, 400, generator=gen)
+    keep = WEAK_KEEP * torch.rand(8, generator=gen)
+    xy = pair_partially(xy, keep, generator=gen)
+    truth = blended_gmm_mi(*params, keep, CALIBRATE_MC, generator=gen)
+    u, v = copula(xy[..., 0])[:, :200], copula(xy[..., 1])[:, :200]
+
+    errors = {}
+    for weight in (0.0, 20.0):
+        model = _fit_on_the_same_batch(calibrate=weight, weak=1.0)
+        with torch.no_grad():
+            errors[weight] = float(((dv_value(model(u, v), u, v) - truth) ** 2).mean())
+    assert float(truth.max()) < 0.3 and float(truth.min()) >= 0.0  # weak dependence
+    assert errors[20.0] < 0.5 * errors[0.0]
 
 
 def _one_insample_step(model: InfoNetModel, seed: int, **step_options) -> float:

@@ -86,21 +86,23 @@ def test_mi_balance_mixes_recipe_and_balanced_members():
 
 
 @pytest.mark.parametrize(
-    ("option", "value", "message"),
+    ("options", "message"),
     [
-        ("--mi-balance", "1.5", "--mi-balance must lie in [0, 1]"),
-        ("--calibrate", "-1", "--calibrate must be >= 0"),
-        ("--calibrate-scale", "-0.1", "--calibrate-scale must be >= 0"),
-        ("--calibrate-scale", "0.02", "--calibrate-scale needs --calibrate > 0"),
-        ("--independent", "2", "--independent must lie in [0, 1]"),
-        ("--ema", "1", "--ema must lie in [0, 1)"),
+        (["--mi-balance", "1.5"], "--mi-balance must lie in [0, 1]"),
+        (["--calibrate", "-1"], "--calibrate must be >= 0"),
+        (["--calibrate-scale", "-0.1"], "--calibrate-scale must be >= 0"),
+        (["--calibrate-scale", "0.02"], "--calibrate-scale needs --calibrate > 0"),
+        (["--independent", "2"], "--independent must lie in [0, 1]"),
+        (["--weak", "-0.1"], "--weak must lie in [0, 1 - independent]"),
+        (["--weak", "0.9", "--independent", "0.2"], "--weak must lie in [0, 1 - independent]"),
+        (["--ema", "1"], "--ema must lie in [0, 1)"),
     ],
 )
-def test_training_option_out_of_range_is_refused(capsys, option, value, message):
+def test_training_option_out_of_range_is_refused(capsys, options, message):
     from estimators.infonet.train import main
 
     with pytest.raises(SystemExit):
-        main([option, value, "--minutes", "0"])
+        main([*options, "--minutes", "0"])
     assert message in capsys.readouterr().err
 
 
@@ -119,3 +121,52 @@ def test_pair_independently_keeps_marginals_and_removes_dependence():
         r = torch.corrcoef(out[i].T)[0, 1]
         assert abs(float(r)) < 0.1  # was 0.95
     assert pair_independently(xy, 0) is xy
+
+
+def _gaussian_batch(rho: float, batch: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One-component GMM parameters of a unit-variance bivariate Gaussian, ``batch`` times."""
+    cov = torch.tensor([[1.0, rho], [rho, 1.0]])
+    chol = torch.linalg.cholesky(cov).expand(batch, 1, 2, 2).clone()
+    return torch.ones(batch, 1), torch.zeros(batch, 1, 2), chol
+
+
+def test_pair_partially_keeps_marginals_and_blends_the_dependence():
+    from estimators.infonet.simulator import pair_partially, sample_from_params
+
+    gen = torch.Generator().manual_seed(5)
+    keep = torch.tensor([0.0, 0.25, 0.5, 1.0])
+    xy = sample_from_params(*_gaussian_batch(0.8, 4), 40_000, generator=gen)
+    out = pair_partially(xy, keep, generator=gen)
+    assert torch.equal(out[..., 0], xy[..., 0])
+    assert torch.equal(out[3], xy[3])  # keep = 1: untouched
+    for i, k in enumerate(keep.tolist()):
+        assert torch.equal(torch.sort(out[i, :, 1]).values, torch.sort(xy[i, :, 1]).values)
+        stayed = float((out[i, :, 1] == xy[i, :, 1]).float().mean())
+        assert stayed == pytest.approx(k, abs=1e-3)  # every moved point took another's y
+        # the blend k p + (1 - k) p(x)p(y) has correlation k rho
+        r = float(torch.corrcoef(out[i].T)[0, 1])
+        assert r == pytest.approx(0.8 * k, abs=0.015)
+
+
+def _blend_mi_by_quadrature(rho: float, keep: float) -> float:
+    t = np.linspace(-8.0, 8.0, 1201)
+    h = t[1] - t[0]
+    x, y = np.meshgrid(t, t)
+    det = 1.0 - rho**2
+    joint = np.exp(-(x**2 - 2 * rho * x * y + y**2) / (2 * det)) / (2 * np.pi * np.sqrt(det))
+    product = np.exp(-(x**2 + y**2) / 2) / (2 * np.pi)
+    blend = keep * joint + (1 - keep) * product
+    return float(np.sum(blend * np.log(blend / product)) * h * h)
+
+
+def test_blended_gmm_mi_matches_quadrature_of_the_blend():
+    from estimators.infonet.simulator import blended_gmm_mi
+
+    gen = torch.Generator().manual_seed(6)
+    keep = torch.tensor([0.0, 0.1, 0.5, 1.0])
+    mi = blended_gmm_mi(*_gaussian_batch(0.8, 4), keep, n_mc=100_000, generator=gen).numpy()
+    assert mi[0] == 0.0
+    assert mi[3] == pytest.approx(-0.5 * np.log(1 - 0.64), abs=0.01)
+    for i in (1, 2):
+        assert mi[i] == pytest.approx(_blend_mi_by_quadrature(0.8, float(keep[i])), abs=0.005)
+    assert 0 < mi[1] < 0.05 * mi[3]  # about keep**2 times the MI: weak

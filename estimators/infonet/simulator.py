@@ -106,23 +106,48 @@ def gmm_batch_params(
     return params  # type: ignore[return-value]
 
 
+def pair_partially(
+    xy: torch.Tensor, keep: torch.Tensor, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """``xy`` (B, n, 2) with all but a fraction ``keep`` (B,) of each member's pairs re-paired.
+
+    For member b, ``round((1 - keep[b]) n)`` points picked at random swap
+    their y values among themselves (each moved point takes the y of another),
+    so the sample becomes one of the blend ``keep p(x, y) + (1 - keep) p(x) p(y)``
+    (:func:`blended_gmm_mi` is its MI): ``keep = 0`` gives MI exactly 0,
+    ``keep = 1`` leaves the member as it was. The x values and the multiset of
+    y values of every member stay the same, so the marginals do.
+    """
+    batch, n, _ = xy.shape
+    moved = torch.round((1.0 - keep.to(xy.dtype)) * n).long().clamp(0, n)
+    if int(moved.max()) < 2:
+        return xy
+    order = torch.argsort(torch.rand(batch, n, generator=generator, device=xy.device), dim=1)
+    j = torch.arange(n, device=xy.device).expand(batch, n)
+    m = moved[:, None]
+    # the first m points of a random order pass their y one place on, in a cycle
+    nxt = torch.where(j < m, (j + 1) % m.clamp(min=1), j)
+    source = torch.gather(order, 1, nxt)
+    out = xy.clone()
+    out[..., 1] = xy[..., 1].scatter(1, order, torch.gather(xy[..., 1], 1, source))
+    return out
+
+
 def pair_independently(
     xy: torch.Tensor, count: int, generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    """``xy`` (B, n, 2) with the y values of its first ``count`` members randomly re-paired.
+    """``xy`` (B, n, 2) with the y values of its first ``count`` members re-paired at random.
 
-    A uniformly random pairing of a sample's x values with its y values is a
-    sample of the product of the two marginals, so those members have MI
-    exactly 0 and keep their GMM's marginal shapes. The others are returned
-    unchanged.
+    A random pairing of a sample's x values with its y values is a sample of
+    the product of the two marginals, so those members have MI exactly 0 and
+    keep their GMM's marginal shapes (:func:`pair_partially` with ``keep = 0``).
+    The others are returned unchanged.
     """
     if count <= 0:
         return xy
-    out = xy.clone()
-    keys = torch.rand(count, xy.shape[1], generator=generator, device=xy.device)
-    order = torch.argsort(keys, dim=1)
-    out[:count, :, 1] = torch.gather(xy[:count, :, 1], 1, order)
-    return out
+    keep = torch.ones(xy.shape[0], device=xy.device)
+    keep[:count] = 0.0
+    return pair_partially(xy, keep, generator)
 
 
 def sample_gmm_batch(
@@ -158,6 +183,28 @@ def _normal_logpdf_1d(x: torch.Tensor, mean: torch.Tensor, var: torch.Tensor) ->
     return -0.5 * ((x - mean) ** 2 / var + torch.log(2 * math.pi * var))
 
 
+def _log_density_ratio(
+    xy: torch.Tensor, weights: torch.Tensor, means: torch.Tensor, chol: torch.Tensor
+) -> torch.Tensor:
+    """log p(x, y) - log p(x) - log p(y) of each 2-D GMM of a batch at points ``xy`` (B, n, 2)."""
+    logw = torch.log(weights.clamp_min(1e-30))[:, None, :]  # (B, 1, K)
+    diff = xy[:, :, None, :] - means[:, None, :, :]  # (B, n, K, 2)
+    # joint: whiten with the lower-triangular Cholesky factor of each component
+    l00, l10, l11 = chol[..., 0, 0], chol[..., 1, 0], chol[..., 1, 1]  # (B, K)
+    z0 = diff[..., 0] / l00[:, None, :]
+    z1 = (diff[..., 1] - l10[:, None, :] * z0) / l11[:, None, :]
+    log_joint = -0.5 * (z0**2 + z1**2) - torch.log(l00 * l11)[:, None, :] - math.log(2 * math.pi)
+    var_x = (l00**2)[:, None, :]
+    var_y = (l10**2 + l11**2)[:, None, :]
+    log_x = _normal_logpdf_1d(xy[..., 0:1], means[:, None, :, 0], var_x)
+    log_y = _normal_logpdf_1d(xy[..., 1:2], means[:, None, :, 1], var_y)
+    return (
+        torch.logsumexp(logw + log_joint, -1)
+        - torch.logsumexp(logw + log_x, -1)
+        - torch.logsumexp(logw + log_y, -1)
+    )
+
+
 def quick_gmm_mi(
     weights: torch.Tensor,
     means: torch.Tensor,
@@ -176,23 +223,46 @@ def quick_gmm_mi(
     Tensor (batch,)
     """
     xy = sample_from_params(weights, means, chol, n_mc, generator=generator)  # (B, n, 2)
-    logw = torch.log(weights.clamp_min(1e-30))[:, None, :]  # (B, 1, K)
-    diff = xy[:, :, None, :] - means[:, None, :, :]  # (B, n, K, 2)
-    # joint: whiten with the lower-triangular Cholesky factor of each component
-    l00, l10, l11 = chol[..., 0, 0], chol[..., 1, 0], chol[..., 1, 1]  # (B, K)
-    z0 = diff[..., 0] / l00[:, None, :]
-    z1 = (diff[..., 1] - l10[:, None, :] * z0) / l11[:, None, :]
-    log_joint = -0.5 * (z0**2 + z1**2) - torch.log(l00 * l11)[:, None, :] - math.log(2 * math.pi)
-    var_x = (l00**2)[:, None, :]
-    var_y = (l10**2 + l11**2)[:, None, :]
-    log_x = _normal_logpdf_1d(xy[..., 0:1], means[:, None, :, 0], var_x)
-    log_y = _normal_logpdf_1d(xy[..., 1:2], means[:, None, :, 1], var_y)
-    ratio = (
-        torch.logsumexp(logw + log_joint, -1)
-        - torch.logsumexp(logw + log_x, -1)
-        - torch.logsumexp(logw + log_y, -1)
-    )
-    return ratio.mean(dim=1)
+    return _log_density_ratio(xy, weights, means, chol).mean(dim=1)
+
+
+def blended_gmm_mi(
+    weights: torch.Tensor,
+    means: torch.Tensor,
+    chol: torch.Tensor,
+    keep: torch.Tensor,
+    n_mc: int = 512,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Monte Carlo MI of the blends ``keep p(x, y) + (1 - keep) p(x) p(y)`` of a batch of 2-D GMMs.
+
+    The blend has the GMM's marginals and density ratio ``keep r + 1 - keep``
+    (r = p(x, y) / (p(x) p(y))), so its MI is ``keep E_p[log(keep r + 1 - keep)]
+    + (1 - keep) E_{p(x)p(y)}[log(keep r + 1 - keep)]``; both means are taken
+    over ``n_mc`` draws (the product draws pair each draw's x with the next
+    draw's y). MI is exactly 0 at ``keep = 0`` and :func:`quick_gmm_mi`'s at
+    1; it grows about as ``keep**2`` from 0, so small ``keep`` gives weak
+    dependence of the mixture's own shape (what :func:`pair_partially` draws).
+
+    Returns
+    -------
+    Tensor (batch,)
+    """
+    xy = sample_from_params(weights, means, chol, n_mc, generator=generator)
+    product = torch.stack([xy[..., 0], torch.roll(xy[..., 1], 1, dims=1)], dim=-1)
+    k = keep.to(xy.dtype)[:, None]
+    log_keep, log_rest = torch.log(k), torch.log1p(-k)  # -inf at 0 or 1: logaddexp copes
+
+    def log_blend_ratio(points: torch.Tensor) -> torch.Tensor:
+        return torch.logaddexp(
+            log_keep + _log_density_ratio(points, weights, means, chol), log_rest
+        )
+
+    inside = log_blend_ratio(xy).mean(dim=1)
+    outside = log_blend_ratio(product).mean(dim=1)
+    # where keep is 0 or 1 the other mean carries no weight (and may be nan from 0 * inf)
+    k = k[:, 0]
+    return torch.where(k > 0, k * inside, 0.0) + torch.where(k < 1, (1 - k) * outside, 0.0)
 
 
 def balanced_gmm_params(

@@ -44,8 +44,9 @@ from estimators.infonet.copula import copula
 from estimators.infonet.model import InfoNetConfig, InfoNetModel
 from estimators.infonet.readout import READOUTS, dv_value
 from estimators.infonet.simulator import (
+    blended_gmm_mi,
     gmm_batch_params,
-    pair_independently,
+    pair_partially,
     quick_gmm_mi,
     sample_from_params,
 )
@@ -60,6 +61,10 @@ NEW_RUN_STEPS = 200_000
 
 #: Monte Carlo draws per GMM for the ``calibrate`` target (standard error ~0.02 nats).
 CALIBRATE_MC = 1024
+
+#: ``--weak`` members keep a fraction of their pairs drawn uniformly from [0, WEAK_KEEP):
+#: blend MI from 0 to about 0.1 nats (median 0.02) under the recipe.
+WEAK_KEEP = 0.5
 
 
 def pick_device(name: str) -> torch.device:
@@ -180,6 +185,7 @@ def train_step(
     calibrate: float = 0.0,
     independent: float = 0.0,
     calibrate_scale: float = 0.0,
+    weak: float = 0.0,
 ) -> float:
     """One Adam step on a fresh batch of GMMs; returns the mean DV value.
 
@@ -212,11 +218,27 @@ def train_step(
     times as much. The plain squared error lets errors of a few hundredths at
     small MI, which decide whether a weak dependence is detected at all (and
     so the sliced high-dimensional tests), hide beside those at high MI.
+
+    ``weak`` is the fraction of the batch (rounded, after the ``independent``
+    members) that keeps only a fraction drawn from [0, :data:`WEAK_KEEP`) of
+    its pairs and re-pairs the rest
+    (:func:`~estimators.infonet.simulator.pair_partially`): weak dependence of
+    every mixture's shape, with MI mostly below 0.1 nats
+    (:func:`~estimators.infonet.simulator.blended_gmm_mi` is the calibration
+    target). The recipe draws few mixtures that weak, so without them the
+    network learns little about telling a weak dependence from none.
     """
     params = gmm_batch_params(batch, generator=gen, device=device, mi_balance=mi_balance)
     xy = sample_from_params(*params, 2 * n if heldout else n, generator=gen)
     unpaired = round(independent * batch)
-    xy = pair_independently(xy, unpaired, generator=gen)
+    weakened = min(round(weak * batch), batch - unpaired)
+    keep = torch.ones(batch, device=device)
+    keep[:unpaired] = 0.0
+    if weakened:
+        keep[unpaired : unpaired + weakened] = WEAK_KEEP * torch.rand(
+            weakened, generator=gen, device=device
+        )
+    xy = pair_partially(xy, keep, generator=gen) if unpaired or weakened else xy
     u, v = copula(xy[..., 0]), copula(xy[..., 1])
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
         table = model(u[:, :n], v[:, :n])
@@ -230,9 +252,15 @@ def train_step(
         # fresh draws: the balanced members' MI from balanced_gmm_params was selected
         # on (kept for its bin), so its noise is not unbiased
         truth = torch.zeros(batch, device=device)  # re-paired members: exactly 0
-        if unpaired < batch:
-            rest = tuple(p[unpaired:] for p in params)
-            truth[unpaired:] = quick_gmm_mi(*rest, CALIBRATE_MC, generator=gen)
+        full = unpaired + weakened
+        if weakened:
+            part = tuple(p[unpaired:full] for p in params)
+            truth[unpaired:full] = blended_gmm_mi(
+                *part, keep[unpaired:full], CALIBRATE_MC, generator=gen
+            )
+        if full < batch:
+            rest = tuple(p[full:] for p in params)
+            truth[full:] = quick_gmm_mi(*rest, CALIBRATE_MC, generator=gen)
         error = (inside - truth) ** 2
         if calibrate_scale > 0:
             error = error * (1 + calibrate_scale) / (truth.clamp(min=0) + calibrate_scale)
@@ -312,6 +340,14 @@ def main(argv: list[str] | None = None) -> int:
         "(0: none, the paper's recipe)",
     )
     p.add_argument(
+        "--weak",
+        type=float,
+        default=0.0,
+        help="fraction of each batch that keeps a random fraction below "
+        f"{WEAK_KEEP} of its pairs and re-pairs the rest: weak dependence, MI "
+        "mostly below 0.1 nats (0: none, the paper's recipe)",
+    )
+    p.add_argument(
         "--ema",
         type=float,
         default=0.0,
@@ -336,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--calibrate-scale needs --calibrate > 0 (it weighs the calibration errors)")
     if not 0.0 <= args.independent <= 1.0:
         p.error(f"--independent must lie in [0, 1], got {args.independent}")
+    if not 0.0 <= args.weak <= 1.0 or args.independent + args.weak > 1.0:
+        p.error(f"--weak must lie in [0, 1 - independent], got {args.weak}")
     if not 0.0 <= args.ema < 1.0:
         p.error(f"--ema must lie in [0, 1), got {args.ema}")
 
@@ -483,6 +521,7 @@ def main(argv: list[str] | None = None) -> int:
                     "calibrate_scale": args.calibrate_scale,
                     "ema": args.ema,
                     "independent": args.independent,
+                    "weak": args.weak,
                     "grad_clip": 1.0,
                     "schedule": f"warmup {args.warmup} + cosine",
                     "data": "random 2-D GMMs, K~U{1..20}, Dirichlet(1) weights, "
@@ -515,6 +554,7 @@ def main(argv: list[str] | None = None) -> int:
                     calibrate=args.calibrate,
                     independent=args.independent,
                     calibrate_scale=args.calibrate_scale,
+                    weak=args.weak,
                 )
                 if not math.isfinite(value):
                     raise FloatingPointError(f"non-finite DV value at step {step}")
