@@ -716,6 +716,21 @@ def test_switching_ema_on_at_resume_scores_best_afresh(tmp_path, one_torch_threa
     assert load_model(tmp_path / "run" / "best.pt")[1]["training"]["ema"] == 0.9
 
 
+def test_a_training_run_started_from_another_thread_runs(tmp_path, one_torch_thread):
+    import signal
+    from concurrent.futures import ThreadPoolExecutor
+
+    from estimators.infonet.train import main
+
+    tiny, options = _tiny_training(tmp_path)
+    before = signal.getsignal(signal.SIGTERM)
+    with ThreadPoolExecutor(1) as pool:  # signal.signal raises ValueError off the main thread
+        code = pool.submit(main, ["--config", tiny, "--steps", "2", *options]).result()
+    assert code == 0
+    assert torch.load(tmp_path / "run" / "state.pt", weights_only=True)["step"] == 2
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
 @pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
 def test_a_signalled_training_run_saves_its_state(tmp_path, signame):
     import signal

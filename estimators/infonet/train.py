@@ -30,6 +30,7 @@ import os
 import platform
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -157,12 +158,17 @@ def stop_on_signals() -> Iterator[None]:
     A job started in the background by a non-interactive shell (``nohup ... &``)
     inherits SIGINT as ignored, and SIGTERM would otherwise kill it without
     saving: both now end the run the same way. The previous handlers come back
-    afterwards.
+    afterwards. Python delivers signals to the main thread only, so a run
+    started from another thread (a notebook's worker, a test runner's) keeps
+    the handlers it has.
     """
 
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
