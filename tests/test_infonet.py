@@ -591,6 +591,36 @@ def test_calibration_target_of_weakened_members_is_their_blend_mi(one_torch_thre
     assert errors[20.0] < 0.5 * errors[0.0]
 
 
+def test_rank_orders_weakened_members_above_their_re_paired_twins(one_torch_thread):
+    from estimators.infonet.simulator import (
+        blended_gmm_mi,
+        gmm_batch_params,
+        pair_partially,
+        sample_from_params,
+    )
+    from estimators.infonet.train import CALIBRATE_MC, RANK_MIN_MI, WEAK_KEEP
+
+    gen = _same_batch()  # train_step's draws with independent=0.5, weak=0.5, rank > 0
+    params = gmm_batch_params(8, generator=gen, mi_balance=0.5)
+    params = tuple(torch.cat([p[:4], p[:4]]) for p in params)  # twins share a mixture
+    xy = sample_from_params(*params, 400, generator=gen)
+    keep = torch.cat([torch.zeros(4), WEAK_KEEP * torch.rand(4, generator=gen)])
+    xy = pair_partially(xy, keep, generator=gen)
+    truth = blended_gmm_mi(*(p[4:] for p in params), keep[4:], CALIBRATE_MC, generator=gen)
+    u, v = copula(xy[..., 0])[:, :200], copula(xy[..., 1])[:, :200]
+    counted = truth >= RANK_MIN_MI
+    assert counted.sum() >= 2
+
+    margins = {}
+    for weight in (0.0, 50.0):
+        options = {"calibrate": 2.0, "independent": 0.5, "weak": 0.5, "rank": weight}
+        model = _fit_on_the_same_batch(**options)
+        with torch.no_grad():
+            est = dv_value(model(u, v), u, v)
+        margins[weight] = float((est[4:] - est[:4])[counted].mean())
+    assert margins[50.0] > margins[0.0] + 0.01
+
+
 def _one_insample_step(model: InfoNetModel, seed: int, **step_options) -> float:
     """The DV value train_step returns for one in-sample step (batch 4, n = 100,
     ``mi_balance=0.5``) drawing from ``Generator().manual_seed(seed)``."""

@@ -95,6 +95,8 @@ def test_mi_balance_mixes_recipe_and_balanced_members():
         (["--independent", "2"], "--independent must lie in [0, 1]"),
         (["--weak", "-0.1"], "--weak must lie in [0, 1 - independent]"),
         (["--weak", "0.9", "--independent", "0.2"], "--weak must lie in [0, 1 - independent]"),
+        (["--rank", "-1"], "--rank must be >= 0"),
+        (["--rank", "1", "--calibrate", "20", "--weak", "0.2"], "--rank needs --calibrate"),
         (["--ema", "1"], "--ema must lie in [0, 1)"),
     ],
 )
