@@ -13,8 +13,9 @@
 # fig5-mine1000 for MINE-1000 (fig5m-...), and fig5-infonet1000 for the shipped
 # InfoNet with the paper's 1,000 projections beside KSG (fig5k-..., about 5
 # minutes per cell on one core). FIG5_DEPS (default "one_feature two_features
-# independent_coords"), FIG5_DIMS (default "16 128") and FIG5_SIZES (default
-# "50 100 200 300") pick a part of the grid.
+# independent_coords"), FIG5_DIMS (default "16 128"), FIG5_SIZES (default
+# "50 100 200 300") and FIG5_RECIPES (default "paper notebook"; the notebook's
+# recipe differs only for two_features) pick a part of the grid.
 #
 # Each step is one `python -m harness run` into runs/paper/paper.sqlite (STORE
 # sets another; resumed if interrupted, so a new model needs a new STORE) and
@@ -41,7 +42,7 @@ run() {  # run-id, then harness run arguments
 
 fig5() {  # InfoNet Fig. 5 grid: run-id prefix, then estimator specs; AUC vs n
     local prefix=$1 est=$2 dep d n recipe
-    for recipe in paper notebook; do
+    for recipe in ${FIG5_RECIPES:-paper notebook}; do
         for dep in ${FIG5_DEPS:-one_feature two_features independent_coords}; do
             [ "$recipe" = notebook ] && [ "$dep" != two_features ] && continue
             for d in ${FIG5_DIMS:-16 128}; do
