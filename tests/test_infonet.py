@@ -621,6 +621,11 @@ def test_rank_orders_weakened_members_above_their_re_paired_twins(one_torch_thre
     assert margins[50.0] > margins[0.0] + 0.01
 
 
+def test_rank_without_calibrate_is_refused():
+    with pytest.raises(ValueError, match="rank needs calibrate"):
+        _one_insample_step(InfoNetModel(TINY), 0, rank=1.0, independent=0.5, weak=0.5)
+
+
 def _one_insample_step(model: InfoNetModel, seed: int, **step_options) -> float:
     """The DV value train_step returns for one in-sample step (batch 4, n = 100,
     ``mi_balance=0.5``) drawing from ``Generator().manual_seed(seed)``."""

@@ -248,6 +248,8 @@ def train_step(
     of independence scores, where the squared error only asks each estimate
     to be right on average.
     """
+    if rank > 0 and calibrate <= 0:
+        raise ValueError("rank needs calibrate > 0: it ranks the in-sample estimates")
     params = gmm_batch_params(batch, generator=gen, device=device, mi_balance=mi_balance)
     unpaired = round(independent * batch)
     weakened = min(round(weak * batch), batch - unpaired)
