@@ -519,16 +519,23 @@ def test_calibrate_pulls_in_sample_estimates_to_the_mc_truth(one_torch_thread):
     assert errors[20.0] < 0.5 * errors[0.0]
 
 
+def _first_re_paired(count: int, batch: int) -> torch.Tensor:
+    """The ``keep`` train_step passes to pair_partially for ``count`` re-paired members."""
+    return torch.cat([torch.zeros(count), torch.ones(batch - count)])
+
+
 def test_calibration_target_of_re_paired_members_is_zero(one_torch_thread):
     from estimators.infonet.simulator import (
         gmm_batch_params,
-        pair_independently,
+        pair_partially,
         sample_from_params,
     )
 
     gen = _same_batch()
     params = gmm_batch_params(8, generator=gen, mi_balance=0.5)
-    xy = pair_independently(sample_from_params(*params, 400, generator=gen), 8, generator=gen)
+    xy = pair_partially(
+        sample_from_params(*params, 400, generator=gen), _first_re_paired(8, 8), gen
+    )
     u, v = copula(xy[..., 0])[:, :200], copula(xy[..., 1])[:, :200]
 
     reported = {}
@@ -543,7 +550,7 @@ def test_calibration_target_of_re_paired_members_is_zero(one_torch_thread):
 def test_calibrate_scale_weights_errors_at_small_mi_more(one_torch_thread):
     from estimators.infonet.simulator import (
         gmm_batch_params,
-        pair_independently,
+        pair_partially,
         quick_gmm_mi,
         sample_from_params,
     )
@@ -551,7 +558,9 @@ def test_calibrate_scale_weights_errors_at_small_mi_more(one_torch_thread):
 
     gen = _same_batch()  # the draws of train_step with independent=0.5: 4 of 8 re-paired
     params = gmm_batch_params(8, generator=gen, mi_balance=0.5)
-    xy = pair_independently(sample_from_params(*params, 400, generator=gen), 4, generator=gen)
+    xy = pair_partially(
+        sample_from_params(*params, 400, generator=gen), _first_re_paired(4, 8), gen
+    )
     truth = quick_gmm_mi(*(p[4:] for p in params), CALIBRATE_MC, generator=gen)
     u, v = copula(xy[..., 0])[:, :200], copula(xy[..., 1])[:, :200]
 
@@ -669,7 +678,7 @@ def test_insample_objective_scores_the_samples_the_network_saw():
 def test_independent_members_are_re_paired_before_the_network_sees_them():
     from estimators.infonet.simulator import (
         gmm_batch_params,
-        pair_independently,
+        pair_partially,
         sample_from_params,
     )
 
@@ -677,7 +686,9 @@ def test_independent_members_are_re_paired_before_the_network_sees_them():
     model = InfoNetModel(TINY)
     gen = torch.Generator().manual_seed(4)
     params = gmm_batch_params(4, generator=gen, mi_balance=0.5)
-    xy = pair_independently(sample_from_params(*params, 100, generator=gen), 2, generator=gen)
+    xy = pair_partially(
+        sample_from_params(*params, 100, generator=gen), _first_re_paired(2, 4), gen
+    )
     u, v = copula(xy[..., 0]), copula(xy[..., 1])
     with torch.no_grad():
         expected = float(dv_value(model(u, v), u, v).mean())

@@ -108,21 +108,22 @@ def test_training_option_out_of_range_is_refused(capsys, options, message):
     assert message in capsys.readouterr().err
 
 
-def test_pair_independently_keeps_marginals_and_removes_dependence():
-    from estimators.infonet.simulator import pair_independently
+def test_pair_partially_at_keep_zero_keeps_marginals_and_removes_dependence():
+    from estimators.infonet.simulator import pair_partially
 
     gen = torch.Generator().manual_seed(2)
     x = torch.randn(3, 2000, generator=gen)
     y = 0.95 * x + 0.3 * torch.randn(3, 2000, generator=gen)
     xy = torch.stack([x, y], dim=-1)
-    out = pair_independently(xy, 2, generator=torch.Generator().manual_seed(0))
+    keep = torch.tensor([0.0, 0.0, 1.0])
+    out = pair_partially(xy, keep, generator=torch.Generator().manual_seed(0))
     assert torch.equal(out[..., 0], x)  # x untouched
-    assert torch.equal(out[2], xy[2])  # members past count untouched
+    assert torch.equal(out[2], xy[2])  # members with keep = 1 untouched
     for i in range(2):
         assert torch.equal(torch.sort(out[i, :, 1]).values, torch.sort(y[i]).values)
         r = torch.corrcoef(out[i].T)[0, 1]
         assert abs(float(r)) < 0.1  # was 0.95
-    assert pair_independently(xy, 0) is xy
+    assert pair_partially(xy, torch.ones(3)) is xy
 
 
 def _gaussian_batch(rho: float, batch: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

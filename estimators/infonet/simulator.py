@@ -133,23 +133,6 @@ def pair_partially(
     return out
 
 
-def pair_independently(
-    xy: torch.Tensor, count: int, generator: torch.Generator | None = None
-) -> torch.Tensor:
-    """``xy`` (B, n, 2) with the y values of its first ``count`` members re-paired at random.
-
-    A random pairing of a sample's x values with its y values is a sample of
-    the product of the two marginals, so those members have MI exactly 0 and
-    keep their GMM's marginal shapes (:func:`pair_partially` with ``keep = 0``).
-    The others are returned unchanged.
-    """
-    if count <= 0:
-        return xy
-    keep = torch.ones(xy.shape[0], device=xy.device)
-    keep[:count] = 0.0
-    return pair_partially(xy, keep, generator)
-
-
 def sample_gmm_batch(
     batch: int,
     n: int,
@@ -250,8 +233,8 @@ def blended_gmm_mi(
     """
     xy = sample_from_params(weights, means, chol, n_mc, generator=generator)
     product = torch.stack([xy[..., 0], torch.roll(xy[..., 1], 1, dims=1)], dim=-1)
-    k = keep.to(xy.dtype)[:, None]
-    log_keep, log_rest = torch.log(k), torch.log1p(-k)  # -inf at 0 or 1: logaddexp copes
+    k = keep.to(xy.dtype)
+    log_keep, log_rest = torch.log(k)[:, None], torch.log1p(-k)[:, None]  # -inf at 0 or 1: fine
 
     def log_blend_ratio(points: torch.Tensor) -> torch.Tensor:
         return torch.logaddexp(
@@ -261,7 +244,6 @@ def blended_gmm_mi(
     inside = log_blend_ratio(xy).mean(dim=1)
     outside = log_blend_ratio(product).mean(dim=1)
     # where keep is 0 or 1 the other mean carries no weight (and may be nan from 0 * inf)
-    k = k[:, 0]
     return torch.where(k > 0, k * inside, 0.0) + torch.where(k < 1, (1 - k) * outside, 0.0)
 
 

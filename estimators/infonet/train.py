@@ -217,7 +217,8 @@ def train_step(
     of step 33,500: -0.085 nats at MI 0.9, +0.11 at rho = 0 and n = 100).
 
     ``independent`` is the fraction of the batch (rounded) whose samples are
-    re-paired at random (:func:`~estimators.infonet.simulator.pair_independently`),
+    re-paired at random (:func:`~estimators.infonet.simulator.pair_partially` with
+    keep 0),
     so their MI is exactly 0 (the calibration target for them is 0). A
     squared-error fit reports the mean MI of the mixtures that could have
     produced a sample; the recipe puts almost none at MI 0, so with
@@ -263,7 +264,7 @@ def train_step(
         keep[unpaired : unpaired + weakened] = WEAK_KEEP * torch.rand(
             weakened, generator=gen, device=device
         )
-    xy = pair_partially(xy, keep, generator=gen) if unpaired or weakened else xy
+    xy = pair_partially(xy, keep, generator=gen)  # returns xy as is when keep is all 1
     u, v = copula(xy[..., 0]), copula(xy[..., 1])
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
         table = model(u[:, :n], v[:, :n])

@@ -83,10 +83,7 @@ class ValidationSet:
     def load(cls, path: Path) -> ValidationSet:
         """Read a saved set; parts added after it was saved are built."""
         with np.load(path, allow_pickle=False) as f:
-            if "small_xy" in f:
-                small = f["small_xy"], f["small_truth"]
-            else:
-                small = gaussian_sweep(SMALL_N, SMALL_REPEATS, np.random.default_rng(SMALL_SEED))
+            small = (f["small_xy"], f["small_truth"]) if "small_xy" in f else small_sweep()
             weak = (f["weak_xy"], f["weak_truth"]) if "weak_xy" in f else weak_pairs()
             return cls(f["xy"], f["truth"], f["is_gaussian"], *small, *weak)
 
@@ -102,6 +99,11 @@ def gaussian_sweep(
             xy.append(rng.multivariate_normal([0.0, 0.0], cov, size=n))
             truth.append(gaussian_mi(rho))
     return np.stack(xy).astype(np.float32), np.array(truth)
+
+
+def small_sweep() -> tuple[np.ndarray, np.ndarray]:
+    """The small-sample part: :data:`SMALL_REPEATS` draws per rho at n = :data:`SMALL_N`."""
+    return gaussian_sweep(SMALL_N, SMALL_REPEATS, np.random.default_rng(SMALL_SEED))
 
 
 def weak_pairs() -> tuple[np.ndarray, np.ndarray]:
@@ -135,9 +137,12 @@ def build_validation_set(
         xy.append(samples[i])
         truth.append(est)
         gauss.append(False)
-    small = gaussian_sweep(SMALL_N, SMALL_REPEATS, np.random.default_rng(SMALL_SEED))
     return ValidationSet(
-        np.stack(xy).astype(np.float32), np.array(truth), np.array(gauss), *small, *weak_pairs()
+        np.stack(xy).astype(np.float32),
+        np.array(truth),
+        np.array(gauss),
+        *small_sweep(),
+        *weak_pairs(),
     )
 
 
