@@ -1,16 +1,22 @@
 """Markdown table of the InfoNet Fig. 5 reproduction (``paper_comparisons.sh fig5``).
 
-    python -m benchmarks.fig5_table [benchmarks/results]
+    python -m benchmarks.fig5_table [benchmarks/results] [--se]
+    python -m benchmarks.fig5_table --versus InfoNet-1000@69be315e KSG
 
 Reads every ``paper_fig5*-*.csv.gz`` export (``paper_comparisons.sh fig5
 fig5-std fig5-mine1000 fig5-infonet1000``) and prints ROC AUC per dependence,
 recipe, d and n for each estimator, with the paper's estimator names; rows
 that record their checkpoint (``artifacts``) are named with its sha256 prefix,
 e.g. ``InfoNet-1000@9fc45bfb``, so runs of different models stay apart.
+``--se`` adds DeLong's standard error to each AUC; ``--versus A B`` prints the
+difference of two estimators' AUCs on the samples both scored, with its paired
+standard error (one trial of 50 + 50 pairs per cell leaves AUCs about ±0.05
+apart; the paired difference is sharper, the samples being shared).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -18,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 import results
-from harness.metrics import auc_table
+from harness.metrics import auc_difference, auc_table
 
 NAMES = {"infonet": "InfoNet", "ksg": "KSG", "mine": "MINE"}
 
@@ -47,34 +53,87 @@ def checkpoint_tag(artifacts: object) -> str:
     return f"@{sha[:8]}" if sha else ""
 
 
-def fig5_frame(folder: Path) -> pd.DataFrame:
-    """AUC rows (dependence, recipe, d, n, estimator, auc) from the fig5 exports."""
-    rows = []
+CELL = ["dependence", "recipe", "d", "n"]
+
+
+def fig5_rows(folder: Path) -> pd.DataFrame:
+    """Every ok row of the fig5 exports with its cell (dependence, recipe, d, n) and the
+    paper's estimator name in ``label``; a sample scored by the same estimator in two
+    files (the KSG beside InfoNet-1000 repeats the main grid's) is kept once."""
+    frames = []
     for path in sorted(folder.glob("paper_fig5*-*.csv.gz")):
         df = results.load(path)
-        recipe = "notebook" if path.name.endswith("-notebook.csv.gz") else "paper"
-        auc = auc_table(df).reset_index()
+        df = df[df["status"] == "ok"]
         first = df.drop_duplicates("label").set_index("label")
-        params = first["estimator_params"]
         files = first["artifacts"] if "artifacts" in first else pd.Series(dtype=object)
-        for rec in auc.itertuples():
-            rows.append(
-                {
-                    "dependence": df["dependence"].iloc[0],
-                    "recipe": recipe,
-                    "d": int(rec.d),
-                    "n": int(rec.n_samples),
-                    "estimator": short_label(rec.label, json.loads(params[rec.label]))
-                    + checkpoint_tag(files.get(rec.label)),
-                    "auc": float(rec.auc),
-                }
-            )
-    # KSG runs beside InfoNet-1000 repeat the KSG of the main grid on the same samples
-    return pd.DataFrame(rows).drop_duplicates(["dependence", "recipe", "d", "n", "estimator"])
+        names = {
+            lab: short_label(lab, json.loads(first.at[lab, "estimator_params"]))
+            + checkpoint_tag(files.get(lab))
+            for lab in first.index
+        }
+        recipe = "notebook" if path.name.endswith("-notebook.csv.gz") else "paper"
+        frames.append(
+            df.assign(label=df["label"].map(names), recipe=recipe, n=df["n_samples"].astype(int))
+        )
+    if not frames:
+        return pd.DataFrame(columns=[*CELL, "label"])
+    rows = pd.concat(frames, ignore_index=True)
+    rows["d"] = rows["d"].astype(int)
+    sample = [c for c in ("instance_id", "seed") if c in rows]
+    return rows.drop_duplicates([*CELL, "label", *sample]).reset_index(drop=True)
 
 
-def markdown(frame: pd.DataFrame) -> str:
-    """One row per (dependence, recipe, d); one column per n, 'a / b / c' per estimator."""
+def fig5_frame(folder: Path) -> pd.DataFrame:
+    """AUC rows (dependence, recipe, d, n, estimator, auc, auc_se) from the fig5 exports."""
+    rows = fig5_rows(folder)
+    if rows.empty:
+        return pd.DataFrame(columns=[*CELL, "estimator", "auc", "auc_se"])
+    out = [
+        auc_table(part, by=[]).reset_index().assign(**dict(zip(CELL, key, strict=True)))
+        for key, part in rows.groupby(CELL, sort=True)
+    ]
+    frame = pd.concat(out, ignore_index=True).rename(columns={"label": "estimator"})
+    return frame[[*CELL, "estimator", "auc", "auc_se"]]
+
+
+def paired_frame(folder: Path, first: str, second: str) -> pd.DataFrame:
+    """Per cell: AUC of ``first`` minus ``second`` (paper names, e.g. ``KSG``) on the
+    samples both scored, with its paired standard error (``auc_difference``)."""
+    rows = fig5_rows(folder)
+    out = []
+    for key, part in rows.groupby(CELL, sort=True):
+        if not {first, second} <= set(part["label"]):
+            continue
+        diff = auc_difference(part, first, second, by=[])
+        out.append(diff.assign(**dict(zip(CELL, key, strict=True))))
+    if not out:
+        raise SystemExit(f"no cell has both {first!r} and {second!r}")
+    return pd.concat(out, ignore_index=True)
+
+
+def paired_markdown(frame: pd.DataFrame, first: str, second: str) -> str:
+    """One row per (dependence, recipe, d); per n 'difference ± se'."""
+    sizes = sorted(frame["n"].unique())
+    lines = [
+        "| dependence | recipe | d | " + " | ".join(f"n = {n}" for n in sizes) + " |",
+        "|---|---|---:|" + "---|" * len(sizes),
+    ]
+    for (dep, recipe, d), part in frame.groupby(["dependence", "recipe", "d"], sort=True):
+        at = part.set_index("n")
+        cells = [
+            f"{at.at[n, 'difference']:+.2f} ± {at.at[n, 'difference_se']:.2f}"
+            if n in at.index
+            else "–"
+            for n in sizes
+        ]
+        lines.append(f"| {dep} | {recipe} | {d} | " + " | ".join(cells) + " |")
+    title = f"AUC of {first} minus AUC of {second} on the same samples ± paired standard error"
+    return f"{title}\n\n" + "\n".join(lines)
+
+
+def markdown(frame: pd.DataFrame, se: bool = False) -> str:
+    """One row per (dependence, recipe, d); one column per n, 'a / b / c' per estimator
+    (with ``se``, each as 'auc ± standard error')."""
     order = sorted(frame["estimator"].unique())
     sizes = sorted(frame["n"].unique())
     lines = [
@@ -84,19 +143,36 @@ def markdown(frame: pd.DataFrame) -> str:
     for (dep, recipe, d), part in frame.groupby(["dependence", "recipe", "d"], sort=True):
         cells = []
         for n in sizes:
-            at = part[part["n"] == n].set_index("estimator")["auc"]
-            cells.append(" / ".join(f"{at[e]:.2f}" if e in at else "–" for e in order))
+            at = part[part["n"] == n].set_index("estimator")
+            cells.append(" / ".join(_auc_text(at, e, se) for e in order))
         lines.append(f"| {dep} | {recipe} | {d} | " + " | ".join(cells) + " |")
     return f"AUC ({' / '.join(order)})\n\n" + "\n".join(lines)
 
 
+def _auc_text(at: pd.DataFrame, estimator: str, se: bool) -> str:
+    if estimator not in at.index:
+        return "–"
+    text = f"{at.at[estimator, 'auc']:.2f}"
+    return f"{text} ± {at.at[estimator, 'auc_se']:.2f}" if se else text
+
+
 def main(argv: list[str]) -> int:
-    folder = Path(argv[0]) if argv else Path(__file__).parent / "results"
-    frame = fig5_frame(folder)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.fig5_table", description=__doc__)
+    parser.add_argument("folder", nargs="?", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--se", action="store_true", help="print each AUC with its standard error")
+    parser.add_argument(
+        "--versus", nargs=2, metavar=("FIRST", "SECOND"),
+        help="instead, the paired AUC difference FIRST - SECOND per cell (e.g. KSG MINE-1000)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    if args.versus:
+        print(paired_markdown(paired_frame(args.folder, *args.versus), *args.versus))
+        return 0
+    frame = fig5_frame(args.folder)
     if frame.empty:
-        print(f"no paper_fig5*-*.csv.gz in {folder}", file=sys.stderr)
+        print(f"no paper_fig5*-*.csv.gz in {args.folder}", file=sys.stderr)
         return 1
-    print(markdown(frame))
+    print(markdown(frame, se=args.se))
     return 0
 
 

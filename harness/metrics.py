@@ -8,7 +8,10 @@ variance is the sample variance (``ddof=1``).
 * :func:`error_table` -- MAE, bias, error variance, RMSE, median seconds, counts.
 * :func:`level_table` -- mean error and variance per MI level (``gmm_levels``).
 * :func:`order_table` -- order accuracy per K over (x, y, y') triplets (``gmm_order``).
-* :func:`auc_table` -- ROC AUC of the estimate as a dependence score.
+* :func:`auc_table` -- ROC AUC of the estimate as a dependence score, with its
+  standard error (:func:`delong`).
+* :func:`auc_difference` -- paired AUC difference of two estimators scored on the
+  same samples, with its standard error.
 * :func:`rank_table` -- Spearman rank agreement with the truth and one-constant
   rescaling (``omniglot_smi``, InfoNet Table 5), per group by :func:`rank_agreement`.
 * :func:`latency_table` -- median seconds per estimate per sample size (InfoNet Table 1).
@@ -17,13 +20,16 @@ variance is the sample variance (``ddof=1``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
+    "auc_difference",
     "auc_table",
+    "delong",
     "error_table",
     "format_summary",
     "latency_table",
@@ -151,6 +157,75 @@ def order_table(
     return _first_seen_order(out, df)
 
 
+def delong(truth: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ROC AUCs of score vectors on the same items, and their covariance (DeLong et al. 1988).
+
+    Each positive's placement is the share of negatives it outscores (ties count
+    one half), each negative's the share of positives that outscore it; the AUC
+    is the mean placement, and its covariance is estimated from the spread of
+    the placements, ``S10 / m + S01 / n`` for ``m`` positives and ``n`` negatives.
+
+    Parameters
+    ----------
+    truth : array of bool, shape (N,)
+        Class of each item; both classes must be present.
+    scores : array, shape (N,) or (k, N)
+        One score vector per row, higher meaning "positive".
+
+    Returns
+    -------
+    auc : ndarray, shape (k,)
+    cov : ndarray, shape (k, k)
+        Estimated covariance of the AUCs (NaN with fewer than two items of a class).
+    """
+    from scipy.stats import rankdata
+
+    truth = np.asarray(truth, dtype=bool)
+    s = np.atleast_2d(np.asarray(scores, dtype=float))
+    if s.shape[1] != truth.shape[0]:
+        raise ValueError(f"scores have {s.shape[1]} items, truth {truth.shape[0]}")
+    m, n = int(truth.sum()), int((~truth).sum())
+    if m == 0 or n == 0:
+        raise ValueError(f"need both classes; got {m} positive and {n} negative items")
+    pos, neg = s[:, truth], s[:, ~truth]
+    both = rankdata(s, axis=1)  # midranks: ties share their ranks
+    # a positive's rank among all items minus its rank among the positives is the
+    # number of negatives below it, ties counting one half
+    v10 = (both[:, truth] - rankdata(pos, axis=1)) / n
+    v01 = 1.0 - (both[:, ~truth] - rankdata(neg, axis=1)) / m
+    auc = v10.mean(axis=1)
+    k = s.shape[0]
+    if m < 2 or n < 2:
+        return auc, np.full((k, k), np.nan)
+    c10, c01 = v10 - auc[:, None], v01 - auc[:, None]
+    cov = c10 @ c10.T / ((m - 1) * m) + c01 @ c01.T / ((n - 1) * n)
+    return auc, cov
+
+
+def _groups(df: pd.DataFrame, label: str, by, trials) -> tuple[list, list]:
+    """The ``by`` and trial columns of an AUC table (defaults: ``d``, ``n_samples``)."""
+    if label not in df:
+        raise KeyError(f"no {label!r} column; AUC tables need a task with dependence labels")
+    by = [c for c in ("d", "n_samples") if c in df] if by is None else list(by)
+    per = [] if trials is None else [c for c in trials if c in df]
+    return by, per
+
+
+def _mean_over_trials(out: pd.DataFrame, index: list, means: list[str], se: dict[str, str]):
+    """Per-trial rows -> one row per ``index`` group: counts summed, ``means``
+    averaged, each standard error ``se[mean]`` combined as that of a mean of
+    independent trials, sqrt(sum se^2) / trials; ``trials`` counts the trials."""
+    index = index or ["_all"]
+    g = out.assign(_all=0).groupby(index, sort=True)
+    cols = {c: g[c].sum() for c in ("count", "positives", "pairs") if c in out}
+    for c in means:
+        cols[c] = g[c].mean()
+        if c in se:
+            cols[se[c]] = g[se[c]].apply(lambda e: math.sqrt(float((e**2).sum())) / len(e))
+    cols["trials"] = g[means[0]].count()
+    return pd.DataFrame(cols).reset_index().drop(columns="_all", errors="ignore")
+
+
 def auc_table(
     df: pd.DataFrame,
     label: str = "dependent",
@@ -173,39 +248,88 @@ def auc_table(
     -------
     pandas.DataFrame
         Indexed by label (and ``by``): ``count``, ``positives``, ``auc`` (NaN when
-        a group has only one class), and with ``trials`` also ``trials`` (the
-        trials with both classes, whose AUCs are averaged).
+        a group has only one class), ``auc_se`` (DeLong's standard error, see
+        :func:`delong`; for a mean over trials, that of the mean), and with
+        ``trials`` also ``trials`` (the trials with both classes, whose AUCs
+        are averaged).
     """
-    from sklearn.metrics import roc_auc_score
-
-    if label not in df:
-        raise KeyError(f"no {label!r} column; auc_table needs a task with dependence labels")
-    by = [c for c in ("d", "n_samples") if c in df] if by is None else list(by)
-    per = [] if trials is None else [c for c in trials if c in df]
-    ok = _ok(df)
-    rows = []
-    for key, part in ok.groupby([*_keys(df), *by, *per], sort=True):
-        truth = part[label].astype(bool).to_numpy()
-        auc = (
-            float(roc_auc_score(truth, part["estimate"].to_numpy()))
-            if 0 < truth.sum() < len(truth)
-            else float("nan")
-        )
-        key = key if isinstance(key, tuple) else (key,)
-        rows.append((*key, len(part), int(truth.sum()), auc))
+    by, per = _groups(df, label, by, trials)
     index = [*_keys(df), *by]
-    out = pd.DataFrame(rows, columns=[*index, *per, "count", "positives", "auc"])
+    rows = []
+    for key, part in _ok(df).groupby([*index, *per], sort=True):
+        truth = part[label].astype(bool).to_numpy()
+        auc = se = float("nan")
+        if 0 < truth.sum() < len(truth):
+            a, cov = delong(truth, part["estimate"].to_numpy())
+            auc, se = float(a[0]), math.sqrt(max(float(cov[0, 0]), 0.0))
+        key = key if isinstance(key, tuple) else (key,)
+        rows.append((*key, len(part), int(truth.sum()), auc, se))
+    out = pd.DataFrame(rows, columns=[*index, *per, "count", "positives", "auc", "auc_se"])
     if trials is not None:
-        g = out.groupby(index, sort=True)
-        out = pd.DataFrame(
-            {
-                "count": g["count"].sum(),
-                "positives": g["positives"].sum(),
-                "auc": g["auc"].mean(),
-                "trials": g["auc"].count(),
-            }
-        ).reset_index()
+        out = _mean_over_trials(out, index, ["auc"], {"auc": "auc_se"})
     return _first_seen_order(out.set_index(index), df)
+
+
+def auc_difference(
+    df: pd.DataFrame,
+    first: str,
+    second: str,
+    label: str = "dependent",
+    by: Sequence[str] | None = None,
+    trials: Sequence[str] | None = None,
+    match: Sequence[str] = ("task", "instance_id", "seed", "n_samples"),
+) -> pd.DataFrame:
+    """AUC of estimator label ``first`` minus that of ``second``, paired on the same samples.
+
+    Rows of the two labels are matched on the columns of ``match`` present
+    (those naming one sample); only samples both scored ``ok`` count. Scored on
+    the same samples, the two AUCs are correlated, and DeLong's covariance
+    (:func:`delong`) gives the standard error of their difference, usually
+    well below what the two separate errors suggest.
+
+    Parameters
+    ----------
+    by, trials : as in :func:`auc_table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``by`` (if any): ``pairs`` (matched samples), ``first``,
+        ``second`` (their AUCs), ``difference``, ``difference_se``, ``z``
+        (difference / its standard error), and with ``trials`` also ``trials``.
+    """
+    by, per = _groups(df, label, by, trials)
+    keys = [c for c in match if c in df and c not in (*by, *per)]
+    ok = _ok(df)
+    scored = []
+    for name in (first, second):
+        part = ok[ok["label"] == name]
+        if part.empty:
+            known = ", ".join(map(str, pd.unique(ok["label"])))
+            raise KeyError(f"no ok rows of estimator {name!r}; have: {known}")
+        scored.append(part.set_index([*by, *per, *keys])[["estimate", label]])
+    second_estimate = scored[1][["estimate"]].rename(columns={"estimate": "estimate_second"})
+    both = scored[0].join(second_estimate, how="inner")
+    if both.empty:
+        raise ValueError(f"{first!r} and {second!r} scored no sample in common")
+    groups = both.groupby(level=[*by, *per], sort=True) if by or per else [((), both)]
+    rows = []
+    for key, part in groups:
+        truth = part[label].astype(bool).to_numpy()
+        a0 = a1 = se = float("nan")
+        if 0 < truth.sum() < len(truth):
+            a, cov = delong(truth, part[["estimate", "estimate_second"]].to_numpy().T)
+            a0, a1 = float(a[0]), float(a[1])
+            se = math.sqrt(max(float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]), 0.0))
+        key = key if isinstance(key, tuple) else (key,)
+        rows.append((*key, len(part), a0, a1, a0 - a1, se))
+    stats = ["first", "second", "difference"]
+    out = pd.DataFrame(rows, columns=[*by, *per, "pairs", *stats, "difference_se"])
+    if trials is not None:
+        out = _mean_over_trials(out, by, stats, {"difference": "difference_se"})
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["z"] = out["difference"] / out["difference_se"]
+    return out.set_index(by) if by else out
 
 
 def rank_agreement(estimate: np.ndarray, true_mi: np.ndarray) -> dict[str, float]:

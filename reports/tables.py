@@ -75,7 +75,8 @@ def fmt(v: Any, kind: str = "num") -> str:
 
     ``kind``: ``"int"``, ``"nats"`` (4 decimals), ``"var"`` (3 significant
     digits), ``"pct"`` (1 decimal), ``"s"`` (seconds, 3 significant digits),
-    ``"ratio"`` (2 decimals and a ×), ``"num"`` (general, 4 significant digits).
+    ``"ratio"`` (2 decimals and a ×), ``"auc"`` (3 decimals), ``"num"`` (general,
+    4 significant digits).
     """
     if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
         return "–"
@@ -90,6 +91,8 @@ def fmt(v: Any, kind: str = "num") -> str:
         return f"{v:.4f}" if v == 0 or abs(v) >= 1e-4 else f"{v:.1e}"
     if kind == "pct":
         return f"{v:.1f}"
+    if kind == "auc":
+        return f"{v:.3f}"
     if kind == "ratio":
         return f"{v:.2f}×"
     if kind in ("var", "s"):

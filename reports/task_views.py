@@ -20,7 +20,7 @@ from reports.blocks import Figure, Note
 from reports.figures import Panel, Series, plot
 from reports.frames import colours, ok_rows
 from reports.published_rows import add_published, published_table
-from reports.tables import Row, fmt, frame_table, num_cell, slug
+from reports.tables import Row, Table, fmt, frame_table, num_cell, slug
 
 __all__ = ["VIEWS"]
 
@@ -222,23 +222,28 @@ def _auc(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
     agg = metrics.auc_table(df, by=by, trials=trial)
     if agg.empty:
         return [Note("no ok cells to score", "warn")]
-    agg = agg[["auc", "trials"]]
+    agg = agg[["auc", "auc_se", "trials"]]
     blocks: list[Any] = []
     if "n_samples" in by:
         wide = agg["auc"].unstack("n_samples")
         cols = [str(int(c)) for c in wide.columns]
         t = frame_table(
-            wide, slug(sid, "auc"), "ROC AUC vs n (mean over trials)", "nats",
+            wide, slug(sid, "auc"), "ROC AUC vs n (mean over trials)", "auc",
             head_label="estimator · " + " · ".join(b for b in by if b != "n_samples"),
             columns=cols,
         )  # fmt: skip
+        _with_errors(t, agg["auc_se"].unstack("n_samples").reindex_like(wide).to_numpy())
     else:
-        t = frame_table(agg, slug(sid, "auc"), "ROC AUC (mean over trials)",
-                        {"auc": "nats", "trials": "int"})  # fmt: skip
+        t = frame_table(agg[["auc", "trials"]], slug(sid, "auc"), "ROC AUC (mean over trials)",
+                        {"auc": "auc", "trials": "int"})  # fmt: skip
+        _with_errors(t, agg[["auc_se"]].to_numpy())
     t.note = (
         "AUC of the estimate as a score for dependent vs independent pairs, per trial "
         f"({' and '.join(trial) or 'all rows'}), then averaged; the paper averages ten trials "
-        "of 50 dependent + 50 independent pairs."
+        "of 50 dependent + 50 independent pairs. ± one standard error (DeLong's, from the "
+        "spread of the pairs' placements; of the mean over independent trials). Estimators "
+        "scored on the same samples are compared more sharply by the paired "
+        "difference, harness.metrics.auc_difference."
     )
     blocks.append(t)
     if "n_samples" in by:
@@ -260,17 +265,30 @@ def _auc(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
                 name = " · ".join(f"{k}={v}" if k != "label" else str(v)
                                   for k, v in zip(keys, key, strict=True))  # fmt: skip
                 ns = sub.index.get_level_values("n_samples").astype(float)
-                series.append(Series(name, ns, sub["auc"], color=colour.get(lab, 0)))
+                series.append(
+                    Series(name, ns, sub["auc"], yerr=sub["auc_se"], color=colour.get(lab, 0))
+                )
             panels.append(Panel(str(dep) if dep is not None else "", series))
         blocks.append(
             Figure(
                 slug(sid, "auc-figure"),
                 "ROC AUC vs n",
                 plot(panels, xlabel="n (log)", ylabel="ROC AUC", logx=True),
-                "One panel per dependence type, one line per estimator and dimension d.",
+                "One panel per dependence type, one line per estimator and dimension d; "
+                "bars: ± one standard error.",
             )
         )
     return blocks
+
+
+def _with_errors(table: Table, errors: np.ndarray) -> None:
+    """Append "± se" to the text of the first ``errors.shape[1]`` cells of each row
+    (values unchanged), and say what the number is in the cell's title."""
+    for row, errs in zip(table.rows, errors, strict=True):
+        for cell, err in zip(row.cells, errs, strict=False):
+            if cell.value is not None and np.isfinite(err):
+                cell.text = f"{cell.text} ± {fmt(err, 'auc')}"
+                cell.title = f"ROC AUC {cell.value:.4f}, standard error {err:.4f}"
 
 
 _RESCALED_COLUMNS = {

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from benchmarks.fig5_table import fig5_frame, markdown
+from benchmarks.fig5_table import fig5_frame, markdown, paired_frame, paired_markdown
+from harness.metrics import delong
 
 
 def export(
@@ -62,3 +65,31 @@ def test_rows_that_record_their_checkpoint_are_told_apart(tmp_path):
     out = fig5_frame(tmp_path)
     assert sorted(out["estimator"]) == ["InfoNet-1000", "InfoNet-1000@9fc45bfb"]
     assert "AUC (InfoNet-1000 / InfoNet-1000@9fc45bfb)" in markdown(out)
+
+
+def test_paired_difference_per_cell_on_shared_samples(tmp_path):
+    dep = np.array([1] * 5 + [0] * 5)
+    perfect = dep + 0.01 * np.arange(10)
+    same = np.array([1, 0, 1, 0, 1, 1, 0, 1, 0, 1], dtype=float)
+    export(tmp_path / "a.csv", "infonet:batch_size=1000", {"projections": 1000}, same, dep)
+    # KSG scored one sample less: only the nine shared samples count
+    export(tmp_path / "b.csv", "ksg", {"k": 5}, perfect, dep)
+    frame = pd.concat([pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv")[:-1]])
+    frame.to_csv(tmp_path / "paper_fig5k-one_feature-d128-n100.csv.gz", index=False)
+
+    out = paired_frame(tmp_path, "InfoNet-1000", "KSG").iloc[0]
+    assert out["pairs"] == 9
+    truth = dep[:9].astype(bool)
+    (a_inf, a_ksg), cov = delong(truth, np.stack([same[:9], perfect[:9]]))
+    assert out["difference"] == pytest.approx(a_inf - a_ksg)
+    assert a_ksg == 1.0 and cov[1, 1] == 0.0  # KSG's placements are all 1: no variance
+    assert out["difference_se"] == pytest.approx(math.sqrt(cov[0, 0]))
+    text = paired_markdown(paired_frame(tmp_path, "InfoNet-1000", "KSG"), "InfoNet-1000", "KSG")
+    assert (
+        f"| one_feature | paper | 128 | {a_inf - a_ksg:+.2f} ± {math.sqrt(cov[0, 0]):.2f} |" in text
+    )
+    full = fig5_frame(tmp_path).set_index("estimator")
+    se = full.at["InfoNet-1000", "auc_se"]
+    assert f"{full.at['InfoNet-1000', 'auc']:.2f} ± {se:.2f}" in markdown(
+        full.reset_index(), se=True
+    )

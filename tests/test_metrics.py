@@ -153,6 +153,116 @@ def test_auc_table_averages_per_trial_aucs() -> None:
     assert pooled.loc["a", "auc"] == pytest.approx(7.5 / 16)
 
 
+def test_auc_table_standard_error_by_hand() -> None:
+    # placements: positives 0.35 -> 1/2, 0.8 -> 1; negatives 0.1 -> 1, 0.4 -> 1/2
+    # var = var([1/2, 1]) / 2 + var([1, 1/2]) / 2 = 0.125 / 2 + 0.125 / 2
+    df = _rows(
+        [
+            {"label": "a", "dependent": d, "estimate": e, "true_mi": 0.0}
+            for e, d in ((0.1, False), (0.4, False), (0.35, True), (0.8, True))
+        ]
+    )
+    t = metrics.auc_table(df, by=[])
+    assert t.loc["a", "auc_se"] == pytest.approx(math.sqrt(0.125))
+
+
+def test_delong_auc_equals_sklearn_with_ties() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(3)
+    truth = rng.random(60) < 0.4
+    scores = np.round(rng.normal(size=(3, 60)) + truth, 1)  # rounding makes ties
+    auc, cov = metrics.delong(truth, scores)
+    for row, a in zip(scores, auc, strict=True):
+        assert a == pytest.approx(roc_auc_score(truth, row))
+    assert cov.shape == (3, 3)
+    assert np.allclose(cov, cov.T)
+
+
+def test_delong_covariance_matches_monte_carlo() -> None:
+    # two correlated scores of 50 + 50 items, 3000 independent trials: the spread of the
+    # AUCs (and of their difference) over trials against DeLong's per-trial estimate
+    rng = np.random.default_rng(11)
+    truth = np.repeat([True, False], 50)
+    aucs, covs = [], []
+    for _ in range(3000):
+        common = rng.normal(size=100) + 0.8 * truth
+        a = common + 0.4 * rng.normal(size=100)
+        b = common + 0.4 * rng.normal(size=100) + 0.3 * truth
+        auc, cov = metrics.delong(truth, np.stack([a, b]))
+        aucs.append(auc)
+        covs.append(cov)
+    aucs, covs = np.array(aucs), np.array(covs)
+    empirical = np.cov(aucs.T)
+    estimated = covs.mean(axis=0)
+    assert estimated[0, 0] == pytest.approx(empirical[0, 0], rel=0.1)
+    assert estimated[1, 1] == pytest.approx(empirical[1, 1], rel=0.1)
+    assert estimated[0, 1] == pytest.approx(empirical[0, 1], rel=0.15)
+    diff_var = estimated[0, 0] + estimated[1, 1] - 2 * estimated[0, 1]
+    assert diff_var == pytest.approx(np.var(aucs[:, 0] - aucs[:, 1], ddof=1), rel=0.15)
+    assert diff_var < 0.5 * estimated[0, 0]  # pairing: far below the separate variances
+
+
+def test_delong_null_variance_matches_exact() -> None:
+    # no separation, continuous scores: Var(AUC) = (m + n + 1) / (12 m n) exactly
+    rng = np.random.default_rng(5)
+    truth = np.repeat([True, False], [30, 20])
+    var = np.mean([metrics.delong(truth, rng.normal(size=50))[1][0, 0] for _ in range(3000)])
+    assert var == pytest.approx((30 + 20 + 1) / (12 * 30 * 20), rel=0.05)
+
+
+def test_delong_rejects_one_class_and_bad_shape() -> None:
+    with pytest.raises(ValueError, match="both classes"):
+        metrics.delong(np.ones(4, dtype=bool), np.arange(4.0))
+    with pytest.raises(ValueError, match="items"):
+        metrics.delong(np.array([True, False]), np.arange(3.0))
+
+
+def _paired_rows() -> pd.DataFrame:
+    # estimator a ranks 3 of 4 pairs right in trial 0 and all in trial 1; b is a's
+    # trial-0 scores in reverse order of rows, matched by instance_id
+    rows = []
+    scores = {0: (0.1, 0.4, 0.35, 0.8), 1: (0.1, 0.2, 0.3, 0.4)}
+    labels = (False, False, True, True)
+    for trial, est in scores.items():
+        for i, (e, d) in enumerate(zip(est, labels, strict=True)):
+            rows.append({"label": "a", "trial": trial, "instance_id": f"{trial}/{i}",
+                         "dependent": d, "estimate": e, "true_mi": 0.0})  # fmt: skip
+            rows.append({"label": "b", "trial": trial, "instance_id": f"{trial}/{i}",
+                         "dependent": d, "estimate": 1.0 - e, "true_mi": 0.0})  # fmt: skip
+    df = _rows(rows)
+    return df.iloc[::-1].reset_index(drop=True)
+
+
+def test_auc_difference_pairs_samples() -> None:
+    df = _paired_rows()
+    same = metrics.auc_difference(df, "a", "a", by=[])
+    assert same.loc[0, "difference"] == 0.0 and same.loc[0, "difference_se"] == 0.0
+    per = metrics.auc_difference(df, "a", "b", by=["trial"])
+    # b = 1 - a: AUC_b = 1 - AUC_a, and the two placements are exact negatives
+    assert per.loc[0, "first"] == pytest.approx(0.75)
+    assert per.loc[0, "second"] == pytest.approx(0.25)
+    assert per.loc[0, "difference"] == pytest.approx(0.5)
+    assert per.loc[0, "difference_se"] == pytest.approx(2 * math.sqrt(0.125))
+    assert per.loc[1, "difference"] == pytest.approx(1.0)
+    assert per.loc[1, "difference_se"] == pytest.approx(0.0)
+    mean = metrics.auc_difference(df, "a", "b", by=[], trials=["trial"])
+    assert mean.loc[0, "difference"] == pytest.approx(0.75)
+    assert mean.loc[0, "difference_se"] == pytest.approx(2 * math.sqrt(0.125) / 2)
+    assert mean.loc[0, "trials"] == 2 and mean.loc[0, "pairs"] == 8
+    table = metrics.auc_table(df, by=[], trials=["trial"])
+    assert table.loc["a", "auc"] == pytest.approx(mean.loc[0, "first"])
+
+
+def test_auc_difference_unknown_estimator_and_no_common_sample() -> None:
+    df = _paired_rows()
+    with pytest.raises(KeyError, match="'c'.*have: "):
+        metrics.auc_difference(df, "a", "c")
+    moved = df.assign(instance_id=np.where(df["label"] == "b", "other", df["instance_id"]))
+    with pytest.raises(ValueError, match="no sample in common"):
+        metrics.auc_difference(moved, "a", "b")
+
+
 def test_rank_agreement_rescaled_errors() -> None:
     truth = np.array([1.0, 2.0, 4.0])
     estimate = np.array([0.1, 0.2, 0.5])  # c = sum(e t) / sum(t^2) = 2.5 / 21

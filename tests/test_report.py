@@ -386,14 +386,14 @@ def test_views_for_other_tasks_render_from_rows() -> None:
                          "estimator": "kde", "instance_index": i + (0 if n == 200 else 3),
                          "n_samples": n, "true_mi": 0.1, "estimate": 0.1, "error": 0.0,
                          "seconds": n / 1000 + i * 0.001})  # fmt: skip
-    # independence: a perfect score at n=100 (d=16), chance-free
-    for i in range(20):
-        dep = i % 2
+    # independence: a perfect score at n=100 (d=16), chance-free; overlapping at n=50
+    for i in range(40):
+        dep, n = i % 2, (100 if i < 20 else 50)
         rows.append({**base, "task": "highdim_independence", "task_params": "{}",
                      "label": "ksg", "estimator": "ksg", "instance_index": i,
-                     "dependence": "one feature", "d": 16, "dependent": dep, "n_samples": 100,
-                     "true_mi": np.nan, "estimate": dep + rng.uniform(0, 0.5),
-                     "error": np.nan})  # fmt: skip
+                     "dependence": "one feature", "d": 16, "dependent": dep, "n_samples": n,
+                     "true_mi": np.nan, "estimate": dep * (1 if n == 100 else 0.2)
+                     + rng.uniform(0, 0.5), "error": np.nan})  # fmt: skip
     # omniglot: estimates exactly truth / 70
     truth = np.array([11.69, 12.16, 13.21, 13.51])
     for i, t in enumerate(truth):
@@ -412,7 +412,11 @@ def test_views_for_other_tasks_render_from_rows() -> None:
     assert lat[("kde", "500")][1] == pytest.approx(0.501)
     assert lat[("published: KDE", "500")][1] == 0.021
     auc = p.cells("task-highdim-independence-auc")
-    assert auc[("ksg · one feature · 16", "100")][1] == 1.0
+    assert auc[("ksg · one feature · 16", "100")][:2] == ("1.000 ± 0.000", 1.0)
+    weak = metrics.auc_table(df[(df["task"] == "highdim_independence") & (df["n_samples"] == 50)])
+    text, value, _ = auc[("ksg · one feature · 16", "50")]
+    assert value == pytest.approx(weak["auc"].iloc[0])
+    assert 0.5 < value < 1 and text == f"{value:.3f} ± {weak['auc_se'].iloc[0]:.3f}"
     res = p.cells("task-omniglot-smi-rescaled")
     assert res[("sliced · 4", "constant c")][1] == pytest.approx(70.0)
     assert res[("sliced · 4", "Spearman ρ")][1] == pytest.approx(1.0)
