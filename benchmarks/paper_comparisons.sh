@@ -15,7 +15,10 @@
 # minutes per cell on one core). FIG5_DEPS (default "one_feature two_features
 # independent_coords"), FIG5_DIMS (default "16 128"), FIG5_SIZES (default
 # "50 100 200 300") and FIG5_RECIPES (default "paper notebook"; the notebook's
-# recipe differs only for two_features) pick a part of the grid.
+# recipe differs only for two_features) pick a part of the grid. FIG5_SEEDS
+# (e.g. "1..4") runs further trials: each seed draws a new set of 50 + 50
+# pairs, in runs named ...-s1-4 (python -m benchmarks.fig5_table averages the
+# AUC over a cell's trials).
 #
 # Each step is one `python -m harness run` into runs/paper/paper.sqlite (STORE
 # sets another; resumed if interrupted, so a new model needs a new STORE) and
@@ -41,15 +44,16 @@ run() {  # run-id, then harness run arguments
 }
 
 fig5() {  # InfoNet Fig. 5 grid: run-id prefix, then estimator specs; AUC vs n
-    local prefix=$1 est=$2 dep d n recipe
+    local prefix=$1 est=$2 dep d n recipe seeds=${FIG5_SEEDS:-0}
     for recipe in ${FIG5_RECIPES:-paper notebook}; do
         for dep in ${FIG5_DEPS:-one_feature two_features independent_coords}; do
             [ "$recipe" = notebook ] && [ "$dep" != two_features ] && continue
             for d in ${FIG5_DIMS:-16 128}; do
                 for n in ${FIG5_SIZES:-50 100 200 300}; do
                     local id="$prefix-$dep-d$d-n$n"
+                    [ "$seeds" != 0 ] && id="$id-s${seeds//../-}"
                     [ "$recipe" = notebook ] && id="$id-notebook"
-                    SUFFIX=.gz run "$id" --estimators "$est" \
+                    SUFFIX=.gz run "$id" --estimators "$est" --seeds "$seeds" \
                         --task "highdim_independence:dependence=$dep,d=$d,n=$n,recipe=$recipe"
                 done
             done
