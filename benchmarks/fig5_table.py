@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 import results
-from harness.metrics import auc_difference, auc_table
+from harness.metrics import TRIAL_COLUMNS, auc_difference, auc_table
 
 NAMES = {"infonet": "InfoNet", "ksg": "KSG", "mine": "MINE"}
 
@@ -84,27 +84,31 @@ def fig5_rows(folder: Path) -> pd.DataFrame:
 
 
 def fig5_frame(folder: Path) -> pd.DataFrame:
-    """AUC rows (dependence, recipe, d, n, estimator, auc, auc_se) from the fig5 exports."""
+    """AUC rows (dependence, recipe, d, n, estimator, auc, auc_se, trials) from the fig5
+    exports: per cell the mean AUC over its trials (seeds) and that mean's standard error."""
     rows = fig5_rows(folder)
     if rows.empty:
-        return pd.DataFrame(columns=[*CELL, "estimator", "auc", "auc_se"])
+        return pd.DataFrame(columns=[*CELL, "estimator", "auc", "auc_se", "trials"])
     out = [
-        auc_table(part, by=[]).reset_index().assign(**dict(zip(CELL, key, strict=True)))
+        auc_table(part, by=[], trials=TRIAL_COLUMNS)
+        .reset_index()
+        .assign(**dict(zip(CELL, key, strict=True)))
         for key, part in rows.groupby(CELL, sort=True)
     ]
     frame = pd.concat(out, ignore_index=True).rename(columns={"label": "estimator"})
-    return frame[[*CELL, "estimator", "auc", "auc_se"]]
+    return frame[[*CELL, "estimator", "auc", "auc_se", "trials"]]
 
 
 def paired_frame(folder: Path, first: str, second: str) -> pd.DataFrame:
     """Per cell: AUC of ``first`` minus ``second`` (paper names, e.g. ``KSG``) on the
-    samples both scored, with its paired standard error (``auc_difference``)."""
+    samples both scored, with its paired standard error (``auc_difference``), averaged
+    over the trials both scored."""
     rows = fig5_rows(folder)
     out = []
     for key, part in rows.groupby(CELL, sort=True):
         if not {first, second} <= set(part["label"]):
             continue
-        diff = auc_difference(part, first, second, by=[])
+        diff = auc_difference(part, first, second, by=[], trials=TRIAL_COLUMNS)
         out.append(diff.assign(**dict(zip(CELL, key, strict=True))))
     if not out:
         raise SystemExit(f"no cell has both {first!r} and {second!r}")
@@ -146,7 +150,20 @@ def markdown(frame: pd.DataFrame, se: bool = False) -> str:
             at = part[part["n"] == n].set_index("estimator")
             cells.append(" / ".join(_auc_text(at, e, se) for e in order))
         lines.append(f"| {dep} | {recipe} | {d} | " + " | ".join(cells) + " |")
-    return f"AUC ({' / '.join(order)})\n\n" + "\n".join(lines)
+    text = f"AUC ({' / '.join(order)})\n\n" + "\n".join(lines)
+    return text + _trials_note(frame)
+
+
+def _trials_note(frame: pd.DataFrame) -> str:
+    """A line naming the cells averaged over more than one trial ("" if none)."""
+    more = frame[frame["trials"] > 1]
+    if more.empty:
+        return ""
+    parts = [
+        f"{r.estimator} {r.dependence} ({r.recipe}) d = {r.d} n = {r.n}: {r.trials}"
+        for r in more.itertuples()
+    ]
+    return "\n\nMean over trials (one trial elsewhere): " + "; ".join(parts) + "."
 
 
 def _auc_text(at: pd.DataFrame, estimator: str, se: bool) -> str:

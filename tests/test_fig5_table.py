@@ -93,3 +93,20 @@ def test_paired_difference_per_cell_on_shared_samples(tmp_path):
     assert f"{full.at['InfoNet-1000', 'auc']:.2f} ± {se:.2f}" in markdown(
         full.reset_index(), se=True
     )
+
+
+def test_cells_with_further_trials_average_them(tmp_path):
+    dep = np.array([1] * 5 + [0] * 5)
+    perfect = dep + 0.01 * np.arange(10)
+    same = np.array([1, 0, 1, 0, 1, 1, 0, 1, 0, 1], dtype=float)
+    params = {"projections": 1000}
+    name = "paper_fig5k-one_feature-d128-n100"
+    export(tmp_path / f"{name}.csv.gz", "infonet", params, perfect, dep, seed=0, trial=0)
+    # a second run: seed 1 draws new samples (same instance ids), scored at chance here
+    export(tmp_path / f"{name}-s1-1.csv.gz", "infonet", params, same, dep, seed=1, trial=0)
+    out = fig5_frame(tmp_path).iloc[0]
+    assert out["trials"] == 2
+    assert out["auc"] == pytest.approx((1.0 + 0.5) / 2)
+    one_se = delong(dep.astype(bool), same)[1][0, 0] ** 0.5  # the perfect trial's is 0
+    assert out["auc_se"] == pytest.approx(one_se / 2)
+    assert "one_feature (paper) d = 128 n = 100: 2." in markdown(fig5_frame(tmp_path))
