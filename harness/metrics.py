@@ -277,7 +277,7 @@ def auc_difference(
     label: str = "dependent",
     by: Sequence[str] | None = None,
     trials: Sequence[str] | None = None,
-    match: Sequence[str] = ("task", "instance_id", "seed", "n_samples"),
+    match: Sequence[str] = ("task", "instance_id", "instance_index", "seed", "n_samples"),
 ) -> pd.DataFrame:
     """AUC of estimator label ``first`` minus that of ``second``, paired on the same samples.
 
@@ -307,7 +307,12 @@ def auc_difference(
         if part.empty:
             known = ", ".join(map(str, pd.unique(ok["label"])))
             raise KeyError(f"no ok rows of estimator {name!r}; have: {known}")
-        scored.append(part.set_index([*by, *per, *keys])[["estimate", label]])
+        part = part.set_index([*by, *per, *keys])[["estimate", label]]
+        if not part.index.is_unique:
+            raise ValueError(
+                f"rows of {name!r} do not name one sample each by {', '.join(keys) or 'nothing'}"
+            )
+        scored.append(part)
     second_estimate = scored[1][["estimate"]].rename(columns={"estimate": "estimate_second"})
     both = scored[0].join(second_estimate, how="inner")
     if both.empty:

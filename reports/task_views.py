@@ -246,6 +246,7 @@ def _auc(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
         "difference, harness.metrics.auc_difference."
     )
     blocks.append(t)
+    blocks.extend(_auc_differences(df, by, trial, sid))
     if "n_samples" in by:
         labels = list(pd.unique(df["label"]))
         colour = colours(labels)
@@ -279,6 +280,40 @@ def _auc(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
             )
         )
     return blocks
+
+
+def _auc_differences(df: pd.DataFrame, by: list[str], trial: list[str], sid: str) -> list[Any]:
+    """Each other estimator's AUC minus the first one's, on the samples both scored."""
+    labels = list(pd.unique(ok_rows(df)["label"]))
+    parts = []
+    for other in labels[1:]:
+        try:
+            diff = metrics.auc_difference(df, other, labels[0], by=by, trials=trial)
+        except ValueError:  # the two scored no sample in common
+            continue
+        parts.append(diff.reset_index().assign(label=other))
+    if not parts:
+        return []
+    diff = pd.concat(parts, ignore_index=True).set_index(["label", *by])
+    rest = [b for b in by if b != "n_samples"]
+    if "n_samples" in by:
+        wide = diff["difference"].unstack("n_samples")
+        errors = diff["difference_se"].unstack("n_samples").reindex_like(wide)
+        cols = [str(int(c)) for c in wide.columns]
+    else:
+        wide, errors, cols = diff[["difference"]], diff[["difference_se"]], None
+    t = frame_table(
+        wide, slug(sid, "auc-difference"), f"ROC AUC minus that of {labels[0]}, same samples",
+        "auc", columns=cols, head_label=" · ".join(["estimator", *rest]),
+    )  # fmt: skip
+    _with_errors(t, errors.to_numpy())
+    t.note = (
+        "Paired on the samples both estimators scored: the standard error of the "
+        "difference (DeLong) counts that the two AUCs share their samples, so it is "
+        "usually well below either AUC's own; a difference beyond two standard errors "
+        "is unlikely to be chance."
+    )
+    return [t]
 
 
 def _with_errors(table: Table, errors: np.ndarray) -> None:

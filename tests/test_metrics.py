@@ -258,7 +258,9 @@ def test_auc_difference_unknown_estimator_and_no_common_sample() -> None:
     df = _paired_rows()
     with pytest.raises(KeyError, match="'c'.*have: "):
         metrics.auc_difference(df, "a", "c")
-    moved = df.assign(instance_id=np.where(df["label"] == "b", "other", df["instance_id"]))
+    moved = df.assign(
+        instance_id=np.where(df["label"] == "b", "x" + df["instance_id"], df["instance_id"])
+    )
     with pytest.raises(ValueError, match="no sample in common"):
         metrics.auc_difference(moved, "a", "b")
 
@@ -311,3 +313,9 @@ def test_paper_tables_keep_estimators_in_run_order() -> None:
     mean = metrics.paper_tables(metrics.summarize(df))["mean error per MI level (nats)"]
     assert list(mean.index) == ["ksg", "kde"] and list(mean.columns) == ["0.0", "0.1"]
     assert mean.loc["kde", "0.1"] == pytest.approx(-0.2)
+
+
+def test_auc_difference_refuses_rows_that_name_no_sample() -> None:
+    df = _paired_rows().drop(columns="instance_id")  # trial and seed alone name no sample
+    with pytest.raises(ValueError, match="do not name one sample each"):
+        metrics.auc_difference(df, "a", "b", by=[], trials=["trial"])

@@ -394,6 +394,9 @@ def test_views_for_other_tasks_render_from_rows() -> None:
                      "dependence": "one feature", "d": 16, "dependent": dep, "n_samples": n,
                      "true_mi": np.nan, "estimate": dep * (1 if n == 100 else 0.2)
                      + rng.uniform(0, 0.5), "error": np.nan})  # fmt: skip
+        # kde on the same samples: perfect at n=50 too
+        rows.append({**rows[-1], "label": "kde", "estimator": "kde",
+                     "estimate": dep + rng.uniform(0, 0.5)})  # fmt: skip
     # omniglot: estimates exactly truth / 70
     truth = np.array([11.69, 12.16, 13.21, 13.51])
     for i, t in enumerate(truth):
@@ -417,6 +420,12 @@ def test_views_for_other_tasks_render_from_rows() -> None:
     text, value, _ = auc[("ksg · one feature · 16", "50")]
     assert value == pytest.approx(weak["auc"].iloc[0])
     assert 0.5 < value < 1 and text == f"{value:.3f} ± {weak['auc_se'].iloc[0]:.3f}"
+    diff = p.cells("task-highdim-independence-auc-difference")
+    text, value, _ = diff[("kde · one feature · 16", "50")]
+    # ksg's placements vary, kde's are all 1: the paired error is ksg's own
+    assert value == pytest.approx(1.0 - weak["auc"].iloc[0])
+    assert text == f"{value:.3f} ± {weak['auc_se'].iloc[0]:.3f}"
+    assert diff[("kde · one feature · 16", "100")][:2] == ("0.000 ± 0.000", 0.0)
     res = p.cells("task-omniglot-smi-rescaled")
     assert res[("sliced · 4", "constant c")][1] == pytest.approx(70.0)
     assert res[("sliced · 4", "Spearman ρ")][1] == pytest.approx(1.0)
