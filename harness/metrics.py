@@ -221,9 +221,18 @@ def _mean_over_trials(out: pd.DataFrame, index: list, means: list[str], se: dict
     for c in means:
         cols[c] = g[c].mean()
         if c in se:
-            cols[se[c]] = g[se[c]].apply(lambda e: math.sqrt(float((e**2).sum())) / len(e))
+            cols[se[c]] = g[[c, se[c]]].apply(lambda t, c=c: _se_of_mean(t[c], t[se[c]]))
     cols["trials"] = g[means[0]].count()
     return pd.DataFrame(cols).reset_index().drop(columns="_all", errors="ignore")
+
+
+def _se_of_mean(values: pd.Series, errors: pd.Series) -> float:
+    """Standard error of the mean of the defined ``values`` (independent, errors ``errors``);
+    NaN if one of them has none."""
+    err = errors[values.notna()]
+    if err.empty or err.isna().any():
+        return float("nan")
+    return math.sqrt(float((err**2).sum())) / len(err)
 
 
 def auc_table(

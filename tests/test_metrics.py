@@ -319,3 +319,15 @@ def test_auc_difference_refuses_rows_that_name_no_sample() -> None:
     df = _paired_rows().drop(columns="instance_id")  # trial and seed alone name no sample
     with pytest.raises(ValueError, match="do not name one sample each"):
         metrics.auc_difference(df, "a", "b", by=[], trials=["trial"])
+
+
+def test_auc_standard_error_of_a_mean_skips_one_class_trials() -> None:
+    # trial 0 as in test_auc_table_standard_error_by_hand; trial 1 has no negatives
+    rows = [
+        {"label": "a", "trial": 0, "dependent": d, "estimate": e, "true_mi": 0.0}
+        for e, d in ((0.1, False), (0.4, False), (0.35, True), (0.8, True))
+    ] + [{"label": "a", "trial": 1, "dependent": True, "estimate": 0.5, "true_mi": 0.0}]
+    t = metrics.auc_table(_rows(rows), by=[], trials=["trial"])
+    assert t.loc["a", "trials"] == 1
+    assert t.loc["a", "auc"] == pytest.approx(0.75)
+    assert t.loc["a", "auc_se"] == pytest.approx(math.sqrt(0.125))
