@@ -912,6 +912,7 @@ def test_evaluation_numbers_are_those_of_its_stored_rows(tmp_path, one_torch_thr
 
     import results
     from estimators.infonet.evaluate import WEAK_N, WEAK_RHO, evaluate, export_rows
+    from harness.metrics import delong
 
     torch.manual_seed(0)
     path = tmp_path / "tiny.pt"
@@ -927,6 +928,13 @@ def test_evaluation_numbers_are_those_of_its_stored_rows(tmp_path, one_torch_thr
         assert len(rows) == 20
         auc = roc_auc_score(rows.rho > 0, rows.estimate)
         assert ev["weak_dependence"][f"{name}_auc"] == pytest.approx(auc, abs=1e-4)
+    # the paired error: both estimators' scores of each sample side by side
+    wide = weak.pivot_table(index=["instance_id", "seed"], columns="estimator", values="estimate")
+    truth = weak.drop_duplicates(["instance_id", "seed"]).set_index(["instance_id", "seed"]).rho
+    _, cov = delong(truth.loc[wide.index].to_numpy() > 0, wide[["infonet", "ksg"]].to_numpy().T)
+    diff_se = math.sqrt(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
+    assert ev["weak_dependence"]["difference_se"] == pytest.approx(diff_se, abs=1e-4)
+    assert ev["weak_dependence"]["ksg_auc_se"] == pytest.approx(math.sqrt(cov[1, 1]), abs=1e-4)
     gauss = results.load(ev["gaussian"]["run"], store)
     ksg = gauss[gauss.estimator == "ksg"]
     assert ev["gaussian"]["ksg_mae"] == pytest.approx(ksg.error.abs().mean(), abs=1e-4)

@@ -9,8 +9,9 @@ error and error variance per MI level), ``gmm_order`` (order accuracy per K)
 and the ``gaussian`` rho sweep over ``--seeds`` seeds, and how well the
 estimate detects a weak dependence: the ROC AUC of ``rho = 0.2`` against
 ``rho = 0`` Gaussian samples at n = 300 (``--weak-draws`` of each, KSG on the
-same samples), which is what a sliced estimator's high-dimensional
-independence test rests on (each slice's MI is small). Every number is stored
+same samples; standard errors by DeLong's method, that of the difference
+paired), which is what a sliced estimator's high-dimensional independence
+test rests on (each slice's MI is small). Every number is stored
 in the run store, and the model card's ``evaluation`` entry names the runs.
 With ``--ship`` the checkpoint becomes ``estimators/infonet/checkpoints/
 infonet.pt``, its card gets the evaluation and the result rows behind it are
@@ -51,7 +52,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """Run the harness evaluation of ``checkpoint``; return the card's ``evaluation`` entry."""
     import harness
-    from harness.metrics import auc_table, error_table, level_table, order_table
+    from harness.metrics import auc_difference, auc_table, error_table, level_table, order_table
 
     load_model(checkpoint)  # fail early on a missing or corrupt file
     spec = f"infonet:checkpoint={Path(checkpoint).resolve()},device={device}"
@@ -99,14 +100,19 @@ def evaluate(
         progress=False,
     )
     weak["dependent"] = weak["rho"] > 0
-    aucs = auc_table(weak, by=[])["auc"]
+    aucs = auc_table(weak, by=[])
+    paired = auc_difference(weak, net, ksg, by=[]).iloc[0]
     out["weak_dependence"] = {
         "run": weak.run_id.iloc[0],
         "n": WEAK_N,
         "rho": WEAK_RHO,
         "draws": weak_draws,
-        "infonet_auc": round(float(aucs[net]), 4),
-        "ksg_auc": round(float(aucs[ksg]), 4),
+        "infonet_auc": round(float(aucs.at[net, "auc"]), 4),
+        "infonet_auc_se": round(float(aucs.at[net, "auc_se"]), 4),
+        "ksg_auc": round(float(aucs.at[ksg, "auc"]), 4),
+        "ksg_auc_se": round(float(aucs.at[ksg, "auc_se"]), 4),
+        # the two scored the same samples: the paired error of their difference
+        "difference_se": round(float(paired["difference_se"]), 4),
     }
     out["git_commit"] = levels.git_commit.iloc[0]
     out["targets"] = TARGETS
