@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -115,42 +116,41 @@ def paired_frame(folder: Path, first: str, second: str) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)
 
 
-def paired_markdown(frame: pd.DataFrame, first: str, second: str) -> str:
-    """One row per (dependence, recipe, d); per n 'difference ± se'."""
+def _grid(frame: pd.DataFrame, cell: Callable[[pd.DataFrame], str]) -> str:
+    """Markdown rows (dependence, recipe, d) x columns n; ``cell`` writes one cell's rows."""
     sizes = sorted(frame["n"].unique())
     lines = [
         "| dependence | recipe | d | " + " | ".join(f"n = {n}" for n in sizes) + " |",
         "|---|---|---:|" + "---|" * len(sizes),
     ]
     for (dep, recipe, d), part in frame.groupby(["dependence", "recipe", "d"], sort=True):
-        at = part.set_index("n")
-        cells = [
-            f"{at.at[n, 'difference']:+.2f} ± {at.at[n, 'difference_se']:.2f}"
-            if n in at.index
-            else "–"
-            for n in sizes
-        ]
+        cells = [cell(part[part["n"] == n]) for n in sizes]
         lines.append(f"| {dep} | {recipe} | {d} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def paired_markdown(frame: pd.DataFrame, first: str, second: str) -> str:
+    """One row per (dependence, recipe, d); per n 'difference ± se'."""
+
+    def cell(at: pd.DataFrame) -> str:
+        if at.empty:
+            return "–"
+        return f"{at['difference'].iloc[0]:+.2f} ± {at['difference_se'].iloc[0]:.2f}"
+
     title = f"AUC of {first} minus AUC of {second} on the same samples ± paired standard error"
-    return f"{title}\n\n" + "\n".join(lines)
+    return f"{title}\n\n" + _grid(frame, cell)
 
 
 def markdown(frame: pd.DataFrame, se: bool = False) -> str:
     """One row per (dependence, recipe, d); one column per n, 'a / b / c' per estimator
     (with ``se``, each as 'auc ± standard error')."""
     order = sorted(frame["estimator"].unique())
-    sizes = sorted(frame["n"].unique())
-    lines = [
-        "| dependence | recipe | d | " + " | ".join(f"n = {n}" for n in sizes) + " |",
-        "|---|---|---:|" + "---|" * len(sizes),
-    ]
-    for (dep, recipe, d), part in frame.groupby(["dependence", "recipe", "d"], sort=True):
-        cells = []
-        for n in sizes:
-            at = part[part["n"] == n].set_index("estimator")
-            cells.append(" / ".join(_auc_text(at, e, se) for e in order))
-        lines.append(f"| {dep} | {recipe} | {d} | " + " | ".join(cells) + " |")
-    text = f"AUC ({' / '.join(order)})\n\n" + "\n".join(lines)
+
+    def cell(at: pd.DataFrame) -> str:
+        at = at.set_index("estimator")
+        return " / ".join(_auc_text(at, e, se) for e in order)
+
+    text = f"AUC ({' / '.join(order)})\n\n" + _grid(frame, cell)
     return text + _trials_note(frame)
 
 
