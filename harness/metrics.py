@@ -12,6 +12,7 @@ variance is the sample variance (``ddof=1``).
   standard error (:func:`delong`).
 * :func:`auc_difference` -- paired AUC difference of two estimators scored on the
   same samples, with its standard error.
+* :func:`mae_difference` -- the same for the mean absolute error.
 * :func:`rank_table` -- Spearman rank agreement with the truth and one-constant
   rescaling (``omniglot_smi``, InfoNet Table 5), per group by :func:`rank_agreement`.
 * :func:`latency_table` -- median seconds per estimate per sample size (InfoNet Table 1).
@@ -34,12 +35,14 @@ __all__ = [
     "format_summary",
     "latency_table",
     "level_table",
+    "mae_difference",
     "order_table",
     "paper_tables",
     "rank_agreement",
     "rank_table",
     "summarize",
     "summary_kind",
+    "SAMPLE_COLUMNS",
     "TRIAL_COLUMNS",
 ]
 
@@ -47,6 +50,9 @@ STATUS_COUNTS = ("ok", "failed", "timeout", "skipped")
 
 TRIAL_COLUMNS = ("trial", "seed")
 """Columns that name one trial of an independence test (AUC per trial, then the mean)."""
+
+SAMPLE_COLUMNS = ("task", "instance_id", "instance_index", "seed", "n_samples")
+"""Columns that together name one sample: rows of two estimators are paired on them."""
 
 RANK_COLUMNS = (
     "count",
@@ -286,7 +292,7 @@ def auc_difference(
     label: str = "dependent",
     by: Sequence[str] | None = None,
     trials: Sequence[str] | None = None,
-    match: Sequence[str] = ("task", "instance_id", "instance_index", "seed", "n_samples"),
+    match: Sequence[str] = SAMPLE_COLUMNS,
 ) -> pd.DataFrame:
     """AUC of estimator label ``first`` minus that of ``second``, paired on the same samples.
 
@@ -308,24 +314,7 @@ def auc_difference(
         (difference / its standard error), and with ``trials`` also ``trials``.
     """
     by, per = _groups(df, label, by, trials)
-    keys = [c for c in match if c in df and c not in (*by, *per)]
-    ok = _ok(df)
-    scored = []
-    for name in (first, second):
-        part = ok[ok["label"] == name]
-        if part.empty:
-            known = ", ".join(map(str, pd.unique(ok["label"])))
-            raise KeyError(f"no ok rows of estimator {name!r}; have: {known}")
-        part = part.set_index([*by, *per, *keys])[["estimate", label]]
-        if not part.index.is_unique:
-            raise ValueError(
-                f"rows of {name!r} do not name one sample each by {', '.join(keys) or 'nothing'}"
-            )
-        scored.append(part)
-    second_estimate = scored[1][["estimate"]].rename(columns={"estimate": "estimate_second"})
-    both = scored[0].join(second_estimate, how="inner")
-    if both.empty:
-        raise ValueError(f"{first!r} and {second!r} scored no sample in common")
+    both = _paired(df, first, second, [*by, *per], match, [label])
     groups = both.groupby(level=[*by, *per], sort=True) if by or per else [((), both)]
     rows = []
     for key, part in groups:
@@ -344,6 +333,82 @@ def auc_difference(
     with np.errstate(divide="ignore", invalid="ignore"):
         out["z"] = out["difference"] / out["difference_se"]
     return out.set_index(by) if by else out
+
+
+def _paired(
+    df: pd.DataFrame,
+    first: str,
+    second: str,
+    index: list[str],
+    match: Sequence[str],
+    extra: Sequence[str] = (),
+) -> pd.DataFrame:
+    """``ok`` rows of labels ``first`` and ``second`` side by side on the samples both
+    estimated: ``estimate`` and ``estimate_second`` (plus ``extra`` columns of the
+    first), indexed by ``index`` and the ``match`` columns present."""
+    keys = [c for c in match if c in df and c not in index]
+    ok = _ok(df)
+    scored = []
+    for name in (first, second):
+        part = ok[ok["label"] == name]
+        if part.empty:
+            known = ", ".join(map(str, pd.unique(ok["label"])))
+            raise KeyError(f"no ok rows of estimator {name!r}; have: {known}")
+        part = part.set_index([*index, *keys])[["estimate", *extra]]
+        if not part.index.is_unique:
+            raise ValueError(
+                f"rows of {name!r} do not name one sample each by {', '.join(keys) or 'nothing'}"
+            )
+        scored.append(part)
+    second_estimate = scored[1][["estimate"]].rename(columns={"estimate": "estimate_second"})
+    both = scored[0].join(second_estimate, how="inner")
+    if both.empty:
+        raise ValueError(f"{first!r} and {second!r} scored no sample in common")
+    return both
+
+
+def mae_difference(
+    df: pd.DataFrame, first: str, second: str, match: Sequence[str] = SAMPLE_COLUMNS
+) -> pd.DataFrame:
+    """Mean absolute error of label ``first`` minus that of ``second``, on the same samples.
+
+    Rows are matched as in :func:`auc_difference`; only samples both estimated
+    (``ok``, finite truth) count. The standard error is that of a mean of
+    paired differences, sd(|e1| - |e2|) / sqrt(pairs): the samples' own
+    difficulty cancels, so it is usually well below either MAE's own error.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``task`` when ``df`` holds several tasks: ``pairs``,
+        ``first``, ``second`` (the two MAEs), ``difference``, ``difference_se``
+        and ``z`` (difference / its standard error).
+    """
+    by = ["task"] if "task" in df and df["task"].nunique() > 1 else []
+    both = _paired(df, first, second, by, match, ["true_mi"])
+    both = both[np.isfinite(both["true_mi"].astype(float))]
+    if both.empty:
+        raise ValueError(f"{first!r} and {second!r} share no sample with a known truth")
+    frame = pd.DataFrame(
+        {
+            "first": (both["estimate"] - both["true_mi"]).abs(),
+            "second": (both["estimate_second"] - both["true_mi"]).abs(),
+        }
+    )
+    frame["difference"] = frame["first"] - frame["second"]
+    g = frame.groupby(level=by, sort=True) if by else frame.groupby(lambda _: 0)
+    out = pd.DataFrame(
+        {
+            "pairs": g.size(),
+            "first": g["first"].mean(),
+            "second": g["second"].mean(),
+            "difference": g["difference"].mean(),
+            "difference_se": g["difference"].std(ddof=1) / np.sqrt(g.size()),
+        }
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["z"] = out["difference"] / out["difference_se"]
+    return out if by else out.reset_index(drop=True)
 
 
 def rank_agreement(estimate: np.ndarray, true_mi: np.ndarray) -> dict[str, float]:

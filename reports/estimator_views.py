@@ -8,9 +8,9 @@ import pandas as pd
 from harness import metrics
 from reports.blocks import Figure
 from reports.figures import Panel, Series, plot
-from reports.tables import Table, frame_table, slug
+from reports.tables import Table, frame_table, slug, with_errors
 
-__all__ = ["errors_table", "speed_accuracy"]
+__all__ = ["errors_table", "mae_differences", "speed_accuracy"]
 
 _ERROR_KINDS = {
     "cells": "int",
@@ -40,6 +40,39 @@ def errors_table(df: pd.DataFrame, sid: str) -> Table:
     t.note = (
         "mae, bias (mean error), error_var (ddof=1), rmse over ok cells; median seconds per "
         "estimate (a batched cell counts its batch's time divided by the batch size)."
+    )
+    return t
+
+
+def mae_differences(df: pd.DataFrame, sid: str) -> Table | None:
+    """Each other estimator's MAE minus the first one's on the instances both estimated,
+    with the paired standard error; ``None`` when no two estimators share an instance."""
+    labels = list(pd.unique(df.loc[df["status"] == "ok", "label"]))
+    rows = {}
+    for other in labels[1:]:
+        try:
+            diff = metrics.mae_difference(df, other, labels[0])
+        except ValueError:  # no shared instance with a known truth
+            continue
+        for key, rec in diff.iterrows():
+            head = other if isinstance(key, int) else f"{other} · {key}"
+            rows[head] = rec[["pairs", "first", "second", "difference"]]
+            rows[head]["se"] = rec["difference_se"]
+    if not rows:
+        return None
+    frame = pd.DataFrame(rows).T
+    kinds = {"pairs": "int", "first": "nats", "second": "nats", "difference": "nats"}
+    t = frame_table(
+        frame.drop(columns="se"), slug(sid, "mae-difference"),
+        f"Mean absolute error minus that of {labels[0]}, same instances", kinds,
+        head_label="estimator", columns=["instances", "its MAE", f"MAE of {labels[0]}",
+                                         "difference"],
+    )  # fmt: skip
+    with_errors(t, np.column_stack([np.full((len(frame), 3), np.nan), frame["se"]]), "nats")
+    t.note = (
+        "Over the instances both estimated: the standard error is that of the mean of the "
+        "paired differences of |error|, so the instances' own difficulty cancels; a "
+        "difference beyond two standard errors is unlikely to be chance."
     )
     return t
 

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-__all__ = ["Cell", "Row", "Table", "fmt", "frame_table", "slug"]
+__all__ = ["Cell", "Row", "Table", "fmt", "frame_table", "slug", "with_errors"]
 
 
 @dataclass
@@ -145,3 +145,14 @@ def frame_table(
         names = [n for n in df.index.names if n]
         head_label = " · ".join(map(str, names))
     return Table(id, title, cols, rows, head_label=head_label, note=note)
+
+
+def with_errors(table: Table, errors: Any, kind: str = "auc") -> None:
+    """Append "± error" (formatted as ``kind``) to the text of each numeric cell of
+    ``table`` whose error is finite, cell by cell from the 2-D ``errors`` (rows x
+    the first columns); the cells' exact values stay as they are."""
+    for row, errs in zip(table.rows, errors, strict=True):
+        for cell, err in zip(row.cells, errs, strict=False):
+            if cell.value is not None and _finite(err):
+                cell.text = f"{cell.text} ± {fmt(err, kind)}"
+                cell.title = f"{cell.value:.4g} ± {float(err):.4g} (one standard error)"

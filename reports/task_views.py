@@ -20,7 +20,7 @@ from reports.blocks import Figure, Note
 from reports.figures import Panel, Series, plot
 from reports.frames import colours, ok_rows
 from reports.published_rows import add_published, published_table
-from reports.tables import Row, Table, fmt, frame_table, num_cell, slug
+from reports.tables import Row, fmt, frame_table, num_cell, slug, with_errors
 
 __all__ = ["VIEWS"]
 
@@ -232,11 +232,11 @@ def _auc(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
             head_label="estimator · " + " · ".join(b for b in by if b != "n_samples"),
             columns=cols,
         )  # fmt: skip
-        _with_errors(t, agg["auc_se"].unstack("n_samples").reindex_like(wide).to_numpy())
+        with_errors(t, agg["auc_se"].unstack("n_samples").reindex_like(wide).to_numpy())
     else:
         t = frame_table(agg[["auc", "trials"]], slug(sid, "auc"), "ROC AUC (mean over trials)",
                         {"auc": "auc", "trials": "int"})  # fmt: skip
-        _with_errors(t, agg[["auc_se"]].to_numpy())
+        with_errors(t, agg[["auc_se"]].to_numpy())
     t.note = (
         "AUC of the estimate as a score for dependent vs independent pairs, per trial "
         f"({' and '.join(trial) or 'all rows'}), then averaged; the paper averages ten trials "
@@ -306,7 +306,7 @@ def _auc_differences(df: pd.DataFrame, by: list[str], trial: list[str], sid: str
         wide, slug(sid, "auc-difference"), f"ROC AUC minus that of {labels[0]}, same samples",
         "auc", columns=cols, head_label=" · ".join(["estimator", *rest]),
     )  # fmt: skip
-    _with_errors(t, errors.to_numpy())
+    with_errors(t, errors.to_numpy())
     t.note = (
         "Paired on the samples both estimators scored: the standard error of the "
         "difference (DeLong) counts that the two AUCs share their samples, so it is "
@@ -314,16 +314,6 @@ def _auc_differences(df: pd.DataFrame, by: list[str], trial: list[str], sid: str
         "is unlikely to be chance."
     )
     return [t]
-
-
-def _with_errors(table: Table, errors: np.ndarray) -> None:
-    """Append "± se" to the text of the first ``errors.shape[1]`` cells of each row
-    (values unchanged), and say what the number is in the cell's title."""
-    for row, errs in zip(table.rows, errors, strict=True):
-        for cell, err in zip(row.cells, errs, strict=False):
-            if cell.value is not None and np.isfinite(err):
-                cell.text = f"{cell.text} ± {fmt(err, 'auc')}"
-                cell.title = f"ROC AUC {cell.value:.4f}, standard error {err:.4f}"
 
 
 _RESCALED_COLUMNS = {

@@ -15,7 +15,7 @@ import pandas as pd
 from reports.blocks import Figure, Note, Section
 from reports.data import RunData
 from reports.diff_views import diff_sections
-from reports.estimator_views import errors_table, speed_accuracy
+from reports.estimator_views import errors_table, mae_differences, speed_accuracy
 from reports.failures import failures
 from reports.frames import KINDS, task_frame, view_kind
 from reports.tables import slug
@@ -46,6 +46,9 @@ def task_sections(runs: Sequence[RunData]) -> list[Section]:
         except Exception as exc:  # a broken view must not lose the rest of the report
             section.blocks.append(Note(f"could not draw the {kind} view: {exc!r}", "warn"))
         section.blocks.append(errors_table(df, sid))
+        paired = mae_differences(df, sid)
+        if paired is not None:
+            section.blocks.append(paired)
         fig = speed_accuracy(df, sid)
         if fig is not None:
             section.blocks.append(fig)

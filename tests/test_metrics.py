@@ -331,3 +331,20 @@ def test_auc_standard_error_of_a_mean_skips_one_class_trials() -> None:
     assert t.loc["a", "trials"] == 1
     assert t.loc["a", "auc"] == pytest.approx(0.75)
     assert t.loc["a", "auc_se"] == pytest.approx(math.sqrt(0.125))
+
+
+def test_mae_difference_pairs_instances_by_hand() -> None:
+    # instance i: truth 1.0; a errs by +0.1, -0.3, +0.2; b by -0.2, +0.1, +0.6; b also has
+    # an instance a lacks (not counted)
+    rows = []
+    for i, (ea, eb) in enumerate(((0.1, -0.2), (-0.3, 0.1), (0.2, 0.6))):
+        rows.append({"label": "a", "instance_id": f"i{i}", "true_mi": 1.0, "estimate": 1 + ea})
+        rows.append({"label": "b", "instance_id": f"i{i}", "true_mi": 1.0, "estimate": 1 + eb})
+    rows.append({"label": "b", "instance_id": "i9", "true_mi": 1.0, "estimate": 9.0})
+    out = metrics.mae_difference(_rows(rows), "a", "b").iloc[0]
+    gaps = np.array([0.1 - 0.2, 0.3 - 0.1, 0.2 - 0.6])
+    assert out["pairs"] == 3
+    assert out["first"] == pytest.approx(0.2) and out["second"] == pytest.approx(0.3)
+    assert out["difference"] == pytest.approx(gaps.mean())
+    assert out["difference_se"] == pytest.approx(gaps.std(ddof=1) / math.sqrt(3))
+    assert out["z"] == pytest.approx(gaps.mean() / (gaps.std(ddof=1) / math.sqrt(3)))

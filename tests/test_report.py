@@ -167,6 +167,18 @@ def test_error_tables_hold_metrics(store: Path, page) -> None:
     assert errs[(FAIL_SPEC, "mae")][0] == "–"
 
 
+def test_paired_mae_table_holds_metrics(store: Path, page) -> None:
+    _, p = page
+    df = results.load(GAUSS_RUN, store)
+    want = metrics.mae_difference(df, "kde", "ksg").iloc[0]
+    got = p.cells("task-gaussian-mae-difference")
+    text, value, _ = got[("kde", "difference")]
+    assert value == pytest.approx(want["difference"])
+    assert text.endswith(f" ± {want['difference_se']:.4f}")
+    assert got[("kde", "instances")][1] == want["pairs"] == 6  # 3 rhos x 2 seeds
+    assert got[("kde", "its MAE")][1] == pytest.approx(want["first"])
+
+
 def test_gaussian_estimates_per_instance(store: Path, page) -> None:
     _, p = page
     df = results.load(GAUSS_RUN, store)
