@@ -61,12 +61,12 @@ def mae_differences(df: pd.DataFrame, sid: str) -> Table | None:
     if not rows:
         return None
     frame = pd.DataFrame(rows).T
-    kinds = {"pairs": "int", "first": "nats", "second": "nats", "difference": "nats"}
+    columns = ["instances", "its MAE", f"MAE of {labels[0]}", "difference"]
     t = frame_table(
         frame.drop(columns="se"), slug(sid, "mae-difference"),
-        f"Mean absolute error minus that of {labels[0]}, same instances", kinds,
-        head_label="estimator", columns=["instances", "its MAE", f"MAE of {labels[0]}",
-                                         "difference"],
+        f"Mean absolute error minus that of {labels[0]}, same instances",
+        dict(zip(columns, ("int", "nats", "nats", "nats"), strict=True)),
+        head_label="estimator", columns=columns,
     )  # fmt: skip
     with_errors(t, np.column_stack([np.full((len(frame), 3), np.nan), frame["se"]]), "nats")
     t.note = (

@@ -177,6 +177,7 @@ def test_paired_mae_table_holds_metrics(store: Path, page) -> None:
     assert text.endswith(f" ± {want['difference_se']:.4f}")
     assert got[("kde", "instances")][1] == want["pairs"] == 6  # 3 rhos x 2 seeds
     assert got[("kde", "its MAE")][1] == pytest.approx(want["first"])
+    assert got[("kde", "its MAE")][0] == f"{want['first']:.4f}"
 
 
 def test_gaussian_estimates_per_instance(store: Path, page) -> None:
