@@ -2,6 +2,7 @@
 
     python -m benchmarks.sliced_ceiling order --out benchmarks/results/sliced_ceiling.csv
     python -m benchmarks.sliced_ceiling independence --out benchmarks/results/sliced_auc.csv
+    python -m benchmarks.sliced_ceiling slice-noise --out benchmarks/results/slice_noise.csv
 
 Every slice (theta^T X, phi^T Y) of a Gaussian pair is a bivariate Gaussian,
 so its MI is exactly -1/2 ln(1 - r^2) with r the slice correlation.
@@ -19,6 +20,16 @@ projections) as the test score. It knows the data are Gaussian, so it is a
 near-best case for a sliced test at each n: where its ROC AUC is near 1 the
 sliced construction is not what holds an estimator back. CSV columns:
 dependence, recipe, d, n, trials, projections, auc.
+
+``slice-noise``: one slice at a time. A sliced test at d = 128 adds up slices
+that each carry about 0.002 nats, so it rests on how much a 1-D estimate moves
+with no dependence at all, and whether it moves with the statistic that
+carries a Gaussian slice's dependence (the squared rank correlation). For each
+estimator and n: mean, sd and excess kurtosis of the estimate over ``draws``
+independent Gaussian pairs, its correlation there with the squared Spearman
+correlation, and the ROC AUC (DeLong standard error) of rho = 0.2 against
+rho = 0 on ``draws`` of each. CSV columns: estimator, n, draws, null_mean,
+null_sd, null_kurtosis, corr_rank2, auc, auc_se.
 """
 
 from __future__ import annotations
@@ -29,9 +40,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+import estimators
 import tasks
 from estimators.sliced import random_directions
-from harness.metrics import TRIAL_COLUMNS, auc_table
+from harness.metrics import TRIAL_COLUMNS, auc_table, delong
 from tasks.highdim_order import DIMS, HighDimOrder
 
 PROJECTIONS = (100, 1000, 1500, 20000)
@@ -97,6 +109,43 @@ def independence_auc(
     return float(table["auc"].iloc[0])
 
 
+def gaussian_plugin_mi(x: np.ndarray, y: np.ndarray) -> float:
+    """-1/2 ln(1 - r^2) of the sample correlation r of 1-D samples ``x``, ``y``."""
+    r = np.corrcoef(x.ravel(), y.ravel())[0, 1]
+    return float(-0.5 * np.log1p(-(r**2)))
+
+
+def slice_noise(spec: str, n: int, draws: int = 2000, rho: float = 0.2, seed: int = 0) -> dict:
+    """How a 1-D estimator (registry ``spec``, or ``"plugin"`` for
+    :func:`gaussian_plugin_mi`) behaves on independent Gaussian pairs of size ``n``,
+    and how well it tells ``rho`` from 0 (see the module docstring)."""
+    from scipy.stats import kurtosis, spearmanr
+
+    rng = np.random.default_rng(seed)
+    cov = [[1.0, rho], [rho, 1.0]]
+    null = rng.standard_normal((draws, n, 2))
+    dep = rng.multivariate_normal([0.0, 0.0], cov, size=(draws, n))
+    if spec == "plugin":
+        score = [np.array([gaussian_plugin_mi(s[:, :1], s[:, 1:]) for s in z]) for z in (null, dep)]
+    else:
+        est = estimators.make(spec)
+        score = [est.estimate_batch(list(z[..., :1]), list(z[..., 1:])) for z in (null, dep)]
+    rank2 = np.array([spearmanr(s[:, 0], s[:, 1])[0] ** 2 for s in null])
+    truth = np.r_[np.zeros(draws, bool), np.ones(draws, bool)]
+    auc, cov_auc = delong(truth, np.r_[score[0], score[1]])
+    return {
+        "estimator": spec,
+        "n": n,
+        "draws": draws,
+        "null_mean": float(score[0].mean()),
+        "null_sd": float(score[0].std(ddof=1)),
+        "null_kurtosis": float(kurtosis(score[0])),
+        "corr_rank2": float(np.corrcoef(score[0], rank2)[0, 1]),
+        "auc": float(auc[0]),
+        "auc_se": float(np.sqrt(cov_auc[0, 0])),
+    }
+
+
 def member_covariances(model, d: int) -> list[np.ndarray]:
     """Covariances of (X, Y) and (X, Y') of one triplet."""
     cov = model.covariance()
@@ -139,9 +188,10 @@ def main() -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("part", choices=["order", "independence"])
+    p.add_argument("part", choices=["order", "independence", "slice-noise"])
     p.add_argument("--per-d", type=int, default=100, help="order: triplets per d")
     p.add_argument("--trials", type=int, default=2, help="independence: trials per cell")
+    p.add_argument("--draws", type=int, default=2000, help="slice-noise: samples per rho")
     p.add_argument("--out", default=None, help="also write the CSV here")
     args = p.parse_args()
     if args.part == "order":
@@ -149,6 +199,14 @@ def main() -> int:
         for recipe in ("canonical", "notebook"):
             for row in ceiling(recipe, args.per_d):
                 lines.append(",".join(str(v) for v in row.values()))
+                print(lines[-1], flush=True)
+    elif args.part == "slice-noise":
+        lines = ["estimator,n,draws,null_mean,null_sd,null_kurtosis,corr_rank2,auc,auc_se"]
+        for spec in ("infonet", "ksg", "plugin"):
+            for n in (50, 100, 300):
+                row = slice_noise(spec, n, args.draws)
+                lines.append(",".join(f"{v:.4f}" if isinstance(v, float) else str(v)
+                                      for v in row.values()))  # fmt: skip
                 print(lines[-1], flush=True)
     else:
         lines = ["dependence,recipe,d,n,trials,projections,auc"]
