@@ -1,6 +1,6 @@
 """Markdown table of the InfoNet Fig. 5 reproduction (``paper_comparisons.sh fig5``).
 
-    python -m benchmarks.fig5_table [benchmarks/results] [--se]
+    python -m benchmarks.fig5_table [benchmarks/results] [--se] [--estimators KSG,MINE-1000]
     python -m benchmarks.fig5_table --versus InfoNet-1000@69be315e KSG
 
 Reads every ``paper_fig5*-*.csv.gz`` export (``paper_comparisons.sh fig5
@@ -141,10 +141,10 @@ def paired_markdown(frame: pd.DataFrame, first: str, second: str) -> str:
     return f"{title}\n\n" + _grid(frame, cell)
 
 
-def markdown(frame: pd.DataFrame, se: bool = False) -> str:
+def markdown(frame: pd.DataFrame, se: bool = False, order: list[str] | None = None) -> str:
     """One row per (dependence, recipe, d); one column per n, 'a / b / c' per estimator
-    (with ``se``, each as 'auc ± standard error')."""
-    order = sorted(frame["estimator"].unique())
+    (``order``, default all sorted by name; with ``se``, each as 'auc ± standard error')."""
+    order = order or sorted(frame["estimator"].unique())
 
     def cell(at: pd.DataFrame) -> str:
         at = at.set_index("estimator")
@@ -178,6 +178,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("folder", nargs="?", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument("--se", action="store_true", help="print each AUC with its standard error")
     parser.add_argument(
+        "--estimators", metavar="A,B,...",
+        help="only these estimators (names as printed, e.g. KSG,MINE-1000), in this order",
+    )  # fmt: skip
+    parser.add_argument(
         "--versus", nargs=2, metavar=("FIRST", "SECOND"),
         help="instead, the paired AUC difference FIRST - SECOND per cell (e.g. KSG MINE-1000)",
     )  # fmt: skip
@@ -189,7 +193,15 @@ def main(argv: list[str]) -> int:
     if frame.empty:
         print(f"no paper_fig5*-*.csv.gz in {args.folder}", file=sys.stderr)
         return 1
-    print(markdown(frame, se=args.se))
+    order = args.estimators.split(",") if args.estimators else None
+    if order:
+        unknown = sorted(set(order) - set(frame["estimator"]))
+        if unknown:
+            known = ", ".join(sorted(frame["estimator"].unique()))
+            print(f"no rows of {', '.join(unknown)}; have: {known}", file=sys.stderr)
+            return 2
+        frame = frame[frame["estimator"].isin(order)]
+    print(markdown(frame, se=args.se, order=order))
     return 0
 
 

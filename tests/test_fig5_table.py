@@ -110,3 +110,20 @@ def test_cells_with_further_trials_average_them(tmp_path):
     one_se = delong(dep.astype(bool), same)[1][0, 0] ** 0.5  # the perfect trial's is 0
     assert out["auc_se"] == pytest.approx(one_se / 2)
     assert "one_feature (paper) d = 128 n = 100: 2." in markdown(fig5_frame(tmp_path))
+
+
+def test_main_shows_the_estimators_asked_for_in_order(tmp_path, capsys):
+    from benchmarks.fig5_table import main
+
+    dep = np.array([1] * 5 + [0] * 5)
+    perfect = dep + 0.01 * np.arange(10)
+    same = np.array([1, 0, 1, 0, 1, 1, 0, 1, 0, 1], dtype=float)
+    export(tmp_path / "a.csv", "infonet:batch_size=1000", {"projections": 1000}, same, dep)
+    export(tmp_path / "b.csv", "ksg", {"k": 5}, perfect, dep)
+    frame = pd.concat([pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv")])
+    frame.to_csv(tmp_path / "paper_fig5k-one_feature-d128-n100.csv.gz", index=False)
+    assert main([str(tmp_path), "--estimators", "KSG,InfoNet-1000"]) == 0
+    out = capsys.readouterr().out
+    assert "AUC (KSG / InfoNet-1000)" in out and "| 1.00 / 0.50 |" in out
+    assert main([str(tmp_path), "--estimators", "KSG,MINE-1000"]) == 2
+    assert "no rows of MINE-1000; have: InfoNet-1000, KSG" in capsys.readouterr().err
