@@ -630,6 +630,36 @@ def test_rank_orders_weakened_members_above_their_re_paired_twins(one_torch_thre
     assert margins[50.0] > margins[0.0] + 0.01
 
 
+def test_gaussian_members_are_correlated_gaussians_with_their_mi_as_target(one_torch_thread):
+    from estimators.infonet.simulator import (
+        gaussian_params,
+        gmm_batch_params,
+        quick_gmm_mi,
+        sample_from_params,
+    )
+    from estimators.infonet.train import CALIBRATE_MC, GAUSSIAN_RHO_MAX
+
+    gen = _same_batch()  # train_step's draws with gaussian=0.5: the last 4 of 8 replaced
+    params = gmm_batch_params(8, generator=gen, mi_balance=0.5)
+    extra = gaussian_params(4, GAUSSIAN_RHO_MAX, max_components=20, generator=gen)
+    params = tuple(torch.cat([p[:4], q]) for p, q in zip(params, extra, strict=True))
+    xy = sample_from_params(*params, 400, generator=gen)
+    truth = quick_gmm_mi(*params, CALIBRATE_MC, generator=gen)
+    rho = params[2][4:, 0, 1, 0]
+    assert float(rho.abs().max()) <= GAUSSIAN_RHO_MAX
+    exact = -0.5 * torch.log1p(-(rho**2))
+    assert torch.allclose(truth[4:], exact, atol=0.03)  # Monte Carlo of 1,024 draws
+    u, v = copula(xy[..., 0])[:, :200], copula(xy[..., 1])[:, :200]
+
+    errors = {}
+    for share in (0.0, 0.5):  # fitted on this batch, or on the same one without the Gaussians
+        model = _fit_on_the_same_batch(calibrate=20.0, gaussian=share)
+        with torch.no_grad():
+            est = dv_value(model(u, v), u, v)
+        errors[share] = float(((est[4:] - truth[4:]) ** 2).mean())
+    assert errors[0.5] < 0.7 * errors[0.0]
+
+
 def test_rank_without_calibrate_is_refused():
     with pytest.raises(ValueError, match="rank needs calibrate"):
         _one_insample_step(InfoNetModel(TINY), 0, rank=1.0, independent=0.5, weak=0.5)

@@ -173,3 +173,18 @@ def test_blended_gmm_mi_matches_quadrature_of_the_blend():
     for i in (1, 2):
         assert mi[i] == pytest.approx(_blend_mi_by_quadrature(0.8, float(keep[i])), abs=0.005)
     assert 0 < mi[1] < 0.05 * mi[3]  # about keep**2 times the MI: weak
+
+
+def test_gaussian_params_draw_correlated_standard_gaussians():
+    from estimators.infonet.simulator import gaussian_params, quick_gmm_mi, sample_from_params
+
+    gen = torch.Generator().manual_seed(3)
+    params = gaussian_params(6, 0.6, max_components=5, generator=gen)
+    rho = params[2][:, 0, 1, 0]
+    assert float(rho.abs().max()) <= 0.6 and float(rho.abs().min()) > 0
+    xy = sample_from_params(*params, 50_000, generator=gen).numpy()
+    for member, r in zip(xy, rho.tolist(), strict=True):
+        assert np.std(member, axis=0) == pytest.approx([1.0, 1.0], abs=0.02)
+        assert np.corrcoef(member.T)[0, 1] == pytest.approx(r, abs=0.015)
+    mi = quick_gmm_mi(*params, n_mc=50_000, generator=gen)
+    assert torch.allclose(mi, -0.5 * torch.log1p(-(rho**2)), atol=0.005)

@@ -106,6 +106,28 @@ def gmm_batch_params(
     return params  # type: ignore[return-value]
 
 
+def gaussian_params(
+    count: int,
+    rho_max: float,
+    *,
+    max_components: int = 20,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``count`` bivariate standard Gaussians, correlation uniform on [-rho_max, rho_max],
+    as one-component mixtures padded to ``max_components`` (:func:`random_gmm_params`'s
+    layout; the padding has weight 0 and identity covariance)."""
+    dev = torch.device(device)
+    rho = rho_max * (2 * torch.rand(count, generator=generator, device=dev) - 1)
+    weights = torch.zeros(count, max_components, device=dev)
+    weights[:, 0] = 1.0
+    means = torch.zeros(count, max_components, 2, device=dev)
+    chol = torch.eye(2, device=dev).repeat(count, max_components, 1, 1)
+    chol[:, 0, 1, 0] = rho
+    chol[:, 0, 1, 1] = torch.sqrt(1 - rho**2)
+    return weights, means, chol
+
+
 def pair_partially(
     xy: torch.Tensor, keep: torch.Tensor, generator: torch.Generator | None = None
 ) -> torch.Tensor:
