@@ -30,12 +30,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score
 
 from estimators.infonet.inference import estimate_rows
 from estimators.infonet.simulator import random_gmm_params, sample_from_params
 from ground_truth.analytic import gaussian_mi
 from ground_truth.monte_carlo import gmm_mi
+from harness.metrics import delong
 
 RHOS = tuple(round(0.1 * i, 1) for i in range(10))
 
@@ -177,7 +177,7 @@ def score(model: torch.nn.Module, val: ValidationSet, device: torch.device) -> d
     small_err = predict(model, val.small_xy, device) - val.small_truth
     weak_est = predict(model, val.weak_xy, device)
     model.train(was_training)
-    weak_auc = float(roc_auc_score(val.weak_truth > 0, weak_est))
+    weak_auc = float(delong(val.weak_truth > 0, weak_est)[0][0])
     small_bias = [np.mean(small_err[val.small_truth == t]) for t in np.unique(val.small_truth)]
     small_abs_bias = float(np.mean(np.abs(small_bias)))
     err = est - val.truth
