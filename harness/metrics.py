@@ -384,7 +384,7 @@ def mae_difference(
         ``first``, ``second`` (the two MAEs), ``difference``, ``difference_se``
         and ``z`` (difference / its standard error).
     """
-    by = ["task"] if "task" in df and df["task"].nunique() > 1 else []
+    by = _keys(df)[:-1]  # ["task"] when df holds several tasks
     both = _paired(df, first, second, by, match, ["true_mi"])
     both = both[np.isfinite(both["true_mi"].astype(float))]
     if both.empty:

@@ -8,6 +8,7 @@ import pandas as pd
 from harness import metrics
 from reports.blocks import Figure
 from reports.figures import Panel, Series, plot
+from reports.frames import ok_rows
 from reports.tables import Table, frame_table, slug, with_errors
 
 __all__ = ["errors_table", "mae_differences", "speed_accuracy"]
@@ -47,7 +48,7 @@ def errors_table(df: pd.DataFrame, sid: str) -> Table:
 def mae_differences(df: pd.DataFrame, sid: str) -> Table | None:
     """Each other estimator's MAE minus the first one's on the instances both estimated,
     with the paired standard error; ``None`` when no two estimators share an instance."""
-    labels = list(pd.unique(df.loc[df["status"] == "ok", "label"]))
+    labels = list(pd.unique(ok_rows(df)["label"]))
     rows = {}
     for other in labels[1:]:
         try:
@@ -55,20 +56,20 @@ def mae_differences(df: pd.DataFrame, sid: str) -> Table | None:
         except ValueError:  # no shared instance with a known truth
             continue
         for key, rec in diff.iterrows():
-            head = other if isinstance(key, int) else f"{other} · {key}"
-            rows[head] = rec[["pairs", "first", "second", "difference"]]
-            rows[head]["se"] = rec["difference_se"]
+            rows[other if isinstance(key, int) else f"{other} · {key}"] = rec
     if not rows:
         return None
     frame = pd.DataFrame(rows).T
+    shown = frame[["pairs", "first", "second", "difference"]]
     columns = ["instances", "its MAE", f"MAE of {labels[0]}", "difference"]
     t = frame_table(
-        frame.drop(columns="se"), slug(sid, "mae-difference"),
+        shown, slug(sid, "mae-difference"),
         f"Mean absolute error minus that of {labels[0]}, same instances",
         dict(zip(columns, ("int", "nats", "nats", "nats"), strict=True)),
         head_label="estimator", columns=columns,
     )  # fmt: skip
-    with_errors(t, np.column_stack([np.full((len(frame), 3), np.nan), frame["se"]]), "nats")
+    errors = pd.DataFrame(np.nan, index=shown.index, columns=shown.columns)
+    with_errors(t, errors.assign(difference=frame["difference_se"]).to_numpy(), "nats")
     t.note = (
         "Over the instances both estimated: the standard error is that of the mean of the "
         "paired differences of |error|, so the instances' own difficulty cancels; a "
