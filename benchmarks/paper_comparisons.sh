@@ -4,6 +4,7 @@
 #   bash benchmarks/paper_comparisons.sh [STEP ...]     # steps: mine-levels mine-order mvn cubic
 #
 #   steps also: mine-order-b100 mvn-doe cubic-doe fig5 fig5-std fig5-mine1000 fig5-infonet1000
+#               fig5-infonet5000
 #
 # fig5 is the InfoNet paper's Fig. 5 grid at the notebook's sequence lengths
 # (highdim_independence, n = 50..300, d = 16 and 128): one run per cell, named
