@@ -660,6 +660,31 @@ def test_gaussian_members_are_correlated_gaussians_with_their_mi_as_target(one_t
     assert errors[0.5] < 0.7 * errors[0.0]
 
 
+def test_gaussian_rho_max_sets_the_range_of_the_gaussian_members(one_torch_thread):
+    from estimators.infonet.simulator import gaussian_params, gmm_batch_params, sample_from_params
+    from estimators.infonet.train import GAUSSIAN_RHO_MAX, main
+
+    gen = _same_batch()  # train_step's draws with gaussian=0.5 and gaussian_rho_max=0.9
+    params = gmm_batch_params(8, generator=gen, mi_balance=0.5)
+    extra = gaussian_params(4, 0.9, max_components=20, generator=gen)
+    params = tuple(torch.cat([p[:4], q]) for p, q in zip(params, extra, strict=True))
+    xy = sample_from_params(*params, 400, generator=gen)
+    rho = params[2][4:, 0, 1, 0]
+    assert float(rho.abs().max()) > GAUSSIAN_RHO_MAX  # a range the default never draws
+    exact = -0.5 * torch.log1p(-(rho**2))
+    u, v = copula(xy[..., 0])[:, :200], copula(xy[..., 1])[:, :200]
+
+    errors = {}
+    for rho_max in (GAUSSIAN_RHO_MAX, 0.9):
+        model = _fit_on_the_same_batch(calibrate=20.0, gaussian=0.5, gaussian_rho_max=rho_max)
+        with torch.no_grad():
+            est = dv_value(model(u, v), u, v)
+        errors[rho_max] = float(((est[4:] - exact) ** 2).mean())
+    assert errors[0.9] < 0.7 * errors[GAUSSIAN_RHO_MAX]
+    with pytest.raises(SystemExit):
+        main(["--gaussian", "0.5", "--gaussian-rho-max", "1.0", "--steps", "1"])
+
+
 def test_rank_without_calibrate_is_refused():
     with pytest.raises(ValueError, match="rank needs calibrate"):
         _one_insample_step(InfoNetModel(TINY), 0, rank=1.0, independent=0.5, weak=0.5)

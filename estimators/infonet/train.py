@@ -68,7 +68,7 @@ CALIBRATE_MC = 1024
 #: blend MI from 0 to about 0.1 nats (median 0.02) under the recipe.
 WEAK_KEEP = 0.5
 
-#: ``--gaussian`` members: bivariate Gaussians with correlation uniform on
+#: Default of ``--gaussian-rho-max``: ``--gaussian`` members with correlation uniform on
 #: [-GAUSSIAN_RHO_MAX, GAUSSIAN_RHO_MAX] (MI up to 0.22 nats, half of them below 0.03).
 GAUSSIAN_RHO_MAX = 0.6
 
@@ -203,6 +203,7 @@ def train_step(
     weak: float = 0.0,
     rank: float = 0.0,
     gaussian: float = 0.0,
+    gaussian_rho_max: float = GAUSSIAN_RHO_MAX,
 ) -> float:
     """One Adam step on a fresh batch of GMMs; returns the mean DV value.
 
@@ -257,8 +258,8 @@ def train_step(
 
     ``gaussian`` is the fraction of the batch (rounded, taken from the end,
     after the ``independent`` and ``weak`` members) drawn as a bivariate
-    Gaussian with correlation uniform on [-:data:`GAUSSIAN_RHO_MAX`,
-    :data:`GAUSSIAN_RHO_MAX`] (:func:`~estimators.infonet.simulator.gaussian_params`).
+    Gaussian with correlation uniform on [-``gaussian_rho_max``,
+    ``gaussian_rho_max``] (:func:`~estimators.infonet.simulator.gaussian_params`).
     A random 1-D projection of high-dimensional data is close to Gaussian, so
     the slices a sliced estimate averages are mostly weakly correlated
     near-Gaussian pairs; the recipe has few of them (one component in 20
@@ -276,7 +277,7 @@ def train_step(
     gaussians = min(round(gaussian * batch), batch - unpaired - weakened)
     if gaussians:
         extra = gaussian_params(
-            gaussians, GAUSSIAN_RHO_MAX, max_components=params[0].shape[1], generator=gen,
+            gaussians, gaussian_rho_max, max_components=params[0].shape[1], generator=gen,
             device=device,
         )  # fmt: skip
         params = tuple(
@@ -409,8 +410,15 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=0.0,
         help="fraction of each batch drawn as bivariate Gaussians with correlation "
-        f"uniform on [-{GAUSSIAN_RHO_MAX}, {GAUSSIAN_RHO_MAX}], the shape of a "
+        "uniform on [-R, R] (R: --gaussian-rho-max), the shape of a "
         "high-dimensional sample's random slices (0: none, the paper's recipe)",
+    )
+    p.add_argument(
+        "--gaussian-rho-max",
+        type=float,
+        default=GAUSSIAN_RHO_MAX,
+        help="R of --gaussian. A network that sees small Gaussian samples only with "
+        "|rho| <= R learns to pull a small sample's estimate below R's MI",
     )
     p.add_argument(
         "--rank",
@@ -449,6 +457,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--weak must lie in [0, 1 - independent], got {args.weak}")
     if not 0.0 <= args.gaussian <= 1.0 - args.independent - args.weak:
         p.error(f"--gaussian must lie in [0, 1 - independent - weak], got {args.gaussian}")
+    if not 0.0 < args.gaussian_rho_max < 1.0:
+        p.error(f"--gaussian-rho-max must lie in (0, 1), got {args.gaussian_rho_max}")
     if args.rank < 0:
         p.error(f"--rank must be >= 0, got {args.rank}")
     if args.rank > 0 and not (args.calibrate > 0 and args.independent > 0 and args.weak > 0):
@@ -603,6 +613,7 @@ def main(argv: list[str] | None = None) -> int:
                     "weak": args.weak,
                     "rank": args.rank,
                     "gaussian": args.gaussian,
+                    "gaussian_rho_max": args.gaussian_rho_max,
                     "grad_clip": 1.0,
                     "schedule": f"warmup {args.warmup} + cosine",
                     "data": "random 2-D GMMs, K~U{1..20}, Dirichlet(1) weights, "
@@ -638,6 +649,7 @@ def main(argv: list[str] | None = None) -> int:
                     weak=args.weak,
                     rank=args.rank,
                     gaussian=args.gaussian,
+                    gaussian_rho_max=args.gaussian_rho_max,
                 )
                 if not math.isfinite(value):
                     raise FloatingPointError(f"non-finite DV value at step {step}")
