@@ -973,7 +973,7 @@ def test_evaluation_numbers_are_those_of_its_stored_rows(tmp_path, one_torch_thr
     path = tmp_path / "tiny.pt"
     save_model(InfoNetModel(TINY).eval(), path, {"steps": 0})
     store = tmp_path / "eval.sqlite"
-    ev = evaluate(path, store, seeds=1, per_level=1, per_k=1, weak_draws=10)
+    ev = evaluate(path, store, seeds=1, per_level=1, per_k=1, weak_draws=10, weak_small_n=[50])
 
     weak = results.load(ev["weak_dependence"]["run"], store)
     assert sorted(weak.n_samples.unique()) == [WEAK_N]
@@ -990,6 +990,12 @@ def test_evaluation_numbers_are_those_of_its_stored_rows(tmp_path, one_torch_thr
     diff_se = math.sqrt(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
     assert ev["weak_dependence"]["difference_se"] == pytest.approx(diff_se, abs=1e-4)
     assert ev["weak_dependence"]["ksg_auc_se"] == pytest.approx(math.sqrt(cov[1, 1]), abs=1e-4)
+    # the small-sample part: the same check at n = 50, on its own samples
+    small = ev["weak_dependence_small_n"]["50"]
+    rows = results.load(small["run"], store)
+    assert sorted(rows.n_samples.unique()) == [50]
+    net = rows[rows.estimator == "infonet"]
+    assert small["infonet_auc"] == pytest.approx(roc_auc_score(net.rho > 0, net.estimate), abs=1e-4)
     gauss = results.load(ev["gaussian"]["run"], store)
     ksg = gauss[gauss.estimator == "ksg"]
     assert ev["gaussian"]["ksg_mae"] == pytest.approx(ksg.error.abs().mean(), abs=1e-4)
@@ -997,4 +1003,4 @@ def test_evaluation_numbers_are_those_of_its_stored_rows(tmp_path, one_torch_thr
     exported = pd.read_csv(export_rows(ev, tmp_path / "rows.csv"))
     assert set(exported.run_id) == {
         ev[p]["run"] for p in ("gmm_levels", "gmm_order", "gaussian", "weak_dependence")
-    }
+    } | {small["run"]}

@@ -11,7 +11,8 @@ estimate detects a weak dependence: the ROC AUC of ``rho = 0.2`` against
 ``rho = 0`` Gaussian samples at n = 300 (``--weak-draws`` of each, KSG on the
 same samples; standard errors by DeLong's method, that of the difference
 paired), which is what a sliced estimator's high-dimensional independence
-test rests on (each slice's MI is small). Every number is stored
+test rests on (each slice's MI is small); the same again at n = 50 and 100
+(``--weak-small-n``), the sequence lengths of the paper's Fig. 5. Every number is stored
 in the run store, and the model card's ``evaluation`` entry names the runs.
 With ``--ship`` the checkpoint becomes ``estimators/infonet/checkpoints/
 infonet.pt``, its card gets the evaluation and the result rows behind it are
@@ -24,6 +25,7 @@ import argparse
 import json
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,10 @@ from estimators.infonet.checkpoint import DEFAULT_CHECKPOINT, card_path, load_ca
 # the weak-dependence check: rho = WEAK_RHO (MI 0.020 nats) against 0 at n = WEAK_N, the
 # same task training's validation scores (on other samples)
 from estimators.infonet.validation import WEAK_N, WEAK_RHO
+
+#: Smaller sample sizes of the same weak-dependence check: a sliced estimator's
+#: slices at the InfoNet paper's Fig. 5 sequence lengths (n = 50 ... 300).
+WEAK_SMALL_N = (50, 100)
 
 # the issue's targets, recorded beside the numbers
 TARGETS = {
@@ -49,10 +55,11 @@ def evaluate(
     per_level: int = 100,
     per_k: int = 200,
     weak_draws: int = 100,
+    weak_small_n: Sequence[int] = WEAK_SMALL_N,
 ) -> dict[str, Any]:
     """Run the harness evaluation of ``checkpoint``; return the card's ``evaluation`` entry."""
     import harness
-    from harness.metrics import auc_difference, auc_table, error_table, level_table, order_table
+    from harness.metrics import error_table, level_table, order_table
 
     load_model(checkpoint)  # fail early on a missing or corrupt file
     spec = f"infonet:checkpoint={Path(checkpoint).resolve()},device={device}"
@@ -92,21 +99,38 @@ def evaluate(
         "infonet_bias": round(float(errors.loc[net, "bias"]), 4),
     }
 
+    out["weak_dependence"] = _weak_dependence(spec, WEAK_N, weak_draws, store)
+    out["weak_dependence_small_n"] = {
+        str(n): _weak_dependence(spec, n, weak_draws, store) for n in weak_small_n
+    }
+    out["git_commit"] = levels.git_commit.iloc[0]
+    out["targets"] = TARGETS
+    out["seconds"] = round(time.time() - started, 1)
+    return out
+
+
+def _weak_dependence(spec: str, n: int, draws: int, store: str | Path) -> dict[str, Any]:
+    """ROC AUC of ``rho = WEAK_RHO`` against ``rho = 0`` at ``n``, InfoNet beside KSG."""
+    import harness
+    from harness.metrics import auc_difference, auc_table
+
     weak = harness.run(
         ["ksg:k=5", spec],
-        f"gaussian:rhos=0;{WEAK_RHO},n={WEAK_N}",
-        seeds=range(weak_draws),
+        f"gaussian:rhos=0;{WEAK_RHO},n={n}",
+        seeds=range(draws),
         store=store,
         progress=False,
     )
     weak["dependent"] = weak["rho"] > 0
     aucs = auc_table(weak, by=[])
+    ksg = next(label for label in aucs.index if label.startswith("ksg"))
+    net = next(label for label in aucs.index if label.startswith("infonet"))
     paired = auc_difference(weak, net, ksg, by=[]).iloc[0]
-    out["weak_dependence"] = {
+    return {
         "run": weak.run_id.iloc[0],
-        "n": WEAK_N,
+        "n": n,
         "rho": WEAK_RHO,
-        "draws": weak_draws,
+        "draws": draws,
         "infonet_auc": round(float(aucs.at[net, "auc"]), 4),
         "infonet_auc_se": round(float(aucs.at[net, "auc_se"]), 4),
         "ksg_auc": round(float(aucs.at[ksg, "auc"]), 4),
@@ -114,10 +138,17 @@ def evaluate(
         # the two scored the same samples: the paired error of their difference
         "difference_se": round(float(paired["difference_se"]), 4),
     }
-    out["git_commit"] = levels.git_commit.iloc[0]
-    out["targets"] = TARGETS
-    out["seconds"] = round(time.time() - started, 1)
-    return out
+
+
+def evaluation_runs(evaluation: dict[str, Any]) -> list[str]:
+    """The run ids behind ``evaluation``, in the order of its parts."""
+    runs = [
+        evaluation[part]["run"]
+        for part in ("gmm_levels", "gmm_order", "gaussian", "weak_dependence")
+        if part in evaluation
+    ]
+    runs += [part["run"] for part in evaluation.get("weak_dependence_small_n", {}).values()]
+    return runs
 
 
 ROWS_FILE = Path(__file__).resolve().parents[2] / "benchmarks/results/infonet_evaluation.csv.gz"
@@ -129,8 +160,7 @@ def export_rows(evaluation: dict[str, Any], path: str | Path = ROWS_FILE) -> Pat
 
     import results
 
-    parts = ("gmm_levels", "gmm_order", "gaussian", "weak_dependence")
-    runs = [evaluation[part]["run"] for part in parts if part in evaluation]
+    runs = evaluation_runs(evaluation)
     rows = pd.concat([results.load(run, evaluation["store"]) for run in runs], ignore_index=True)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -165,6 +195,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--per-level", type=int, default=100)
     p.add_argument("--per-k", type=int, default=200)
     p.add_argument("--weak-draws", type=int, default=100, help="samples per rho, weak check")
+    p.add_argument(
+        "--weak-small-n",
+        default=",".join(map(str, WEAK_SMALL_N)),
+        help="further sample sizes of the weak check, comma-separated ('' for none)",
+    )
     p.add_argument("--ship", action="store_true", help="install as the packaged default model")
     args = p.parse_args(argv)
     result = evaluate(
@@ -175,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         args.per_level,
         args.per_k,
         args.weak_draws,
+        [int(n) for n in args.weak_small_n.split(",") if n.strip()],
     )
     print(json.dumps(result, indent=2))
     if args.ship:
