@@ -410,6 +410,7 @@ def test_validation_small_sample_and_weak_dependence_parts(tmp_path):
         WEAK_N,
         WEAK_REPEATS,
         WEAK_RHO,
+        WEAK_SMALL_N,
         WEAK_WEIGHT,
         ValidationSet,
         build_validation_set,
@@ -423,17 +424,20 @@ def test_validation_small_sample_and_weak_dependence_parts(tmp_path):
         pooled = np.corrcoef(rows.reshape(-1, 2).T)[0, 1]
         assert pooled == pytest.approx(rho, abs=0.05)
     assert val.weak_xy.shape == (2 * WEAK_REPEATS, WEAK_N, 2)
-    for dependent, rho in ((False, 0.0), (True, WEAK_RHO)):
-        rows = val.weak_xy[(val.weak_truth > 0) == dependent]
-        assert len(rows) == WEAK_REPEATS
-        pooled = np.corrcoef(rows.reshape(-1, 2).T)[0, 1]
-        assert pooled == pytest.approx(rho, abs=0.02)
+    assert val.weak_small_xy.shape == (2 * WEAK_REPEATS, WEAK_SMALL_N, 2)
+    for xy, truth in ((val.weak_xy, val.weak_truth), (val.weak_small_xy, val.weak_small_truth)):
+        for dependent, rho in ((False, 0.0), (True, WEAK_RHO)):
+            rows = xy[(truth > 0) == dependent]
+            assert len(rows) == WEAK_REPEATS
+            pooled = np.corrcoef(rows.reshape(-1, 2).T)[0, 1]
+            assert pooled == pytest.approx(rho, abs=0.03)
     # a set saved before the small and weak parts existed gets the same parts on load
     old = tmp_path / "old.npz"
     np.savez_compressed(old, xy=val.xy, truth=val.truth, is_gaussian=val.is_gaussian)
     loaded = ValidationSet.load(old)
     assert np.array_equal(loaded.small_xy, val.small_xy)
     assert np.array_equal(loaded.weak_xy, val.weak_xy)
+    assert np.array_equal(loaded.weak_small_xy, val.weak_small_xy)
 
     model, _ = load_model()
     m = score(model, val, torch.device("cpu"))
@@ -444,8 +448,13 @@ def test_validation_small_sample_and_weak_dependence_parts(tmp_path):
     weak_est = est.estimate_batch(val.weak_xy[..., :1], val.weak_xy[..., 1:])
     assert m["weak_auc"] == pytest.approx(roc_auc_score(val.weak_truth > 0, weak_est), abs=1e-3)
     assert m["weak_auc"] > 0.7  # the shipped model tells rho = 0.2 from 0 at n = 300
+    small = est.estimate_batch(val.weak_small_xy[..., :1], val.weak_small_xy[..., 1:])
+    auc_small = roc_auc_score(val.weak_small_truth > 0, small)
+    assert m["weak_auc_small"] == pytest.approx(auc_small, abs=1e-3)
+    assert 0.55 < m["weak_auc_small"] < m["weak_auc"]  # a weaker test at n = 100
     big_mae = (m["gauss_mae"] * 10 + m["gmm_mae"] * 3) / 13
-    expected = big_mae + SMALL_WEIGHT * m["small_abs_bias"] + WEAK_WEIGHT * (1 - m["weak_auc"])
+    weak_term = WEAK_WEIGHT * (2 - m["weak_auc"] - m["weak_auc_small"])
+    expected = big_mae + SMALL_WEIGHT * m["small_abs_bias"] + weak_term
     assert m["score"] == pytest.approx(expected, abs=1e-6)
 
 

@@ -17,10 +17,14 @@ and two small-sample parts:
   ROC AUC of the estimates (dependent vs independent) measures how well a
   weak dependence is told from none, which decides sliced InfoNet's
   high-dimensional independence tests, and which the errors do not show.
+  The same check at n = :data:`WEAK_SMALL_N` (the paper's Fig. 5 slices are
+  50 to 300 samples long) is a third small part: a model can gain at n = 300
+  and not at n = 100.
 
 The selection score is the n = 2000 mean absolute error plus
 :data:`SMALL_WEIGHT` times the mean absolute per-rho bias at n = 100 plus
-:data:`WEAK_WEIGHT` times (1 - the weak-dependence AUC).
+:data:`WEAK_WEIGHT` times (1 - the weak-dependence AUC) for each of the two
+weak-dependence parts.
 """
 
 from __future__ import annotations
@@ -48,13 +52,16 @@ SMALL_WEIGHT = 0.1
 #: Sample size, correlation, draws per class and seed of the weak-dependence part.
 WEAK_N, WEAK_RHO, WEAK_REPEATS, WEAK_SEED = 300, 0.2, 100, 20243
 
-#: Weight of (1 - weak-dependence AUC) in the selection score: an AUC gain of
-#: 0.05 counts as much as 0.0025 nats of mean absolute error.
+#: Sample size and seed of the small weak-dependence part (same rho and draws).
+WEAK_SMALL_N, WEAK_SMALL_SEED = 100, 20244
+
+#: Weight of (1 - weak-dependence AUC) in the selection score, per part: an AUC
+#: gain of 0.05 counts as much as 0.0025 nats of mean absolute error.
 WEAK_WEIGHT = 0.05
 
 #: Changes whenever :func:`score`'s ``"score"`` changes meaning, so a resumed
 #: training run does not compare its new scores with an old best.
-SCORE_VERSION = 3
+SCORE_VERSION = 4
 
 
 @dataclass
@@ -66,6 +73,8 @@ class ValidationSet:
     small_truth: np.ndarray  # (count_small,)
     weak_xy: np.ndarray  # (2 WEAK_REPEATS, WEAK_N, 2): rho = 0 first, then WEAK_RHO
     weak_truth: np.ndarray  # (2 WEAK_REPEATS,)
+    weak_small_xy: np.ndarray  # (2 WEAK_REPEATS, WEAK_SMALL_N, 2), ordered as weak_xy
+    weak_small_truth: np.ndarray  # (2 WEAK_REPEATS,)
 
     def save(self, path: Path) -> None:
         np.savez_compressed(
@@ -77,6 +86,8 @@ class ValidationSet:
             small_truth=self.small_truth,
             weak_xy=self.weak_xy,
             weak_truth=self.weak_truth,
+            weak_small_xy=self.weak_small_xy,
+            weak_small_truth=self.weak_small_truth,
         )
 
     @classmethod
@@ -85,7 +96,12 @@ class ValidationSet:
         with np.load(path, allow_pickle=False) as f:
             small = (f["small_xy"], f["small_truth"]) if "small_xy" in f else small_sweep()
             weak = (f["weak_xy"], f["weak_truth"]) if "weak_xy" in f else weak_pairs()
-            return cls(f["xy"], f["truth"], f["is_gaussian"], *small, *weak)
+            weak_small = (
+                (f["weak_small_xy"], f["weak_small_truth"])
+                if "weak_small_xy" in f
+                else weak_pairs(WEAK_SMALL_N, WEAK_SMALL_SEED)
+            )
+            return cls(f["xy"], f["truth"], f["is_gaussian"], *small, *weak, *weak_small)
 
 
 def gaussian_sweep(
@@ -106,18 +122,17 @@ def small_sweep() -> tuple[np.ndarray, np.ndarray]:
     return gaussian_sweep(SMALL_N, SMALL_REPEATS, np.random.default_rng(SMALL_SEED))
 
 
-def weak_pairs() -> tuple[np.ndarray, np.ndarray]:
-    """The weak-dependence part: rho = 0 and :data:`WEAK_RHO` samples at n = :data:`WEAK_N`."""
-    return gaussian_sweep(
-        WEAK_N, WEAK_REPEATS, np.random.default_rng(WEAK_SEED), rhos=(0.0, WEAK_RHO)
-    )
+def weak_pairs(n: int = WEAK_N, seed: int = WEAK_SEED) -> tuple[np.ndarray, np.ndarray]:
+    """A weak-dependence part: :data:`WEAK_REPEATS` samples each at rho = 0 and
+    :data:`WEAK_RHO`, of size ``n``."""
+    return gaussian_sweep(n, WEAK_REPEATS, np.random.default_rng(seed), rhos=(0.0, WEAK_RHO))
 
 
 def build_validation_set(
     n: int = 2000, repeats: int = 3, gmms: int = 96, seed: int = 20241, mc_samples: int = 200_000
 ) -> ValidationSet:
     """Gaussian sweep (``repeats`` per rho) plus ``gmms`` random GMMs with MC truth,
-    the small-sample Gaussian sweep and the weak-dependence part."""
+    the small-sample Gaussian sweep and the two weak-dependence parts."""
     sweep, sweep_truth = gaussian_sweep(n, repeats, np.random.default_rng(seed))
     xy, truth, gauss = list(sweep), list(sweep_truth), [True] * len(sweep)
     gen = torch.Generator().manual_seed(seed)
@@ -143,6 +158,7 @@ def build_validation_set(
         np.array(gauss),
         *small_sweep(),
         *weak_pairs(),
+        *weak_pairs(WEAK_SMALL_N, WEAK_SMALL_SEED),
     )
 
 
@@ -176,8 +192,10 @@ def score(model: torch.nn.Module, val: ValidationSet, device: torch.device) -> d
     est = predict(model, val.xy, device)
     small_err = predict(model, val.small_xy, device) - val.small_truth
     weak_est = predict(model, val.weak_xy, device)
+    weak_small_est = predict(model, val.weak_small_xy, device)
     model.train(was_training)
     weak_auc = float(delong(val.weak_truth > 0, weak_est)[0][0])
+    weak_auc_small = float(delong(val.weak_small_truth > 0, weak_small_est)[0][0])
     small_bias = [np.mean(small_err[val.small_truth == t]) for t in np.unique(val.small_truth)]
     small_abs_bias = float(np.mean(np.abs(small_bias)))
     err = est - val.truth
@@ -192,7 +210,8 @@ def score(model: torch.nn.Module, val: ValidationSet, device: torch.device) -> d
         "small_abs_bias": small_abs_bias,
         "small_bias_rho0": float(small_bias[0]),
         "weak_auc": weak_auc,
+        "weak_auc_small": weak_auc_small,
         "score": float(np.mean(np.abs(err)))
         + SMALL_WEIGHT * small_abs_bias
-        + WEAK_WEIGHT * (1.0 - weak_auc),
+        + WEAK_WEIGHT * (2.0 - weak_auc - weak_auc_small),
     }
