@@ -694,6 +694,31 @@ def test_gaussian_rho_max_sets_the_range_of_the_gaussian_members(one_torch_threa
         main(["--gaussian", "0.5", "--gaussian-rho-max", "1.0", "--steps", "1"])
 
 
+def test_gaussian_max_n_keeps_gaussian_members_out_of_large_n_steps(
+    tmp_path, monkeypatch, one_torch_thread
+):
+    from estimators.infonet import train
+
+    seen = []
+    real_step = train.train_step
+
+    def recording_step(model, opt, batch, n, *args, **kwargs):
+        seen.append((n, kwargs["gaussian"]))
+        return real_step(model, opt, batch, n, *args, **kwargs)
+
+    monkeypatch.setattr(train, "train_step", recording_step)
+    tiny, options = _tiny_training(tmp_path)
+    options[options.index("--n") + 1] = "32,64"
+    args = ["--config", tiny, "--steps", "12", "--gaussian", "0.5", "--gaussian-max-n", "32"]
+    assert train.main([*args, *options]) == 0
+    assert {n for n, _ in seen} == {32, 64}
+    assert all(g == (0.5 if n == 32 else 0.0) for n, g in seen)
+    assert load_model(tmp_path / "run" / "best.pt")[1]["training"]["gaussian_max_n"] == 32
+    assert train.step_gaussian(0.5, 5000) == 0.5  # 0: every step
+    with pytest.raises(SystemExit):
+        train.main(["--gaussian-max-n", "-1", "--steps", "1"])
+
+
 def test_rank_without_calibrate_is_refused():
     with pytest.raises(ValueError, match="rank needs calibrate"):
         _one_insample_step(InfoNetModel(TINY), 0, rank=1.0, independent=0.5, weak=0.5)

@@ -186,6 +186,12 @@ def stop_on_signals() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def step_gaussian(fraction: float, n: int, max_n: int = 0) -> float:
+    """The ``--gaussian`` fraction of a step drawing ``n`` samples per member:
+    ``fraction`` if ``max_n`` is 0 or ``n <= max_n``, else 0."""
+    return fraction if max_n == 0 or n <= max_n else 0.0
+
+
 def train_step(
     model: InfoNetModel,
     opt: torch.optim.Optimizer,
@@ -421,6 +427,13 @@ def main(argv: list[str] | None = None) -> int:
         "|rho| <= R learns to pull a small sample's estimate below R's MI",
     )
     p.add_argument(
+        "--gaussian-max-n",
+        type=int,
+        default=0,
+        help="draw --gaussian members only in steps whose n is at most this, so "
+        "large-n steps keep the GMM recipe's share (0: every step)",
+    )
+    p.add_argument(
         "--rank",
         type=float,
         default=0.0,
@@ -459,6 +472,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--gaussian must lie in [0, 1 - independent - weak], got {args.gaussian}")
     if not 0.0 < args.gaussian_rho_max < 1.0:
         p.error(f"--gaussian-rho-max must lie in (0, 1), got {args.gaussian_rho_max}")
+    if args.gaussian_max_n < 0:
+        p.error(f"--gaussian-max-n must be >= 0, got {args.gaussian_max_n}")
     if args.rank < 0:
         p.error(f"--rank must be >= 0, got {args.rank}")
     if args.rank > 0 and not (args.calibrate > 0 and args.independent > 0 and args.weak > 0):
@@ -614,6 +629,7 @@ def main(argv: list[str] | None = None) -> int:
                     "rank": args.rank,
                     "gaussian": args.gaussian,
                     "gaussian_rho_max": args.gaussian_rho_max,
+                    "gaussian_max_n": args.gaussian_max_n,
                     "grad_clip": 1.0,
                     "schedule": f"warmup {args.warmup} + cosine",
                     "data": "random 2-D GMMs, K~U{1..20}, Dirichlet(1) weights, "
@@ -648,7 +664,7 @@ def main(argv: list[str] | None = None) -> int:
                     calibrate_scale=args.calibrate_scale,
                     weak=args.weak,
                     rank=args.rank,
-                    gaussian=args.gaussian,
+                    gaussian=step_gaussian(args.gaussian, n, args.gaussian_max_n),
                     gaussian_rho_max=args.gaussian_rho_max,
                 )
                 if not math.isfinite(value):
