@@ -948,10 +948,11 @@ def test_split_correction_on_the_shipped_model():
     # at n = 200, and the split leaves it there
     assert abs((plain - truth)[:8].mean()) < 0.02
     assert abs((corrected - truth)[:8].mean()) < 0.02
-    # above independence the split takes off more than the model's optimism
-    assert 0 < (plain - truth)[8:].mean() < 0.04
-    assert np.all(plain[8:] - corrected[8:] > 0.04)
-    assert -0.06 < (corrected - truth)[8:].mean() < -0.02
+    # above independence the model has no optimism left either, and the split
+    # still takes some off: it over-corrects (README: leave it off)
+    assert abs((plain - truth)[8:].mean()) < 0.02
+    assert (plain - corrected)[8:].mean() > 0.01
+    assert -0.06 < (corrected - truth)[8:].mean() < -0.015
     # the split is by x-rank, so the sample order still does not matter
     perm = np.random.default_rng(1).permutation(200)
     assert split.estimate(xs[9][perm], ys[9][perm]) == pytest.approx(corrected[9], abs=1e-5)
