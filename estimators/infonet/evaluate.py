@@ -37,7 +37,7 @@ from estimators.infonet.validation import WEAK_N, WEAK_RHO
 
 #: Smaller sample sizes of the same weak-dependence check: a sliced estimator's
 #: slices at the InfoNet paper's Fig. 5 sequence lengths (n = 50 ... 300).
-WEAK_SMALL_N = (50, 100)
+WEAK_SMALL_SIZES = (50, 100)
 
 # the issue's targets, recorded beside the numbers
 TARGETS = {
@@ -55,7 +55,7 @@ def evaluate(
     per_level: int = 100,
     per_k: int = 200,
     weak_draws: int = 100,
-    weak_small_n: Sequence[int] = WEAK_SMALL_N,
+    weak_small_n: Sequence[int] = WEAK_SMALL_SIZES,
 ) -> dict[str, Any]:
     """Run the harness evaluation of ``checkpoint``; return the card's ``evaluation`` entry."""
     import harness
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--weak-draws", type=int, default=100, help="samples per rho, weak check")
     p.add_argument(
         "--weak-small-n",
-        default=",".join(map(str, WEAK_SMALL_N)),
+        default=",".join(map(str, WEAK_SMALL_SIZES)),
         help="further sample sizes of the weak check, comma-separated ('' for none)",
     )
     p.add_argument("--ship", action="store_true", help="install as the packaged default model")

@@ -191,11 +191,11 @@ def score(model: torch.nn.Module, val: ValidationSet, device: torch.device) -> d
     model.eval()
     est = predict(model, val.xy, device)
     small_err = predict(model, val.small_xy, device) - val.small_truth
-    weak_est = predict(model, val.weak_xy, device)
-    weak_small_est = predict(model, val.weak_small_xy, device)
+    weak_auc, weak_auc_small = (
+        float(delong(truth > 0, predict(model, xy, device))[0][0])
+        for xy, truth in ((val.weak_xy, val.weak_truth), (val.weak_small_xy, val.weak_small_truth))
+    )
     model.train(was_training)
-    weak_auc = float(delong(val.weak_truth > 0, weak_est)[0][0])
-    weak_auc_small = float(delong(val.weak_small_truth > 0, weak_small_est)[0][0])
     small_bias = [np.mean(small_err[val.small_truth == t]) for t in np.unique(val.small_truth)]
     small_abs_bias = float(np.mean(np.abs(small_bias)))
     err = est - val.truth
