@@ -21,7 +21,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from estimators.infonet import InfoNet  # noqa: E402
-from estimators.infonet.simulator import sample_gmm_batch  # noqa: E402
+from estimators.infonet.simulator import gmm_batch_params, sample_from_params  # noqa: E402
 
 
 def _time_batch(est: InfoNet, xs: list, ys: list, min_seconds: float) -> float:
@@ -64,7 +64,8 @@ def main() -> int:
     gen = torch.Generator().manual_seed(0)
     for n in [int(s) for s in args.ns.split(",")]:
         for b in [int(s) for s in batches.split(",")]:
-            xy = sample_gmm_batch(b, n, generator=gen).numpy().astype(np.float64)
+            params = gmm_batch_params(b, generator=gen)
+            xy = sample_from_params(*params, n, generator=gen).numpy().astype(np.float64)
             xs, ys = list(xy[..., :1]), list(xy[..., 1:])
             est = InfoNet(checkpoint=args.checkpoint, device=name, batch_size=b, grid=args.grid)
             try:

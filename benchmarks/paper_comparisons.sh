@@ -14,7 +14,9 @@
 # fig5-mine1000 for MINE-1000 (fig5m-...), and fig5-infonet1000 for the shipped
 # InfoNet with the paper's 1,000 projections beside KSG (fig5k-..., about 5
 # minutes per cell on one core; fig5-infonet5000 the same with 5,000 projections,
-# runs fig5k5000-..., five times as long). FIG5_DEPS (default "one_feature two_features
+# runs fig5k5000-..., five times as long). FIG5_PREFIX renames fig5-infonet1000's
+# runs (e.g. fig5k15 for a newly shipped model), so its exports sit beside the
+# earlier model's rather than replacing them. FIG5_DEPS (default "one_feature two_features
 # independent_coords"), FIG5_DIMS (default "16 128"), FIG5_SIZES (default
 # "50 100 200 300") and FIG5_RECIPES (default "paper notebook"; the notebook's
 # recipe differs only for two_features) pick a part of the grid. FIG5_SEEDS
@@ -91,7 +93,7 @@ for step in "${steps[@]}"; do
         fig5 fig5 "infonet:projections=$p,batch_size=$p,ksg,mine:steps=100,batch_size=100" ;;
     fig5-std) fig5 fig5std "ksg:standardize=true" ;;  # KSG on standardised columns
     fig5-mine1000) fig5 fig5m "mine:steps=1000,batch_size=100" ;;
-    fig5-infonet1000) fig5 fig5k "infonet:projections=1000,batch_size=1000,ksg" ;;
+    fig5-infonet1000) fig5 "${FIG5_PREFIX:-fig5k}" "infonet:projections=1000,batch_size=1000,ksg" ;;
     fig5-infonet5000) fig5 fig5k5000 "infonet:projections=5000,batch_size=1000,ksg" ;;
     *) echo "unknown step $step" >&2; exit 2 ;;
     esac

@@ -14,6 +14,13 @@ torch = pytest.importorskip("torch")
 
 import estimators  # noqa: E402
 from estimators.infonet import InfoNet  # noqa: E402
+from estimators.infonet.batches import (  # noqa: E402
+    GAUSSIAN_RHO_MAX,
+    WEAK_KEEP,
+    TrainingBatch,
+    calibration_targets,
+    draw_batch,
+)
 from estimators.infonet.checkpoint import (  # noqa: E402
     DEFAULT_CHECKPOINT,
     ChecksumError,
@@ -459,12 +466,11 @@ def test_validation_small_sample_and_weak_dependence_parts(tmp_path):
 
 
 def test_tiny_training_run_increases_dv(one_torch_thread):
-    from estimators.infonet.simulator import sample_gmm_batch
     from estimators.infonet.train import train_step
 
     torch.manual_seed(0)
     model = InfoNetModel(TINY)
-    xy = sample_gmm_batch(16, 200, generator=torch.Generator().manual_seed(123))
+    xy = draw_batch(16, 200, torch.Generator().manual_seed(123)).xy
     u, v = copula(xy[..., 0]), copula(xy[..., 1])
 
     def held_out() -> float:
@@ -509,16 +515,45 @@ def _fit_on_the_same_batch(**step_options) -> InfoNetModel:
     return model
 
 
-def test_calibrate_pulls_in_sample_estimates_to_the_mc_truth(one_torch_thread):
-    from estimators.infonet.simulator import gmm_batch_params, quick_gmm_mi, sample_from_params
-    from estimators.infonet.train import CALIBRATE_MC
-
+def _the_same_batch_drawn(
+    **options,
+) -> tuple[TrainingBatch, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """What train_step draws from :func:`_same_batch` with ``options`` (batch 8, n = 200
+    held out, ``mi_balance=0.5``; ``twins`` stands for ``rank`` > 0): the batch, each
+    member's calibration target and the copula values of the n samples the network sees."""
     gen = _same_batch()
-    params = gmm_batch_params(8, generator=gen, mi_balance=0.5)
-    xy = sample_from_params(*params, 400, generator=gen)
-    truth = quick_gmm_mi(*params, CALIBRATE_MC, generator=gen)
-    u, v = copula(xy[..., 0])[:, :200], copula(xy[..., 1])[:, :200]  # what the network sees
+    drawn = draw_batch(8, 400, gen, mi_balance=0.5, **options)
+    truth = calibration_targets(drawn, gen)
+    return drawn, truth, copula(drawn.xy[..., 0])[:, :200], copula(drawn.xy[..., 1])[:, :200]
 
+
+def test_draw_batch_orders_re_paired_weakened_and_gaussian_members():
+    gen = torch.Generator().manual_seed(11)
+    options = {"independent": 0.25, "weak": 0.25, "gaussian": 0.25, "twins": True}
+    drawn = draw_batch(20, 300, gen, mi_balance=0.5, **options)
+    weights, means, chol = drawn.params
+    assert (drawn.unpaired, drawn.weakened, drawn.twins) == (5, 5, 5)
+    assert torch.equal(drawn.keep[:5], torch.zeros(5))
+    assert float(drawn.keep[5:10].min()) >= 0.0 and float(drawn.keep[5:10].max()) < WEAK_KEEP
+    assert torch.equal(drawn.keep[10:], torch.ones(10))
+    for p in drawn.params:  # twins: the weakened members share the re-paired ones' mixtures
+        assert torch.equal(p[5:10], p[:5])
+    assert torch.equal(weights[15:, 0], torch.ones(5)) and float(means[15:].abs().max()) == 0.0
+    assert (weights[:15, 0] < 1).any()  # the rest are mixtures of the recipe
+    rho = chol[15:, 0, 1, 0]
+    assert float(rho.abs().max()) <= GAUSSIAN_RHO_MAX
+    sample_rho = torch.stack([torch.corrcoef(m.T)[0, 1] for m in drawn.xy[15:]])
+    assert torch.allclose(sample_rho, rho, atol=0.2)  # n = 300: sd about 0.06
+    truth = calibration_targets(drawn, gen, n_mc=4096)
+    assert torch.equal(truth[:5], torch.zeros(5))
+    assert float(truth[5:10].max()) < 0.3  # weak dependence
+    assert torch.allclose(truth[15:], -0.5 * torch.log1p(-(rho**2)), atol=0.03)
+    plain = draw_batch(20, 300, torch.Generator().manual_seed(11), mi_balance=0.5)
+    assert torch.equal(plain.keep, torch.ones(20)) and plain.unpaired == plain.weakened == 0
+
+
+def test_calibrate_pulls_in_sample_estimates_to_the_mc_truth(one_torch_thread):
+    _, truth, u, v = _the_same_batch_drawn()
     errors = {}
     for weight in (0.0, 20.0):
         model = _fit_on_the_same_batch(calibrate=weight)
@@ -528,25 +563,9 @@ def test_calibrate_pulls_in_sample_estimates_to_the_mc_truth(one_torch_thread):
     assert errors[20.0] < 0.5 * errors[0.0]
 
 
-def _first_re_paired(count: int, batch: int) -> torch.Tensor:
-    """The ``keep`` train_step passes to pair_partially for ``count`` re-paired members."""
-    return torch.cat([torch.zeros(count), torch.ones(batch - count)])
-
-
 def test_calibration_target_of_re_paired_members_is_zero(one_torch_thread):
-    from estimators.infonet.simulator import (
-        gmm_batch_params,
-        pair_partially,
-        sample_from_params,
-    )
-
-    gen = _same_batch()
-    params = gmm_batch_params(8, generator=gen, mi_balance=0.5)
-    xy = pair_partially(
-        sample_from_params(*params, 400, generator=gen), _first_re_paired(8, 8), gen
-    )
-    u, v = copula(xy[..., 0])[:, :200], copula(xy[..., 1])[:, :200]
-
+    drawn, truth, u, v = _the_same_batch_drawn(independent=1.0)
+    assert torch.equal(drawn.keep, torch.zeros(8)) and torch.equal(truth, torch.zeros(8))
     reported = {}
     for weight in (0.0, 20.0):
         model = _fit_on_the_same_batch(calibrate=weight, independent=1.0)
@@ -557,49 +576,23 @@ def test_calibration_target_of_re_paired_members_is_zero(one_torch_thread):
 
 
 def test_calibrate_scale_weights_errors_at_small_mi_more(one_torch_thread):
-    from estimators.infonet.simulator import (
-        gmm_batch_params,
-        pair_partially,
-        quick_gmm_mi,
-        sample_from_params,
-    )
-    from estimators.infonet.train import CALIBRATE_MC
-
-    gen = _same_batch()  # the draws of train_step with independent=0.5: 4 of 8 re-paired
-    params = gmm_batch_params(8, generator=gen, mi_balance=0.5)
-    xy = pair_partially(
-        sample_from_params(*params, 400, generator=gen), _first_re_paired(4, 8), gen
-    )
-    truth = quick_gmm_mi(*(p[4:] for p in params), CALIBRATE_MC, generator=gen)
-    u, v = copula(xy[..., 0])[:, :200], copula(xy[..., 1])[:, :200]
-
+    _, truth, u, v = _the_same_batch_drawn(independent=0.5)  # 4 of 8 re-paired
     at_zero, dependent = {}, {}
     for scale in (0.0, 0.02):
         model = _fit_on_the_same_batch(calibrate=2.0, independent=0.5, calibrate_scale=scale)
         with torch.no_grad():
             reported = dv_value(model(u, v), u, v)
         at_zero[scale] = float(reported[:4].abs().mean())
-        dependent[scale] = float((reported[4:] - truth).abs().mean())
+        dependent[scale] = float((reported[4:] - truth[4:]).abs().mean())
     assert at_zero[0.02] < 0.5 * at_zero[0.0]
 
 
 def test_calibration_target_of_weakened_members_is_their_blend_mi(one_torch_thread):
-    from estimators.infonet.simulator import (
-        blended_gmm_mi,
-        gmm_batch_params,
-        pair_partially,
-        sample_from_params,
-    )
-    from estimators.infonet.train import CALIBRATE_MC, WEAK_KEEP
+    drawn, truth, u, v = _the_same_batch_drawn(weak=1.0)  # all 8 weakened
+    from estimators.infonet.simulator import blended_gmm_mi
 
-    gen = _same_batch()  # the draws of train_step with weak=1.0: all 8 weakened
-    params = gmm_batch_params(8, generator=gen, mi_balance=0.5)
-    xy = sample_from_params(*params, 400, generator=gen)
-    keep = WEAK_KEEP * torch.rand(8, generator=gen)
-    xy = pair_partially(xy, keep, generator=gen)
-    truth = blended_gmm_mi(*params, keep, CALIBRATE_MC, generator=gen)
-    u, v = copula(xy[..., 0])[:, :200], copula(xy[..., 1])[:, :200]
-
+    fine = blended_gmm_mi(*drawn.params, drawn.keep, 20_000, generator=_same_batch())
+    assert torch.allclose(truth, fine, atol=0.03)
     errors = {}
     for weight in (0.0, 20.0):
         model = _fit_on_the_same_batch(calibrate=weight, weak=1.0)
@@ -610,23 +603,10 @@ def test_calibration_target_of_weakened_members_is_their_blend_mi(one_torch_thre
 
 
 def test_rank_orders_weakened_members_above_their_re_paired_twins(one_torch_thread):
-    from estimators.infonet.simulator import (
-        blended_gmm_mi,
-        gmm_batch_params,
-        pair_partially,
-        sample_from_params,
-    )
-    from estimators.infonet.train import CALIBRATE_MC, RANK_MIN_MI, WEAK_KEEP
+    from estimators.infonet.train import RANK_MIN_MI
 
-    gen = _same_batch()  # train_step's draws with independent=0.5, weak=0.5, rank > 0
-    params = gmm_batch_params(8, generator=gen, mi_balance=0.5)
-    params = tuple(torch.cat([p[:4], p[:4]]) for p in params)  # twins share a mixture
-    xy = sample_from_params(*params, 400, generator=gen)
-    keep = torch.cat([torch.zeros(4), WEAK_KEEP * torch.rand(4, generator=gen)])
-    xy = pair_partially(xy, keep, generator=gen)
-    truth = blended_gmm_mi(*(p[4:] for p in params), keep[4:], CALIBRATE_MC, generator=gen)
-    u, v = copula(xy[..., 0])[:, :200], copula(xy[..., 1])[:, :200]
-    counted = truth >= RANK_MIN_MI
+    _, truth, u, v = _the_same_batch_drawn(independent=0.5, weak=0.5, twins=True)
+    counted = truth[4:] >= RANK_MIN_MI
     assert counted.sum() >= 2
 
     margins = {}
@@ -640,25 +620,10 @@ def test_rank_orders_weakened_members_above_their_re_paired_twins(one_torch_thre
 
 
 def test_gaussian_members_are_correlated_gaussians_with_their_mi_as_target(one_torch_thread):
-    from estimators.infonet.simulator import (
-        gaussian_params,
-        gmm_batch_params,
-        quick_gmm_mi,
-        sample_from_params,
-    )
-    from estimators.infonet.train import CALIBRATE_MC, GAUSSIAN_RHO_MAX
-
-    gen = _same_batch()  # train_step's draws with gaussian=0.5: the last 4 of 8 replaced
-    params = gmm_batch_params(8, generator=gen, mi_balance=0.5)
-    extra = gaussian_params(4, GAUSSIAN_RHO_MAX, max_components=20, generator=gen)
-    params = tuple(torch.cat([p[:4], q]) for p, q in zip(params, extra, strict=True))
-    xy = sample_from_params(*params, 400, generator=gen)
-    truth = quick_gmm_mi(*params, CALIBRATE_MC, generator=gen)
-    rho = params[2][4:, 0, 1, 0]
-    assert float(rho.abs().max()) <= GAUSSIAN_RHO_MAX
+    drawn, truth, u, v = _the_same_batch_drawn(gaussian=0.5)  # the last 4 of 8 replaced
+    rho = drawn.params[2][4:, 0, 1, 0]
     exact = -0.5 * torch.log1p(-(rho**2))
     assert torch.allclose(truth[4:], exact, atol=0.03)  # Monte Carlo of 1,024 draws
-    u, v = copula(xy[..., 0])[:, :200], copula(xy[..., 1])[:, :200]
 
     errors = {}
     for share in (0.0, 0.5):  # fitted on this batch, or on the same one without the Gaussians
@@ -670,18 +635,12 @@ def test_gaussian_members_are_correlated_gaussians_with_their_mi_as_target(one_t
 
 
 def test_gaussian_rho_max_sets_the_range_of_the_gaussian_members(one_torch_thread):
-    from estimators.infonet.simulator import gaussian_params, gmm_batch_params, sample_from_params
-    from estimators.infonet.train import GAUSSIAN_RHO_MAX, main
+    from estimators.infonet.train import main
 
-    gen = _same_batch()  # train_step's draws with gaussian=0.5 and gaussian_rho_max=0.9
-    params = gmm_batch_params(8, generator=gen, mi_balance=0.5)
-    extra = gaussian_params(4, 0.9, max_components=20, generator=gen)
-    params = tuple(torch.cat([p[:4], q]) for p, q in zip(params, extra, strict=True))
-    xy = sample_from_params(*params, 400, generator=gen)
-    rho = params[2][4:, 0, 1, 0]
+    drawn, _, u, v = _the_same_batch_drawn(gaussian=0.5, gaussian_rho_max=0.9)
+    rho = drawn.params[2][4:, 0, 1, 0]
     assert float(rho.abs().max()) > GAUSSIAN_RHO_MAX  # a range the default never draws
     exact = -0.5 * torch.log1p(-(rho**2))
-    u, v = copula(xy[..., 0])[:, :200], copula(xy[..., 1])[:, :200]
 
     errors = {}
     for rho_max in (GAUSSIAN_RHO_MAX, 0.9):
@@ -747,13 +706,10 @@ def _one_insample_step(model: InfoNetModel, seed: int, **step_options) -> float:
 
 
 def test_insample_objective_scores_the_samples_the_network_saw():
-    from estimators.infonet.simulator import gmm_batch_params, sample_from_params
-
     torch.manual_seed(0)
     model = InfoNetModel(TINY)
-    gen = torch.Generator().manual_seed(3)
-    params = gmm_batch_params(4, generator=gen, mi_balance=0.5)
-    xy = sample_from_params(*params, 100, generator=gen)  # n draws, not 2n: no held-out half
+    # n draws, not 2n: no held-out half
+    xy = draw_batch(4, 100, torch.Generator().manual_seed(3), mi_balance=0.5).xy
     u, v = copula(xy[..., 0]), copula(xy[..., 1])
     with torch.no_grad():
         expected = float(dv_value(model(u, v), u, v).mean())
@@ -765,19 +721,15 @@ def test_insample_objective_scores_the_samples_the_network_saw():
 
 
 def test_independent_members_are_re_paired_before_the_network_sees_them():
-    from estimators.infonet.simulator import (
-        gmm_batch_params,
-        pair_partially,
-        sample_from_params,
-    )
-
     torch.manual_seed(0)
     model = InfoNetModel(TINY)
-    gen = torch.Generator().manual_seed(4)
-    params = gmm_batch_params(4, generator=gen, mi_balance=0.5)
-    xy = pair_partially(
-        sample_from_params(*params, 100, generator=gen), _first_re_paired(2, 4), gen
-    )
+    drawn = draw_batch(4, 100, torch.Generator().manual_seed(4), mi_balance=0.5, independent=0.5)
+    as_drawn = draw_batch(4, 100, torch.Generator().manual_seed(4), mi_balance=0.5).xy
+    xy = drawn.xy
+    assert torch.equal(xy[2:], as_drawn[2:]) and torch.equal(xy[..., 0], as_drawn[..., 0])
+    for i in (0, 1):  # the same y values, paired with other x values
+        assert torch.equal(xy[i, :, 1].sort().values, as_drawn[i, :, 1].sort().values)
+        assert float((xy[i, :, 1] != as_drawn[i, :, 1]).float().mean()) > 0.9
     u, v = copula(xy[..., 0]), copula(xy[..., 1])
     with torch.no_grad():
         expected = float(dv_value(model(u, v), u, v).mean())

@@ -13,7 +13,6 @@ from estimators.infonet.simulator import (
     quick_gmm_mi,
     random_gmm_params,
     sample_from_params,
-    sample_gmm_batch,
 )
 from ground_truth.monte_carlo import gmm_mi
 
@@ -47,7 +46,7 @@ def test_recipe_statistics():
     active = w > 0
     assert float(mu[active].min()) >= -5 and float(mu[active].max()) <= 5
     assert float(mu[active].std()) == pytest.approx(10 / 12**0.5, rel=0.03)
-    xy = sample_gmm_batch(4, 300, generator=gen)
+    xy = sample_from_params(*gmm_batch_params(4, generator=gen), 300, generator=gen)
     assert xy.shape == (4, 300, 2) and torch.isfinite(xy).all()
 
 
@@ -72,17 +71,15 @@ def test_balanced_draws_spread_mi_evenly():
 
 
 def test_mi_balance_mixes_recipe_and_balanced_members():
-    gen = torch.Generator().manual_seed(5)
-    plain = sample_gmm_batch(6, 50, generator=gen, mi_balance=0.0)
-    recipe = torch.Generator().manual_seed(5)
-    same = sample_from_params(*random_gmm_params(6, generator=recipe), 50, generator=recipe)
-    assert torch.equal(plain, same)  # no balancing keeps the recipe's random stream
-    mixed = sample_gmm_batch(6, 50, generator=torch.Generator().manual_seed(5), mi_balance=0.5)
-    assert mixed.shape == (6, 50, 2) and torch.isfinite(mixed).all()
-    assert not torch.equal(mixed, same)
-    again = torch.Generator().manual_seed(5)
-    params = gmm_batch_params(6, generator=again, mi_balance=0.5)
-    assert torch.equal(sample_from_params(*params, 50, generator=again), mixed)
+    plain = gmm_batch_params(6, generator=torch.Generator().manual_seed(5), mi_balance=0.0)
+    same = random_gmm_params(6, generator=torch.Generator().manual_seed(5))
+    for p, q in zip(plain, same, strict=True):
+        assert torch.equal(p, q)  # no balancing keeps the recipe's random stream
+    mixed = gmm_batch_params(6, generator=torch.Generator().manual_seed(5), mi_balance=0.5)
+    recipe = random_gmm_params(3, generator=torch.Generator().manual_seed(5))
+    for p, q in zip(mixed, recipe, strict=True):
+        assert p.shape[0] == 6 and torch.equal(p[:3], q)  # the first half from the recipe
+    assert not torch.equal(mixed[1][3:], same[1][3:])
 
 
 @pytest.mark.parametrize(

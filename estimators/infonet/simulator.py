@@ -155,35 +155,6 @@ def pair_partially(
     return out
 
 
-def sample_gmm_batch(
-    batch: int,
-    n: int,
-    *,
-    dim: int = 2,
-    max_components: int = 20,
-    generator: torch.Generator | None = None,
-    device: torch.device | str = "cpu",
-    mi_balance: float = 0.0,
-) -> torch.Tensor:
-    """Draw ``n`` samples from each of ``batch`` fresh random GMMs.
-
-    The GMMs are :func:`gmm_batch_params`'s (same parameters).
-
-    Returns
-    -------
-    Tensor of shape (batch, n, dim)
-    """
-    params = gmm_batch_params(
-        batch,
-        dim=dim,
-        max_components=max_components,
-        generator=generator,
-        device=device,
-        mi_balance=mi_balance,
-    )
-    return sample_from_params(*params, n, generator=generator)
-
-
 def _normal_logpdf_1d(x: torch.Tensor, mean: torch.Tensor, var: torch.Tensor) -> torch.Tensor:
     return -0.5 * ((x - mean) ** 2 / var + torch.log(2 * math.pi * var))
 

@@ -40,18 +40,16 @@ from typing import Any
 import torch
 
 from estimators._torch import resolve_device
+from estimators.infonet.batches import (
+    GAUSSIAN_RHO_MAX,
+    WEAK_KEEP,
+    calibration_targets,
+    draw_batch,
+)
 from estimators.infonet.checkpoint import DEFAULT_CHECKPOINT, load_model, save_model
 from estimators.infonet.copula import copula
 from estimators.infonet.model import InfoNetConfig, InfoNetModel
 from estimators.infonet.readout import READOUTS, dv_value
-from estimators.infonet.simulator import (
-    blended_gmm_mi,
-    gaussian_params,
-    gmm_batch_params,
-    pair_partially,
-    quick_gmm_mi,
-    sample_from_params,
-)
 from estimators.infonet.validation import (
     SCORE_VERSION,
     ValidationSet,
@@ -60,17 +58,6 @@ from estimators.infonet.validation import (
 )
 
 NEW_RUN_STEPS = 200_000
-
-#: Monte Carlo draws per GMM for the ``calibrate`` target (standard error ~0.02 nats).
-CALIBRATE_MC = 1024
-
-#: ``--weak`` members keep a fraction of their pairs drawn uniformly from [0, WEAK_KEEP):
-#: blend MI from 0 to about 0.1 nats (median 0.02) under the recipe.
-WEAK_KEEP = 0.5
-
-#: Default of ``--gaussian-rho-max``: ``--gaussian`` members with correlation uniform on
-#: [-GAUSSIAN_RHO_MAX, GAUSSIAN_RHO_MAX] (MI up to 0.22 nats, half of them below 0.03).
-GAUSSIAN_RHO_MAX = 0.6
 
 #: ``--rank``: temperature (nats) of the logistic ranking loss, and the blend MI below
 #: which a weak member's pair is left out (too weak to rank at any training n).
@@ -213,45 +200,34 @@ def train_step(
 ) -> float:
     """One Adam step on a fresh batch of GMMs; returns the mean DV value.
 
+    The batch is :func:`~estimators.infonet.batches.draw_batch`'s: the paper's
+    random GMMs (``mi_balance`` of them MI-balanced) with ``independent``
+    re-paired members (MI exactly 0), ``weak`` partly re-paired ones and
+    ``gaussian`` bivariate Gaussians with correlation up to
+    ``gaussian_rho_max`` (see :mod:`estimators.infonet.batches` for why each
+    is there).
+
     With ``heldout`` (the default) each GMM gives 2n samples, ranked together:
     the network sees the first n and the DV value is taken on the other n.
     Scoring the table on the samples it was built from rewards tables that
     fit the sample noise, and the in-sample value then drifts above the true
     MI as training goes on (seen on GPU runs: bias +0.1 nats after 35k steps).
-    ``mi_balance`` is :func:`~estimators.infonet.simulator.gmm_batch_params`'s.
 
     ``calibrate`` > 0 adds ``calibrate`` times the mean squared difference
-    between the in-sample DV value (what inference reports) and each GMM's
-    Monte Carlo MI (:func:`~estimators.infonet.simulator.quick_gmm_mi`; its
-    noise is unbiased, so it does not move the optimum). The DV value alone
-    leaves the reported estimate biased: the best critic a table built from
-    n samples can be falls short of the MI by what n samples cannot resolve,
-    while the in-sample read-out adds optimism at small n (the DV-only model
-    of step 33,500: -0.085 nats at MI 0.9, +0.11 at rho = 0 and n = 100).
-
-    ``independent`` is the fraction of the batch (rounded) whose samples are
-    re-paired at random (:func:`~estimators.infonet.simulator.pair_partially` with
-    keep 0),
-    so their MI is exactly 0 (the calibration target for them is 0). A
-    squared-error fit reports the mean MI of the mixtures that could have
-    produced a sample; the recipe puts almost none at MI 0, so with
-    ``calibrate`` alone a small independent sample reads as clearly dependent
-    (+0.08 nats at n = 100).
+    between the in-sample DV value (what inference reports) and each member's
+    MI (:func:`~estimators.infonet.batches.calibration_targets`; the Monte
+    Carlo noise is unbiased, so it does not move the optimum). The DV value
+    alone leaves the reported estimate biased: the best critic a table built
+    from n samples can be falls short of the MI by what n samples cannot
+    resolve, while the in-sample read-out adds optimism at small n (the
+    DV-only model of step 33,500: -0.085 nats at MI 0.9, +0.11 at rho = 0 and
+    n = 100).
 
     ``calibrate_scale`` S > 0 divides each squared error by (MI + S) / (1 + S):
     an error at MI 1 nat keeps its weight and one at MI 0 counts (1 + S) / S
     times as much. The plain squared error lets errors of a few hundredths at
     small MI, which decide whether a weak dependence is detected at all (and
     so the sliced high-dimensional tests), hide beside those at high MI.
-
-    ``weak`` is the fraction of the batch (rounded, after the ``independent``
-    members) that keeps only a fraction drawn from [0, :data:`WEAK_KEEP`) of
-    its pairs and re-pairs the rest
-    (:func:`~estimators.infonet.simulator.pair_partially`): weak dependence of
-    every mixture's shape, with MI mostly below 0.1 nats
-    (:func:`~estimators.infonet.simulator.blended_gmm_mi` is the calibration
-    target). The recipe draws few mixtures that weak, so without them the
-    network learns little about telling a weak dependence from none.
 
     ``rank`` > 0 (with ``calibrate``, ``independent`` and ``weak``) pairs the
     i-th weakened member with the i-th re-paired one (both drawn from the same
@@ -261,43 +237,22 @@ def train_step(
     estimates that order a weak dependence above none, which is what a test
     of independence scores, where the squared error only asks each estimate
     to be right on average.
-
-    ``gaussian`` is the fraction of the batch (rounded, taken from the end,
-    after the ``independent`` and ``weak`` members) drawn as a bivariate
-    Gaussian with correlation uniform on [-``gaussian_rho_max``,
-    ``gaussian_rho_max``] (:func:`~estimators.infonet.simulator.gaussian_params`).
-    A random 1-D projection of high-dimensional data is close to Gaussian, so
-    the slices a sliced estimate averages are mostly weakly correlated
-    near-Gaussian pairs; the recipe has few of them (one component in 20
-    mixtures), and a network that has not learnt their shape reads their
-    sample noise as dependence.
     """
     if rank > 0 and calibrate <= 0:
         raise ValueError("rank needs calibrate > 0: it ranks the in-sample estimates")
-    params = gmm_batch_params(batch, generator=gen, device=device, mi_balance=mi_balance)
-    unpaired = round(independent * batch)
-    weakened = min(round(weak * batch), batch - unpaired)
-    pairs = min(unpaired, weakened) if rank > 0 else 0
-    if pairs:  # the first weakened members copy the first re-paired members' mixtures
-        params = tuple(torch.cat([p[:unpaired], p[:pairs], p[unpaired + pairs :]]) for p in params)
-    gaussians = min(round(gaussian * batch), batch - unpaired - weakened)
-    if gaussians:
-        extra = gaussian_params(
-            gaussians, gaussian_rho_max, max_components=params[0].shape[1], generator=gen,
-            device=device,
-        )  # fmt: skip
-        params = tuple(
-            torch.cat([p[: batch - gaussians], q]) for p, q in zip(params, extra, strict=True)
-        )
-    xy = sample_from_params(*params, 2 * n if heldout else n, generator=gen)
-    keep = torch.ones(batch, device=device)
-    keep[:unpaired] = 0.0
-    if weakened:
-        keep[unpaired : unpaired + weakened] = WEAK_KEEP * torch.rand(
-            weakened, generator=gen, device=device
-        )
-    xy = pair_partially(xy, keep, generator=gen)  # returns xy as is when keep is all 1
-    u, v = copula(xy[..., 0]), copula(xy[..., 1])
+    drawn = draw_batch(
+        batch,
+        2 * n if heldout else n,
+        gen,
+        device,
+        mi_balance=mi_balance,
+        independent=independent,
+        weak=weak,
+        gaussian=gaussian,
+        gaussian_rho_max=gaussian_rho_max,
+        twins=rank > 0,
+    )
+    u, v = copula(drawn.xy[..., 0]), copula(drawn.xy[..., 1])
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
         table = model(u[:, :n], v[:, :n])
     table = table.float()
@@ -307,23 +262,13 @@ def train_step(
     value = dv_value(table, u[:, n:], v[:, n:], readout).mean() if heldout else inside.mean()
     loss = -value
     if calibrate > 0:
-        # fresh draws: the balanced members' MI from balanced_gmm_params was selected
-        # on (kept for its bin), so its noise is not unbiased
-        truth = torch.zeros(batch, device=device)  # re-paired members: exactly 0
-        full = unpaired + weakened
-        if weakened:
-            part = tuple(p[unpaired:full] for p in params)
-            truth[unpaired:full] = blended_gmm_mi(
-                *part, keep[unpaired:full], CALIBRATE_MC, generator=gen
-            )
-        if full < batch:
-            rest = tuple(p[full:] for p in params)
-            truth[full:] = quick_gmm_mi(*rest, CALIBRATE_MC, generator=gen)
+        truth = calibration_targets(drawn, gen)
         error = (inside - truth) ** 2
         if calibrate_scale > 0:
             error = error * (1 + calibrate_scale) / (truth.clamp(min=0) + calibrate_scale)
         loss = loss + calibrate * error.mean()
-        if pairs:
+        if drawn.twins:
+            pairs, unpaired = drawn.twins, drawn.unpaired
             weak_part = slice(unpaired, unpaired + pairs)
             margin = (inside[:pairs] - inside[weak_part]) / RANK_TAU
             counted = (truth[weak_part] >= RANK_MIN_MI).float()

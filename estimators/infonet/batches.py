@@ -1,0 +1,160 @@
+"""What one InfoNet training step draws: the members of its batch and their targets.
+
+A batch is the paper's random GMMs (:func:`~estimators.infonet.simulator.gmm_batch_params`,
+optionally MI-balanced) with up to three kinds of member mixed in, in this order:
+
+``independent``
+    The first members (a fraction of the batch, rounded) have their pairs
+    re-paired at random, so their MI is exactly 0. A squared-error fit
+    reports the mean MI of the mixtures that could have produced a sample;
+    the recipe puts almost none at MI 0, so without them a small
+    independent sample reads as clearly dependent (+0.08 nats at n = 100).
+``weak``
+    The next members keep only a fraction drawn from [0, :data:`WEAK_KEEP`)
+    of their pairs and re-pair the rest: weak dependence of every mixture's
+    shape, MI mostly below 0.1 nats. The recipe draws few mixtures that
+    weak, so without them the network learns little about telling a weak
+    dependence from none. With ``twins`` the first weakened members take
+    the mixtures of the first re-paired ones (same marginals), so a ranking
+    loss can compare the two.
+``gaussian``
+    The last members (taken from the end, after the other two) are replaced
+    by bivariate standard Gaussians with correlation uniform on
+    [-``gaussian_rho_max``, ``gaussian_rho_max``]. A random 1-D projection
+    of high-dimensional data is close to Gaussian, so the slices a sliced
+    estimate averages are mostly weakly correlated near-Gaussian pairs; the
+    recipe has few of them (one component in 20 mixtures).
+
+:func:`calibration_targets` gives each member's MI: 0 for the re-paired
+ones, the blend MI (:func:`~estimators.infonet.simulator.blended_gmm_mi`)
+for the weakened ones and a Monte Carlo estimate for the rest.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+
+from estimators.infonet.simulator import (
+    blended_gmm_mi,
+    gaussian_params,
+    gmm_batch_params,
+    pair_partially,
+    quick_gmm_mi,
+    sample_from_params,
+)
+
+__all__ = [
+    "CALIBRATE_MC",
+    "GAUSSIAN_RHO_MAX",
+    "WEAK_KEEP",
+    "TrainingBatch",
+    "calibration_targets",
+    "draw_batch",
+]
+
+#: Monte Carlo draws per GMM for the calibration target (standard error ~0.02 nats).
+CALIBRATE_MC = 1024
+
+#: Weakened members keep a fraction of their pairs drawn uniformly from [0, WEAK_KEEP):
+#: blend MI from 0 to about 0.1 nats (median 0.02) under the recipe.
+WEAK_KEEP = 0.5
+
+#: Default range of the Gaussian members: correlation uniform on
+#: [-GAUSSIAN_RHO_MAX, GAUSSIAN_RHO_MAX] (MI up to 0.22 nats, half of them below 0.03).
+GAUSSIAN_RHO_MAX = 0.6
+
+
+class TrainingBatch(NamedTuple):
+    """One step's draws (see the module docstring for the order of the members)."""
+
+    params: tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # weights, means, chol
+    xy: torch.Tensor  # (B, m, 2) samples, after re-pairing
+    keep: torch.Tensor  # (B,) fraction of each member's pairs left as drawn
+    unpaired: int  # members 0 .. unpaired - 1 are re-paired (MI 0)
+    weakened: int  # the next ``weakened`` members keep a fraction below WEAK_KEEP
+    twins: int  # weakened member i < twins shares re-paired member i's mixture
+
+
+def draw_batch(
+    batch: int,
+    draws: int,
+    generator: torch.Generator,
+    device: torch.device | str = "cpu",
+    *,
+    mi_balance: float = 0.0,
+    independent: float = 0.0,
+    weak: float = 0.0,
+    gaussian: float = 0.0,
+    gaussian_rho_max: float = GAUSSIAN_RHO_MAX,
+    twins: bool = False,
+) -> TrainingBatch:
+    """The members of one training batch and ``draws`` samples of each.
+
+    Parameters
+    ----------
+    batch : int
+        Number of distributions.
+    draws : int
+        Samples per distribution (2n for a held-out objective).
+    generator : torch.Generator
+        The only source of randomness; must live on ``device``.
+    mi_balance : float
+        :func:`~estimators.infonet.simulator.gmm_batch_params`'s.
+    independent, weak, gaussian : float
+        Fractions of the batch (rounded) of each kind of member; ``weak`` is
+        capped by what ``independent`` leaves and ``gaussian`` by what both leave.
+    gaussian_rho_max : float
+        Correlation range of the Gaussian members.
+    twins : bool
+        Give the first weakened members the first re-paired members' mixtures.
+    """
+    dev = torch.device(device)
+    params = gmm_batch_params(batch, generator=generator, device=dev, mi_balance=mi_balance)
+    unpaired = round(independent * batch)
+    weakened = min(round(weak * batch), batch - unpaired)
+    pairs = min(unpaired, weakened) if twins else 0
+    if pairs:
+        params = tuple(torch.cat([p[:unpaired], p[:pairs], p[unpaired + pairs :]]) for p in params)
+    gaussians = min(round(gaussian * batch), batch - unpaired - weakened)
+    if gaussians:
+        extra = gaussian_params(
+            gaussians,
+            gaussian_rho_max,
+            max_components=params[0].shape[1],
+            generator=generator,
+            device=dev,
+        )
+        params = tuple(
+            torch.cat([p[: batch - gaussians], q]) for p, q in zip(params, extra, strict=True)
+        )
+    xy = sample_from_params(*params, draws, generator=generator)
+    keep = torch.ones(batch, device=dev)
+    keep[:unpaired] = 0.0
+    if weakened:
+        keep[unpaired : unpaired + weakened] = WEAK_KEEP * torch.rand(
+            weakened, generator=generator, device=dev
+        )
+    xy = pair_partially(xy, keep, generator=generator)  # xy as is when keep is all 1
+    return TrainingBatch(params, xy, keep, unpaired, weakened, pairs)  # type: ignore[arg-type]
+
+
+def calibration_targets(
+    drawn: TrainingBatch, generator: torch.Generator, n_mc: int = CALIBRATE_MC
+) -> torch.Tensor:
+    """The MI of each member of ``drawn`` (B,): 0, the blend MI, or a Monte Carlo estimate.
+
+    Fresh Monte Carlo draws, not the MI :func:`~estimators.infonet.simulator.balanced_gmm_params`
+    selected its members on (that one's noise is not unbiased).
+    """
+    batch = drawn.keep.shape[0]
+    truth = torch.zeros(batch, device=drawn.keep.device)
+    start, full = drawn.unpaired, drawn.unpaired + drawn.weakened
+    if drawn.weakened:
+        part = tuple(p[start:full] for p in drawn.params)
+        truth[start:full] = blended_gmm_mi(*part, drawn.keep[start:full], n_mc, generator=generator)
+    if full < batch:
+        rest = tuple(p[full:] for p in drawn.params)
+        truth[full:] = quick_gmm_mi(*rest, n_mc, generator=generator)
+    return truth
