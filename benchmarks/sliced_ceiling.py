@@ -3,6 +3,7 @@
     python -m benchmarks.sliced_ceiling order --out benchmarks/results/sliced_ceiling.csv
     python -m benchmarks.sliced_ceiling independence --out benchmarks/results/sliced_auc.csv
     python -m benchmarks.sliced_ceiling slice-noise --out benchmarks/results/slice_noise.csv
+    python -m benchmarks.sliced_ceiling slice-noise --estimator infonet:grid=64 --estimator infonet
 
 Every slice (theta^T X, phi^T Y) of a Gaussian pair is a bivariate Gaussian,
 so its MI is exactly -1/2 ln(1 - r^2) with r the slice correlation.
@@ -29,7 +30,8 @@ estimator and n: mean, sd and excess kurtosis of the estimate over ``draws``
 independent Gaussian pairs, its correlation there with the squared Spearman
 correlation, and the ROC AUC (DeLong standard error) of rho = 0.2 against
 rho = 0 on ``draws`` of each. CSV columns: estimator, n, draws, null_mean,
-null_sd, null_kurtosis, corr_rank2, auc, auc_se.
+null_sd, null_kurtosis, corr_rank2, auc, auc_se. ``--estimator SPEC`` (repeatable;
+default ``infonet``, ``ksg`` and ``plugin``) and ``--sizes`` pick the rows.
 """
 
 from __future__ import annotations
@@ -190,6 +192,13 @@ def main() -> int:
     p.add_argument("--per-d", type=int, default=100, help="order: triplets per d")
     p.add_argument("--trials", type=int, default=2, help="independence: trials per cell")
     p.add_argument("--draws", type=int, default=2000, help="slice-noise: samples per rho")
+    p.add_argument(
+        "--estimator",
+        action="append",
+        default=None,
+        help="slice-noise: a registry spec or 'plugin' (repeatable; default infonet, ksg, plugin)",
+    )
+    p.add_argument("--sizes", default="50,100,300", help="slice-noise: sample sizes")
     p.add_argument("--out", default=None, help="also write the CSV here")
     args = p.parse_args()
     if args.part == "order":
@@ -200,8 +209,8 @@ def main() -> int:
                 print(lines[-1], flush=True)
     elif args.part == "slice-noise":
         lines = ["estimator,n,draws,null_mean,null_sd,null_kurtosis,corr_rank2,auc,auc_se"]
-        for spec in ("infonet", "ksg", "plugin"):
-            for n in (50, 100, 300):
+        for spec in args.estimator or ["infonet", "ksg", "plugin"]:
+            for n in (int(v) for v in args.sizes.split(",")):
                 row = slice_noise(spec, n, args.draws)
                 lines.append(",".join(f"{v:.4f}" if isinstance(v, float) else str(v)
                                       for v in row.values()))  # fmt: skip

@@ -23,3 +23,20 @@ def test_slice_noise_runs_a_registered_estimator():
     assert row["estimator"] == "ksg" and row["draws"] == 30
     assert row["auc"] == pytest.approx(1.0)  # rho = 0.9 (0.83 nats) is unmistakable at n = 100
     assert abs(row["null_mean"]) < 0.05
+
+
+def test_slice_noise_command_runs_the_estimators_and_sizes_asked_for(tmp_path, monkeypatch):
+    import sys
+
+    from benchmarks.sliced_ceiling import main
+
+    out = tmp_path / "noise.csv"
+    argv = ["sliced_ceiling", "slice-noise", "--estimator", "plugin", "--sizes", "60,80"]
+    monkeypatch.setattr(sys, "argv", [*argv, "--draws", "40", "--out", str(out)])
+    assert main() == 0
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("estimator,n,draws,")
+    assert [line.split(",")[:3] for line in lines[1:]] == [
+        ["plugin", "60", "40"],
+        ["plugin", "80", "40"],
+    ]
