@@ -42,6 +42,11 @@ __all__ = ["FINAL", "RETRYABLE", "make_chunks", "plan", "run"]
 FINAL = frozenset({"ok", "skipped", "failed", "timeout"})
 RETRYABLE = frozenset({"failed", "timeout"})
 DEFAULT_BATCH = 16
+#: Most distributions a batched estimator gets in one ``estimate_batch`` call.
+#: A chunk's rows are stored when the call returns, so this bounds what an
+#: interrupted run loses; sliced specs set ``batch_size`` (1-D problems per
+#: forward pass) to their projection count, e.g. ``infonet:batch_size=1000``.
+MAX_BATCH_CHUNK = 64
 
 
 # -- specs ---------------------------------------------------------------------
@@ -228,9 +233,10 @@ def plan(job: Job, seeds: Sequence[int], n_instances: int) -> list[Cell]:
 def make_chunks(job: Job, cells: Sequence[Cell], workers: int) -> list[list[Cell]]:
     """Group cells by estimator into chunks, interleaved across estimators.
 
-    Batched estimators get chunks of their ``batch_size`` (default 16), which
-    become ``estimate_batch`` calls; others get chunks small enough to keep
-    ``workers`` busy to the end, large enough to amortise messaging.
+    Batched estimators get chunks of their ``batch_size`` (default 16, at most
+    :data:`MAX_BATCH_CHUNK`), which become ``estimate_batch`` calls; others
+    get chunks small enough to keep ``workers`` busy to the end, large enough
+    to amortise messaging.
     """
     by_est: dict[int, list[Cell]] = {}
     for c in cells:
@@ -239,7 +245,7 @@ def make_chunks(job: Job, cells: Sequence[Cell], workers: int) -> list[list[Cell
     for e, group in by_est.items():
         spec = job.estimators[e]
         if spec.batched:
-            size = int(spec.params.get("batch_size") or DEFAULT_BATCH)
+            size = min(int(spec.params.get("batch_size") or DEFAULT_BATCH), MAX_BATCH_CHUNK)
         elif workers > 1:
             size = min(32, max(1, math.ceil(len(group) / (workers * 4))))
         else:

@@ -23,6 +23,7 @@ import pytest
 
 import harness
 import results
+from harness import runner as runner_module
 from harness.interface import SpecError
 from results.store import Store, StoreError
 
@@ -269,6 +270,21 @@ def test_batched_estimator_gets_chunks_of_its_batch_size(db: Path) -> None:
         ["fake_batched:batch_size=4"], "fake_levels", seeds=[0], store=db, progress=False
     )
     assert fp.BATCHES == [4, 2]
+    for row in df.itertuples():
+        assert row.estimate == _expected("fake_levels", fp.corr_mi, row.seed, row.instance_index)
+
+
+def test_batched_chunks_are_capped_so_an_interruption_loses_little(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # sliced specs pass batch_size = projections (e.g. 1000): far more
+    # distributions than one estimate_batch call, whose rows are stored together
+    monkeypatch.setattr(runner_module, "MAX_BATCH_CHUNK", 3)
+    fp.BATCHES.clear()
+    df = harness.run(
+        ["fake_batched:batch_size=4"], "fake_levels", seeds=[0], store=db, progress=False
+    )
+    assert fp.BATCHES == [3, 3]
     for row in df.itertuples():
         assert row.estimate == _expected("fake_levels", fp.corr_mi, row.seed, row.instance_index)
 

@@ -179,24 +179,33 @@ class InfoNet(Estimator):
         device = next(net.parameters()).device
         gen = torch.Generator().manual_seed(int(self.seed))
         # 1-D problems grouped by sample size so each forward pass stacks equal n
-        groups: dict[int, list[tuple[int, np.ndarray, np.ndarray]]] = {}
-        counts = []
-        for idx, (x, y) in enumerate(pairs):
-            a, b = slices(x, y, self.projections, self.seed)
-            counts.append(len(a))
-            groups.setdefault(a.shape[1], []).append((idx, a, b))
+        by_size: dict[int, list[int]] = {}
+        for idx, (x, _) in enumerate(pairs):
+            by_size.setdefault(x.shape[0], []).append(idx)
         sums = np.zeros(len(pairs))
+        counts = np.zeros(len(pairs))
+
+        def forward(rows: list[tuple[int, np.ndarray, np.ndarray]]) -> None:
+            owner = np.array([i for i, _, _ in rows])
+            a = torch.from_numpy(np.stack([r for _, r, _ in rows]).astype(np.float32))
+            b = torch.from_numpy(np.stack([r for _, _, r in rows]).astype(np.float32))
+            value = estimate_rows(
+                net, a.to(device), b.to(device), self.readout, self.correction, gen, net.code_cache
+            )
+            np.add.at(sums, owner, value.double().cpu().numpy())
+            np.add.at(counts, owner, 1.0)
+
+        # slices are made one distribution at a time and sent on in batches of
+        # batch_size rows, so memory does not grow with the number of pairs
         with torch.inference_mode():
-            for items in groups.values():
-                owner = np.concatenate([np.full(len(a), i) for i, a, _ in items])
-                a_all = np.concatenate([a for _, a, _ in items]).astype(np.float32)
-                b_all = np.concatenate([b for _, _, b in items]).astype(np.float32)
-                for start in range(0, len(a_all), self.batch_size):
-                    stop = start + self.batch_size
-                    a = torch.from_numpy(a_all[start:stop]).to(device)
-                    b = torch.from_numpy(b_all[start:stop]).to(device)
-                    value = estimate_rows(
-                        net, a, b, self.readout, self.correction, gen, net.code_cache
-                    )
-                    np.add.at(sums, owner[start:stop], value.double().cpu().numpy())
-        return sums / np.asarray(counts, dtype=np.float64)
+            for members in by_size.values():
+                pending: list[tuple[int, np.ndarray, np.ndarray]] = []
+                for idx in members:
+                    a, b = slices(*pairs[idx], self.projections, self.seed)
+                    pending.extend(zip([idx] * len(a), a, b, strict=True))
+                    while len(pending) >= self.batch_size:
+                        forward(pending[: self.batch_size])
+                        del pending[: self.batch_size]
+                if pending:
+                    forward(pending)
+        return sums / counts
