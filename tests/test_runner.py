@@ -264,27 +264,25 @@ def test_two_workers_and_thread_pool_give_the_same_rows_as_one(db: Path) -> None
     pd.testing.assert_frame_equal(_cells(one), _cells(pooled), check_exact=True)
 
 
-def test_batched_estimator_gets_chunks_of_its_batch_size(db: Path) -> None:
-    fp.BATCHES.clear()
-    df = harness.run(
-        ["fake_batched:batch_size=4"], "fake_levels", seeds=[0], store=db, progress=False
-    )
-    assert fp.BATCHES == [4, 2]
-    for row in df.itertuples():
-        assert row.estimate == _expected("fake_levels", fp.corr_mi, row.seed, row.instance_index)
-
-
-def test_batched_chunks_are_capped_so_an_interruption_loses_little(
-    db: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("cap", "batches"),
+    [
+        (None, [4, 2]),
+        # sliced specs pass batch_size = projections (e.g. 1000): far more
+        # distributions than one estimate_batch call, whose rows are stored together
+        (3, [3, 3]),
+    ],
+)
+def test_batched_estimator_gets_chunks_of_its_batch_size_up_to_the_cap(
+    db: Path, monkeypatch: pytest.MonkeyPatch, cap: int | None, batches: list[int]
 ) -> None:
-    # sliced specs pass batch_size = projections (e.g. 1000): far more
-    # distributions than one estimate_batch call, whose rows are stored together
-    monkeypatch.setattr(runner_module, "MAX_BATCH_CHUNK", 3)
+    if cap is not None:
+        monkeypatch.setattr(runner_module, "MAX_BATCH_CHUNK", cap)
     fp.BATCHES.clear()
     df = harness.run(
         ["fake_batched:batch_size=4"], "fake_levels", seeds=[0], store=db, progress=False
     )
-    assert fp.BATCHES == [3, 3]
+    assert fp.BATCHES == batches
     for row in df.itertuples():
         assert row.estimate == _expected("fake_levels", fp.corr_mi, row.seed, row.instance_index)
 

@@ -73,7 +73,9 @@ class InfoNet(Estimator):
         than one column (1000, as in the paper's high-dimensional tests).
         Unused for 1-D ``x`` and ``y``.
     batch_size : int
-        1-D problems per forward pass.
+        1-D problems per forward pass (every slice counts). ``harness run``
+        also reads it as distributions per ``estimate_batch`` call, capped at
+        ``harness.runner.MAX_BATCH_CHUNK`` (64).
     seed : int
         Seeds the projections and the shuffle read-out.
     """
