@@ -38,7 +38,12 @@ __all__ = [
 ]
 
 _ROWS_PER_BLOCK = 512  # rows handled by one parallel work item in the kernel
-_PARALLEL_MIN_WORK = 2**19  # rows x components below which the kernel runs serially
+# Rows x components below which the kernel runs serially. Measured on the 2-core
+# development machine (``python -m benchmarks.mc_kernel_threshold``, each call
+# after 20 ms of other work, as in a Monte Carlo loop): waking Numba's threads
+# costs ~0.1 ms, so the parallel kernel loses below ~5e4 and gains 1.2-1.8x from
+# ~5e5 with 3-10 components (a single component gained nothing cold).
+_PARALLEL_MIN_WORK = 2**19
 _LOG_2PI = math.log(2.0 * math.pi)
 _NEGLIGIBLE = -40.0  # log of a term too small to matter next to the largest
 
@@ -191,8 +196,6 @@ def _logpdf_parallel(points, means, prec_chol, log_const, out):  # pragma: no co
 
 
 def _mixture_logpdf(points, means, prec_chol, log_const, out) -> None:
-    # Starting Numba's thread pool costs about a millisecond a call: not worth
-    # it for the small samples of a screening run.
     if points.shape[0] * means.shape[0] >= _PARALLEL_MIN_WORK:
         with keep_torch_threads():
             _logpdf_parallel(points, means, prec_chol, log_const, out)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
+from ground_truth import monte_carlo
 from ground_truth.analytic import additive_uniform_mi, gaussian_mi, mvn_mi
 from ground_truth.monte_carlo import (
     MCEstimate,
@@ -153,6 +154,19 @@ def test_gmm_logpdf_matches_scipy_joint_and_marginal():
         )
     )
     np.testing.assert_allclose(gmm_logpdf(pts[:, dims], w, mu, cov, dims=dims), ref_m, rtol=1e-10)
+
+
+def test_gmm_logpdf_parallel_kernel_equals_serial(monkeypatch):
+    # Blocks of rows that do not divide evenly, so the last block is partial.
+    w, mu, cov = _mixture()
+    pts = np.random.default_rng(7).normal(size=(3 * 512 + 17, 3)) * 2
+    monkeypatch.setattr(monte_carlo, "_PARALLEL_MIN_WORK", 10**12)
+    serial = gmm_logpdf(pts, w, mu, cov)
+    monkeypatch.setattr(monte_carlo, "_PARALLEL_MIN_WORK", 1)
+    parallel = gmm_logpdf(pts, w, mu, cov)
+    np.testing.assert_array_equal(parallel, serial)
+    ref = np.log(sum(w[c] * stats.multivariate_normal(mu[c], cov[c]).pdf(pts) for c in range(4)))
+    np.testing.assert_allclose(parallel, ref, rtol=1e-10)
 
 
 def test_gmm_logpdf_far_in_the_tail_is_finite():
