@@ -26,6 +26,7 @@ import pandas as pd
 
 import results
 from harness.metrics import TRIAL_COLUMNS, auc_difference, auc_table
+from results.export import artifact_tag
 
 NAMES = {"infonet": "InfoNet", "ksg": "KSG", "mine": "MINE"}
 
@@ -46,14 +47,6 @@ def short_label(label: str, params: dict | None = None) -> str:
     return f"{short}-{count}" if count else short
 
 
-def checkpoint_tag(artifacts: object) -> str:
-    """``@`` and the first 8 hex digits of a row's ``checkpoint_sha256``; ``""`` if none."""
-    if not isinstance(artifacts, str) or not artifacts:
-        return ""
-    sha = json.loads(artifacts).get("checkpoint_sha256")
-    return f"@{sha[:8]}" if sha else ""
-
-
 CELL = ["dependence", "recipe", "d", "n"]
 
 
@@ -69,7 +62,7 @@ def fig5_rows(folder: Path) -> pd.DataFrame:
         files = first["artifacts"] if "artifacts" in first else pd.Series(dtype=object)
         names = {
             lab: short_label(lab, json.loads(first.at[lab, "estimator_params"]))
-            + checkpoint_tag(files.get(lab))
+            + artifact_tag(files.get(lab))
             for lab in first.index
         }
         recipe = "notebook" if path.name.endswith("-notebook.csv.gz") else "paper"

@@ -1,7 +1,8 @@
 """One task's stored rows gathered from all runs, and which view the report draws for it.
 
 Estimators from different runs that share a label are told apart as
-``label [run id]``.
+``label [run id]``, with the files they used (e.g. ``@161570a6``, an InfoNet
+checkpoint's sha256 prefix) after the label when those differ between the runs.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pandas as pd
 
 from harness import metrics
 from reports.data import RunData
+from results.export import artifact_tag
 
 __all__ = ["KINDS", "colours", "ok_rows", "task_frame", "view_kind"]
 
@@ -58,6 +60,16 @@ def _params(text: Any) -> dict[str, Any]:
         return {}
 
 
+def _run_label(
+    label: str, rid: str, owners: dict[str, set[str]], files: dict[tuple[str, str], str]
+) -> str:
+    runs = owners[label]
+    if len(runs) == 1:
+        return label
+    tags = {files[label, r] for r in runs}
+    return f"{label}{files[label, rid] if len(tags) > 1 else ''} [{rid}]"
+
+
 def task_frame(task: str, runs: Sequence[RunData]) -> tuple[pd.DataFrame, dict[str, tuple]]:
     """Rows of ``task`` from all runs, labels made unique across runs.
 
@@ -70,13 +82,16 @@ def task_frame(task: str, runs: Sequence[RunData]) -> tuple[pd.DataFrame, dict[s
     parts = [(r.run_id, r.df[r.df["task"] == task]) for r in runs]
     parts = [(rid, p) for rid, p in parts if len(p)]
     owners: dict[str, set[str]] = {}
+    files: dict[tuple[str, str], str] = {}  # (label, run) -> artifact tag
     for rid, p in parts:
+        tags = p.groupby("label")["artifacts"].first() if "artifacts" in p else {}
         for lab in pd.unique(p["label"]):
             owners.setdefault(str(lab), set()).add(rid)
+            files[str(lab), rid] = artifact_tag(tags.get(lab))
     frames = []
     for rid, p in parts:
         p = p.copy()
-        p["label"] = [f"{lab} [{rid}]" if len(owners[str(lab)]) > 1 else lab for lab in p["label"]]
+        p["label"] = [_run_label(str(lab), rid, owners, files) for lab in p["label"]]
         frames.append(p)
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     # meta columns of other tasks are all missing here; integer meta read back as float

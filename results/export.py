@@ -16,7 +16,7 @@ import pandas as pd
 
 from results.schema import RESULT_COLUMNS, RESULT_FIELDS, dumps
 
-__all__ = ["FORMATS", "file_format", "is_export", "read", "to_frame", "write"]
+__all__ = ["FORMATS", "artifact_tag", "file_format", "is_export", "read", "to_frame", "write"]
 
 _FLOAT = ("true_mi", "true_mi_se", "estimate", "error", "seconds")
 _INT = tuple(n for n, t in RESULT_COLUMNS if t.startswith("INTEGER"))
@@ -40,6 +40,20 @@ def _coerce(df: pd.DataFrame) -> pd.DataFrame:
             s = df[col]
             df[col] = s.astype("str") if _PANDAS3 else s.astype(object).where(s.notna(), None)
     return df
+
+
+def artifact_tag(artifacts: Any) -> str:
+    """A short name for the files a row's estimator used: ``@`` and the first 8
+    characters of each hash in its ``artifacts`` JSON (an InfoNet checkpoint:
+    ``@161570a6``), joined by ``+``; ``""`` if there are none."""
+    if isinstance(artifacts, str):
+        try:
+            artifacts = json.loads(artifacts) if artifacts else None
+        except ValueError:
+            return ""
+    if not isinstance(artifacts, Mapping) or not artifacts:
+        return ""
+    return "@" + "+".join(str(artifacts[key])[:8] for key in sorted(artifacts))
 
 
 def to_frame(

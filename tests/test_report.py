@@ -4,6 +4,7 @@ loads nothing from the network, lists failed cells and flags regressions."""
 from __future__ import annotations
 
 import base64
+import json
 import math
 import re
 from html.parser import HTMLParser
@@ -465,3 +466,39 @@ def test_provenance_redacts_secrets() -> None:
         _compact({"HF_TOKEN": "abc", "OMP_NUM_THREADS": "1"}) == "HF_TOKEN ***, OMP_NUM_THREADS 1"
     )
     assert seeds_text([0, 1, 2, 3, 7, 9, 10]) == "0..3, 7, 9, 10"
+
+
+def test_runs_of_one_label_with_different_checkpoints_are_named_by_them() -> None:
+    from reports.data import RunData
+    from reports.frames import task_frame
+
+    def run(rid: str, sha: str | None, label: str = "infonet:batch_size=1000") -> RunData:
+        files = json.dumps({"checkpoint_sha256": sha}) if sha else None
+        df = pd.DataFrame({"task": "gaussian", "label": [label, "ksg"], "estimator": "x",
+                           "estimator_params": "{}", "artifacts": [files, None]})  # fmt: skip
+        return RunData(rid, df, "DataFrame")
+
+    a, b, c = run("r1", "161570a6" + "0" * 56), run("r2", "69be315e" + "1" * 56), run("r3", None)
+    df, info = task_frame("gaussian", [a, b])
+    assert set(df["label"]) == {
+        "infonet:batch_size=1000@161570a6 [r1]",
+        "infonet:batch_size=1000@69be315e [r2]",
+        "ksg [r1]",
+        "ksg [r2]",
+    }
+    same = run("r2", "161570a6" + "0" * 56)
+    assert "infonet:batch_size=1000 [r2]" in set(task_frame("gaussian", [a, same])[0]["label"])
+    # a run without recorded files (an old export) against one with them
+    mixed = set(task_frame("gaussian", [a, c])[0]["label"])
+    assert {"infonet:batch_size=1000@161570a6 [r1]", "infonet:batch_size=1000 [r3]"} <= mixed
+    # one run alone keeps its plain label
+    assert set(task_frame("gaussian", [a])[0]["label"]) == {"infonet:batch_size=1000", "ksg"}
+
+
+def test_artifact_tag_names_files_by_hash_prefix() -> None:
+    from results.export import artifact_tag
+
+    assert artifact_tag('{"checkpoint_sha256": "161570a6ffff"}') == "@161570a6"
+    assert artifact_tag({"b": "22222222x", "a": "11111111x"}) == "@11111111+22222222"
+    assert artifact_tag(None) == artifact_tag("") == artifact_tag("{}") == ""
+    assert artifact_tag(float("nan")) == artifact_tag("not json") == ""
