@@ -147,6 +147,8 @@ def plot(
                 ax.plot([lo, hi], [lo, hi], color="#222222", lw=0.9, label="truth (y = x)")
             for s in panel.series:
                 _draw(ax, s)
+            if any(s.style == "points" for s in panel.series):
+                ax.margins(0.1)  # whole markers inside the frame, not cut by it
             if logx:
                 _log(ax.xaxis, ax.set_xscale)
             if logy:

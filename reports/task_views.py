@@ -25,6 +25,12 @@ from reports.tables import Row, fmt, frame_table, num_cell, slug, with_errors
 __all__ = ["VIEWS"]
 
 
+def _span(counts: pd.Series) -> str:
+    """``"100"`` when every count is 100, else ``"80–100"``."""
+    low, high = int(counts.min()), int(counts.max())
+    return str(low) if low == high else f"{low}–{high}"
+
+
 def _levels(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
     views = metrics.summarize(df, "levels")
     if "levels" not in views or views["levels"].empty:
@@ -46,7 +52,7 @@ def _levels(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
     counts = views["levels"]["count"]
     blocks.append(
         Note(
-            f"Instances per estimator and level: {int(counts.min())}–{int(counts.max())} "
+            f"Instances per estimator and level: {_span(counts)} "
             "(the paper uses 1000 per level at n = 2000)."
         )
     )
@@ -99,7 +105,7 @@ def _order(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
     trip = ot["triplets"]
     blocks.append(
         Note(
-            f"Triplets scored per cell: {int(trip.min())}–{int(trip.max())}; a triplet counts "
+            f"Triplets scored per cell: {_span(trip)}; a triplet counts "
             "when both members are ok, and is correct when sign(est₀ − est₁) = sign(true₀ − "
             "true₁)."
         )

@@ -151,6 +151,8 @@ def test_level_tables_hold_metrics_and_published_rows(store: Path, page) -> None
     var = p.cells("task-gmm-levels-level-var")
     assert var[("published: KSG", "0.9")][1] == 1e-3
     assert "published: InfoNet" not in {h for h, _ in mean}  # not in these runs
+    # per_level=3 for both estimators: one count, not a range "3–3"
+    assert "Instances per estimator and level: 3 (the paper" in "".join(p.text)
 
 
 def test_error_tables_hold_metrics(store: Path, page) -> None:
