@@ -78,27 +78,67 @@ def mae_differences(df: pd.DataFrame, sid: str) -> Table | None:
     return t
 
 
-def speed_accuracy(df: pd.DataFrame, sid: str) -> Figure | None:
-    """Mean absolute error against median seconds per estimator; ``None`` with no point to draw."""
+def _headline(df: pd.DataFrame, kind: str) -> tuple[pd.Series, str, bool] | None:
+    """Per-label accuracy the view ``kind`` is about: values, axis label, higher is better.
+
+    ``None`` when the view has no such score (the caller falls back to MAE).
+    """
+    if kind == "auc" and "dependent" in df:
+        by = [c for c in ("dependence", "d", "n_samples") if c in df]
+        trial = [c for c in metrics.TRIAL_COLUMNS if c in df]
+        agg = metrics.auc_table(df, by=by, trials=trial)
+        if agg.empty:
+            return None
+        return agg["auc"].groupby(level=0, sort=False).mean(), "mean ROC AUC over cells", True
+    if kind == "order" and {"triplet", "member"} <= set(df):
+        by = "K" if "K" in df else "d"
+        ot = metrics.order_table(df, by=by)
+        if ot.empty:
+            return None
+        total = ot.groupby(level=0, sort=False)[["correct", "triplets"]].sum()
+        return 100 * total["correct"] / total["triplets"], "order accuracy (%)", True
+    if kind == "rescaled":
+        rt = metrics.rank_table(df)
+        if rt.empty:
+            return None
+        return rt["spearman"].groupby(level=0, sort=False).mean(), "Spearman ρ with truth", True
+    return None
+
+
+def speed_accuracy(df: pd.DataFrame, sid: str, kind: str = "") -> Figure | None:
+    """Accuracy against median seconds per estimator; ``None`` with no point to draw.
+
+    Accuracy is the view's own score where it has one (mean ROC AUC for
+    independence tests, order accuracy, Spearman ρ for rescaled views), else
+    the mean absolute error.
+    """
     et = metrics.error_table(df)
-    et = et[np.isfinite(et["mae"].astype(float)) & (et["median_seconds"].astype(float) > 0)]
-    if et.empty:
+    seconds = et["median_seconds"].astype(float)
+    headline = _headline(df, kind)
+    if headline is None:
+        score, ylabel, higher = et["mae"].astype(float), "mean absolute error (nats)", False
+    else:
+        score, ylabel, higher = headline
+        score = score.reindex(et.index).astype(float)
+    keep = np.isfinite(score) & (seconds > 0)
+    if not keep.any():
         return None
     series = [
-        Series(str(lab), [r["median_seconds"]], [r["mae"]], color=i, style="points")
-        for i, (lab, r) in enumerate(et.iterrows())
+        Series(str(lab), [seconds[lab]], [score[lab]], color=i, style="points")
+        for i, lab in enumerate(et.index[keep.to_numpy()])
     ]
     uri = plot(
         [Panel("", series)],
         xlabel="median seconds per estimate (log)",
-        ylabel="mean absolute error (nats)",
+        ylabel=ylabel,
         logx=True,
         height=3.2,
     )
+    what = ylabel if headline is not None else "mean absolute error over ok cells"
     return Figure(
         slug(sid, "speed-accuracy"),
         "Accuracy vs speed",
         uri,
-        "One point per estimator: median seconds per estimate against mean absolute error "
-        "over ok cells; lower left is better.",
+        f"One point per estimator: median seconds per estimate against {what}; "
+        f"{'upper' if higher else 'lower'} left is better.",
     )

@@ -150,7 +150,7 @@ def plot(
             if any(s.style == "points" for s in panel.series):
                 ax.margins(0.1)  # whole markers inside the frame, not cut by it
             if logx:
-                _log(ax.xaxis, ax.set_xscale)
+                _log(ax.xaxis, ax.set_xscale, _grid_values(panel.series))
             if logy:
                 _log(ax.yaxis, ax.set_yscale)
             ax.set_xlabel(xlabel)
@@ -165,11 +165,20 @@ def plot(
         return svg_uri(fig)
 
 
-def _log(axis, set_scale) -> None:
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+def _grid_values(series: Sequence[Series], most: int = 8) -> list[float] | None:
+    """The x values of line plots over a few sizes (n = 50, 100, 200, 300), to tick at
+    them; ``None`` for scatter plots or many values."""
+    if any(s.style == "points" for s in series):
+        return None
+    xs = sorted({float(v) for s in series for v in s.x if np.isfinite(float(v)) and v > 0})
+    return xs if 0 < len(xs) <= most else None
+
+
+def _log(axis, set_scale, ticks: Sequence[float] | None = None) -> None:
+    from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
 
     set_scale("log")
-    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    axis.set_major_locator(FixedLocator(ticks) if ticks else LogLocator(subs=(1.0, 2.0, 5.0)))
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     axis.set_minor_formatter(NullFormatter())
 

@@ -1,7 +1,8 @@
 """One task's stored rows gathered from all runs, and which view the report draws for it.
 
-Estimators from different runs that share a label are told apart as
-``label [run id]``, with the files they used (e.g. ``@161570a6``, an InfoNet
+Estimators from different runs that share a label pool their rows when the
+runs scored different cells with the same files; otherwise they are told apart
+as ``label [run id]``, with the files they used (e.g. ``@161570a6``, an InfoNet
 checkpoint's sha256 prefix) after the label when those differ between the runs.
 """
 
@@ -60,18 +61,48 @@ def _params(text: Any) -> dict[str, Any]:
         return {}
 
 
-def _run_label(
-    label: str, rid: str, owners: dict[str, set[str]], files: dict[tuple[str, str], str]
-) -> str:
-    runs = owners[label]
-    if len(runs) == 1:
-        return label
-    tags = {files[label, r] for r in runs}
-    return f"{label}{files[label, rid] if len(tags) > 1 else ''} [{rid}]"
+#: Columns that identify a cell of a task across runs (a sample of one instance).
+_CELL_COLUMNS = ("task_params", "n_samples", "seed", "instance_index")
+
+
+def _run_labels(parts: Sequence[tuple[str, pd.DataFrame]]) -> dict[tuple[str, str], str]:
+    """``(label, run id) -> label shown``.
+
+    A label found in one run, or in several runs that used the same files and
+    scored different cells (a sweep stored one run per cell, or more seeds
+    later), stays as it is, so the runs' rows pool into one estimator. Otherwise
+    each run's rows are ``label [run id]``, with the files' tag
+    (:func:`~results.export.artifact_tag`) after the label when those differ.
+    """
+    owners: dict[str, list[str]] = {}
+    files: dict[tuple[str, str], str] = {}
+    cells: dict[tuple[str, str], set] = {}
+    for rid, p in parts:
+        tags = p.groupby("label")["artifacts"].first() if "artifacts" in p else {}
+        cols = [c for c in _CELL_COLUMNS if c in p]
+        for lab, rows in p.groupby("label", sort=False):
+            lab = str(lab)
+            owners.setdefault(lab, []).append(rid)
+            files[lab, rid] = artifact_tag(tags.get(lab))
+            cells[lab, rid] = set(rows[cols].astype(str).itertuples(index=False, name=None))
+    shown = {}
+    for lab, runs in owners.items():
+        tags = {files[lab, r] for r in runs}
+        seen: set = set()
+        disjoint = True
+        for r in runs:
+            disjoint = disjoint and not (cells[lab, r] & seen)
+            seen |= cells[lab, r]
+        for r in runs:
+            if len(runs) == 1 or (len(tags) == 1 and disjoint):
+                shown[lab, r] = lab
+            else:
+                shown[lab, r] = f"{lab}{files[lab, r] if len(tags) > 1 else ''} [{r}]"
+    return shown
 
 
 def task_frame(task: str, runs: Sequence[RunData]) -> tuple[pd.DataFrame, dict[str, tuple]]:
-    """Rows of ``task`` from all runs, labels made unique across runs.
+    """Rows of ``task`` from all runs, labels made unique across runs (:func:`_run_labels`).
 
     Returns
     -------
@@ -81,17 +112,11 @@ def task_frame(task: str, runs: Sequence[RunData]) -> tuple[pd.DataFrame, dict[s
     """
     parts = [(r.run_id, r.df[r.df["task"] == task]) for r in runs]
     parts = [(rid, p) for rid, p in parts if len(p)]
-    owners: dict[str, set[str]] = {}
-    files: dict[tuple[str, str], str] = {}  # (label, run) -> artifact tag
-    for rid, p in parts:
-        tags = p.groupby("label")["artifacts"].first() if "artifacts" in p else {}
-        for lab in pd.unique(p["label"]):
-            owners.setdefault(str(lab), set()).add(rid)
-            files[str(lab), rid] = artifact_tag(tags.get(lab))
+    shown = _run_labels(parts)
     frames = []
     for rid, p in parts:
         p = p.copy()
-        p["label"] = [_run_label(str(lab), rid, owners, files) for lab in p["label"]]
+        p["label"] = [shown[str(lab), rid] for lab in p["label"]]
         frames.append(p)
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     # meta columns of other tasks are all missing here; integer meta read back as float

@@ -46,10 +46,11 @@ def task_sections(runs: Sequence[RunData]) -> list[Section]:
         except Exception as exc:  # a broken view must not lose the rest of the report
             section.blocks.append(Note(f"could not draw the {kind} view: {exc!r}", "warn"))
         section.blocks.append(errors_table(df, sid))
-        paired = mae_differences(df, sid)
+        # an independence test's estimates are scores: its view pairs AUCs instead
+        paired = mae_differences(df, sid) if kind != "auc" else None
         if paired is not None:
             section.blocks.append(paired)
-        fig = speed_accuracy(df, sid)
+        fig = speed_accuracy(df, sid, kind)
         if fig is not None:
             section.blocks.append(fig)
         out.append(section)

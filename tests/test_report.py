@@ -442,6 +442,20 @@ def test_views_for_other_tasks_render_from_rows() -> None:
     assert value == pytest.approx(1.0 - weak["auc"].iloc[0])
     assert text == f"{value:.3f} ± {weak['auc_se'].iloc[0]:.3f}"
     assert diff[("kde · one feature · 16", "100")][:2] == ("0.000 ± 0.000", 0.0)
+    # an independence test's estimates are scores: no MAE pairing, AUC on the scatter
+    assert "task-highdim-independence-mae-difference" not in p.tables
+    text = "".join(p.text)
+    assert "against mean ROC AUC over cells; upper left is better" in text
+    assert "against order accuracy (%); upper left is better" in text
+    assert "against Spearman ρ with truth; upper left is better" in text
+    assert "against mean absolute error over ok cells; lower left is better" in text  # latency
+    from reports.estimator_views import _headline
+
+    order_rows = df[df["task"] == "gmm_order"]
+    assert _headline(order_rows, "order")[0]["ksg"] == pytest.approx(75.0)  # 6 of 8 triplets
+    hi = df[df["task"] == "highdim_independence"]
+    per_cell = metrics.auc_table(hi, by=["dependence", "d", "n_samples"])["auc"]
+    assert _headline(hi, "auc")[0]["ksg"] == pytest.approx(per_cell["ksg"].mean())
     res = p.cells("task-omniglot-smi-rescaled")
     assert res[("sliced · 4", "constant c")][1] == pytest.approx(70.0)
     assert res[("sliced · 4", "Spearman ρ")][1] == pytest.approx(1.0)
@@ -470,31 +484,44 @@ def test_provenance_redacts_secrets() -> None:
     assert seeds_text([0, 1, 2, 3, 7, 9, 10]) == "0..3, 7, 9, 10"
 
 
-def test_runs_of_one_label_with_different_checkpoints_are_named_by_them() -> None:
+def test_runs_of_one_label_are_pooled_or_told_apart_by_run_and_checkpoint() -> None:
     from reports.data import RunData
     from reports.frames import task_frame
 
-    def run(rid: str, sha: str | None, label: str = "infonet:batch_size=1000") -> RunData:
+    def run(rid: str, sha: str | None, n: int = 50) -> RunData:
         files = json.dumps({"checkpoint_sha256": sha}) if sha else None
-        df = pd.DataFrame({"task": "gaussian", "label": [label, "ksg"], "estimator": "x",
-                           "estimator_params": "{}", "artifacts": [files, None]})  # fmt: skip
+        df = pd.DataFrame({"task": "gaussian", "label": ["infonet:batch_size=1000", "ksg"],
+                           "estimator": "x", "estimator_params": "{}", "artifacts": [files, None],
+                           "n_samples": n, "seed": 0, "instance_index": 0})  # fmt: skip
         return RunData(rid, df, "DataFrame")
 
-    a, b, c = run("r1", "161570a6" + "0" * 56), run("r2", "69be315e" + "1" * 56), run("r3", None)
-    df, info = task_frame("gaussian", [a, b])
-    assert set(df["label"]) == {
+    def labels(*runs: RunData) -> set[str]:
+        return set(task_frame("gaussian", list(runs))[0]["label"])
+
+    shipped, older = "161570a6" + "0" * 56, "69be315e" + "1" * 56
+    a = run("r1", shipped)
+    # the same cells scored with two checkpoints: named by checkpoint and run
+    assert labels(a, run("r2", older)) == {
         "infonet:batch_size=1000@161570a6 [r1]",
         "infonet:batch_size=1000@69be315e [r2]",
         "ksg [r1]",
         "ksg [r2]",
     }
-    same = run("r2", "161570a6" + "0" * 56)
-    assert "infonet:batch_size=1000 [r2]" in set(task_frame("gaussian", [a, same])[0]["label"])
+    # the same cells and checkpoint twice: by run only
+    assert "infonet:batch_size=1000 [r2]" in labels(a, run("r2", shipped))
     # a run without recorded files (an old export) against one with them
-    mixed = set(task_frame("gaussian", [a, c])[0]["label"])
-    assert {"infonet:batch_size=1000@161570a6 [r1]", "infonet:batch_size=1000 [r3]"} <= mixed
-    # one run alone keeps its plain label
-    assert set(task_frame("gaussian", [a])[0]["label"]) == {"infonet:batch_size=1000", "ksg"}
+    assert {"infonet:batch_size=1000@161570a6 [r1]", "infonet:batch_size=1000 [r3]"} <= labels(
+        a, run("r3", None)
+    )
+    # other cells (a sweep stored one run per n) with the same checkpoint pool into one
+    assert labels(a, run("r4", shipped, n=100)) == {"infonet:batch_size=1000", "ksg"}
+    # other cells but another checkpoint stay apart; ksg's rows pool
+    assert labels(a, run("r5", older, n=100)) == {
+        "infonet:batch_size=1000@161570a6 [r1]",
+        "infonet:batch_size=1000@69be315e [r5]",
+        "ksg",
+    }
+    assert labels(a) == {"infonet:batch_size=1000", "ksg"}
 
 
 def test_artifact_tag_names_files_by_hash_prefix() -> None:
