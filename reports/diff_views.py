@@ -37,6 +37,7 @@ def _diff_section(base: RunData, new: RunData, cells: pd.DataFrame, rule: DiffRu
             "warn" if n_reg else "",
         )
     )
+    sec.blocks.append(_gate_table(base, new, sid))
     summ = summary(cells)
     t = frame_table(
         summ, slug(sid, "summary"), "Per estimator",
@@ -64,6 +65,50 @@ def _diff_section(base: RunData, new: RunData, cells: pd.DataFrame, rule: DiffRu
     every.classes.append("collapsed")
     sec.blocks.append(every)
     return sec
+
+
+def _gate_table(base: RunData, new: RunData, sid: str) -> Table | Note:
+    """The metric checks ``python -m harness compare`` runs on the two runs, and its verdict."""
+    from harness.compare import compare as gate
+    from harness.interface import InputError
+
+    try:
+        result = gate(base.df, new.df)
+    except InputError as exc:
+        return Note(f"harness compare could not check these runs: {exc}", "warn")
+    cols = ["task", "metric", "scope", "baseline", "new", "change", "allowed", "verdict"]
+    rows = []
+    for _, c in result.checks.iterrows():
+        verdict = "REGRESSED" if c["regressed"] else ("ok" if c["gated"] else "reported")
+        cls = "bad" if c["regressed"] else ""
+        cells = [
+            Cell(str(c["task"])),
+            Cell(str(c["metric"])),
+            Cell(str(c["scope"])),
+            num_cell(c["baseline"]),
+            num_cell(c["candidate"]),
+            num_cell(c["change"], "num", cls),
+            Cell(str(c["allowed"])),
+            Cell(verdict, cls=cls),
+        ]
+        rows.append(Row(str(c["estimator"]), cells, "regression" if c["regressed"] else ""))
+    n_bad, lost = len(result.regressions), len(result.cells)
+    verdict = (
+        f"{n_bad} metric(s) and {lost} cell(s) worse than the baseline beyond the tolerances"
+        if result.regressed
+        else "no regression beyond the tolerances"
+    )
+    t = Table(
+        slug(sid, "gate"), "Metric checks (harness compare)", cols, rows, head_label="estimator"
+    )
+    t.classes.append("left")  # mostly text columns
+    t.note = (
+        f"What `python -m harness compare {base.run_id} {new.run_id}` checks, with its default "
+        f"tolerances, over the {result.matched} cells both runs hold: {verdict}. Metrics are "
+        "computed on the cells ok in both runs; latency is gated only as a ratio to KSG's in "
+        "the same run."
+    )
+    return t
 
 
 def _cell_table(cells: pd.DataFrame, id: str, title: str) -> Table:

@@ -253,7 +253,8 @@ def _auc(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
     )
     blocks.append(t)
     blocks.extend(_auc_differences(df, by, trial, sid))
-    if "n_samples" in by:
+    # a curve needs two sizes; with one the table says it all
+    if "n_samples" in by and agg.index.get_level_values("n_samples").nunique() > 1:
         labels = list(pd.unique(df["label"]))
         colour = colours(labels)
         groups = (

@@ -293,6 +293,16 @@ def test_diff_flags_a_perturbed_run(store: Path, tmp_path: Path) -> None:
     assert float(d_err[1]) == pytest.approx(0.3) and "bad" in d_err[2]
     # the failure of the perturbed run is listed too
     assert "RuntimeError: perturbed" in "".join(p.text)
+    # harness compare's verdict on the same two runs: ksg's MAE over its 6 cells grew by
+    # 0.3 / 6, the lost kde cell counts as a worse cell
+    gate = p.tables["diff-gauss-a-gauss-b-gate"]
+    gcols = gate["columns"]
+    checks = {(h, c[gcols.index("metric")][0]): c for h, c, _ in gate["rows"]}
+    mae = checks[("ksg", "mae")]
+    assert float(mae[gcols.index("change")][1]) == pytest.approx(0.05)
+    assert mae[gcols.index("verdict")][0] == "REGRESSED"
+    assert checks[("kde", "mae")][gcols.index("verdict")][0] == "ok"
+    assert "1 metric(s) and 1 cell(s) worse than the baseline" in "".join(p.text)
 
 
 def test_diff_matches_cells_across_a_parameter_added_at_its_default(store: Path) -> None:
@@ -442,6 +452,12 @@ def test_views_for_other_tasks_render_from_rows() -> None:
     assert value == pytest.approx(1.0 - weak["auc"].iloc[0])
     assert text == f"{value:.3f} ± {weak['auc_se'].iloc[0]:.3f}"
     assert diff[("kde · one feature · 16", "100")][:2] == ("0.000 ± 0.000", 0.0)
+    ids = {a.get("id") for _, a in p.tags}
+    assert "task-highdim-independence-auc-figure" in ids  # two sizes: a curve
+    one_n = reports.build_report(
+        df[(df["task"] != "highdim_independence") | (df["n_samples"] == 50)]
+    )
+    assert "task-highdim-independence-auc-figure" not in {a.get("id") for _, a in Page(one_n).tags}
     # an independence test's estimates are scores: no MAE pairing, AUC on the scatter
     assert "task-highdim-independence-mae-difference" not in p.tables
     text = "".join(p.text)
