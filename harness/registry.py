@@ -8,6 +8,7 @@ warning, not a crash.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import warnings
 from dataclasses import dataclass
@@ -67,6 +68,12 @@ def format_spec(name: str, params: dict[str, Any]) -> str:
     if not params:
         return name
     return name + ":" + ",".join(f"{k}={v}" for k, v in params.items())
+
+
+def _did_you_mean(name: str, choices: list[str]) -> str:
+    """``" (did you mean 'ksg'?)"`` for a near miss among ``choices``, else ``""``."""
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 @dataclass(frozen=True)
@@ -132,8 +139,10 @@ class Registry:
 
     # -- lookup ---------------------------------------------------------------
     def _unknown(self, name: str) -> SpecError:
+        names = self.names()
         return SpecError(
-            f"unknown {self.kind} {name!r}; available: {', '.join(self.names()) or '(none)'}"
+            f"unknown {self.kind} {name!r}{_did_you_mean(name, names)}; "
+            f"available: {', '.join(names) or '(none)'}"
         )
 
     def get_class(self, name: str) -> type:
@@ -187,9 +196,10 @@ class Registry:
         unknown = sorted(set(params) - set(valid))
         if unknown:
             listing = ", ".join(f"{k}={v!r}" for k, v in valid.items()) or "(none)"
+            hint = _did_you_mean(unknown[0], list(valid)) if len(unknown) == 1 else ""
             raise SpecError(
                 f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} "
-                f"for {self.kind} {name!r}; valid parameters (defaults): {listing}"
+                f"for {self.kind} {name!r}{hint}; valid parameters (defaults): {listing}"
             )
         for k, v in overrides.items():
             if k in valid and k not in params:

@@ -102,7 +102,7 @@ def test_unknown_names_exit_2_with_one_line_and_no_traceback(tmp_path: Path) -> 
     assert "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith("error: unknown estimator 'ksgg'; available: ")
+    assert lines[0].startswith("error: unknown estimator 'ksgg' (did you mean 'ksg'?); available: ")
     assert "ksg" in lines[0] and "kde" in lines[0]
     assert not Path(store).exists()
 

@@ -68,12 +68,16 @@ def test_make_builds_with_params_and_unknowns_list_what_exists() -> None:
     with pytest.raises(SpecError) as info:
         estimators.make("ksgg")
     msg = str(info.value)
-    assert msg.startswith("unknown estimator 'ksgg'; available: ")
+    assert msg.startswith("unknown estimator 'ksgg' (did you mean 'ksg'?); available: ")
     assert all(name in msg for name in ("infonet", "kde", "ksg"))
     with pytest.raises(SpecError, match=r"unknown parameter kk for estimator 'ksg'.*k=5"):
         estimators.make("ksg:kk=3")
-    with pytest.raises(SpecError, match="unknown task 'gauss'; available: .*gaussian"):
+    with pytest.raises(SpecError, match=r"projection .*\(did you mean 'projections'\?\)"):
+        estimators.make("infonet:projection=5")
+    with pytest.raises(SpecError, match=r"gauss' \(did you mean 'gaussian'\?\); available: "):
         tasks.make("gauss")
+    with pytest.raises(SpecError, match=r"^unknown estimator 'zzz'; available: "):  # no near miss
+        estimators.make("zzz")
 
 
 def test_register_at_run_time_and_unregister() -> None:

@@ -297,10 +297,10 @@ def test_n_overrides_the_task_sample_size(db: Path) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"estimators": ["nope"]}, "unknown estimator 'nope'; available: .*fake_corr.*ksg"),
+        ({"estimators": ["zzz"]}, "unknown estimator 'zzz'; available: .*fake_corr.*ksg"),
         ({"estimators": ["fake_corr:k=1"]}, "unknown parameter k .*valid parameters .*shrink=0.0"),
         ({"estimators": ["fake_corr:shrink=2"]}, r"shrink must be in \[0, 1\)"),
-        ({"task": "nope"}, "unknown task 'nope'; available: .*fake_gauss"),
+        ({"task": "zzz"}, "unknown task 'zzz'; available: .*fake_gauss"),
         ({"estimators": ["fake_corr", "fake_corr:shrink=0"]}, "given twice"),
         ({"seeds": [1, 1]}, "seeds repeat"),
         ({"seeds": [-1]}, "non-negative"),
