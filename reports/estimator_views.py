@@ -27,13 +27,29 @@ _ERROR_KINDS = {
 }
 
 
-def errors_table(df: pd.DataFrame, sid: str) -> Table:
-    """Per-estimator error and time table, failed and timed-out counts marked."""
+#: Views whose estimates are not meant to equal ``true_mi`` (test scores, sliced MI
+#: rescaled by a constant): their error table keeps counts and times only.
+_SCORE_VIEWS = {
+    "auc": "the estimates are test scores; the ROC AUC above is their accuracy",
+    "rescaled": "sliced estimates are compared with the truth after one constant, above",
+}
+
+
+def errors_table(df: pd.DataFrame, sid: str, kind: str = "") -> Table:
+    """Per-estimator error and time table, failed and timed-out counts marked.
+
+    For views in :data:`_SCORE_VIEWS` the error columns are left out.
+    """
     errors = metrics.paper_tables({"errors": metrics.error_table(df)})
     title, et = next(iter(errors.items()))
+    if kind in _SCORE_VIEWS:
+        et = et[[c for c in et.columns if c in ("cells", "ok", "failed", "timeout", "skipped",
+                                                "median_seconds")]]  # fmt: skip
+        title = "cells and seconds per estimate"
     t = frame_table(
-        et, slug(sid, "errors"), title.capitalize(), _ERROR_KINDS, head_label="estimator"
-    )
+        et, slug(sid, "errors"), title[0].upper() + title[1:], _ERROR_KINDS,
+        head_label="estimator",
+    )  # fmt: skip
     for row in t.rows:
         for col, cell in zip(t.columns, row.cells, strict=True):
             if col in ("failed", "timeout") and cell.value:
@@ -42,6 +58,11 @@ def errors_table(df: pd.DataFrame, sid: str) -> Table:
         "mae, bias (mean error), error_var (ddof=1), rmse over ok cells; median seconds per "
         "estimate (a batched cell counts its batch's time divided by the batch size)."
     )
+    if kind in _SCORE_VIEWS:
+        t.note = (
+            f"No error columns: {_SCORE_VIEWS[kind]}. Median seconds per estimate (a batched "
+            "cell counts its batch's time divided by the batch size)."
+        )
     return t
 
 

@@ -45,7 +45,7 @@ def task_sections(runs: Sequence[RunData]) -> list[Section]:
             section.blocks += VIEWS[kind](df, info, sid)
         except Exception as exc:  # a broken view must not lose the rest of the report
             section.blocks.append(Note(f"could not draw the {kind} view: {exc!r}", "warn"))
-        section.blocks.append(errors_table(df, sid))
+        section.blocks.append(errors_table(df, sid, kind))
         # an independence test's estimates are scores: its view pairs AUCs instead
         paired = mae_differences(df, sid) if kind != "auc" else None
         if paired is not None:

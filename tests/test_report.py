@@ -452,6 +452,11 @@ def test_views_for_other_tasks_render_from_rows() -> None:
     assert value == pytest.approx(1.0 - weak["auc"].iloc[0])
     assert text == f"{value:.3f} ± {weak['auc_se'].iloc[0]:.3f}"
     assert diff[("kde · one feature · 16", "100")][:2] == ("0.000 ± 0.000", 0.0)
+    # independence and rescaled views: estimates are scores, so no error columns
+    for tid in ("task-highdim-independence-errors", "task-omniglot-smi-errors"):
+        assert p.tables[tid]["columns"] == ["cells", "ok", "failed", "timeout", "skipped",
+                                            "median_seconds"]  # fmt: skip
+    assert "mae" in p.tables["task-gmm-order-errors"]["columns"]
     ids = {a.get("id") for _, a in p.tags}
     assert "task-highdim-independence-auc-figure" in ids  # two sizes: a curve
     one_n = reports.build_report(
