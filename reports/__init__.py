@@ -54,6 +54,7 @@ def render(
         "version": __version__,
         "runs": runs,
         "provenance": [provenance(r) for r in runs],
+        "overview": views.overview_section(runs),
         "sections": views.task_sections(runs),
         "failures": views.failures(runs),
         "diffs": views.diff_sections(runs, rule),

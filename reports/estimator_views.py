@@ -11,7 +11,7 @@ from reports.figures import Panel, Series, plot
 from reports.frames import ok_rows
 from reports.tables import Table, frame_table, slug, with_errors
 
-__all__ = ["errors_table", "mae_differences", "speed_accuracy"]
+__all__ = ["errors_table", "headline", "mae_differences", "speed_accuracy"]
 
 _ERROR_KINDS = {
     "cells": "int",
@@ -99,48 +99,39 @@ def mae_differences(df: pd.DataFrame, sid: str) -> Table | None:
     return t
 
 
-def _headline(df: pd.DataFrame, kind: str) -> tuple[pd.Series, str, bool] | None:
-    """Per-label accuracy the view ``kind`` is about: values, axis label, higher is better.
+def headline(df: pd.DataFrame, kind: str) -> tuple[pd.Series, str, bool]:
+    """Each estimator's accuracy on a task as its view ``kind`` scores it.
 
-    ``None`` when the view has no such score (the caller falls back to MAE).
+    Returns the values per label, what they are and whether higher is better:
+    mean ROC AUC over cells (independence tests), order accuracy in % (order
+    views), mean Spearman ρ with the truth (rescaled views), else the mean
+    absolute error in nats over ok cells.
     """
     if kind == "auc" and "dependent" in df:
         by = [c for c in ("dependence", "d", "n_samples") if c in df]
         trial = [c for c in metrics.TRIAL_COLUMNS if c in df]
         agg = metrics.auc_table(df, by=by, trials=trial)
-        if agg.empty:
-            return None
-        return agg["auc"].groupby(level=0, sort=False).mean(), "mean ROC AUC over cells", True
+        if not agg.empty:
+            return agg["auc"].groupby(level=0, sort=False).mean(), "mean ROC AUC over cells", True
     if kind == "order" and {"triplet", "member"} <= set(df):
-        by = "K" if "K" in df else "d"
-        ot = metrics.order_table(df, by=by)
-        if ot.empty:
-            return None
-        total = ot.groupby(level=0, sort=False)[["correct", "triplets"]].sum()
-        return 100 * total["correct"] / total["triplets"], "order accuracy (%)", True
+        ot = metrics.order_table(df, by="K" if "K" in df else "d")
+        if not ot.empty:
+            total = ot.groupby(level=0, sort=False)[["correct", "triplets"]].sum()
+            return 100 * total["correct"] / total["triplets"], "order accuracy (%)", True
     if kind == "rescaled":
         rt = metrics.rank_table(df)
-        if rt.empty:
-            return None
-        return rt["spearman"].groupby(level=0, sort=False).mean(), "Spearman ρ with truth", True
-    return None
+        if not rt.empty:
+            return rt["spearman"].groupby(level=0, sort=False).mean(), "Spearman ρ with truth", True
+    return metrics.error_table(df)["mae"].astype(float), "mean absolute error (nats)", False
 
 
 def speed_accuracy(df: pd.DataFrame, sid: str, kind: str = "") -> Figure | None:
-    """Accuracy against median seconds per estimator; ``None`` with no point to draw.
-
-    Accuracy is the view's own score where it has one (mean ROC AUC for
-    independence tests, order accuracy, Spearman ρ for rescaled views), else
-    the mean absolute error.
-    """
+    """Accuracy (:func:`headline`) against median seconds per estimator; ``None`` with no
+    point to draw."""
     et = metrics.error_table(df)
     seconds = et["median_seconds"].astype(float)
-    headline = _headline(df, kind)
-    if headline is None:
-        score, ylabel, higher = et["mae"].astype(float), "mean absolute error (nats)", False
-    else:
-        score, ylabel, higher = headline
-        score = score.reindex(et.index).astype(float)
+    score, ylabel, higher = headline(df, kind)
+    score = score.reindex(et.index).astype(float)
     keep = np.isfinite(score) & (seconds > 0)
     if not keep.any():
         return None
@@ -155,7 +146,7 @@ def speed_accuracy(df: pd.DataFrame, sid: str, kind: str = "") -> Figure | None:
         logx=True,
         height=3.2,
     )
-    what = ylabel if headline is not None else "mean absolute error over ok cells"
+    what = "mean absolute error over ok cells" if not higher else ylabel
     return Figure(
         slug(sid, "speed-accuracy"),
         "Accuracy vs speed",

@@ -18,10 +18,20 @@ from reports.diff_views import diff_sections
 from reports.estimator_views import errors_table, mae_differences, speed_accuracy
 from reports.failures import failures
 from reports.frames import KINDS, task_frame, view_kind
+from reports.overview import overview_section, report_tasks
 from reports.tables import slug
 from reports.task_views import VIEWS
 
-__all__ = ["KINDS", "Figure", "Note", "Section", "diff_sections", "failures", "task_sections"]
+__all__ = [
+    "KINDS",
+    "Figure",
+    "Note",
+    "Section",
+    "diff_sections",
+    "failures",
+    "overview_section",
+    "task_sections",
+]
 
 
 def _task_params(df: pd.DataFrame) -> str:
@@ -31,12 +41,8 @@ def _task_params(df: pd.DataFrame) -> str:
 
 def task_sections(runs: Sequence[RunData]) -> list[Section]:
     """One section per task present in ``runs``, in order of first appearance."""
-    tasks = []
-    for r in runs:
-        if "task" in r.df:
-            tasks += [t for t in pd.unique(r.df["task"]) if t not in tasks]
     out = []
-    for task in tasks:
+    for task in report_tasks(runs):
         df, info = task_frame(str(task), runs)
         sid = slug("task", task)
         kind = view_kind(str(task), df)

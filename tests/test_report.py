@@ -470,13 +470,23 @@ def test_views_for_other_tasks_render_from_rows() -> None:
     assert "against order accuracy (%); upper left is better" in text
     assert "against Spearman ρ with truth; upper left is better" in text
     assert "against mean absolute error over ok cells; lower left is better" in text  # latency
-    from reports.estimator_views import _headline
+    # the overview: each task's headline score per estimator, the best marked
+    over = p.cells("overview-table")
+    assert over[("gmm_order · ksg", "metric")][0] == "order accuracy (%)"
+    assert over[("gmm_order · ksg", "score")][1] == pytest.approx(75.0)
+    assert over[("highdim_independence · kde", "score")][1] == pytest.approx(1.0)
+    assert "good" in over[("highdim_independence · kde", "score")][2]
+    assert "good" not in over[("highdim_independence · ksg", "score")][2]
+    assert over[("latency · kde", "metric")][0] == "mean absolute error (nats)"
+    assert over[("latency · kde", "ok / cells")][0] == "6 / 6"
+    assert "good" not in over[("latency · kde", "score")][2]  # one estimator: nothing to rank
+    from reports.estimator_views import headline
 
     order_rows = df[df["task"] == "gmm_order"]
-    assert _headline(order_rows, "order")[0]["ksg"] == pytest.approx(75.0)  # 6 of 8 triplets
+    assert headline(order_rows, "order")[0]["ksg"] == pytest.approx(75.0)  # 6 of 8 triplets
     hi = df[df["task"] == "highdim_independence"]
     per_cell = metrics.auc_table(hi, by=["dependence", "d", "n_samples"])["auc"]
-    assert _headline(hi, "auc")[0]["ksg"] == pytest.approx(per_cell["ksg"].mean())
+    assert headline(hi, "auc")[0]["ksg"] == pytest.approx(per_cell["ksg"].mean())
     res = p.cells("task-omniglot-smi-rescaled")
     assert res[("sliced · 4", "constant c")][1] == pytest.approx(70.0)
     assert res[("sliced · 4", "Spearman ρ")][1] == pytest.approx(1.0)
