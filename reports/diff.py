@@ -8,7 +8,8 @@ from before a parameter existed still line up. A cell of the new
 run is flagged when
 
 * ``status``: it was ``ok`` in the baseline and is not ``ok`` now;
-* ``accuracy``: ``|error_new| - |error_base| > tolerance`` (nats);
+* ``accuracy``: ``|error_new| - |error_base| > tolerance`` (nats), except for
+  rows whose estimate is a score (independence tests, Omniglot);
 * ``speed``: ``seconds_new > slowdown * seconds_base`` and the cell takes at
   least ``min_seconds`` longer (timer noise on millisecond cells is ignored).
 """
@@ -34,7 +35,8 @@ class DiffRule:
     def describe(self) -> str:
         return (
             f"A cell regresses when it was ok in the baseline and is not now; when "
-            f"|error| grows by more than {self.tolerance:g} nats; or when it takes more than "
+            f"|error| grows by more than {self.tolerance:g} nats (not for estimates that are "
+            f"test scores, whose AUC the checks above compare); or when it takes more than "
             f"{self.slowdown:g}× the baseline's seconds and at least {self.min_seconds:g} s "
             f"longer. Improvements use the mirror rules."
         )
@@ -66,12 +68,13 @@ def compare(base: pd.DataFrame, new: pd.DataFrame, rule: DiffRule | None = None)
     n = new.assign(_key=_keys(new).to_numpy()).drop_duplicates("_key", keep="last")
     keep = ["_key", "label", "instance_index", "seed", "n_samples", "true_mi"]
     keep = [c for c in keep if c in n]
-    m = n[keep + cols].merge(b[["_key", *cols]], on="_key", suffixes=("_new", "_base"))
+    n = n.assign(_score=_is_score(n))
+    m = n[[*keep, "_score", *cols]].merge(b[["_key", *cols]], on="_key", suffixes=("_new", "_base"))
     if m.empty:
-        return m
+        return m.drop(columns="_score")
     m["abs_error_base"] = m["error_base"].abs()
     m["abs_error_new"] = m["error_new"].abs()
-    m["d_abs_error"] = m["abs_error_new"] - m["abs_error_base"]
+    m["d_abs_error"] = (m["abs_error_new"] - m["abs_error_base"]).where(~m["_score"])
     with np.errstate(divide="ignore", invalid="ignore"):
         m["ratio"] = m["seconds_new"] / m["seconds_base"]
     both_ok = (m["status_base"] == "ok") & (m["status_new"] == "ok")
@@ -86,7 +89,18 @@ def compare(base: pd.DataFrame, new: pd.DataFrame, rule: DiffRule | None = None)
         both_ok & longer & (m["seconds_base"] > rule.slowdown * m["seconds_new"])
     )
     m["regression"] = m["status_regression"] | m["accuracy_regression"] | m["speed_regression"]
-    return m.drop(columns=["_key", "error_base", "error_new"])
+    return m.drop(columns=["_key", "_score", "error_base", "error_new"])
+
+
+def _is_score(df: pd.DataFrame) -> pd.Series:
+    """Rows whose estimate is a test score or a sliced MI compared after rescaling
+    (independence tests, Omniglot): their |error| against ``true_mi`` means nothing,
+    so they get no accuracy flag (``harness compare`` checks their AUC or Spearman)."""
+    score = pd.Series(False, index=df.index)
+    for col in ("dependent", "choice"):
+        if col in df:
+            score |= df[col].notna()
+    return score
 
 
 def summary(cells: pd.DataFrame) -> pd.DataFrame:

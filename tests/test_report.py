@@ -562,3 +562,26 @@ def test_artifact_tag_names_files_by_hash_prefix() -> None:
     assert artifact_tag({"b": "22222222x", "a": "11111111x"}) == "@11111111+22222222"
     assert artifact_tag(None) == artifact_tag("") == artifact_tag("{}") == ""
     assert artifact_tag(float("nan")) == artifact_tag("not json") == ""
+
+
+def test_diff_gives_no_error_flags_to_test_scores() -> None:
+    """Independence-test estimates are scores: moving them is not an |error| regression."""
+    from reports.diff import compare
+
+    rows = []
+    for i in range(6):
+        dep = i % 2
+        rows.append({"task": "highdim_independence", "task_params": "{}", "label": "ksg",
+                     "estimator": "ksg", "estimator_params": "{}", "instance_index": i,
+                     "instance_id": f"pair{i}", "seed": 0, "status": "ok", "dependent": dep,
+                     "n_samples": 50, "true_mi": 3.0 * dep, "estimate": 0.1 * dep,
+                     "error": 0.1 * dep - 3.0 * dep, "seconds": 0.01})  # fmt: skip
+    base = pd.DataFrame(rows)
+    new = base.assign(estimate=base["estimate"] + 0.5, error=base["error"] + 0.5)
+    cells = compare(base, new)
+    assert len(cells) == 6
+    assert not cells["accuracy_regression"].any() and not cells["accuracy_improvement"].any()
+    assert cells["d_abs_error"].isna().all()
+    # the same shift on rows with an MI to match is flagged (independent pairs' |error| grows)
+    plain = compare(base.drop(columns="dependent"), new.drop(columns="dependent"))
+    assert plain["accuracy_regression"].sum() == 3
