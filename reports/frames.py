@@ -18,7 +18,7 @@ from harness import metrics
 from reports.data import RunData
 from results.export import artifact_tag
 
-__all__ = ["KINDS", "colours", "ok_rows", "task_frame", "view_kind"]
+__all__ = ["KINDS", "colours", "ok_rows", "report_tasks", "task_frame", "view_kind"]
 
 #: task name -> view kind; other tasks are recognised by their meta columns.
 KINDS = {
@@ -59,6 +59,15 @@ def _params(text: Any) -> dict[str, Any]:
         return json.loads(text) if isinstance(text, str) and text else {}
     except ValueError:
         return {}
+
+
+def report_tasks(runs: Sequence[RunData]) -> list[str]:
+    """The tasks in ``runs``, in order of first appearance."""
+    tasks: list[str] = []
+    for r in runs:
+        if "task" in r.df:
+            tasks += [str(t) for t in pd.unique(r.df["task"]) if str(t) not in tasks]
+    return tasks
 
 
 #: Columns that identify a cell of a task across runs (a sample of one instance).

@@ -5,27 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import pandas as pd
 
 from harness import metrics
 from reports.blocks import Section
 from reports.data import RunData
 from reports.estimator_views import headline
-from reports.frames import task_frame, view_kind
+from reports.frames import report_tasks, task_frame, view_kind
 from reports.tables import Cell, Row, Table, num_cell
 
-__all__ = ["overview_section", "report_tasks"]
-
-_KIND_OF_METRIC = {True: "num", False: "nats"}
-
-
-def report_tasks(runs: Sequence[RunData]) -> list[str]:
-    """The tasks in ``runs``, in order of first appearance."""
-    tasks: list[str] = []
-    for r in runs:
-        if "task" in r.df:
-            tasks += [str(t) for t in pd.unique(r.df["task"]) if str(t) not in tasks]
-    return tasks
+__all__ = ["overview_section"]
 
 
 def overview_section(runs: Sequence[RunData]) -> Section | None:
@@ -46,7 +34,7 @@ def overview_section(runs: Sequence[RunData]) -> Section | None:
         best = (finite.max() if higher else finite.min()) if len(finite) > 1 else np.nan
         for lab in et.index:
             good = "good" if score[lab] == best else ""
-            value = num_cell(score[lab], _KIND_OF_METRIC[higher], good)
+            value = num_cell(score[lab], "num" if higher else "nats", good)
             rows.append(
                 Row(
                     f"{task} · {lab}",

@@ -17,8 +17,8 @@ from reports.data import RunData
 from reports.diff_views import diff_sections
 from reports.estimator_views import errors_table, mae_differences, speed_accuracy
 from reports.failures import failures
-from reports.frames import KINDS, task_frame, view_kind
-from reports.overview import overview_section, report_tasks
+from reports.frames import KINDS, report_tasks, task_frame, view_kind
+from reports.overview import overview_section
 from reports.tables import slug
 from reports.task_views import VIEWS
 
