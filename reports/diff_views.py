@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from harness.compare import compare as gate
+from harness.interface import InputError
 from reports.blocks import Note, Section
 from reports.data import RunData
 from reports.diff import DiffRule, compare, summary
@@ -69,9 +71,6 @@ def _diff_section(base: RunData, new: RunData, cells: pd.DataFrame, rule: DiffRu
 
 def _gate_table(base: RunData, new: RunData, sid: str) -> Table | Note:
     """The metric checks ``python -m harness compare`` runs on the two runs, and its verdict."""
-    from harness.compare import compare as gate
-    from harness.interface import InputError
-
     try:
         result = gate(base.df, new.df)
     except InputError as exc:
