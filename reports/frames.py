@@ -1,7 +1,8 @@
 """One task's stored rows gathered from all runs, and which view the report draws for it.
 
 Estimators from different runs that share a label pool their rows when the
-runs scored different cells with the same files; otherwise they are told apart
+runs scored different cells with the same files (and sample sizes, unless the
+view draws each n apart); otherwise they are told apart
 as ``label [run id]``, with the files they used (e.g. ``@161570a6``, an InfoNet
 checkpoint's sha256 prefix) after the label when those differ between the runs.
 """
@@ -74,18 +75,27 @@ def report_tasks(runs: Sequence[RunData]) -> list[str]:
 _CELL_COLUMNS = ("task_params", "n_samples", "seed", "instance_index")
 
 
-def _run_labels(parts: Sequence[tuple[str, pd.DataFrame]]) -> dict[tuple[str, str], str]:
+#: Views that draw each sample size apart, so runs at different n can pool in them.
+_VIEWS_BY_N = frozenset({"auc", "latency", "rescaled"})
+
+
+def _run_labels(
+    parts: Sequence[tuple[str, pd.DataFrame]], by_n: bool
+) -> dict[tuple[str, str], str]:
     """``(label, run id) -> label shown``.
 
     A label found in one run, or in several runs that used the same files and
     scored different cells (a sweep stored one run per cell, or more seeds
-    later), stays as it is, so the runs' rows pool into one estimator. Otherwise
+    later), stays as it is, so the runs' rows pool into one estimator; unless
+    ``by_n`` (the view draws each n apart) the runs must also share their
+    sample sizes, so a view never averages n = 50 with n = 2000. Otherwise
     each run's rows are ``label [run id]``, with the files' tag
     (:func:`~results.export.artifact_tag`) after the label when those differ.
     """
     owners: dict[str, list[str]] = {}
     files: dict[tuple[str, str], str] = {}
     cells: dict[tuple[str, str], set] = {}
+    sizes: dict[tuple[str, str], frozenset] = {}
     for rid, p in parts:
         tags = p.groupby("label")["artifacts"].first() if "artifacts" in p else {}
         cols = [c for c in _CELL_COLUMNS if c in p]
@@ -94,6 +104,8 @@ def _run_labels(parts: Sequence[tuple[str, pd.DataFrame]]) -> dict[tuple[str, st
             owners.setdefault(lab, []).append(rid)
             files[lab, rid] = artifact_tag(tags.get(lab))
             cells[lab, rid] = set(rows[cols].astype(str).itertuples(index=False, name=None))
+            n = rows["n_samples"] if "n_samples" in rows else pd.Series(dtype=float)
+            sizes[lab, rid] = frozenset(n.dropna().astype(float))
     shown = {}
     for lab, runs in owners.items():
         tags = {files[lab, r] for r in runs}
@@ -102,8 +114,9 @@ def _run_labels(parts: Sequence[tuple[str, pd.DataFrame]]) -> dict[tuple[str, st
         for r in runs:
             disjoint = disjoint and not (cells[lab, r] & seen)
             seen |= cells[lab, r]
+        same_n = by_n or len({sizes[lab, r] for r in runs}) == 1
         for r in runs:
-            if len(runs) == 1 or (len(tags) == 1 and disjoint):
+            if len(runs) == 1 or (len(tags) == 1 and disjoint and same_n):
                 shown[lab, r] = lab
             else:
                 shown[lab, r] = f"{lab}{files[lab, r] if len(tags) > 1 else ''} [{r}]"
@@ -121,7 +134,8 @@ def task_frame(task: str, runs: Sequence[RunData]) -> tuple[pd.DataFrame, dict[s
     """
     parts = [(r.run_id, r.df[r.df["task"] == task]) for r in runs]
     parts = [(rid, p) for rid, p in parts if len(p)]
-    shown = _run_labels(parts)
+    raw = pd.concat([p for _, p in parts]) if parts else pd.DataFrame()
+    shown = _run_labels(parts, by_n=view_kind(task, raw) in _VIEWS_BY_N)
     frames = []
     for rid, p in parts:
         p = p.copy()

@@ -519,15 +519,15 @@ def test_runs_of_one_label_are_pooled_or_told_apart_by_run_and_checkpoint() -> N
     from reports.data import RunData
     from reports.frames import task_frame
 
-    def run(rid: str, sha: str | None, n: int = 50) -> RunData:
+    def run(rid: str, sha: str | None, n: int = 50, seed: int = 0, task="gaussian") -> RunData:
         files = json.dumps({"checkpoint_sha256": sha}) if sha else None
-        df = pd.DataFrame({"task": "gaussian", "label": ["infonet:batch_size=1000", "ksg"],
+        df = pd.DataFrame({"task": task, "label": ["infonet:batch_size=1000", "ksg"],
                            "estimator": "x", "estimator_params": "{}", "artifacts": [files, None],
-                           "n_samples": n, "seed": 0, "instance_index": 0})  # fmt: skip
+                           "n_samples": n, "seed": seed, "instance_index": 0})  # fmt: skip
         return RunData(rid, df, "DataFrame")
 
     def labels(*runs: RunData) -> set[str]:
-        return set(task_frame("gaussian", list(runs))[0]["label"])
+        return set(task_frame(str(runs[0].df["task"].iloc[0]), list(runs))[0]["label"])
 
     shipped, older = "161570a6" + "0" * 56, "69be315e" + "1" * 56
     a = run("r1", shipped)
@@ -544,15 +544,26 @@ def test_runs_of_one_label_are_pooled_or_told_apart_by_run_and_checkpoint() -> N
     assert {"infonet:batch_size=1000@161570a6 [r1]", "infonet:batch_size=1000 [r3]"} <= labels(
         a, run("r3", None)
     )
-    # other cells (a sweep stored one run per n) with the same checkpoint pool into one
-    assert labels(a, run("r4", shipped, n=100)) == {"infonet:batch_size=1000", "ksg"}
+    # other cells (more seeds) with the same checkpoint pool into one
+    assert labels(a, run("r4", shipped, seed=1)) == {"infonet:batch_size=1000", "ksg"}
     # other cells but another checkpoint stay apart; ksg's rows pool
-    assert labels(a, run("r5", older, n=100)) == {
+    assert labels(a, run("r5", older, seed=1)) == {
         "infonet:batch_size=1000@161570a6 [r1]",
         "infonet:batch_size=1000@69be315e [r5]",
         "ksg",
     }
     assert labels(a) == {"infonet:batch_size=1000", "ksg"}
+    # another n: the Gaussian curves would average n = 50 with n = 100, so they stay apart,
+    assert labels(a, run("r6", shipped, n=100)) == {
+        "infonet:batch_size=1000 [r1]",
+        "infonet:batch_size=1000 [r6]",
+        "ksg [r1]",
+        "ksg [r6]",
+    }
+    # while the AUC view draws each n apart: a sweep stored one run per n pools
+    hi = "highdim_independence"
+    pooled = labels(run("r1", shipped, task=hi), run("r6", shipped, n=100, task=hi))
+    assert pooled == {"infonet:batch_size=1000", "ksg"}
 
 
 def test_artifact_tag_names_files_by_hash_prefix() -> None:
