@@ -88,8 +88,9 @@ def _run_labels(
     scored different cells (a sweep stored one run per cell, or more seeds
     later), stays as it is, so the runs' rows pool into one estimator; unless
     ``by_n`` (the view draws each n apart) the runs must also share their
-    sample sizes, so a view never averages n = 50 with n = 2000. Otherwise
-    each run's rows are ``label [run id]``, with the files' tag
+    sample sizes, so a view never averages n = 50 with n = 2000 (runs at one n
+    each are then ``label · n=50``). Otherwise each run's rows are
+    ``label [run id]``, with the files' tag
     (:func:`~results.export.artifact_tag`) after the label when those differ.
     """
     owners: dict[str, list[str]] = {}
@@ -115,9 +116,14 @@ def _run_labels(
             disjoint = disjoint and not (cells[lab, r] & seen)
             seen |= cells[lab, r]
         same_n = by_n or len({sizes[lab, r] for r in runs}) == 1
+        # runs at one n each, all different: name them by it rather than by run id
+        one_n = [sizes[lab, r] for r in runs if len(sizes[lab, r]) == 1]
+        by_size = len(one_n) == len(runs) and len(set(one_n)) == len(runs)
         for r in runs:
             if len(runs) == 1 or (len(tags) == 1 and disjoint and same_n):
                 shown[lab, r] = lab
+            elif len(tags) == 1 and disjoint and by_size:
+                shown[lab, r] = f"{lab} · n={next(iter(sizes[lab, r])):g}"
             else:
                 shown[lab, r] = f"{lab}{files[lab, r] if len(tags) > 1 else ''} [{r}]"
     return shown

@@ -554,11 +554,12 @@ def test_runs_of_one_label_are_pooled_or_told_apart_by_run_and_checkpoint() -> N
     }
     assert labels(a) == {"infonet:batch_size=1000", "ksg"}
     # another n: the Gaussian curves would average n = 50 with n = 100, so they stay apart,
+    # named by their n
     assert labels(a, run("r6", shipped, n=100)) == {
-        "infonet:batch_size=1000 [r1]",
-        "infonet:batch_size=1000 [r6]",
-        "ksg [r1]",
-        "ksg [r6]",
+        "infonet:batch_size=1000 · n=50",
+        "infonet:batch_size=1000 · n=100",
+        "ksg · n=50",
+        "ksg · n=100",
     }
     # while the AUC view draws each n apart: a sweep stored one run per n pools
     hi = "highdim_independence"
