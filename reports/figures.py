@@ -80,7 +80,12 @@ def svg_uri(fig) -> str:
 
 
 def _short(text: str, width: int = 48) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """``text`` cut in the middle to ``width`` characters, so a label's start and its
+    suffix (`` · n=300``, ``[run]``, ``d=128``) both stay readable."""
+    if len(text) <= width:
+        return text
+    tail = (width - 1) // 3
+    return text[: width - 1 - tail] + "…" + text[-tail:]
 
 
 def _draw(ax, s: Series) -> None:
