@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
 from harness import metrics
 from reports.blocks import Section
@@ -16,9 +17,28 @@ from reports.tables import Cell, Row, Table, num_cell
 __all__ = ["overview_section"]
 
 
+def _sizes(df: pd.DataFrame) -> pd.Series:
+    """Each label's set of sample sizes (estimators are ranked among those of the same sizes)."""
+    if "n_samples" not in df:
+        return pd.Series(frozenset(), index=pd.unique(df["label"]))
+    return df.groupby("label", sort=False)["n_samples"].agg(lambda n: frozenset(n.dropna()))
+
+
+def _best(score: pd.Series, sizes: pd.Series, higher: bool) -> pd.Series:
+    """Whether each label has the best finite score among two or more labels of its sizes."""
+    best = pd.Series(False, index=score.index)
+    for _, labels in sizes.groupby(sizes, sort=False):
+        part = score[labels.index]
+        part = part[np.isfinite(part)]
+        if len(part) > 1:
+            best[part.index] = part == (part.max() if higher else part.min())
+    return best
+
+
 def overview_section(runs: Sequence[RunData]) -> Section | None:
     """One row per task and estimator: the task's headline score (what its section plots
-    against speed), cells ok and median seconds; the best score of each task marked.
+    against speed), cells ok and median seconds; the best score of each task (among
+    estimators run at the same sample sizes) marked.
 
     ``None`` when no task has an ok cell.
     """
@@ -30,10 +50,9 @@ def overview_section(runs: Sequence[RunData]) -> Section | None:
         score, what, higher = headline(df, view_kind(task, df))
         et = metrics.error_table(df)
         score = score.reindex(et.index).astype(float)
-        finite = score[np.isfinite(score)]
-        best = (finite.max() if higher else finite.min()) if len(finite) > 1 else np.nan
+        best = _best(score, _sizes(df).reindex(et.index), higher)
         for lab in et.index:
-            good = "good" if score[lab] == best else ""
+            good = "good" if best[lab] else ""
             value = num_cell(score[lab], "num" if higher else "nats", good)
             rows.append(
                 Row(

@@ -597,3 +597,17 @@ def test_diff_gives_no_error_flags_to_test_scores() -> None:
     # the same shift on rows with an MI to match is flagged (independent pairs' |error| grows)
     plain = compare(base.drop(columns="dependent"), new.drop(columns="dependent"))
     assert plain["accuracy_regression"].sum() == 3
+
+
+def test_overview_ranks_estimators_among_those_of_the_same_sample_sizes() -> None:
+    from reports.overview import _best
+
+    score = pd.Series({"ksg · n=50": 0.05, "infonet · n=50": 0.013, "ksg · n=2000": 0.017,
+                       "infonet · n=2000": 0.011, "kde · n=2000": float("nan")})  # fmt: skip
+    n50, n2000 = frozenset({50.0}), frozenset({2000.0})
+    sizes = pd.Series([n50, n50, n2000, n2000, n2000], index=score.index)
+    best = _best(score, sizes, higher=False)
+    assert list(best[best].index) == ["infonet · n=50", "infonet · n=2000"]
+    # higher is better (AUC), and a size with one estimator marks nothing
+    alone = _best(score.iloc[:3], sizes.iloc[:3], higher=True)
+    assert list(alone[alone].index) == ["ksg · n=50"]
