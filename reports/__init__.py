@@ -48,14 +48,15 @@ def render(
     if not runs:
         raise ValueError("a report needs at least one run")
     rule = rule or DiffRule()
+    frames = views.task_frames(runs)
     context: dict[str, Any] = {
         "title": title or "mi-harness report: " + ", ".join(r.run_id for r in runs),
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "version": __version__,
         "runs": runs,
         "provenance": [provenance(r) for r in runs],
-        "overview": views.overview_section(runs),
-        "sections": views.task_sections(runs),
+        "overview": views.overview_section(frames),
+        "sections": views.task_sections(frames),
         "failures": views.failures(runs),
         "diffs": views.diff_sections(runs, rule),
     }

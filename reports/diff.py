@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from reports.frames import SCORE_VIEWS, view_kind
+
 __all__ = ["DiffRule", "compare", "summary"]
 
 
@@ -93,14 +95,14 @@ def compare(base: pd.DataFrame, new: pd.DataFrame, rule: DiffRule | None = None)
 
 
 def _is_score(df: pd.DataFrame) -> pd.Series:
-    """Rows whose estimate is a test score or a sliced MI compared after rescaling
-    (independence tests, Omniglot): their |error| against ``true_mi`` means nothing,
-    so they get no accuracy flag (``harness compare`` checks their AUC or Spearman)."""
-    score = pd.Series(False, index=df.index)
-    for col in ("dependent", "choice"):
-        if col in df:
-            score |= df[col].notna()
-    return score
+    """Rows of tasks whose view scores the estimates otherwise than against ``true_mi``
+    (:data:`reports.frames.SCORE_VIEWS`: independence tests, Omniglot): their |error|
+    means nothing, so they get no accuracy flag (``harness compare`` checks their AUC
+    or Spearman)."""
+    if "task" not in df:
+        return pd.Series(False, index=df.index)
+    kinds = {task: view_kind(str(task), rows) for task, rows in df.groupby("task", sort=False)}
+    return df["task"].map(kinds).isin(list(SCORE_VIEWS))
 
 
 def summary(cells: pd.DataFrame) -> pd.DataFrame:

@@ -8,7 +8,7 @@ import pandas as pd
 from harness import metrics
 from reports.blocks import Figure
 from reports.figures import Panel, Series, plot
-from reports.frames import ok_rows
+from reports.frames import SCORE_VIEWS, auc_groups, ok_rows
 from reports.tables import Table, frame_table, slug, with_errors
 
 __all__ = ["errors_table", "headline", "mae_differences", "speed_accuracy"]
@@ -27,22 +27,14 @@ _ERROR_KINDS = {
 }
 
 
-#: Views whose estimates are not meant to equal ``true_mi`` (test scores, sliced MI
-#: rescaled by a constant): their error table keeps counts and times only.
-_SCORE_VIEWS = {
-    "auc": "the estimates are test scores; the ROC AUC above is their accuracy",
-    "rescaled": "sliced estimates are compared with the truth after one constant, above",
-}
-
-
 def errors_table(df: pd.DataFrame, sid: str, kind: str = "") -> Table:
     """Per-estimator error and time table, failed and timed-out counts marked.
 
-    For views in :data:`_SCORE_VIEWS` the error columns are left out.
+    For views in :data:`~reports.frames.SCORE_VIEWS` the error columns are left out.
     """
     errors = metrics.paper_tables({"errors": metrics.error_table(df)})
     title, et = next(iter(errors.items()))
-    if kind in _SCORE_VIEWS:
+    if kind in SCORE_VIEWS:
         et = et[[c for c in et.columns if c in ("cells", "ok", "failed", "timeout", "skipped",
                                                 "median_seconds")]]  # fmt: skip
         title = "cells and seconds per estimate"
@@ -58,9 +50,9 @@ def errors_table(df: pd.DataFrame, sid: str, kind: str = "") -> Table:
         "mae, bias (mean error), error_var (ddof=1), rmse over ok cells; median seconds per "
         "estimate (a batched cell counts its batch's time divided by the batch size)."
     )
-    if kind in _SCORE_VIEWS:
+    if kind in SCORE_VIEWS:
         t.note = (
-            f"No error columns: {_SCORE_VIEWS[kind]}. Median seconds per estimate (a batched "
+            f"No error columns: {SCORE_VIEWS[kind]}. Median seconds per estimate (a batched "
             "cell counts its batch's time divided by the batch size)."
         )
     return t
@@ -99,17 +91,19 @@ def mae_differences(df: pd.DataFrame, sid: str) -> Table | None:
     return t
 
 
-def headline(df: pd.DataFrame, kind: str) -> tuple[pd.Series, str, bool]:
+def headline(
+    df: pd.DataFrame, kind: str, errors: pd.DataFrame | None = None
+) -> tuple[pd.Series, str, bool]:
     """Each estimator's accuracy on a task as its view ``kind`` scores it.
 
     Returns the values per label, what they are and whether higher is better:
     mean ROC AUC over cells (independence tests), order accuracy in % (order
     views), mean Spearman ρ with the truth (rescaled views), else the mean
-    absolute error in nats over ok cells.
+    absolute error in nats over ok cells (from ``errors``, the task's
+    :func:`harness.metrics.error_table`, when the caller has it).
     """
     if kind == "auc" and "dependent" in df:
-        by = [c for c in ("dependence", "d", "n_samples") if c in df]
-        trial = [c for c in metrics.TRIAL_COLUMNS if c in df]
+        by, trial = auc_groups(df)
         agg = metrics.auc_table(df, by=by, trials=trial)
         if not agg.empty:
             return agg["auc"].groupby(level=0, sort=False).mean(), "mean ROC AUC over cells", True
@@ -122,7 +116,8 @@ def headline(df: pd.DataFrame, kind: str) -> tuple[pd.Series, str, bool]:
         rt = metrics.rank_table(df)
         if not rt.empty:
             return rt["spearman"].groupby(level=0, sort=False).mean(), "Spearman ρ with truth", True
-    return metrics.error_table(df)["mae"].astype(float), "mean absolute error (nats)", False
+    errors = metrics.error_table(df) if errors is None else errors
+    return errors["mae"].astype(float), "mean absolute error (nats)", False
 
 
 def speed_accuracy(df: pd.DataFrame, sid: str, kind: str = "") -> Figure | None:
@@ -130,7 +125,7 @@ def speed_accuracy(df: pd.DataFrame, sid: str, kind: str = "") -> Figure | None:
     point to draw."""
     et = metrics.error_table(df)
     seconds = et["median_seconds"].astype(float)
-    score, ylabel, higher = headline(df, kind)
+    score, ylabel, higher = headline(df, kind, et)
     score = score.reindex(et.index).astype(float)
     keep = np.isfinite(score) & (seconds > 0)
     if not keep.any():

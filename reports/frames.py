@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -19,7 +19,18 @@ from harness import metrics
 from reports.data import RunData
 from results.export import artifact_tag
 
-__all__ = ["KINDS", "colours", "ok_rows", "report_tasks", "task_frame", "view_kind"]
+__all__ = [
+    "KINDS",
+    "SCORE_VIEWS",
+    "TaskFrame",
+    "auc_groups",
+    "colours",
+    "ok_rows",
+    "report_tasks",
+    "task_frame",
+    "task_frames",
+    "view_kind",
+]
 
 #: task name -> view kind; other tasks are recognised by their meta columns.
 KINDS = {
@@ -34,6 +45,14 @@ KINDS = {
     "highdim_independence": "auc",
     "omniglot_smi": "rescaled",
     "mvn": "error_vs_truth",
+}
+
+#: Views whose estimates are not meant to equal ``true_mi`` -- test scores, sliced MI
+#: compared after one constant -- with what scores them instead. Their sections
+#: show no error columns or MAE pairing, and a comparison flags no |error| change.
+SCORE_VIEWS = {
+    "auc": "the estimates are test scores; the ROC AUC above is their accuracy",
+    "rescaled": "sliced estimates are compared with the truth after one constant, above",
 }
 
 #: Report view for a task outside :data:`KINDS`, from its metrics summary kind.
@@ -163,6 +182,32 @@ def task_frame(task: str, runs: Sequence[RunData]) -> tuple[pd.DataFrame, dict[s
     for _, r in df.drop_duplicates("label").iterrows():
         info[str(r["label"])] = (str(r["estimator"]), _params(r.get("estimator_params")))
     return df, info
+
+
+class TaskFrame(NamedTuple):
+    """One task's rows as the report draws them (see :func:`task_frame`)."""
+
+    task: str
+    df: pd.DataFrame
+    info: dict[str, tuple]
+    kind: str
+
+
+def task_frames(runs: Sequence[RunData]) -> list[TaskFrame]:
+    """:func:`task_frame` and :func:`view_kind` of every task in ``runs``, built once for
+    the overview and the task sections."""
+    out = []
+    for task in report_tasks(runs):
+        df, info = task_frame(task, runs)
+        out.append(TaskFrame(task, df, info, view_kind(task, df)))
+    return out
+
+
+def auc_groups(df: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The columns an independence test's AUC is taken per (dependence, d, n) and the
+    columns telling its trials apart, those of each present in ``df``."""
+    by = [c for c in ("dependence", "d", "n_samples") if c in df]
+    return by, [c for c in metrics.TRIAL_COLUMNS if c in df]
 
 
 def view_kind(task: str, df: pd.DataFrame) -> str:

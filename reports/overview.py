@@ -9,9 +9,8 @@ import pandas as pd
 
 from harness import metrics
 from reports.blocks import Section
-from reports.data import RunData
 from reports.estimator_views import headline
-from reports.frames import report_tasks, task_frame, view_kind
+from reports.frames import TaskFrame
 from reports.tables import Cell, Row, Table, num_cell
 
 __all__ = ["overview_section"]
@@ -35,7 +34,7 @@ def _best(score: pd.Series, sizes: pd.Series, higher: bool) -> pd.Series:
     return best
 
 
-def overview_section(runs: Sequence[RunData]) -> Section | None:
+def overview_section(frames: Sequence[TaskFrame]) -> Section | None:
     """One row per task and estimator: the task's headline score (what its section plots
     against speed), cells ok and median seconds; the best score of each task (among
     estimators run at the same sample sizes) marked.
@@ -43,12 +42,11 @@ def overview_section(runs: Sequence[RunData]) -> Section | None:
     ``None`` when no task has an ok cell.
     """
     rows = []
-    for task in report_tasks(runs):
-        df, _ = task_frame(task, runs)
+    for task, df, _, kind in frames:
         if df.empty or not (df["status"] == "ok").any():
             continue
-        score, what, higher = headline(df, view_kind(task, df))
         et = metrics.error_table(df)
+        score, what, higher = headline(df, kind, et)
         score = score.reindex(et.index).astype(float)
         best = _best(score, _sizes(df).reindex(et.index), higher)
         for lab in et.index:

@@ -18,7 +18,7 @@ from harness import metrics
 from reports import published as pub
 from reports.blocks import Figure, Note
 from reports.figures import Panel, Series, plot
-from reports.frames import colours, ok_rows
+from reports.frames import auc_groups, colours, ok_rows
 from reports.published_rows import add_published, published_table
 from reports.tables import Row, fmt, frame_table, num_cell, slug, with_errors
 
@@ -223,8 +223,7 @@ def _latency(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
 def _auc(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
     if "dependent" not in df:
         return [Note("no 'dependent' column; cannot score independence tests", "warn")]
-    by = [c for c in ("dependence", "d", "n_samples") if c in df]
-    trial = [c for c in metrics.TRIAL_COLUMNS if c in df]
+    by, trial = auc_groups(df)
     agg = metrics.auc_table(df, by=by, trials=trial)
     if agg.empty:
         return [Note("no ok cells to score", "warn")]

@@ -13,11 +13,10 @@ from collections.abc import Sequence
 import pandas as pd
 
 from reports.blocks import Figure, Note, Section
-from reports.data import RunData
 from reports.diff_views import diff_sections
 from reports.estimator_views import errors_table, mae_differences, speed_accuracy
 from reports.failures import failures
-from reports.frames import KINDS, report_tasks, task_frame, view_kind
+from reports.frames import KINDS, SCORE_VIEWS, TaskFrame, task_frames
 from reports.overview import overview_section
 from reports.tables import slug
 from reports.task_views import VIEWS
@@ -30,6 +29,7 @@ __all__ = [
     "diff_sections",
     "failures",
     "overview_section",
+    "task_frames",
     "task_sections",
 ]
 
@@ -39,21 +39,20 @@ def _task_params(df: pd.DataFrame) -> str:
     return " | ".join(vals)
 
 
-def task_sections(runs: Sequence[RunData]) -> list[Section]:
-    """One section per task present in ``runs``, in order of first appearance."""
+def task_sections(frames: Sequence[TaskFrame]) -> list[Section]:
+    """One section per task (:func:`~reports.frames.task_frames`), in order of first
+    appearance."""
     out = []
-    for task in report_tasks(runs):
-        df, info = task_frame(str(task), runs)
+    for task, df, info, kind in frames:
         sid = slug("task", task)
-        kind = view_kind(str(task), df)
         section = Section(sid, f"{task}", subtitle=_task_params(df))
         try:
             section.blocks += VIEWS[kind](df, info, sid)
         except Exception as exc:  # a broken view must not lose the rest of the report
             section.blocks.append(Note(f"could not draw the {kind} view: {exc!r}", "warn"))
         section.blocks.append(errors_table(df, sid, kind))
-        # an independence test's estimates are scores: its view pairs AUCs instead
-        paired = mae_differences(df, sid) if kind != "auc" else None
+        # scores (independence tests, rescaled sliced MI): their view compares them instead
+        paired = mae_differences(df, sid) if kind not in SCORE_VIEWS else None
         if paired is not None:
             section.blocks.append(paired)
         fig = speed_accuracy(df, sid, kind)
