@@ -6,9 +6,12 @@ are left out of the match, so a parameter added since the baseline (stored
 only by the candidate, at its default) does not unmatch every cell. Then,
 per task and estimator, on the cells that succeeded in both runs:
 
-* accuracy is gated -- MAE, |mean error| per MI level, order accuracy, ROC AUC,
-  Spearman rank agreement
-  (from :mod:`harness.metrics`) may get worse by at most a stated tolerance;
+* accuracy is gated -- the MAE, and the metric of the task's summary
+  (:func:`harness.metrics.summary_kind`): |mean error| per MI level, order
+  accuracy, ROC AUC or Spearman rank agreement (from :mod:`harness.metrics`)
+  may get worse by at most a stated tolerance; tasks whose estimates are
+  scores (:data:`~harness.metrics.SCORE_SUMMARIES`: independence tests,
+  Omniglot) are not gated on MAE;
 * a cell that succeeded in the baseline but is missing, failed, timed out or
   was skipped in the candidate is a regression;
 * latency is reported, not gated, except the ratio of an estimator's median
@@ -30,7 +33,15 @@ import pandas as pd
 
 from harness.interface import InputError, SpecError
 from harness.matching import match_params
-from harness.metrics import auc_table, error_table, level_table, order_table, rank_agreement
+from harness.metrics import (
+    SCORE_SUMMARIES,
+    auc_table,
+    error_table,
+    level_table,
+    order_table,
+    rank_agreement,
+    summary_kind,
+)
 
 __all__ = ["CELL_KEY", "Comparison", "Tolerances", "compare", "parse_tolerances"]
 
@@ -231,15 +242,26 @@ def _check(
 
 
 def _accuracy_checks(task: str, base: pd.DataFrame, cand: pd.DataFrame, tol: Tolerances) -> list:
+    """The gated accuracy checks of one task: MAE unless its estimates are scores
+    (:data:`~harness.metrics.SCORE_SUMMARIES`), then its summary's own metric."""
     rows: list[dict] = []
-    eb, ec = error_table(base), error_table(cand)
-    for label in eb.index:
-        rows.append(
-            _check(
-                task, label, "mae", "all", eb.at[label, "mae"], ec.at[label, "mae"], tol.mae, True
+    kind = summary_kind(base)
+    if kind not in SCORE_SUMMARIES:
+        eb, ec = error_table(base), error_table(cand)
+        for label in eb.index:
+            rows.append(
+                _check(
+                    task,
+                    label,
+                    "mae",
+                    "all",
+                    eb.at[label, "mae"],
+                    ec.at[label, "mae"],
+                    tol.mae,
+                    True,
+                )
             )
-        )
-    if "level" in base and base["level"].notna().any():
+    if kind == "levels" and "level" in base:
         lb, lc = level_table(base), level_table(cand)
         for (label, level), row in lb.iterrows():
             cand_value = lc["mean_error"].get((label, level), np.nan)
@@ -255,7 +277,7 @@ def _accuracy_checks(task: str, base: pd.DataFrame, cand: pd.DataFrame, tol: Tol
                     True,
                 )
             )
-    if {"triplet", "member"} <= set(base) and base["triplet"].notna().any():
+    elif kind == "order" and {"triplet", "member"} <= set(base):
         ob, oc = order_table(base), order_table(cand)
         for label in pd.unique(base["label"]):
             rows.append(
@@ -270,7 +292,7 @@ def _accuracy_checks(task: str, base: pd.DataFrame, cand: pd.DataFrame, tol: Tol
                     False,
                 )
             )
-    if "dependent" in base and base["dependent"].notna().any():
+    elif kind == "auc" and "dependent" in base:
         ab, ac = auc_table(base), auc_table(cand)
         for key, row in ab.iterrows():
             key = key if isinstance(key, tuple) else (key,)
@@ -290,7 +312,7 @@ def _accuracy_checks(task: str, base: pd.DataFrame, cand: pd.DataFrame, tol: Tol
                     False,
                 )
             )
-    if "choice" in base and base["choice"].notna().any():
+    elif kind == "rank":
         for label in pd.unique(base["label"]):
             rows.append(
                 _check(

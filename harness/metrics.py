@@ -43,6 +43,7 @@ __all__ = [
     "summarize",
     "summary_kind",
     "SAMPLE_COLUMNS",
+    "SCORE_SUMMARIES",
     "TRIAL_COLUMNS",
 ]
 
@@ -53,6 +54,14 @@ TRIAL_COLUMNS = ("trial", "seed")
 
 SAMPLE_COLUMNS = ("task", "instance_id", "instance_index", "seed", "n_samples")
 """Columns that together name one sample: rows of two estimators are paired on them."""
+
+SCORE_SUMMARIES = {
+    "auc": "the estimates are test scores; the ROC AUC is their accuracy",
+    "rank": "sliced estimates are compared with the truth after one constant",
+}
+"""Summaries whose estimates are not meant to equal ``true_mi``, with what scores them
+instead: their error against the truth (MAE, per-cell |error|) is not a measure of
+accuracy, so neither reports nor :func:`harness.compare.compare` use it."""
 
 RANK_COLUMNS = (
     "count",

@@ -52,8 +52,8 @@ def errors_table(df: pd.DataFrame, sid: str, kind: str = "") -> Table:
     )
     if kind in SCORE_VIEWS:
         t.note = (
-            f"No error columns: {SCORE_VIEWS[kind]}. Median seconds per estimate (a batched "
-            "cell counts its batch's time divided by the batch size)."
+            f"No error columns: {SCORE_VIEWS[kind]} (above). Median seconds per estimate "
+            "(a batched cell counts its batch's time divided by the batch size)."
         )
     return t
 

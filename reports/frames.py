@@ -47,14 +47,6 @@ KINDS = {
     "mvn": "error_vs_truth",
 }
 
-#: Views whose estimates are not meant to equal ``true_mi`` -- test scores, sliced MI
-#: compared after one constant -- with what scores them instead. Their sections
-#: show no error columns or MAE pairing, and a comparison flags no |error| change.
-SCORE_VIEWS = {
-    "auc": "the estimates are test scores; the ROC AUC above is their accuracy",
-    "rescaled": "sliced estimates are compared with the truth after one constant, above",
-}
-
 #: Report view for a task outside :data:`KINDS`, from its metrics summary kind.
 _VIEW_OF_SUMMARY = {
     "levels": "levels",
@@ -63,6 +55,11 @@ _VIEW_OF_SUMMARY = {
     "rank": "rescaled",
     "latency": "latency",
 }
+
+#: Views whose estimates are not meant to equal ``true_mi`` (those of
+#: :data:`harness.metrics.SCORE_SUMMARIES`), with what scores them instead. Their
+#: sections show no error columns or MAE pairing, and a comparison flags no |error| change.
+SCORE_VIEWS = {_VIEW_OF_SUMMARY[kind]: what for kind, what in metrics.SCORE_SUMMARIES.items()}
 
 _INTEGER_META = ("K", "d", "triplet", "member", "dependent", "n_samples", "seed", "instance_index")
 

@@ -124,6 +124,17 @@ def test_auc_drop():
     assert not compare(base, cand, Tolerances(mae=1.0, auc=0.25)).regressed
 
 
+def test_score_tasks_are_not_gated_on_mae():
+    """Independence-test estimates are scores: shifting them all by a nat keeps the
+    AUC, so it is no regression, and no MAE check is made."""
+    dependent = [True, True, False, False]
+    base = rows("ksg", [0.0] * 4, truth=[0.5, 0.4, 0.0, 0.0], dependent=dependent)
+    cand = base.assign(estimate=base["estimate"] + 1.0)
+    result = compare(base, cand)
+    assert not result.regressed
+    assert list(result.checks["metric"]) == ["roc auc", "median seconds"]
+
+
 def test_spearman_drop_on_rank_tasks():
     truth = [1.0, 2.0, 3.0, 4.0]
     base = rows("ksg", [0.0] * 4, truth=truth, choice=[0, 1, 2, 3])
