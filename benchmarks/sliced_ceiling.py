@@ -46,7 +46,7 @@ import estimators
 import tasks
 from estimators.sliced import random_directions
 from harness.metrics import TRIAL_COLUMNS, auc_table, delong
-from tasks.highdim_order import DIMS, HighDimOrder
+from tasks.highdim_order import DIMS, RECIPES, HighDimOrder
 
 PROJECTIONS = (100, 1000, 1500, 20000)
 
@@ -203,7 +203,7 @@ def main() -> int:
     args = p.parse_args()
     if args.part == "order":
         lines = ["recipe,d,projections,triplets,accuracy"]
-        for recipe in ("canonical", "notebook"):
+        for recipe in RECIPES:
             for row in ceiling(recipe, args.per_d):
                 lines.append(",".join(str(v) for v in row.values()))
                 print(lines[-1], flush=True)

@@ -37,7 +37,7 @@ def _chromium(profile: Path, *args: str) -> subprocess.CompletedProcess:
         f"--user-data-dir={profile}",
         *args,
     ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=180)
 
 
 @pytest.fixture(scope="module")
