@@ -36,6 +36,7 @@ __all__ = [
     "latency_table",
     "level_table",
     "mae_difference",
+    "order_difference",
     "order_table",
     "paper_tables",
     "rank_agreement",
@@ -133,6 +134,28 @@ def level_table(df: pd.DataFrame, level: str = "level") -> pd.DataFrame:
     return _first_seen_order(out, df)
 
 
+def _triplet_correct(df: pd.DataFrame, by: list[str], triplet: str, member: str) -> pd.Series:
+    """1 where an estimator ordered a triplet's two members as their truths are, else 0;
+    indexed by (label keys, ``by``, ``seed``, ``n_samples`` where present, ``triplet``),
+    complete ok triplets only."""
+    for col in (triplet, member):
+        if col not in df:
+            raise KeyError(f"no {col!r} column; order_table needs a task with triplets")
+    sample = [c for c in ("seed", "n_samples") if c in df and c not in by]
+    wide = _ok(df).pivot_table(
+        index=[*_keys(df), *by, *sample, triplet],
+        columns=member,
+        values=["estimate", "true_mi"],
+        aggfunc="first",
+    )
+    if wide.empty or ("estimate", 0) not in wide or ("estimate", 1) not in wide:
+        return pd.Series(dtype="int64")
+    wide = wide.dropna(subset=[("estimate", 0), ("estimate", 1)])
+    est_sign = np.sign(wide[("estimate", 0)] - wide[("estimate", 1)])
+    true_sign = np.sign(wide[("true_mi", 0)] - wide[("true_mi", 1)])
+    return (est_sign == true_sign).astype("int64")
+
+
 def order_table(
     df: pd.DataFrame, by: str = "K", triplet: str = "triplet", member: str = "member"
 ) -> pd.DataFrame:
@@ -145,31 +168,73 @@ def order_table(
     Returns
     -------
     pandas.DataFrame
-        Indexed by (label, ``by``): ``triplets``, ``correct``, ``accuracy``.
+        Indexed by (label, ``by``): ``triplets``, ``correct``, ``accuracy`` and
+        ``accuracy_se`` (binomial, sqrt(p (1 - p) / triplets)).
     """
-    for col in (triplet, member):
-        if col not in df:
-            raise KeyError(f"no {col!r} column; order_table needs a task with triplets")
     keys = _keys(df)
     by_keys = [by] if by in df else []
-    ok = _ok(df)
-    wide = ok.pivot_table(
-        index=[*keys, *by_keys, "seed", triplet],
-        columns=member,
-        values=["estimate", "true_mi"],
-        aggfunc="first",
-    )
-    if wide.empty or ("estimate", 0) not in wide or ("estimate", 1) not in wide:
-        empty = pd.DataFrame(columns=["triplets", "correct", "accuracy"])
+    correct = _triplet_correct(df, by_keys, triplet, member)
+    if correct.empty:
+        empty = pd.DataFrame(columns=["triplets", "correct", "accuracy", "accuracy_se"])
         return empty.rename_axis(keys[0] if len(keys) == 1 else None)
-    wide = wide.dropna(subset=[("estimate", 0), ("estimate", 1)])
-    est_sign = np.sign(wide[("estimate", 0)] - wide[("estimate", 1)])
-    true_sign = np.sign(wide[("true_mi", 0)] - wide[("true_mi", 1)])
-    correct = (est_sign == true_sign).astype("int64")
     g = correct.groupby(level=[*keys, *by_keys], sort=True)
     out = pd.DataFrame({"triplets": g.size(), "correct": g.sum()})
     out["accuracy"] = out["correct"] / out["triplets"]
+    out["accuracy_se"] = np.sqrt(out["accuracy"] * (1 - out["accuracy"]) / out["triplets"])
     return _first_seen_order(out, df)
+
+
+def order_difference(
+    df: pd.DataFrame,
+    first: str,
+    second: str,
+    by: str = "K",
+    triplet: str = "triplet",
+    member: str = "member",
+) -> pd.DataFrame:
+    """Order accuracy of label ``first`` minus that of ``second``, on the same triplets.
+
+    Only triplets both estimators scored completely on the same samples (same
+    ``by``, ``seed``, ``n_samples`` and ``triplet``) count. The standard error
+    is that of a mean of paired differences of the 0/1 outcomes, sd(c1 - c2) /
+    sqrt(triplets): triplets that both get right (or wrong) cancel, so it is
+    usually well below either accuracy's binomial error.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``by`` (when ``df`` has that column): ``triplets``, ``first``,
+        ``second`` (the two accuracies), ``difference``, ``difference_se`` and
+        ``z`` (difference / its standard error).
+    """
+    if "task" in df and df["task"].nunique() > 1:
+        raise ValueError("order_difference takes the rows of one task")
+    by_keys = [by] if by in df else []
+    correct = _triplet_correct(df, by_keys, triplet, member)
+    labels = correct.index.get_level_values("label") if not correct.empty else []
+    sides = []
+    for name in (first, second):
+        if name not in set(labels):
+            known = ", ".join(map(str, pd.unique(labels)))
+            raise KeyError(f"no complete ok triplets of estimator {name!r}; have: {known}")
+        sides.append(correct.xs(name, level="label"))
+    both = pd.concat(sides, axis=1, keys=["first", "second"], join="inner")
+    if both.empty:
+        raise ValueError(f"{first!r} and {second!r} scored no triplet in common")
+    both["difference"] = both["first"] - both["second"]
+    g = both.groupby(level=by_keys, sort=True) if by_keys else both.groupby(lambda _: 0)
+    out = pd.DataFrame(
+        {
+            "triplets": g.size(),
+            "first": g["first"].mean(),
+            "second": g["second"].mean(),
+            "difference": g["difference"].mean(),
+            "difference_se": g["difference"].std(ddof=1) / np.sqrt(g.size()),
+        }
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["z"] = out["difference"] / out["difference_se"]
+    return out if by_keys else out.reset_index(drop=True)
 
 
 def delong(truth: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -100,6 +100,9 @@ def _order(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
         wide, slug(sid, "order"), title[0].upper() + title[1:], "pct",
         head_label=f"estimator \\ {by}" if by else "estimator",
     )  # fmt: skip
+    if by:
+        errors = (ot["accuracy_se"] * 100.0).unstack(level=-1).reindex(wide.index)
+        with_errors(t, errors.where(errors > 0).to_numpy(), "pct")  # none at 0 % or 100 %
     matched = add_published(t, pkey, info, lambda c: int(float(c)), "pct") if pkey else []
     blocks: list[Any] = [t]
     trip = ot["triplets"]
@@ -107,9 +110,11 @@ def _order(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
         Note(
             f"Triplets scored per cell: {_span(trip)}; a triplet counts "
             "when both members are ok, and is correct when sign(est₀ − est₁) = sign(true₀ − "
-            "true₁)."
+            "true₁). ± one binomial standard error (none shown at 0 or 100 %)."
         )
     )
+    if by:
+        blocks.extend(_order_differences(df, by, sid))
     if by:
         labels = list(pd.unique(df["label"]))
         colour = colours(labels)
@@ -145,6 +150,36 @@ def _order(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
     if pkey:
         blocks.append(published_table(pkey, sid, "pct"))
     return blocks
+
+
+def _order_differences(df: pd.DataFrame, by: str, sid: str) -> list[Any]:
+    """Each other estimator's order accuracy minus the first one's, on the triplets
+    both scored."""
+    labels = list(pd.unique(ok_rows(df)["label"]))
+    parts = []
+    for other in labels[1:]:
+        try:
+            diff = metrics.order_difference(df, other, labels[0], by=by)
+        except (KeyError, ValueError):  # no complete triplets, or none in common
+            continue
+        parts.append(diff.assign(label=other).set_index("label", append=True))
+    if not parts:
+        return []
+    diff = pd.concat(parts).reorder_levels(["label", by])
+    wide = (diff["difference"] * 100.0).unstack(by).reindex(labels[1:]).dropna(how="all")
+    errors = (diff["difference_se"] * 100.0).unstack(by).reindex_like(wide)
+    t = frame_table(
+        wide, slug(sid, "order-difference"),
+        f"Order accuracy minus that of {labels[0]}, same triplets (points)", "pct",
+        columns=[str(c) for c in wide.columns], head_label=f"estimator \\ {by}",
+    )  # fmt: skip
+    with_errors(t, errors.where(errors > 0).to_numpy(), "pct")
+    t.note = (
+        "Paired on the triplets both estimators scored on the same samples: triplets "
+        "both get right (or wrong) cancel, so the standard error, sd(c₁ − c₂)/√triplets, "
+        "is usually well below either accuracy's; harness.metrics.order_difference."
+    )
+    return [t]
 
 
 def _curves(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:

@@ -123,6 +123,39 @@ def test_order_table_accuracy_per_k() -> None:
     assert t.loc[("b", 1), "accuracy"] == pytest.approx(0.0)
 
 
+def test_order_table_binomial_error() -> None:
+    recs = []
+    for t, right in enumerate([True, True, True, False]):
+        est = (0.5, 0.2) if right else (0.2, 0.5)
+        recs += _triplet("a", 1, t, est, (0.4, 0.1))
+    t = metrics.order_table(_rows(recs))
+    assert t.loc[("a", 1), "accuracy_se"] == pytest.approx(np.sqrt(0.75 * 0.25 / 4))
+
+
+def test_order_difference_pairs_the_same_triplets() -> None:
+    # outcomes on triplets 0..4: a = 1 1 1 0 1, b = 1 0 0 0 (5: b failed)
+    truth = (0.4, 0.1)
+    right, wrong = (0.5, 0.2), (0.2, 0.5)
+    recs = []
+    for t, (ea, eb) in enumerate(
+        [(right, right), (right, wrong), (right, wrong), (wrong, wrong), (right, right)]
+    ):
+        recs += _triplet("a", 3, t, ea, truth)
+        part = _triplet("b", 3, t, eb, truth)
+        if t == 4:
+            part[0]["status"] = "failed"
+        recs += part
+    diff = metrics.order_difference(_rows(recs), "a", "b")
+    row = diff.loc[3]
+    # triplet 4 is left out: a = 1 1 1 0, b = 1 0 0 0, differences 0 1 1 0
+    assert row["triplets"] == 4
+    assert (row["first"], row["second"]) == (0.75, 0.25)
+    assert row["difference"] == pytest.approx(0.5)
+    assert row["difference_se"] == pytest.approx(np.std([0, 1, 1, 0], ddof=1) / 2)
+    with pytest.raises(KeyError, match="'c'"):
+        metrics.order_difference(_rows(recs), "a", "c")
+
+
 def test_auc_table_matches_hand_count() -> None:
     # scores (label): 0.1 (0), 0.4 (0), 0.35 (1), 0.8 (1): 3 of 4 positive/negative pairs ordered
     df = _rows(
