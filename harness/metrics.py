@@ -141,8 +141,10 @@ def _triplet_correct(df: pd.DataFrame, by: list[str], triplet: str, member: str)
     for col in (triplet, member):
         if col not in df:
             raise KeyError(f"no {col!r} column; order_table needs a task with triplets")
-    sample = [c for c in ("seed", "n_samples") if c in df and c not in by]
-    wide = _ok(df).pivot_table(
+    ok = _ok(df)
+    # a column with gaps would drop its rows from the pivot, so it names no sample
+    sample = [c for c in ("seed", "n_samples") if c in ok and c not in by and ok[c].notna().all()]
+    wide = ok.pivot_table(
         index=[*_keys(df), *by, *sample, triplet],
         columns=member,
         values=["estimate", "true_mi"],
