@@ -223,11 +223,17 @@ def order_difference(
     both = pd.concat(sides, axis=1, keys=["first", "second"], join="inner")
     if both.empty:
         raise ValueError(f"{first!r} and {second!r} scored no triplet in common")
-    both["difference"] = both["first"] - both["second"]
-    g = both.groupby(level=by_keys, sort=True) if by_keys else both.groupby(lambda _: 0)
+    return _paired_means(both, by_keys, "triplets")
+
+
+def _paired_means(both: pd.DataFrame, by: list[str], count: str) -> pd.DataFrame:
+    """Means of the paired columns ``first`` and ``second`` per ``by`` group, their
+    difference and its standard error sd(first - second) / sqrt(pairs), and z."""
+    both = both.assign(difference=both["first"] - both["second"])
+    g = both.groupby(level=by, sort=True) if by else both.groupby(lambda _: 0)
     out = pd.DataFrame(
         {
-            "triplets": g.size(),
+            count: g.size(),
             "first": g["first"].mean(),
             "second": g["second"].mean(),
             "difference": g["difference"].mean(),
@@ -236,7 +242,7 @@ def order_difference(
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         out["z"] = out["difference"] / out["difference_se"]
-    return out if by_keys else out.reset_index(drop=True)
+    return out if by else out.reset_index(drop=True)
 
 
 def delong(truth: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -471,20 +477,7 @@ def mae_difference(
             "second": (both["estimate_second"] - both["true_mi"]).abs(),
         }
     )
-    frame["difference"] = frame["first"] - frame["second"]
-    g = frame.groupby(level=by, sort=True) if by else frame.groupby(lambda _: 0)
-    out = pd.DataFrame(
-        {
-            "pairs": g.size(),
-            "first": g["first"].mean(),
-            "second": g["second"].mean(),
-            "difference": g["difference"].mean(),
-            "difference_se": g["difference"].std(ddof=1) / np.sqrt(g.size()),
-        }
-    )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["z"] = out["difference"] / out["difference_se"]
-    return out if by else out.reset_index(drop=True)
+    return _paired_means(frame, by, "pairs")
 
 
 def rank_agreement(estimate: np.ndarray, true_mi: np.ndarray) -> dict[str, float]:
