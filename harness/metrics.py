@@ -7,7 +7,10 @@ variance is the sample variance (``ddof=1``).
 
 * :func:`error_table` -- MAE, bias, error variance, RMSE, median seconds, counts.
 * :func:`level_table` -- mean error and variance per MI level (``gmm_levels``).
-* :func:`order_table` -- order accuracy per K over (x, y, y') triplets (``gmm_order``).
+* :func:`order_table` -- order accuracy per K (or d) over (x, y, y') triplets
+  (``gmm_order``, ``highdim_order``), with its binomial standard error.
+* :func:`order_difference` -- paired order-accuracy difference of two estimators
+  on the same triplets, with its standard error.
 * :func:`auc_table` -- ROC AUC of the estimate as a dependence score, with its
   standard error (:func:`delong`).
 * :func:`auc_difference` -- paired AUC difference of two estimators scored on the
