@@ -115,7 +115,6 @@ def _order(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
     )
     if by:
         blocks.extend(_order_differences(df, by, sid))
-    if by:
         labels = list(pd.unique(df["label"]))
         colour = colours(labels)
         series = []

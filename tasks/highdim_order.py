@@ -362,13 +362,8 @@ class HighDimOrder(Task):
         seq = np.random.SeedSequence(int(self.set_seed), spawn_key=(STRUCTURE_STREAM, d, j))
         if self.recipe == "notebook":
             return notebook_triplet(np.random.default_rng(seq), d)
-        if self.recipe == "isotropic":
-            return isotropic_triplet(
-                np.random.default_rng(seq), d, self._number("mi_max"), self._number("min_gap")
-            )
-        return triplet_model(
-            np.random.default_rng(seq), d, self._number("mi_max"), self._number("min_gap")
-        )
+        build = isotropic_triplet if self.recipe == "isotropic" else triplet_model
+        return build(np.random.default_rng(seq), d, self._number("mi_max"), self._number("min_gap"))
 
     def instance(self, index: int, seed: int) -> Instance:
         count = self.n_instances()
