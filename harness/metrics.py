@@ -139,14 +139,19 @@ def level_table(df: pd.DataFrame, level: str = "level") -> pd.DataFrame:
 
 def _triplet_correct(df: pd.DataFrame, by: list[str], triplet: str, member: str) -> pd.Series:
     """1 where an estimator ordered a triplet's two members as their truths are, else 0;
-    indexed by (label keys, ``by``, ``seed``, ``n_samples`` where present, ``triplet``),
+    indexed by (label keys, ``by``, and where present ``task_params`` (runs of other
+    triplet sets reuse the triplet numbers), ``seed``, ``n_samples``, then ``triplet``),
     complete ok triplets only."""
     for col in (triplet, member):
         if col not in df:
             raise KeyError(f"no {col!r} column; order_table needs a task with triplets")
     ok = _ok(df)
     # a column with gaps would drop its rows from the pivot, so it names no sample
-    sample = [c for c in ("seed", "n_samples") if c in ok and c not in by and ok[c].notna().all()]
+    sample = [
+        c
+        for c in ("task_params", "seed", "n_samples")
+        if c in ok and c not in by and ok[c].notna().all()
+    ]
     wide = ok.pivot_table(
         index=[*_keys(df), *by, *sample, triplet],
         columns=member,
@@ -200,7 +205,7 @@ def order_difference(
     """Order accuracy of label ``first`` minus that of ``second``, on the same triplets.
 
     Only triplets both estimators scored completely on the same samples (same
-    ``by``, ``seed``, ``n_samples`` and ``triplet``) count. The standard error
+    ``by``, task parameters, ``seed``, ``n_samples`` and ``triplet``) count. The standard error
     is that of a mean of paired differences of the 0/1 outcomes, sd(c1 - c2) /
     sqrt(triplets): triplets that both get right (or wrong) cancel, so it is
     usually well below either accuracy's binomial error.

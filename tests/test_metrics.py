@@ -132,6 +132,19 @@ def test_order_table_binomial_error() -> None:
     assert t.loc[("a", 1), "accuracy_se"] == pytest.approx(np.sqrt(0.75 * 0.25 / 4))
 
 
+def test_order_table_keeps_triplet_sets_of_other_task_params_apart() -> None:
+    # two runs of other triplet sets (set_seed) number their triplets alike
+    first = _triplet("a", 5, 0, (0.5, 0.2), (0.4, 0.1))
+    second = _triplet("a", 5, 0, (0.2, 0.5), (0.4, 0.1))
+    for rec in first:
+        rec["task_params"] = '{"set_seed": 0}'
+    for rec in second:
+        rec["task_params"] = '{"set_seed": 1}'
+    t = metrics.order_table(_rows(first + second))
+    assert t.loc[("a", 5), "triplets"] == 2
+    assert t.loc[("a", 5), "accuracy"] == pytest.approx(0.5)
+
+
 def test_order_difference_pairs_the_same_triplets() -> None:
     # outcomes on triplets 0..4: a = 1 1 1 0 1, b = 1 0 0 0 (5: b failed)
     truth = (0.4, 0.1)
