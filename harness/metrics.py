@@ -598,9 +598,10 @@ def _first_seen_order(out: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
     return out.iloc[np.lexsort([np.arange(len(out)), pos])]
 
 
-def summary_kind(df: pd.DataFrame) -> str:
-    """The summary a results frame calls for: its task class's, else guessed from columns."""
-    names = pd.unique(df["task"]) if "task" in df else []
+def summary_kind(df: pd.DataFrame, task: str | None = None) -> str:
+    """The summary a results frame calls for: its task class's (``task``, else the
+    frame's one task), else guessed from columns."""
+    names = [task] if task is not None else (pd.unique(df["task"]) if "task" in df else [])
     if len(names) == 1:
         try:
             import tasks

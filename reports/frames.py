@@ -20,7 +20,6 @@ from reports.data import RunData
 from results.export import artifact_tag
 
 __all__ = [
-    "KINDS",
     "SCORE_VIEWS",
     "TaskFrame",
     "auc_groups",
@@ -32,22 +31,8 @@ __all__ = [
     "view_kind",
 ]
 
-#: task name -> view kind; other tasks are recognised by their meta columns.
-KINDS = {
-    "gmm_levels": "levels",
-    "gmm_order": "order",
-    "highdim_order": "order",
-    "gaussian": "curves",
-    "halfcube": "curves",
-    "asinh": "curves",
-    "additive_noise": "curves",
-    "latency": "latency",
-    "highdim_independence": "auc",
-    "omniglot_smi": "rescaled",
-    "mvn": "error_vs_truth",
-}
-
-#: Report view for a task outside :data:`KINDS`, from its metrics summary kind.
+#: Report view of each metrics summary kind (:func:`harness.metrics.summary_kind`:
+#: the task class's ``summary``, else guessed from the meta columns).
 _VIEW_OF_SUMMARY = {
     "levels": "levels",
     "order": "order",
@@ -55,6 +40,9 @@ _VIEW_OF_SUMMARY = {
     "rank": "rescaled",
     "latency": "latency",
 }
+
+#: Tasks of the plain "error" summary drawn otherwise than as estimate-vs-truth curves.
+_ERROR_LAYOUTS = {"mvn": "error_vs_truth"}
 
 #: Views whose estimates are not meant to equal ``true_mi`` (those of
 #: :data:`harness.metrics.SCORE_SUMMARIES`), with what scores them instead. Their
@@ -208,10 +196,13 @@ def auc_groups(df: pd.DataFrame) -> tuple[list[str], list[str]]:
 
 
 def view_kind(task: str, df: pd.DataFrame) -> str:
-    """The view kind for ``task``: from :data:`KINDS`, else from its rows' meta columns."""
-    if task in KINDS:
-        return KINDS[task]
-    return _VIEW_OF_SUMMARY.get(metrics.summary_kind(df), "curves")
+    """The view kind for ``task``, from its summary kind (``df``: its rows, for a task
+    outside the registry); "error" summaries are curves unless :data:`_ERROR_LAYOUTS`
+    says otherwise."""
+    kind = metrics.summary_kind(df, task=task)
+    if kind == "error":
+        return _ERROR_LAYOUTS.get(task, "curves")
+    return _VIEW_OF_SUMMARY.get(kind, "curves")
 
 
 def colours(labels: Sequence[str]) -> dict[str, int]:

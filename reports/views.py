@@ -16,13 +16,12 @@ from reports.blocks import Figure, Note, Section
 from reports.diff_views import diff_sections
 from reports.estimator_views import errors_table, mae_differences, speed_accuracy
 from reports.failures import failures
-from reports.frames import KINDS, SCORE_VIEWS, TaskFrame, task_frames
+from reports.frames import SCORE_VIEWS, TaskFrame, task_frames
 from reports.overview import overview_section
 from reports.tables import slug
 from reports.task_views import VIEWS
 
 __all__ = [
-    "KINDS",
     "Figure",
     "Note",
     "Section",
