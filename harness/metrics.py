@@ -138,10 +138,9 @@ def level_table(df: pd.DataFrame, level: str = "level") -> pd.DataFrame:
 
 
 def _triplet_correct(df: pd.DataFrame, by: list[str], triplet: str, member: str) -> pd.Series:
-    """1 where an estimator ordered a triplet's two members as their truths are, else 0;
-    indexed by (label keys, ``by``, and where present ``task_params`` (runs of other
-    triplet sets reuse the triplet numbers), ``seed``, ``n_samples``, then ``triplet``),
-    complete ok triplets only."""
+    """1 where an estimator ordered a triplet's two members as their truths are, else 0,
+    for complete ok triplets; indexed by the label keys, ``by``, the sample columns
+    present without gaps (``task_params``, ``seed``, ``n_samples``) and ``triplet``."""
     for col in (triplet, member):
         if col not in df:
             raise KeyError(f"no {col!r} column; order_table needs a task with triplets")
@@ -171,8 +170,9 @@ def order_table(
 ) -> pd.DataFrame:
     """Accuracy of the order MI(x;y) vs MI(x;y') per estimator and ``by`` (paper Table 3).
 
-    Rows of one triplet share ``triplet`` (and ``seed``); ``member`` 0 and 1 are
-    its two pairs. A triplet is correct when ``sign(est0 - est1) ==
+    Rows of one triplet share ``triplet`` (and, where present, ``task_params``,
+    ``seed`` and ``n_samples``: runs of other triplet sets or sizes reuse the
+    triplet numbers); ``member`` 0 and 1 are its two pairs. A triplet is correct when ``sign(est0 - est1) ==
     sign(true0 - true1)``; triplets missing an ``ok`` member are left out.
 
     Returns
