@@ -172,8 +172,9 @@ def order_table(
 
     Rows of one triplet share ``triplet`` (and, where present, ``task_params``,
     ``seed`` and ``n_samples``: runs of other triplet sets or sizes reuse the
-    triplet numbers); ``member`` 0 and 1 are its two pairs. A triplet is correct when ``sign(est0 - est1) ==
-    sign(true0 - true1)``; triplets missing an ``ok`` member are left out.
+    triplet numbers); ``member`` 0 and 1 are its two pairs. A triplet is correct
+    when ``sign(est0 - est1) == sign(true0 - true1)``; triplets missing an ``ok``
+    member are left out.
 
     Returns
     -------
