@@ -348,6 +348,52 @@ def test_runs_record_the_checkpoint_and_refuse_to_resume_with_another(tmp_path):
 # -- training signal -----------------------------------------------------------
 
 
+def test_cosine_moments_standardised_under_independence_and_track_spearman():
+    from scipy.stats import spearmanr
+
+    from estimators.infonet.model import cosine_basis, cosine_moments
+
+    rng = np.random.default_rng(0)
+    n, draws = 100, 600
+    x = torch.tensor(rng.standard_normal((draws, n)))
+    y = torch.tensor(rng.standard_normal((draws, n)))
+    feats = cosine_moments(cosine_basis(copula(x), 2), cosine_basis(copula(y), 2))
+    a = feats[:, :4].numpy()
+    # exact zero mean over permutations; each sqrt(n) a_kl about unit variance
+    assert np.abs(a.mean(axis=0)).max() < 4 / math.sqrt(n * draws)
+    assert np.allclose((math.sqrt(n) * a).std(axis=0), 1.0, atol=0.12)
+    assert np.allclose(feats[:, 4:].numpy(), np.tanh(math.sqrt(n) * a / 3), atol=1e-12)
+    dep = y + x
+    a11 = cosine_moments(cosine_basis(copula(x), 1), cosine_basis(copula(dep), 1))[:, 0]
+    rho = [spearmanr(p, q)[0] for p, q in zip(x.numpy(), dep.numpy(), strict=True)]
+    assert np.corrcoef(a11.numpy(), rho)[0, 1] > 0.95
+
+
+def test_grown_moment_features_start_neutral_then_see_the_dependence():
+    from estimators.infonet.train import grow
+
+    torch.manual_seed(0)
+    net = InfoNetModel(TINY).eval()
+    big = grow(net, "moment_features=2").eval()
+    x = torch.randn(2, 60)
+    y = x + torch.randn(2, 60)
+    u, v = copula(x), copula(y)
+    with torch.no_grad():
+        assert torch.allclose(big(u, v), net(u, v), atol=1e-6)  # zero-initialised
+        big.moment_embed.weight.normal_(0.0, 0.5)
+        base = net(u, v)
+        assert (big(u, v) - base).abs().max() > 0.05 * base.abs().max()
+        # the same tables through the code tables, after monotone maps, in any order
+        tables = big.code_tables(60)
+        coded = big.forward_codes(copula_codes(x), copula_codes(y), tables)
+        assert torch.allclose(coded, big(u, v), atol=1e-5)
+        order = torch.randperm(60)
+        moved = big(copula(torch.exp(x[:, order])), copula(y[:, order] ** 3))
+        assert torch.allclose(moved, big(u, v), atol=1e-5)
+    with pytest.raises(SystemExit, match="can only add"):
+        grow(big, "moment_features=3")
+
+
 def test_grown_size_features_start_neutral_then_see_n():
     from dataclasses import replace
 

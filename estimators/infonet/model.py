@@ -4,9 +4,10 @@ Perceiver-IO shape (Hu et al., ICML 2024, Fig. 3), sizes configurable:
 
 1. each pair (u_t, v_t) becomes a token (Fourier features + MLP);
 2. M learnable latents (plus, with ``size_features``, a learned function of
-   ln n, so the network knows how many samples it sees) cross-attend to the
-   tokens, then pass through self-attention layers (a summary of the whole
-   joint distribution);
+   ln n, so the network knows how many samples it sees, and with
+   ``moment_features`` the sample's low-order cosine moments of the copula)
+   cross-attend to the tokens, then pass through self-attention layers (a
+   summary of the whole joint distribution);
 3. query generator: one query per x-grid node attends over the samples with
    keys from x and values from y (what y looks like near that x);
 4. decoder: those L queries cross-attend to the latents; each becomes a row
@@ -40,6 +41,7 @@ class InfoNetConfig:
     blur_size: int = 5
     blur_sigma: float = 1.0  # in grid cells; 0 disables the blur
     size_features: int = 0  # powers of log(n / 1000) added to the latents; 0: none
+    moment_features: int = 0  # K: cosine moments of orders 1..K added to the latents; 0: none
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -56,6 +58,28 @@ def size_features(n: int, count: int, dtype: torch.dtype, device) -> torch.Tenso
     """(count,) powers t, t^2, ... of t = ln(n / 1000): the sample size as the network sees it."""
     t = math.log(n / 1000.0)
     return torch.tensor([t ** (i + 1) for i in range(count)], dtype=dtype, device=device)
+
+
+def cosine_basis(u: torch.Tensor, count: int) -> torch.Tensor:
+    """(..., n) in [0, 1] -> (..., n, count) values cos(k pi u), k = 1..count."""
+    k = torch.arange(1, count + 1, device=u.device, dtype=u.dtype)
+    return torch.cos(math.pi * u.unsqueeze(-1) * k)
+
+
+def cosine_moments(bu: torch.Tensor, bv: torch.Tensor) -> torch.Tensor:
+    """Cosine moments of a copula sample from its bases ``bu``, ``bv`` (B, n, K): (B, 2 K^2).
+
+    a_kl = (2 / n) sum_t cos(k pi u_t) cos(l pi v_t) are the coefficients of a
+    cosine-series estimate of the copula density (a_11 is close to Spearman's
+    rho); each is about N(0, 1 / n) under independence, so the
+    features are the a_kl themselves and tanh(sqrt(n) a_kl / 3), their
+    standardised size squashed into (-1, 1): how far from independence the
+    sample is, in the units a test would use. Rank-based, so they keep the
+    estimate's invariance to monotone maps and to the sample order.
+    """
+    n = bu.shape[-2]
+    a = (torch.einsum("...nk,...nl->...kl", bu, bv) * (2.0 / n)).flatten(-2)
+    return torch.cat([a, torch.tanh(a * (math.sqrt(n) / 3.0))], dim=-1)
 
 
 def _mlp(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
@@ -217,6 +241,13 @@ class InfoNetModel(nn.Module):
             nn.init.zeros_(self.size_embed.bias)
         else:
             self.size_embed = None
+        if cfg.moment_features > 0:
+            # zero at start for the same reason
+            self.moment_embed = nn.Linear(2 * cfg.moment_features**2, d)
+            nn.init.zeros_(self.moment_embed.weight)
+            nn.init.zeros_(self.moment_embed.bias)
+        else:
+            self.moment_embed = None
         grid = torch.linspace(0.0, 1.0, cfg.grid)
         self.register_buffer("grid_nodes", grid, persistent=False)
         self.blur_weights: tuple[float, ...] | None = None
@@ -241,7 +272,11 @@ class InfoNetModel(nn.Module):
         tokens = self.pair_embed(torch.cat([fu, fv], dim=-1))
         kx, vy = self.query_gen.project(self.x_embed(fu), self.y_embed(fv))
         queries = self._row_queries(u.dtype).expand(u.shape[0], -1, -1)
-        return self._table(tokens, self.query_gen.attend(queries, kx, vy))
+        moments = None
+        if self.moment_embed is not None:
+            k = self.config.moment_features
+            moments = cosine_moments(cosine_basis(u, k), cosine_basis(v, k))
+        return self._table(tokens, self.query_gen.attend(queries, kx, vy), moments)
 
     def _grid_features(self, dtype: torch.dtype) -> torch.Tensor:
         return fourier_features(self.grid_nodes.to(dtype), self.config.frequencies)
@@ -273,7 +308,10 @@ class InfoNetModel(nn.Module):
         kx, vy = self.query_gen.project(self.x_embed(feats), self.y_embed(feats))
         rows = self._row_queries(dtype).to(device)
         weights = self.query_gen.weights(rows, kx[0::2])  # codes 1, 3, ..., 2n - 1
-        return CodeTables(n, embed_x, embed_y, kx, vy, weights)
+        basis = None
+        if self.moment_embed is not None:
+            basis = cosine_basis(grid, self.config.moment_features)
+        return CodeTables(n, embed_x, embed_y, kx, vy, weights, basis)
 
     def forward_codes(self, cu: torch.Tensor, cv: torch.Tensor, tables: CodeTables) -> torch.Tensor:
         """:meth:`forward` at copula values ``cu / 2n``, ``cv / 2n`` through :meth:`code_tables`.
@@ -284,7 +322,10 @@ class InfoNetModel(nn.Module):
         iu, iv = cu - 1, cv - 1
         hidden = self.pair_embed[1](tables.embed_x[iu] + tables.embed_y[iv])
         tokens = self.pair_embed[2](hidden)
-        return self._table(tokens, self._coded_rows(iu, iv, tables))
+        moments = None
+        if tables.basis is not None:
+            moments = cosine_moments(tables.basis[iu], tables.basis[iv])
+        return self._table(tokens, self._coded_rows(iu, iv, tables), moments)
 
     def _coded_rows(self, iu: torch.Tensor, iv: torch.Tensor, tables: CodeTables) -> torch.Tensor:
         """The query generator's output (B, L, D) for code indices ``iu``, ``iv`` (B, m)."""
@@ -315,15 +356,21 @@ class InfoNetModel(nn.Module):
             )
         return rows
 
-    def _table(self, tokens: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        """Tables from the sample tokens (B, n, D) and the query generator's rows (B, L, D)."""
+    def _table(
+        self, tokens: torch.Tensor, rows: torch.Tensor, moments: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Tables from the sample tokens (B, n, D), the query generator's rows (B, L, D)
+        and, with ``moment_features``, the sample's :func:`cosine_moments` (B, 2 K^2)."""
         cfg = self.config
         b, n = tokens.shape[0], tokens.shape[1]
         lat = self.latents
         if self.size_embed is not None:
             feats = size_features(n, cfg.size_features, lat.dtype, lat.device)
             lat = lat + self.size_embed(feats)
-        lat = self.encode(lat.expand(b, -1, -1), tokens)
+        lat = lat.expand(b, -1, -1)
+        if self.moment_embed is not None:
+            lat = lat + self.moment_embed(moments).unsqueeze(1)
+        lat = self.encode(lat, tokens)
         for block in self.process:
             lat = block(lat)
         rows = self.row_head(self.decode(rows, lat))
@@ -346,3 +393,4 @@ class CodeTables(NamedTuple):
     keys_x: torch.Tensor
     values_y: torch.Tensor
     row_weights: torch.Tensor  # (heads, L, n): row queries over the odd codes 1, 3, ..., 2n - 1
+    basis: torch.Tensor | None = None  # (2n - 1, K) cosine basis, with moment_features

@@ -92,7 +92,8 @@ def parse_config(text: str | None, base: InfoNetConfig | None = None) -> InfoNet
     return InfoNetConfig(**values)
 
 
-GROWABLE = ("size_features",)  # new weights, zero-initialised
+#: new weights, zero-initialised, and the modules holding them
+GROWABLE = {"size_features": "size_embed.", "moment_features": "moment_embed."}
 RESIZABLE = ("grid",)  # no weight depends on it: the table nodes are positions in [0, 1]
 
 
@@ -115,7 +116,7 @@ def grow(model: InfoNetModel, text: str) -> InfoNetModel:
             )
     grown = InfoNetModel(config)
     missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
-    if unexpected or any(not k.startswith("size_embed.") for k in missing):
+    if unexpected or any(not k.startswith(tuple(GROWABLE.values())) for k in missing):
         raise SystemExit(f"error: cannot grow: missing {missing}, unexpected {unexpected}")
     return grown
 
@@ -297,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="with --resume: grid=L resamples the critic table on L x L nodes; "
         "with --resume of a model .pt also size_features=K (the network sees "
-        "ln n; new weights start at zero)",
+        "ln n) or moment_features=K (it sees the sample's cosine moments of "
+        "orders 1..K); new weights start at zero",
     )
     p.add_argument(
         "--steps",
