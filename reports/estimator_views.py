@@ -8,7 +8,7 @@ import pandas as pd
 from harness import metrics
 from reports.blocks import Figure
 from reports.figures import Panel, Series, plot
-from reports.frames import SCORE_VIEWS, auc_groups, ok_rows
+from reports.frames import SCORE_VIEWS, auc_groups, versus_first
 from reports.tables import Table, frame_table, slug, with_errors
 
 __all__ = ["errors_table", "headline", "mae_differences", "speed_accuracy"]
@@ -61,24 +61,18 @@ def errors_table(df: pd.DataFrame, sid: str, kind: str = "") -> Table:
 def mae_differences(df: pd.DataFrame, sid: str) -> Table | None:
     """Each other estimator's MAE minus the first one's on the instances both estimated,
     with the paired standard error; ``None`` when no two estimators share an instance."""
-    labels = list(pd.unique(ok_rows(df)["label"]))
-    rows = {}
-    for other in labels[1:]:
-        try:
-            diff = metrics.mae_difference(df, other, labels[0])
-        except ValueError:  # no shared instance with a known truth
-            continue
-        for key, rec in diff.iterrows():
-            rows[other if isinstance(key, int) else f"{other} · {key}"] = rec
-    if not rows:
+    paired = versus_first(df, lambda a, b: metrics.mae_difference(df, a, b), (ValueError,))
+    if paired is None:  # no shared instance with a known truth
         return None
-    frame = pd.DataFrame(rows).T
+    first, frame = paired
+    # rows: the label, and the task where mae_difference groups by it
+    frame.index = [lab if isinstance(key, int) else f"{lab} · {key}" for lab, key in frame.index]
     shown = frame[["pairs", "first", "second", "difference"]]
-    columns = ["instances", "its MAE", f"MAE of {labels[0]}", "difference"]
+    columns = ["instances", "its MAE", f"MAE of {first}", "difference"]
     t = frame_table(
         shown, slug(sid, "mae-difference"),
-        f"Mean absolute error minus that of {labels[0]}, same instances",
-        dict(zip(columns, ("int", "nats", "nats", "nats"), strict=True)),
+        f"Mean absolute error minus that of {first}, same instances",
+        dict(zip(columns, ("int", "nats", "nats", "+nats"), strict=True)),
         head_label="estimator", columns=columns,
     )  # fmt: skip
     errors = pd.DataFrame(np.nan, index=shown.index, columns=shown.columns)

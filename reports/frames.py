@@ -10,7 +10,7 @@ checkpoint's sha256 prefix) after the label when those differ between the runs.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import pandas as pd
@@ -186,6 +186,28 @@ def task_frames(runs: Sequence[RunData]) -> list[TaskFrame]:
         df, info = task_frame(task, runs)
         out.append(TaskFrame(task, df, info, view_kind(task, df)))
     return out
+
+
+def versus_first(
+    df: pd.DataFrame,
+    difference: Callable[[str, str], pd.DataFrame],
+    skip: tuple[type[Exception], ...],
+) -> tuple[str, pd.DataFrame] | None:
+    """The first label of ``df`` and every other label's ``difference(other, first)``
+    stacked, the label heading the index (labels in the run's order); None when none
+    could be paired (``difference`` raised one of ``skip`` for each)."""
+    labels = list(pd.unique(ok_rows(df)["label"]))
+    parts = []
+    for other in labels[1:]:
+        try:
+            parts.append(difference(other, labels[0]).assign(label=other))
+        except skip:
+            continue
+    if not parts:
+        return None
+    names = [name or "index" for name in parts[0].index.names]  # as reset_index names them
+    stacked = pd.concat(p.reset_index() for p in parts).set_index(["label", *names])
+    return labels[0], stacked
 
 
 def auc_groups(df: pd.DataFrame) -> tuple[list[str], list[str]]:

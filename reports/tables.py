@@ -76,7 +76,8 @@ def fmt(v: Any, kind: str = "num") -> str:
     ``kind``: ``"int"``, ``"nats"`` (4 decimals), ``"var"`` (3 significant
     digits), ``"pct"`` (1 decimal), ``"s"`` (seconds, 3 significant digits),
     ``"ratio"`` (2 decimals and a ×), ``"auc"`` (3 decimals), ``"num"`` (general,
-    4 significant digits).
+    4 significant digits); a leading ``"+"`` (``"+pct"``) also signs positive values,
+    for differences.
     """
     if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
         return "–"
@@ -85,6 +86,9 @@ def fmt(v: Any, kind: str = "num") -> str:
     if not _finite(v):
         return str(v)
     v = float(v)
+    if kind.startswith("+"):
+        text = fmt(v, kind[1:])
+        return "+" + text if v > 0 and text.strip("0.") else text
     if kind == "int":
         return f"{int(round(v)):,}"
     if kind == "nats":

@@ -18,7 +18,7 @@ from harness import metrics
 from reports import published as pub
 from reports.blocks import Figure, Note
 from reports.figures import Panel, Series, plot
-from reports.frames import auc_groups, colours, ok_rows
+from reports.frames import auc_groups, colours, ok_rows, versus_first
 from reports.published_rows import add_published, published_table
 from reports.tables import Row, fmt, frame_table, num_cell, slug, with_errors
 
@@ -154,22 +154,17 @@ def _order(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
 def _order_differences(df: pd.DataFrame, by: str, sid: str) -> list[Any]:
     """Each other estimator's order accuracy minus the first one's, on the triplets
     both scored."""
-    labels = list(pd.unique(ok_rows(df)["label"]))
-    parts = []
-    for other in labels[1:]:
-        try:
-            diff = metrics.order_difference(df, other, labels[0], by=by)
-        except (KeyError, ValueError):  # no complete triplets, or none in common
-            continue
-        parts.append(diff.assign(label=other).set_index("label", append=True))
-    if not parts:
+    paired = versus_first(
+        df, lambda a, b: metrics.order_difference(df, a, b, by=by), (KeyError, ValueError)
+    )
+    if paired is None:  # no complete triplets, or none in common
         return []
-    diff = pd.concat(parts).reorder_levels(["label", by])
-    wide = (diff["difference"] * 100.0).unstack(by).reindex(labels[1:]).dropna(how="all")
+    first, diff = paired
+    wide = (diff["difference"] * 100.0).unstack(by).dropna(how="all")
     errors = (diff["difference_se"] * 100.0).unstack(by).reindex_like(wide)
     t = frame_table(
         wide, slug(sid, "order-difference"),
-        f"Order accuracy minus that of {labels[0]}, same triplets (points)", "pct",
+        f"Order accuracy minus that of {first}, same triplets (points)", "+pct",
         columns=[str(c) for c in wide.columns], head_label=f"estimator \\ {by}",
     )  # fmt: skip
     with_errors(t, errors.where(errors > 0).to_numpy(), "pct")
@@ -324,17 +319,12 @@ def _auc(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
 
 def _auc_differences(df: pd.DataFrame, by: list[str], trial: list[str], sid: str) -> list[Any]:
     """Each other estimator's AUC minus the first one's, on the samples both scored."""
-    labels = list(pd.unique(ok_rows(df)["label"]))
-    parts = []
-    for other in labels[1:]:
-        try:
-            diff = metrics.auc_difference(df, other, labels[0], by=by, trials=trial)
-        except ValueError:  # the two scored no sample in common
-            continue
-        parts.append(diff.reset_index().assign(label=other))
-    if not parts:
+    paired = versus_first(
+        df, lambda a, b: metrics.auc_difference(df, a, b, by=by, trials=trial), (ValueError,)
+    )
+    if paired is None:  # no sample scored by both
         return []
-    diff = pd.concat(parts, ignore_index=True).set_index(["label", *by])
+    first, diff = paired
     rest = [b for b in by if b != "n_samples"]
     if "n_samples" in by:
         wide = diff["difference"].unstack("n_samples")
@@ -343,8 +333,8 @@ def _auc_differences(df: pd.DataFrame, by: list[str], trial: list[str], sid: str
     else:
         wide, errors, cols = diff[["difference"]], diff[["difference_se"]], None
     t = frame_table(
-        wide, slug(sid, "auc-difference"), f"ROC AUC minus that of {labels[0]}, same samples",
-        "auc", columns=cols, head_label=" · ".join(["estimator", *rest]),
+        wide, slug(sid, "auc-difference"), f"ROC AUC minus that of {first}, same samples",
+        "+auc", columns=cols, head_label=" · ".join(["estimator", *rest]),
     )  # fmt: skip
     with_errors(t, errors.to_numpy())
     t.note = (

@@ -450,7 +450,8 @@ def test_views_for_other_tasks_render_from_rows() -> None:
     # kde - ksg on the same triplets: 0 at K=1; at K=2 outcomes 1 1 1 1 vs 1 0 1 0
     assert paired[("kde", "1")][1] == 0.0
     assert paired[("kde", "2")][1] == pytest.approx(50.0)
-    assert paired[("kde", "2")][0] == f"50.0 ± {100 * np.std([0, 1, 0, 1], ddof=1) / 2:.1f}"
+    assert paired[("kde", "2")][0] == f"+50.0 ± {100 * np.std([0, 1, 0, 1], ddof=1) / 2:.1f}"
+    assert paired[("kde", "1")][0] == "0.0"  # signed only when it differs
     lat = p.cells("task-latency-latency")
     assert lat[("kde", "200")][1] == pytest.approx(0.201)
     assert lat[("kde", "500")][1] == pytest.approx(0.501)
@@ -465,7 +466,7 @@ def test_views_for_other_tasks_render_from_rows() -> None:
     text, value, _ = diff[("kde · one feature · 16", "50")]
     # ksg's placements vary, kde's are all 1: the paired error is ksg's own
     assert value == pytest.approx(1.0 - weak["auc"].iloc[0])
-    assert text == f"{value:.3f} ± {weak['auc_se'].iloc[0]:.3f}"
+    assert text == f"+{value:.3f} ± {weak['auc_se'].iloc[0]:.3f}"
     assert diff[("kde · one feature · 16", "100")][:2] == ("0.000 ± 0.000", 0.0)
     # independence and rescaled views: estimates are scores, so no error columns
     for tid in ("task-highdim-independence-errors", "task-omniglot-smi-errors"):
@@ -632,3 +633,11 @@ def test_overview_ranks_estimators_among_those_of_the_same_sample_sizes() -> Non
     # higher is better (AUC), and a size with one estimator marks nothing
     alone = _best(score.iloc[:3], sizes.iloc[:3], higher=True)
     assert list(alone[alone].index) == ["ksg · n=50"]
+
+
+def test_signed_formats_mark_gains_and_losses() -> None:
+    assert fmt(5.04, "+pct") == "+5.0"
+    assert fmt(-0.4, "+pct") == "-0.4"
+    assert fmt(0.0004, "+auc") == "0.000"  # rounds to zero: no sign
+    assert fmt(0.1234, "+auc") == "+0.123"
+    assert fmt(float("nan"), "+pct") == "–"
