@@ -83,6 +83,13 @@ _CELL_COLUMNS = ("task_params", "n_samples", "seed", "instance_index")
 _VIEWS_BY_N = frozenset({"auc", "latency", "rescaled"})
 
 
+def sample_sizes(rows: pd.DataFrame) -> frozenset[float]:
+    """The sample sizes among ``rows`` (none without an ``n_samples`` column)."""
+    if "n_samples" not in rows:
+        return frozenset()
+    return frozenset(rows["n_samples"].dropna().astype(float))
+
+
 def _run_labels(
     parts: Sequence[tuple[str, pd.DataFrame]], by_n: bool
 ) -> dict[tuple[str, str], str]:
@@ -109,8 +116,7 @@ def _run_labels(
             owners.setdefault(lab, []).append(rid)
             files[lab, rid] = artifact_tag(tags.get(lab))
             cells[lab, rid] = set(rows[cols].astype(str).itertuples(index=False, name=None))
-            n = rows["n_samples"] if "n_samples" in rows else pd.Series(dtype=float)
-            sizes[lab, rid] = frozenset(n.dropna().astype(float))
+            sizes[lab, rid] = sample_sizes(rows)
     shown = {}
     for lab, runs in owners.items():
         tags = {files[lab, r] for r in runs}

@@ -10,7 +10,7 @@ import pandas as pd
 from harness import metrics
 from reports.blocks import Section
 from reports.estimator_views import headline
-from reports.frames import TaskFrame
+from reports.frames import TaskFrame, sample_sizes
 from reports.tables import Cell, Row, Table, num_cell
 
 __all__ = ["overview_section"]
@@ -18,9 +18,7 @@ __all__ = ["overview_section"]
 
 def _sizes(df: pd.DataFrame) -> pd.Series:
     """Each label's set of sample sizes (estimators are ranked among those of the same sizes)."""
-    if "n_samples" not in df:
-        return pd.Series(frozenset(), index=pd.unique(df["label"]))
-    return df.groupby("label", sort=False)["n_samples"].agg(lambda n: frozenset(n.dropna()))
+    return pd.Series({lab: sample_sizes(rows) for lab, rows in df.groupby("label", sort=False)})
 
 
 def _best(score: pd.Series, sizes: pd.Series, higher: bool) -> pd.Series:
