@@ -28,21 +28,7 @@ def run(args: argparse.Namespace) -> int:
     if df.empty:
         print("no runs stored")
         return 0
-    cols = [
-        "run_id",
-        "created",
-        "task",
-        "estimators",
-        "seeds",
-        "n",
-        "status",
-        "ok",
-        "failed",
-        "timeout",
-        "skipped",
-        "git_commit",
-    ]
-    view = df[cols].copy()
+    view = df.drop(columns=["host"])  # every column of results.runs but the host
     view["created"] = view["created"].str.slice(0, 19).str.replace("T", " ")
     view["git_commit"] = view["git_commit"].fillna("").astype(str).str.slice(0, 10)
     print(view.to_string(index=False))
