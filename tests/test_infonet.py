@@ -846,6 +846,32 @@ def test_training_with_ema_keeps_and_resumes_the_average(tmp_path, one_torch_thr
     assert again["step"] == 5 and again["ema_updates"] == 5
 
 
+def test_grown_weights_learn_faster_and_keep_their_rate_on_resume(tmp_path, one_torch_thread):
+    from estimators.infonet.train import main
+
+    tiny, options = _tiny_training(tmp_path)
+    assert main(["--config", tiny, "--steps", "2", *options]) == 0
+    grown = [*options[:-1], str(tmp_path / "grown")]
+    base = ["--resume", str(tmp_path / "run" / "best.pt"), "--grow", "moment_features=2"]
+    assert main([*base, "--grown-lr-scale", "10", "--steps", "4", *grown]) == 0
+    path = tmp_path / "grown" / "state.pt"
+    state = torch.load(path, weights_only=True)
+    assert state["fast_modules"] == ["moment_embed."]
+    rest, quick = state["optimizer"]["param_groups"]
+    assert (rest["lr_scale"], quick["lr_scale"]) == (1.0, 10.0)
+    assert quick["lr"] == pytest.approx(10 * rest["lr"])
+    assert len(quick["params"]) == 2  # the new layer's weight and bias
+    assert state["model"]["moment_embed.weight"].abs().max() > 0  # it trained
+    # a resumed state rebuilds the same groups at the same ratio
+    assert main(["--resume", str(path), "--steps", "2", *grown]) == 0
+    again = torch.load(path, weights_only=True)
+    assert again["step"] == state["step"] + 2 and again["fast_modules"] == ["moment_embed."]
+    rest, quick = again["optimizer"]["param_groups"]
+    assert quick["lr"] == pytest.approx(10 * rest["lr"])
+    with pytest.raises(SystemExit):
+        main(["--resume", str(path), "--grown-lr-scale", "10", "--steps", "1", *grown])
+
+
 def test_switching_ema_on_at_resume_scores_best_afresh(tmp_path, one_torch_thread):
     from estimators.infonet.train import main
 

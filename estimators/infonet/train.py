@@ -32,7 +32,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -119,6 +119,19 @@ def grow(model: InfoNetModel, text: str) -> InfoNetModel:
     if unexpected or any(not k.startswith(tuple(GROWABLE.values())) for k in missing):
         raise SystemExit(f"error: cannot grow: missing {missing}, unexpected {unexpected}")
     return grown
+
+
+def param_groups(model: InfoNetModel, fast: Sequence[str], scale: float) -> list[dict]:
+    """Adam parameter groups: the weights under the module prefixes ``fast`` learn at
+    ``scale`` times the scheduled rate (``lr_scale``), the rest at the rate itself.
+    One group when ``fast`` names no weight (the groups must match a resumed state's:
+    its own ``lr_scale`` then replaces ``scale``)."""
+    named = list(model.named_parameters())
+    quick = [p for name, p in named if fast and name.startswith(tuple(fast))]
+    if not quick:
+        return [{"params": [p for _, p in named], "lr_scale": 1.0}]
+    rest = [p for name, p in named if not name.startswith(tuple(fast))]
+    return [{"params": rest, "lr_scale": 1.0}, {"params": quick, "lr_scale": float(scale)}]
 
 
 class WeightAverage:
@@ -294,6 +307,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--config", default=None, help="model sizes, e.g. dim=96,grid=96 (new runs)")
     p.add_argument(
+        "--grown-lr-scale",
+        type=float,
+        default=1.0,
+        help="with --grow of new weights: they learn at this many times --lr (they start "
+        "at zero, and their gradients are small beside the trained weights'); kept "
+        "when the run's state.pt is resumed",
+    )
+    p.add_argument(
         "--grow",
         default=None,
         help="with --resume: grid=L resamples the critic table on L x L nodes; "
@@ -421,6 +442,10 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--gaussian-rho-max must lie in (0, 1), got {args.gaussian_rho_max}")
     if args.gaussian_max_n < 0:
         p.error(f"--gaussian-max-n must be >= 0, got {args.gaussian_max_n}")
+    if args.grown_lr_scale <= 0:
+        p.error(f"--grown-lr-scale must be > 0, got {args.grown_lr_scale}")
+    if args.grown_lr_scale != 1 and not args.grow:
+        p.error("--grown-lr-scale needs --grow (a resumed state.pt keeps its own)")
     if args.rank < 0:
         p.error(f"--rank must be >= 0, got {args.rank}")
     if args.rank > 0 and not (args.calibrate > 0 and args.independent > 0 and args.weak > 0):
@@ -447,6 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     steps = NEW_RUN_STEPS if args.steps is None else args.steps
     origin, total = 0, steps  # the learning-rate schedule runs over [origin, total)
     lineage: list[str] = []
+    fast: list[str] = []  # module prefixes learning at --grown-lr-scale times the rate
     if args.resume:
         src = DEFAULT_CHECKPOINT if args.resume == "shipped" else Path(args.resume)
         if src.name == "state.pt":
@@ -462,6 +488,7 @@ def main(argv: list[str] | None = None) -> int:
                         f"{', '.join(RESIZABLE)}"
                     )
             opt_state = state["optimizer"]
+            fast = state.get("fast_modules", [])
             if "ema" in state:
                 ema_state, ema_updates = state["ema"], state["ema_updates"]
             step, samples_seen = state["step"], state["samples_seen"]
@@ -476,7 +503,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             model, card = load_model(src)
             if args.grow:
+                before = set(model.state_dict())
                 model = grow(model, args.grow)
+                fast = sorted({k.split(".")[0] + "." for k in set(model.state_dict()) - before})
             step = card.get("steps", 0)
             samples_seen = card.get("samples_seen", 0)
             wall_before = card.get("wall_seconds", 0.0)
@@ -490,9 +519,9 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit("error: --grow needs --resume; a new run takes --config")
         model = InfoNetModel(parse_config(args.config))
     model.to(device).train()
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    opt = torch.optim.Adam(param_groups(model, fast, args.grown_lr_scale), lr=args.lr)
     if opt_state is not None:
-        opt.load_state_dict(opt_state)
+        opt.load_state_dict(opt_state)  # with the groups' lr_scale as they were
     ema = None
     if args.ema > 0:
         ema = WeightAverage(model, args.ema, updates=ema_updates)
@@ -532,6 +561,7 @@ def main(argv: list[str] | None = None) -> int:
             "lineage": json.dumps(lineage),
             "origin": origin,
             "total": total,
+            "fast_modules": fast,
         }
         if ema is not None:
             state["ema"] = {k: v.detach().cpu() for k, v in ema.model.state_dict().items()}
@@ -592,8 +622,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"training from step {step} to {total}", flush=True)
         try:
             while time.time() < deadline and step < total:
+                lr_now = lr_at(step - origin, total - origin, args.lr, args.warmup)
                 for group in opt.param_groups:
-                    group["lr"] = lr_at(step - origin, total - origin, args.lr, args.warmup)
+                    group["lr"] = lr_now * group.get("lr_scale", 1.0)
                 n = sizes[int(torch.randint(len(sizes), (1,), generator=size_gen))]
                 value = train_step(
                     model,
