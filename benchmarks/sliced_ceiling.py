@@ -30,8 +30,12 @@ estimator and n: mean, sd and excess kurtosis of the estimate over ``draws``
 independent Gaussian pairs, its correlation there with the squared Spearman
 correlation, and the ROC AUC (DeLong standard error) of rho = 0.2 against
 rho = 0 on ``draws`` of each. CSV columns: estimator, n, draws, null_mean,
-null_sd, null_kurtosis, corr_rank2, auc, auc_se. ``--estimator SPEC`` (repeatable;
-default ``infonet``, ``ksg`` and ``plugin``) and ``--sizes`` pick the rows.
+null_sd, null_kurtosis, corr_rank2, auc, auc_se, and each estimator's AUC minus the
+first one's on the same draws with its paired (DeLong) standard error,
+auc_vs_first and auc_vs_first_se (empty for the first): the way to compare two
+checkpoints, whose AUCs differ by less than either's own error. ``--estimator
+SPEC`` (repeatable; default ``infonet``, ``ksg`` and ``plugin``) and
+``--sizes`` pick the rows.
 """
 
 from __future__ import annotations
@@ -111,10 +115,22 @@ def independence_auc(
     return float(table["auc"].iloc[0])
 
 
-def slice_noise(spec: str, n: int, draws: int = 2000, rho: float = 0.2, seed: int = 0) -> dict:
+def slice_noise(
+    spec: str,
+    n: int,
+    draws: int = 2000,
+    rho: float = 0.2,
+    seed: int = 0,
+    reference: np.ndarray | None = None,
+) -> dict:
     """How a 1-D estimator (registry ``spec``, or ``"plugin"`` for :func:`plugin_sliced_mi`
     on the one trivial slice) behaves on independent Gaussian pairs of size ``n``, and how
-    well it tells ``rho`` from 0 (see the module docstring)."""
+    well it tells ``rho`` from 0 (see the module docstring).
+
+    The row's ``scores`` (the estimates on the null draws, then the dependent ones) can
+    be passed back as ``reference`` for another estimator on the same ``n``, ``draws``,
+    ``rho`` and ``seed``: its row then has ``auc_vs_reference``, its AUC minus the
+    reference's on the same draws, with the paired DeLong standard error."""
     from scipy.stats import kurtosis, spearmanr
 
     rng = np.random.default_rng(seed)
@@ -132,8 +148,10 @@ def slice_noise(spec: str, n: int, draws: int = 2000, rho: float = 0.2, seed: in
         score = [est.estimate_batch(list(z[..., :1]), list(z[..., 1:])) for z in (null, dep)]
     rank2 = np.array([spearmanr(s[:, 0], s[:, 1])[0] ** 2 for s in null])
     truth = np.r_[np.zeros(draws, bool), np.ones(draws, bool)]
-    auc, cov_auc = delong(truth, np.r_[score[0], score[1]])
-    return {
+    scores = np.r_[score[0], score[1]]
+    both = scores if reference is None else np.vstack([scores, reference])
+    auc, cov_auc = delong(truth, both)
+    row = {
         "estimator": spec,
         "n": n,
         "draws": draws,
@@ -143,7 +161,15 @@ def slice_noise(spec: str, n: int, draws: int = 2000, rho: float = 0.2, seed: in
         "corr_rank2": float(np.corrcoef(score[0], rank2)[0, 1]),
         "auc": float(auc[0]),
         "auc_se": float(np.sqrt(cov_auc[0, 0])),
+        "auc_vs_reference": float("nan"),
+        "auc_vs_reference_se": float("nan"),
+        "scores": scores,
     }
+    if reference is not None:
+        row["auc_vs_reference"] = float(auc[0] - auc[1])
+        var = cov_auc[0, 0] + cov_auc[1, 1] - 2 * cov_auc[0, 1]
+        row["auc_vs_reference_se"] = float(np.sqrt(max(var, 0.0)))
+    return row
 
 
 def member_covariances(model, d: int) -> list[np.ndarray]:
@@ -184,6 +210,12 @@ def ceiling(recipe: str, per_d: int, projections=PROJECTIONS, seed: int = 0) -> 
     return rows
 
 
+def _csv(value: object) -> str:
+    if isinstance(value, float):
+        return "" if np.isnan(value) else f"{value:.4f}"
+    return str(value)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -208,12 +240,16 @@ def main() -> int:
                 lines.append(",".join(str(v) for v in row.values()))
                 print(lines[-1], flush=True)
     elif args.part == "slice-noise":
-        lines = ["estimator,n,draws,null_mean,null_sd,null_kurtosis,corr_rank2,auc,auc_se"]
+        lines = [
+            "estimator,n,draws,null_mean,null_sd,null_kurtosis,corr_rank2,auc,auc_se,"
+            "auc_vs_first,auc_vs_first_se"
+        ]
+        first: dict[int, np.ndarray] = {}  # the first estimator's scores per n
         for spec in args.estimator or ["infonet", "ksg", "plugin"]:
             for n in (int(v) for v in args.sizes.split(",")):
-                row = slice_noise(spec, n, args.draws)
-                lines.append(",".join(f"{v:.4f}" if isinstance(v, float) else str(v)
-                                      for v in row.values()))  # fmt: skip
+                row = slice_noise(spec, n, args.draws, reference=first.get(n))
+                first.setdefault(n, row.pop("scores"))  # popped from every row
+                lines.append(",".join(_csv(v) for v in row.values()))
                 print(lines[-1], flush=True)
     else:
         lines = ["dependence,recipe,d,n,trials,projections,auc"]

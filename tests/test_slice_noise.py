@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from benchmarks.sliced_ceiling import slice_noise
@@ -25,18 +26,35 @@ def test_slice_noise_runs_a_registered_estimator():
     assert abs(row["null_mean"]) < 0.05
 
 
+def test_paired_difference_of_an_estimator_with_itself_is_zero():
+    first = slice_noise("plugin", 80, draws=50, rho=0.3, seed=3)
+    again = slice_noise("plugin", 80, draws=50, rho=0.3, seed=3, reference=first["scores"])
+    assert again["auc"] == first["auc"]
+    assert again["auc_vs_reference"] == 0.0 and again["auc_vs_reference_se"] == 0.0
+    assert np.isnan(first["auc_vs_reference"])
+
+
 def test_slice_noise_command_runs_the_estimators_and_sizes_asked_for(tmp_path, monkeypatch):
     import sys
 
     from benchmarks.sliced_ceiling import main
 
     out = tmp_path / "noise.csv"
-    argv = ["sliced_ceiling", "slice-noise", "--estimator", "plugin", "--sizes", "60,80"]
+    argv = ["sliced_ceiling", "slice-noise", "--estimator", "plugin", "--sizes", "60,80",
+            "--estimator", "ksg"]  # fmt: skip
     monkeypatch.setattr(sys, "argv", [*argv, "--draws", "40", "--out", str(out)])
     assert main() == 0
     lines = out.read_text().splitlines()
     assert lines[0].startswith("estimator,n,draws,")
-    assert [line.split(",")[:3] for line in lines[1:]] == [
+    rows = [line.split(",") for line in lines[1:]]
+    assert [r[:3] for r in rows] == [
         ["plugin", "60", "40"],
         ["plugin", "80", "40"],
+        ["ksg", "60", "40"],
+        ["ksg", "80", "40"],
     ]
+    # ksg against plugin on the same draws; nothing to compare the first with
+    assert rows[0][-2:] == ["", ""]
+    for plug, ksg in zip(rows[:2], rows[2:], strict=True):
+        assert float(ksg[-2]) == pytest.approx(float(ksg[7]) - float(plug[7]), abs=2e-4)
+        assert 0 < float(ksg[-1]) < 0.2
