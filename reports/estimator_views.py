@@ -66,7 +66,9 @@ def mae_differences(df: pd.DataFrame, sid: str) -> Table | None:
         return None
     first, frame = paired
     # rows: the label, and the task where mae_difference groups by it
-    frame.index = [lab if isinstance(key, int) else f"{lab} · {key}" for lab, key in frame.index]
+    frame.index = [
+        lab if isinstance(key, (int, np.integer)) else f"{lab} · {key}" for lab, key in frame.index
+    ]
     shown = frame[["pairs", "first", "second", "difference"]]
     columns = ["instances", "its MAE", f"MAE of {first}", "difference"]
     t = frame_table(
