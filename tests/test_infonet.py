@@ -369,57 +369,38 @@ def test_cosine_moments_standardised_under_independence_and_track_spearman():
     assert np.corrcoef(a11.numpy(), rho)[0, 1] > 0.95
 
 
-def test_grown_moment_features_start_neutral_then_see_the_dependence():
-    from estimators.infonet.train import grow
-
-    torch.manual_seed(0)
-    net = InfoNetModel(TINY).eval()
-    big = grow(net, "moment_features=2").eval()
-    x = torch.randn(2, 60)
-    y = x + torch.randn(2, 60)
-    u, v = copula(x), copula(y)
-    with torch.no_grad():
-        assert torch.allclose(big(u, v), net(u, v), atol=1e-6)  # zero-initialised
-        big.moment_embed.weight.normal_(0.0, 0.5)
-        base = net(u, v)
-        assert (big(u, v) - base).abs().max() > 0.05 * base.abs().max()
-        # the same tables through the code tables, after monotone maps, in any order
-        tables = big.code_tables(60)
-        coded = big.forward_codes(copula_codes(x), copula_codes(y), tables)
-        assert torch.allclose(coded, big(u, v), atol=1e-5)
-        order = torch.randperm(60)
-        moved = big(copula(torch.exp(x[:, order])), copula(y[:, order] ** 3))
-        assert torch.allclose(moved, big(u, v), atol=1e-5)
-    with pytest.raises(SystemExit, match="can only add"):
-        grow(big, "moment_features=3")
-
-
-def test_grown_size_features_start_neutral_then_see_n():
+@pytest.mark.parametrize("feature", ["size_features", "moment_features"])
+def test_grown_features_start_neutral_then_move_both_paths_alike(feature):
     from dataclasses import replace
 
     from estimators.infonet.train import grow
 
     torch.manual_seed(0)
     net = InfoNetModel(TINY).eval()
-    big = grow(net, "size_features=2").eval()
-    assert big.config == replace(TINY, size_features=2)
+    big = grow(net, f"{feature}=2").eval()
+    assert big.config == replace(TINY, **{feature: 2})
+    layer = big.size_embed if feature == "size_features" else big.moment_embed
     x = torch.randn(2, 60)
-    u, v = copula(x), copula(x + torch.randn(2, 60))
+    y = x + torch.randn(2, 60)
+    u, v = copula(x), copula(y)
     with torch.no_grad():
         assert torch.allclose(big(u, v), net(u, v), atol=1e-6)  # zero-initialised
-        big.size_embed.weight.normal_(0.0, 0.5)
-        # the tables now depend on how many samples the network sees ...
+        layer.weight.normal_(0.0, 0.5)
+        # the tables now depend on the sample size / the sample's moments ...
         base = net(u, v)
         assert (big(u, v) - base).abs().max() > 0.05 * base.abs().max()
-        # ... identically through the code tables
-        tables = big.code_tables(60)
-        coded = big.forward_codes(copula_codes(x), copula_codes(x), tables)
-        assert torch.allclose(coded, big(u, u), atol=1e-5)
-        # at n = 1000 the features are 0: only the (zero) bias is added
-        w = torch.rand(2, 1000)
-        assert torch.allclose(big(w, w), net(w, w), atol=1e-6)
+        # ... identically through the code tables, after monotone maps, in any order
+        coded = big.forward_codes(copula_codes(x), copula_codes(y), big.code_tables(60))
+        assert torch.allclose(coded, big(u, v), atol=1e-5)
+        order = torch.randperm(60)
+        moved = big(copula(torch.exp(x[:, order])), copula(y[:, order] ** 3))
+        assert torch.allclose(moved, big(u, v), atol=1e-5)
+        if feature == "size_features":
+            # at n = 1000 the features are 0: only the (zero) bias is added
+            w = torch.rand(2, 1000)
+            assert torch.allclose(big(w, w), net(w, w), atol=1e-6)
     with pytest.raises(SystemExit, match="can only add"):
-        grow(big, "size_features=3")
+        grow(big, f"{feature}=3")
     with pytest.raises(SystemExit, match="can only add"):
         grow(net, "dim=8")
 
