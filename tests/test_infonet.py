@@ -849,8 +849,13 @@ def test_grown_weights_learn_faster_and_keep_their_rate_on_resume(tmp_path, one_
     assert again["step"] == state["step"] + 2 and again["fast_modules"] == ["moment_embed."]
     rest, quick = again["optimizer"]["param_groups"]
     assert quick["lr"] == pytest.approx(10 * rest["lr"])
-    with pytest.raises(SystemExit):
+    assert load_model(tmp_path / "grown" / "best.pt")[1]["training"]["grown_lr_scale"] == 10.0
+    with pytest.raises(SystemExit):  # no --grow
         main(["--resume", str(path), "--grown-lr-scale", "10", "--steps", "1", *grown])
+    with pytest.raises(SystemExit, match="keeps its own rates"):
+        main(["--resume", str(path), "--grow", "grid=40", "--grown-lr-scale", "10", *grown])
+    with pytest.raises(SystemExit, match="adds no weights"):
+        main([*base[:2], "--grow", "grid=40", "--grown-lr-scale", "10", *grown])
 
 
 def test_switching_ema_on_at_resume_scores_best_afresh(tmp_path, one_torch_thread):

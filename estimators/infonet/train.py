@@ -489,6 +489,11 @@ def main(argv: list[str] | None = None) -> int:
                     )
             opt_state = state["optimizer"]
             fast = state.get("fast_modules", [])
+            if args.grown_lr_scale != 1:
+                raise SystemExit(
+                    "error: a resumed state.pt keeps its own rates; --grown-lr-scale "
+                    "applies when --grow adds weights to a model .pt"
+                )
             if "ema" in state:
                 ema_state, ema_updates = state["ema"], state["ema_updates"]
             step, samples_seen = state["step"], state["samples_seen"]
@@ -506,6 +511,8 @@ def main(argv: list[str] | None = None) -> int:
                 before = set(model.state_dict())
                 model = grow(model, args.grow)
                 fast = sorted({k.split(".")[0] + "." for k in set(model.state_dict()) - before})
+                if args.grown_lr_scale != 1 and not fast:
+                    raise SystemExit(f"error: --grown-lr-scale: --grow {args.grow} adds no weights")
             step = card.get("steps", 0)
             samples_seen = card.get("samples_seen", 0)
             wall_before = card.get("wall_seconds", 0.0)
@@ -608,6 +615,8 @@ def main(argv: list[str] | None = None) -> int:
                     "gaussian_rho_max": args.gaussian_rho_max,
                     "gaussian_max_n": args.gaussian_max_n,
                     "grad_clip": 1.0,
+                    # the rate of weights added by --grow, relative to lr
+                    "grown_lr_scale": opt.param_groups[-1].get("lr_scale", 1.0),
                     "schedule": f"warmup {args.warmup} + cosine",
                     "data": "random 2-D GMMs, K~U{1..20}, Dirichlet(1) weights, "
                     "means U[-5,5]^2, cov DD^T+0.01I, D~U[-3,3]",
