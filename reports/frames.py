@@ -203,17 +203,15 @@ def versus_first(
     stacked, the label heading the index (labels in the run's order); None when none
     could be paired (``difference`` raised one of ``skip`` for each)."""
     labels = list(pd.unique(ok_rows(df)["label"]))
-    parts = []
+    parts = {}
     for other in labels[1:]:
         try:
-            parts.append(difference(other, labels[0]).assign(label=other))
+            parts[other] = difference(other, labels[0])
         except skip:
             continue
     if not parts:
         return None
-    names = [name or "index" for name in parts[0].index.names]  # as reset_index names them
-    stacked = pd.concat(p.reset_index() for p in parts).set_index(["label", *names])
-    return labels[0], stacked
+    return labels[0], pd.concat(parts, names=["label"])
 
 
 def auc_groups(df: pd.DataFrame) -> tuple[list[str], list[str]]:
