@@ -248,7 +248,8 @@ def main() -> int:
         for spec in args.estimator or ["infonet", "ksg", "plugin"]:
             for n in (int(v) for v in args.sizes.split(",")):
                 row = slice_noise(spec, n, args.draws, reference=first.get(n))
-                first.setdefault(n, row.pop("scores"))  # popped from every row
+                scores = row.pop("scores")
+                first.setdefault(n, scores)
                 lines.append(",".join(_csv(v) for v in row.values()))
                 print(lines[-1], flush=True)
     else:

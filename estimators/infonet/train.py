@@ -127,7 +127,7 @@ def param_groups(model: InfoNetModel, fast: Sequence[str], scale: float) -> list
     One group when ``fast`` names no weight (the groups must match a resumed state's:
     its own ``lr_scale`` then replaces ``scale``)."""
     named = list(model.named_parameters())
-    quick = [p for name, p in named if fast and name.startswith(tuple(fast))]
+    quick = [p for name, p in named if name.startswith(tuple(fast))]
     if not quick:
         return [{"params": [p for _, p in named], "lr_scale": 1.0}]
     rest = [p for name, p in named if not name.startswith(tuple(fast))]
