@@ -100,7 +100,6 @@ def _gate_table(base: RunData, new: RunData, sid: str) -> Table | Note:
     t = Table(
         slug(sid, "gate"), "Metric checks (harness compare)", cols, rows, head_label="estimator"
     )
-    t.classes.append("left")  # mostly text columns
     t.note = (
         f"What `python -m harness compare {base.run_id} {new.run_id}` checks, with its default "
         f"tolerances, over the {result.matched} cells both runs hold: {verdict}. Metrics are "

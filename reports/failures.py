@@ -35,6 +35,5 @@ def failures(runs: Sequence[RunData]) -> Table:
             ]  # fmt: skip
             rows.append(Row(str(len(rows) + 1), cells, f"status-{x.get('status')}"))
     t = Table("failures", "Failed, timed-out and skipped cells", cols, rows, head_label="#")
-    t.classes.append("left")
     t.note = "Every cell whose latest attempt is not ok, with its stored message."
     return t

@@ -56,6 +56,12 @@ class Table:
     classes: list[str] = field(default_factory=list)
     kind: ClassVar[str] = "table"
 
+    @property
+    def text_columns(self) -> set[int]:
+        """Indices of the columns with no numeric cell: their headers align left."""
+        numeric = {i for r in self.rows for i, c in enumerate(r.cells) if "num" in c.cls.split()}
+        return set(range(len(self.columns))) - numeric
+
 
 def slug(*parts: Any) -> str:
     """An HTML id from ``parts``: lower case letters, digits and dashes."""

@@ -373,13 +373,17 @@ def test_cosine_moments_standardised_under_independence_and_track_spearman():
 def test_grown_features_start_neutral_then_move_both_paths_alike(feature):
     from dataclasses import replace
 
-    from estimators.infonet.train import grow
+    from estimators.infonet.train import added_modules, grow
 
     torch.manual_seed(0)
     net = InfoNetModel(TINY).eval()
     big = grow(net, f"{feature}=2").eval()
     assert big.config == replace(TINY, **{feature: 2})
     layer = big.size_embed if feature == "size_features" else big.moment_embed
+    new = {k for k in big.state_dict() if k not in net.state_dict()}
+    (prefix,) = added_modules(net.config, big.config)
+    assert new and all(k.startswith(prefix) for k in new)
+    assert added_modules(big.config, big.config) == []
     x = torch.randn(2, 60)
     y = x + torch.randn(2, 60)
     u, v = copula(x), copula(y)

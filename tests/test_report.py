@@ -45,7 +45,7 @@ class Page(HTMLParser):
         a = dict(attrs)
         self.tags.append((tag, a))
         if tag == "table" and a.get("id"):
-            self._table = {"columns": [], "rows": [], "head_label": None}
+            self._table = {"columns": [], "header_classes": [], "rows": [], "head_label": None}
             self.tables[a["id"]] = self._table
         elif self._table is not None:
             if tag == "thead":
@@ -68,6 +68,7 @@ class Page(HTMLParser):
                     self._table["head_label"] = text
                 else:
                     self._table["columns"].append(text)
+                    self._table["header_classes"].append(cls)
             elif kind == "th":
                 self._row[0] = text
             else:
@@ -210,6 +211,9 @@ def test_failed_cells_listed_with_messages(store: Path, page) -> None:
         assert cells[status][0] == "failed" and "status-failed" in cls
     shown = sorted(cells[cols.index("instance")][0] for _, cells, _ in rows)
     assert shown == sorted(failed["instance_id"].astype(str))
+    # text columns' headers align left, numeric ones' right, as their cells do
+    left = {c for c, k in zip(cols, p.tables["failures"]["header_classes"], strict=True) if k}
+    assert left == {"run", "task", "estimator", "instance", "status", "message"}
 
 
 def test_page_is_self_contained(page) -> None:

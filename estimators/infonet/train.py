@@ -121,6 +121,15 @@ def grow(model: InfoNetModel, text: str) -> InfoNetModel:
     return grown
 
 
+def added_modules(before: InfoNetConfig, after: InfoNetConfig) -> list[str]:
+    """Module prefixes of the :data:`GROWABLE` features ``after`` has and ``before`` lacks."""
+    return [
+        prefix
+        for key, prefix in GROWABLE.items()
+        if getattr(before, key) == 0 and getattr(after, key) != 0
+    ]
+
+
 def param_groups(model: InfoNetModel, fast: Sequence[str], scale: float) -> list[dict]:
     """Adam parameter groups: the weights under the module prefixes ``fast`` learn at
     ``scale`` times the scheduled rate (``lr_scale``), the rest at the rate itself.
@@ -508,9 +517,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             model, card = load_model(src)
             if args.grow:
-                before = set(model.state_dict())
+                before = model.config
                 model = grow(model, args.grow)
-                fast = sorted({k.split(".")[0] + "." for k in set(model.state_dict()) - before})
+                fast = added_modules(before, model.config)
                 if args.grown_lr_scale != 1 and not fast:
                     raise SystemExit(f"error: --grown-lr-scale: --grow {args.grow} adds no weights")
             step = card.get("steps", 0)
