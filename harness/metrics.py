@@ -8,7 +8,8 @@ variance is the sample variance (``ddof=1``).
 * :func:`error_table` -- MAE, bias, error variance, RMSE, median seconds, counts.
 * :func:`level_table` -- mean error and variance per MI level (``gmm_levels``).
 * :func:`order_table` -- order accuracy per K (or d) over (x, y, y') triplets
-  (``gmm_order``, ``highdim_order``), with its binomial standard error.
+  (``gmm_order``, ``highdim_order``), with its binomial standard error and
+  Wilson interval (:func:`wilson_interval`).
 * :func:`order_difference` -- paired order-accuracy difference of two estimators
   on the same triplets, with its standard error.
 * :func:`auc_table` -- ROC AUC of the estimate as a dependence score, with its
@@ -29,6 +30,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 __all__ = [
     "auc_difference",
@@ -46,6 +48,7 @@ __all__ = [
     "rank_table",
     "summarize",
     "summary_kind",
+    "wilson_interval",
     "SAMPLE_COLUMNS",
     "SCORE_SUMMARIES",
     "TRIAL_COLUMNS",
@@ -165,6 +168,37 @@ def _triplet_correct(df: pd.DataFrame, by: list[str], triplet: str, member: str)
     return (est_sign == true_sign).astype("int64")
 
 
+def wilson_interval(
+    successes: ArrayLike, trials: ArrayLike, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a binomial proportion.
+
+    Unlike p ± z·se it stays inside [0, 1] and has width at 0 % and 100 %
+    (0 of 10 gives [0, 0.28] at 95 %), which is where accuracies near the
+    ceiling sit.
+
+    Parameters
+    ----------
+    successes, trials : array_like
+        Counts, ``0 <= successes <= trials``, ``trials > 0``.
+    level : float
+        Two-sided coverage, in (0, 1).
+
+    Returns
+    -------
+    (low, high) : tuple of numpy.ndarray
+    """
+    from scipy.stats import norm
+
+    k = np.asarray(successes, dtype=float)
+    n = np.asarray(trials, dtype=float)
+    z2 = norm.ppf(0.5 + level / 2) ** 2
+    p = k / n
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = np.sqrt(z2 * p * (1 - p) / n + z2 * z2 / (4 * n * n)) / (1 + z2 / n)
+    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+
+
 def order_table(
     df: pd.DataFrame, by: str = "K", triplet: str = "triplet", member: str = "member"
 ) -> pd.DataFrame:
@@ -179,19 +213,30 @@ def order_table(
     Returns
     -------
     pandas.DataFrame
-        Indexed by (label, ``by``): ``triplets``, ``correct``, ``accuracy`` and
-        ``accuracy_se`` (binomial, sqrt(p (1 - p) / triplets)).
+        Indexed by (label, ``by``): ``triplets``, ``correct``, ``accuracy``,
+        ``accuracy_se`` (binomial, sqrt(p (1 - p) / triplets)) and the 95 % Wilson
+        interval ``accuracy_low``, ``accuracy_high``.
     """
     keys = _keys(df)
     by_keys = [by] if by in df else []
     correct = _triplet_correct(df, by_keys, triplet, member)
     if correct.empty:
-        empty = pd.DataFrame(columns=["triplets", "correct", "accuracy", "accuracy_se"])
+        empty = pd.DataFrame(
+            columns=[
+                "triplets",
+                "correct",
+                "accuracy",
+                "accuracy_se",
+                "accuracy_low",
+                "accuracy_high",
+            ]
+        )
         return empty.rename_axis(keys[0] if len(keys) == 1 else None)
     g = correct.groupby(level=[*keys, *by_keys], sort=True)
     out = pd.DataFrame({"triplets": g.size(), "correct": g.sum()})
     out["accuracy"] = out["correct"] / out["triplets"]
     out["accuracy_se"] = np.sqrt(out["accuracy"] * (1 - out["accuracy"]) / out["triplets"])
+    out["accuracy_low"], out["accuracy_high"] = wilson_interval(out["correct"], out["triplets"])
     return _first_seen_order(out, df)
 
 

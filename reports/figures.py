@@ -47,7 +47,8 @@ _RC = {
 
 @dataclass
 class Series:
-    """One line or point set: ``x``, ``y``, optional symmetric ``yerr``.
+    """One line or point set: ``x``, ``y``, optional ``yerr``: symmetric (one value per
+    point) or ``(below, above)`` (two sequences, as :meth:`matplotlib.axes.Axes.errorbar`).
 
     ``style``: ``"line"`` (markers joined), ``"points"`` (markers only),
     ``"published"`` (dashed, hollow markers) or ``"truth"`` (thin black line).
@@ -56,7 +57,7 @@ class Series:
     label: str
     x: Sequence[float]
     y: Sequence[float]
-    yerr: Sequence[float] | None = None
+    yerr: Sequence[float] | Sequence[Sequence[float]] | None = None
     color: int = 0
     style: str = "line"
 
@@ -94,7 +95,7 @@ def _draw(ax, s: Series) -> None:
     keep = np.isfinite(x) & np.isfinite(y)
     if s.yerr is not None:
         err = np.asarray(s.yerr, dtype=float)
-        err = np.where(np.isfinite(err), err, 0.0)[keep]
+        err = np.where(np.isfinite(err), err, 0.0)[..., keep]
     else:
         err = None
     x, y = x[keep], y[keep]

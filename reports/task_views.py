@@ -118,15 +118,15 @@ def _order(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
         labels = list(pd.unique(df["label"]))
         colour = colours(labels)
         series = []
-        for lab in labels:
+        for i, lab in enumerate(labels):
             if lab not in ot.index.get_level_values("label"):
                 continue
             part = ot.xs(lab, level="label")
-            series.append(
-                Series(
-                    str(lab), part.index.astype(float), part["accuracy"] * 100, color=colour[lab]
-                )
-            )
+            acc = part["accuracy"] * 100
+            bars = [acc - part["accuracy_low"] * 100, part["accuracy_high"] * 100 - acc]
+            off = (i - (len(labels) - 1) / 2) * 0.06  # apart, so the bars do not overlap
+            x = part.index.astype(float) + off
+            series.append(Series(str(lab), x, acc, bars, colour[lab]))
         for lab, prow in matched:
             xs = sorted(prow.values)
             series.append(
@@ -143,7 +143,9 @@ def _order(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
                 slug(sid, "order-figure"),
                 f"Order accuracy per {by}",
                 plot([Panel("", series)], xlabel=by, ylabel="order accuracy (%)"),
-                "Dashed: the paper's figures for the matching estimator.",
+                "Bars: 95 % Wilson intervals of each accuracy (they keep their width at "
+                "100 %); series shifted slightly sideways to stay apart. Dashed: the "
+                "paper's figures for the matching estimator.",
             )
         )
     if pkey:

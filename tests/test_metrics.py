@@ -132,6 +132,27 @@ def test_order_table_binomial_error() -> None:
     assert t.loc[("a", 1), "accuracy_se"] == pytest.approx(np.sqrt(0.75 * 0.25 / 4))
 
 
+def test_wilson_interval_matches_scipy_and_keeps_width_at_the_ends() -> None:
+    from scipy.stats import binomtest
+
+    for k, n in [(0, 10), (3, 4), (353, 360), (20, 20), (7, 40)]:
+        for level in (0.68, 0.95):
+            ci = binomtest(k, n).proportion_ci(confidence_level=level, method="wilson")
+            low, high = metrics.wilson_interval(k, n, level)
+            assert (low, high) == pytest.approx((ci.low, ci.high), abs=1e-12)
+    low, high = metrics.wilson_interval([0, 10], [10, 10])
+    edge = 1.96**2 / (10 + 1.96**2)  # the closed form at 0 of n (and n of n)
+    assert low == pytest.approx([0.0, 1 - edge], abs=1e-4)
+    assert high == pytest.approx([edge, 1.0], abs=1e-4)
+    recs = []
+    for t, right in enumerate([True, True, True, False]):
+        recs += _triplet("a", 1, t, (0.5, 0.2) if right else (0.2, 0.5), (0.4, 0.1))
+    row = metrics.order_table(_rows(recs)).loc[("a", 1)]
+    assert (row["accuracy_low"], row["accuracy_high"]) == pytest.approx(
+        metrics.wilson_interval(3, 4)
+    )
+
+
 def test_order_table_keeps_triplet_sets_of_other_task_params_apart() -> None:
     # two runs of other triplet sets (set_seed) number their triplets alike
     first = _triplet("a", 5, 0, (0.5, 0.2), (0.4, 0.1))
