@@ -58,3 +58,26 @@ def test_slice_noise_command_runs_the_estimators_and_sizes_asked_for(tmp_path, m
     for plug, ksg in zip(rows[:2], rows[2:], strict=True):
         assert float(ksg[-2]) == pytest.approx(float(ksg[7]) - float(plug[7]), abs=2e-4)
         assert 0 < float(ksg[-1]) < 0.2
+
+
+def test_pooled_means_give_the_plugin_sliced_test_and_trimming_drops_the_top():
+    from benchmarks.sliced_ceiling import aggregates, independence_auc
+
+    rows = {r["pooling"]: r for r in aggregates("plugin", "independent_coords", 128, 50, 40)}
+    # the mean is the plug-in sliced MI on the same samples and directions
+    direct = independence_auc("independent_coords", "paper", 128, 50, trials=1, projections=40)
+    assert rows["mean"]["auc"] == pytest.approx(direct)
+    assert rows["mean"]["auc_vs_mean"] == 0.0 and rows["mean"]["auc_vs_mean_se"] == 0.0
+    assert set(rows) == {"mean", "median"} | {f"mean without top {f:g}" for f in (0.01, 0.05, 0.1)}
+    # 1 % of 40 slices rounds to none dropped: the same score as the mean
+    assert rows["mean without top 0.01"]["auc"] == rows["mean"]["auc"]
+    assert rows["mean without top 0.1"]["auc_vs_mean"] != 0.0
+
+
+def test_pooling_runs_a_registered_estimator_slice_by_slice():
+    from benchmarks.sliced_ceiling import aggregates
+
+    rows = aggregates("ksg", "one_feature", 4, 100, projections=8)
+    assert [r["estimator"] for r in rows] == ["ksg"] * 5
+    # at d = 4 and n = 100 a shared feature shows in most slices, however they are pooled
+    assert all(0.9 < r["auc"] <= 1.0 for r in rows)
