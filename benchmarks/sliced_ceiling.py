@@ -188,11 +188,11 @@ def slice_noise(
     return row
 
 
-#: Fractions of each sample's largest slice estimates ``aggregates`` drops before averaging.
+#: Fractions of each sample's largest slice estimates ``pooled_aucs`` drops before averaging.
 TRIMS = (0.01, 0.05, 0.1)
 
 
-def aggregates(
+def pooled_aucs(
     spec: str,
     dependence: str,
     d: int,
@@ -341,7 +341,7 @@ def main() -> int:
         ]
         for spec in args.estimator or ["infonet", "plugin"]:
             for n in (int(v) for v in args.sizes.split(",")):
-                for row in aggregates(spec, args.dependence, args.d, n):
+                for row in pooled_aucs(spec, args.dependence, args.d, n):
                     lines.append(",".join(_csv(v) for v in row.values()))
                     print(lines[-1], flush=True)
     else:

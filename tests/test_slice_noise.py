@@ -61,9 +61,9 @@ def test_slice_noise_command_runs_the_estimators_and_sizes_asked_for(tmp_path, m
 
 
 def test_pooled_means_give_the_plugin_sliced_test_and_trimming_drops_the_top():
-    from benchmarks.sliced_ceiling import aggregates, independence_auc
+    from benchmarks.sliced_ceiling import independence_auc, pooled_aucs
 
-    rows = {r["pooling"]: r for r in aggregates("plugin", "independent_coords", 128, 50, 40)}
+    rows = {r["pooling"]: r for r in pooled_aucs("plugin", "independent_coords", 128, 50, 40)}
     # the mean is the plug-in sliced MI on the same samples and directions
     direct = independence_auc("independent_coords", "paper", 128, 50, trials=1, projections=40)
     assert rows["mean"]["auc"] == pytest.approx(direct)
@@ -75,9 +75,9 @@ def test_pooled_means_give_the_plugin_sliced_test_and_trimming_drops_the_top():
 
 
 def test_pooling_runs_a_registered_estimator_slice_by_slice():
-    from benchmarks.sliced_ceiling import aggregates
+    from benchmarks.sliced_ceiling import pooled_aucs
 
-    rows = aggregates("ksg", "one_feature", 4, 100, projections=8)
+    rows = pooled_aucs("ksg", "one_feature", 4, 100, projections=8)
     assert [r["estimator"] for r in rows] == ["ksg"] * 5
     # at d = 4 and n = 100 a shared feature shows in most slices, however they are pooled
     assert all(0.9 < r["auc"] <= 1.0 for r in rows)
