@@ -61,7 +61,9 @@ class Sliced(Estimator):
     """
 
     name: ClassVar[str] = "sliced"
-    capabilities: ClassVar[Capabilities] = Capabilities(devices=("cpu", "cuda"), batched=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        devices=("cpu", "cuda"), batched=True, sliced=True
+    )
 
     def __init__(self, base: str = "ksg", projections: int = 1000, seed: int = 0) -> None:
         self.base = base

@@ -167,6 +167,7 @@ class Capabilities:
     devices: tuple[str, ...] = ("cpu",)
     batched: bool = False  # estimate_batch is faster than a loop
     differentiable: bool = False
+    sliced: bool = False  # on multi-dimensional x or y it estimates sliced MI, not the MI
     requires: frozenset[str] = field(default_factory=frozenset)  # e.g. {"torch"}
 
 

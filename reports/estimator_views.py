@@ -8,7 +8,7 @@ import pandas as pd
 from harness import metrics
 from reports.blocks import Figure
 from reports.figures import Panel, Series, plot
-from reports.frames import SCORE_VIEWS, auc_groups, versus_first
+from reports.frames import SCORE_VIEWS, auc_groups, sliced_labels, versus_first
 from reports.tables import Table, frame_table, slug, with_errors
 
 __all__ = ["errors_table", "headline", "mae_differences", "speed_accuracy"]
@@ -49,6 +49,7 @@ def errors_table(df: pd.DataFrame, sid: str, kind: str = "") -> Table:
     t.note = (
         "mae, bias (mean error), error_var (ddof=1), rmse over ok cells; median seconds per "
         "estimate (a batched cell counts its batch's time divided by the batch size)."
+        + _sliced_note(df)
     )
     if kind in SCORE_VIEWS:
         t.note = (
@@ -82,9 +83,20 @@ def mae_differences(df: pd.DataFrame, sid: str) -> Table | None:
     t.note = (
         "Over the instances both estimated: the standard error is that of the mean of the "
         "paired differences of |error|, so the instances' own difficulty cancels; a "
-        "difference beyond two standard errors is unlikely to be chance."
+        "difference beyond two standard errors is unlikely to be chance." + _sliced_note(df)
     )
     return t
+
+
+def _sliced_note(df: pd.DataFrame) -> str:
+    labels = sliced_labels(df)
+    if not labels:
+        return ""
+    return (
+        f" The estimates of {', '.join(labels)} are sliced MI (the mean MI of random 1-D "
+        "projections), at most the MI since a projection only loses information: their "
+        "errors against the MI hold that gap as well as the estimator's own."
+    )
 
 
 def headline(

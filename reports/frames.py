@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from harness import metrics
+from harness.interface import SpecError
 from reports.data import RunData
 from results.export import artifact_tag
 
@@ -219,6 +220,26 @@ def auc_groups(df: pd.DataFrame) -> tuple[list[str], list[str]]:
     columns telling its trials apart, those of each present in ``df``."""
     by = [c for c in ("dependence", "d", "n_samples") if c in df]
     return by, [c for c in metrics.TRIAL_COLUMNS if c in df]
+
+
+def sliced_labels(df: pd.DataFrame) -> list[str]:
+    """Labels of ``df`` whose estimator reports sliced MI on these rows: an estimator with
+    the ``sliced`` capability on multi-dimensional x or y (an estimator the registry
+    cannot load counts as not sliced)."""
+    import estimators
+
+    if not {"estimator", "dim_x", "dim_y"} <= set(df):
+        return []
+    wide = df[(df["dim_x"] > 1) | (df["dim_y"] > 1)]
+    out = []
+    for (label, name), _ in wide.groupby(["label", "estimator"], sort=False):
+        try:
+            cls = estimators.registry.get_class(str(name))
+        except SpecError:  # a plugin not installed (or not loading) where the report is built
+            continue
+        if cls.capabilities.sliced:
+            out.append(str(label))
+    return out
 
 
 def view_kind(task: str, df: pd.DataFrame) -> str:

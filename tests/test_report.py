@@ -645,3 +645,26 @@ def test_signed_formats_mark_gains_and_losses() -> None:
     assert fmt(0.0004, "+auc") == "0.000"  # rounds to zero: no sign
     assert fmt(0.1234, "+auc") == "+0.123"
     assert fmt(float("nan"), "+pct") == "–"
+
+
+def test_error_notes_name_the_estimators_that_report_sliced_mi() -> None:
+    from reports.estimator_views import errors_table
+    from reports.frames import sliced_labels
+
+    base = {"status": "ok", "true_mi": 0.5, "estimate": 0.2, "error": -0.3, "seconds": 0.1,
+            "n_samples": 200, "seed": 0}  # fmt: skip
+    rows = [
+        {**base, "label": lab, "estimator": lab.split(":")[0], "dim_x": dim, "dim_y": dim,
+         "instance_index": i}
+        for i, (lab, dim) in enumerate(
+            [("infonet:projections=100", 4), ("sliced:base=ksg", 4), ("ksg", 4), ("kde", 1),
+             ("not_installed", 4)]
+        )
+    ]  # fmt: skip
+    wide = pd.DataFrame(rows)
+    assert sliced_labels(wide) == ["infonet:projections=100", "sliced:base=ksg"]
+    note = errors_table(wide, "t").note
+    assert "infonet:projections=100, sliced:base=ksg are sliced MI" in note
+    # on 1-D rows InfoNet estimates the MI itself
+    flat = wide.assign(dim_x=1, dim_y=1)
+    assert sliced_labels(flat) == [] and "sliced MI" not in errors_table(flat, "t").note

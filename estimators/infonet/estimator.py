@@ -85,6 +85,7 @@ class InfoNet(Estimator):
         devices=("cpu", "cuda"),
         batched=True,
         differentiable=True,
+        sliced=True,
         requires=frozenset({"torch"}),
     )
 
