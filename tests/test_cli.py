@@ -54,6 +54,8 @@ def test_list_never_imports_torch() -> None:
     out = done.stdout
     assert "ksg" in out and "k=5" in out and "variant=1" in out  # parameters with defaults
     assert "infonet" in out and "requires torch" in out
+    sliced = [line for line in out.splitlines() if "sliced MI in more than one dimension" in line]
+    assert len(sliced) == 2  # infonet's and sliced's notes; ksg's say nothing of it
     assert "gaussian" in out and "n=2000" in out
 
 

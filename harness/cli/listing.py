@@ -187,6 +187,8 @@ def _from_class(kind: str, cls: type) -> dict[str, Any]:
             notes.append("devices " + ", ".join(caps.devices))
         if caps.batched:
             notes.append("batched")
+        if getattr(caps, "sliced", False):
+            notes.append("sliced MI in more than one dimension")
         if caps.max_dim_x is not None or caps.max_dim_y is not None:
             notes.append(f"max dims {caps.max_dim_x}, {caps.max_dim_y}")
     if kind == "tasks":
