@@ -52,6 +52,7 @@ auc_vs_mean_se (paired, DeLong).
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -296,6 +297,40 @@ def _csv(value: object) -> str:
     return str(value)
 
 
+def _part_rows(args: argparse.Namespace) -> Iterator[dict]:
+    """The CSV rows of the part ``args.part`` asks for, in order."""
+    sizes = [int(v) for v in args.sizes.split(",")]
+    if args.part == "order":
+        for recipe in RECIPES:
+            yield from ceiling(recipe, args.per_d)
+    elif args.part == "slice-noise":
+        first: dict[int, np.ndarray] = {}  # the first estimator's scores per n
+        for spec in args.estimator or ["infonet", "ksg", "plugin"]:
+            for n in sizes:
+                row = slice_noise(spec, n, args.draws, reference=first.get(n))
+                first.setdefault(n, row.pop("scores"))
+                row["auc_vs_first"] = row.pop("auc_vs_reference")
+                row["auc_vs_first_se"] = row.pop("auc_vs_reference_se")
+                yield row
+    elif args.part == "pooling":
+        for spec in args.estimator or ["infonet", "plugin"]:
+            for n in sizes:
+                yield from pooled_aucs(spec, args.dependence, args.d, n)
+    else:
+        for dependence, recipe in INDEPENDENCE_CASES:
+            for d in (16, 128):
+                for n in (50, 100, 200, 300, 1000):
+                    yield {
+                        "dependence": dependence,
+                        "recipe": recipe,
+                        "d": d,
+                        "n": n,
+                        "trials": args.trials,
+                        "projections": 1000,
+                        "auc": independence_auc(dependence, recipe, d, n, args.trials),
+                    }
+
+
 def main() -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -316,42 +351,13 @@ def main() -> int:
     p.add_argument("--d", type=int, default=128, help="pooling: the cell's dimension")
     p.add_argument("--out", default=None, help="also write the CSV here")
     args = p.parse_args()
-    if args.part == "order":
-        lines = ["recipe,d,projections,triplets,accuracy"]
-        for recipe in RECIPES:
-            for row in ceiling(recipe, args.per_d):
-                lines.append(",".join(str(v) for v in row.values()))
-                print(lines[-1], flush=True)
-    elif args.part == "slice-noise":
-        lines = [
-            "estimator,n,draws,null_mean,null_sd,null_kurtosis,corr_rank2,auc,auc_se,"
-            "auc_vs_first,auc_vs_first_se"
-        ]
-        first: dict[int, np.ndarray] = {}  # the first estimator's scores per n
-        for spec in args.estimator or ["infonet", "ksg", "plugin"]:
-            for n in (int(v) for v in args.sizes.split(",")):
-                row = slice_noise(spec, n, args.draws, reference=first.get(n))
-                scores = row.pop("scores")
-                first.setdefault(n, scores)
-                lines.append(",".join(_csv(v) for v in row.values()))
-                print(lines[-1], flush=True)
-    elif args.part == "pooling":
-        lines = [
-            "estimator,dependence,d,n,projections,pooling,auc,auc_se,auc_vs_mean,auc_vs_mean_se"
-        ]
-        for spec in args.estimator or ["infonet", "plugin"]:
-            for n in (int(v) for v in args.sizes.split(",")):
-                for row in pooled_aucs(spec, args.dependence, args.d, n):
-                    lines.append(",".join(_csv(v) for v in row.values()))
-                    print(lines[-1], flush=True)
-    else:
-        lines = ["dependence,recipe,d,n,trials,projections,auc"]
-        for dependence, recipe in INDEPENDENCE_CASES:
-            for d in (16, 128):
-                for n in (50, 100, 200, 300, 1000):
-                    auc = independence_auc(dependence, recipe, d, n, args.trials)
-                    lines.append(f"{dependence},{recipe},{d},{n},{args.trials},1000,{auc:.3f}")
-                    print(lines[-1], flush=True)
+    lines: list[str] = []
+    for row in _part_rows(args):
+        if not lines:
+            lines.append(",".join(row))
+            print(lines[-1], flush=True)
+        lines.append(",".join(_csv(v) for v in row.values()))
+        print(lines[-1], flush=True)
     if args.out:
         Path(args.out).write_text("\n".join(lines) + "\n")
     return 0

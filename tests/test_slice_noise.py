@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from benchmarks.sliced_ceiling import slice_noise
+
+RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 
 
 def test_plugin_slice_noise_matches_gaussian_theory():
@@ -45,7 +49,7 @@ def test_slice_noise_command_runs_the_estimators_and_sizes_asked_for(tmp_path, m
     monkeypatch.setattr(sys, "argv", [*argv, "--draws", "40", "--out", str(out)])
     assert main() == 0
     lines = out.read_text().splitlines()
-    assert lines[0].startswith("estimator,n,draws,")
+    assert lines[0] == (RESULTS / "slice_noise.csv").read_text().splitlines()[0]
     rows = [line.split(",") for line in lines[1:]]
     assert [r[:3] for r in rows] == [
         ["plugin", "60", "40"],
@@ -81,3 +85,19 @@ def test_pooling_runs_a_registered_estimator_slice_by_slice():
     assert [r["estimator"] for r in rows] == ["ksg"] * 5
     # at d = 4 and n = 100 a shared feature shows in most slices, however they are pooled
     assert all(0.9 < r["auc"] <= 1.0 for r in rows)
+
+
+def test_pooling_command_writes_the_committed_columns(tmp_path, monkeypatch):
+    import sys
+
+    from benchmarks.sliced_ceiling import main
+
+    out = tmp_path / "pooling.csv"
+    argv = ["sliced_ceiling", "pooling", "--estimator", "plugin", "--sizes", "50", "--d", "16"]
+    monkeypatch.setattr(sys, "argv", [*argv, "--out", str(out)])
+    assert main() == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == (RESULTS / "slice_pooling.csv").read_text().splitlines()[0]
+    assert [line.split(",")[5] for line in lines[1:]] == [
+        "mean", "median", "mean without top 0.01", "mean without top 0.05", "mean without top 0.1"
+    ]  # fmt: skip
