@@ -7,6 +7,8 @@ variance is the sample variance (``ddof=1``).
 
 * :func:`error_table` -- MAE, bias, error variance, RMSE, median seconds, counts.
 * :func:`level_table` -- mean error and variance per MI level (``gmm_levels``).
+* :func:`error_components` -- error variance split into sampling and systematic
+  parts, from several seeds per instance.
 * :func:`order_table` -- order accuracy per K (or d) over (x, y, y') triplets
   (``gmm_order``, ``highdim_order``), with its binomial standard error and
   Wilson interval (:func:`wilson_interval`).
@@ -36,6 +38,7 @@ __all__ = [
     "auc_difference",
     "auc_table",
     "delong",
+    "error_components",
     "error_table",
     "format_summary",
     "latency_table",
@@ -121,6 +124,66 @@ def error_table(df: pd.DataFrame) -> pd.DataFrame:
     out = counts.join(stats, how="left")
     out.columns.name = None
     return out.astype({c: "int64" for c in ("cells", *STATUS_COUNTS)})
+
+
+INSTANCE_COLUMNS = ("task", "task_params", "instance_id", "instance_index", "n_samples")
+"""Columns that together name one distribution at one sample size (seeds draw its samples)."""
+
+
+def error_components(df: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """Each estimator's error variance split into a sampling and a systematic part.
+
+    With several seeds of one instance (the same distribution, fresh samples) an
+    error is ``e_ij = b_i + s_ij``: ``b_i`` the estimator's own error on
+    distribution ``i`` (what more samples would not remove) and ``s_ij`` the
+    sampling noise of seed ``j``. As in a one-way random-effects analysis of
+    variance, the mean over instances of the variance over seeds estimates
+    Var(s), and the variance of the instance means less the mean of each
+    instance's ``within / seeds`` estimates Var(b) (it can come out a little
+    below zero by chance). Only instances with at least two ``ok`` seeds count.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Result rows (:func:`results.load`).
+    by : str, optional
+        A column to split by as well (e.g. ``"level"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by label (and ``by``): ``instances``, ``seeds`` (mean per
+        instance), ``bias``, ``sampling_var``, ``systematic_var`` and
+        ``systematic_share`` (systematic / (sampling + systematic)); empty when
+        no instance has two seeds.
+    """
+    columns = ["instances", "seeds", "bias", "sampling_var", "systematic_var", "systematic_share"]
+    if not {"instance_id", "instance_index"} & set(df):  # rows name no distribution
+        return pd.DataFrame(columns=columns)
+    ok = _ok(df)
+    ok = ok[np.isfinite(ok["error"].astype(float))]
+    instance = [c for c in INSTANCE_COLUMNS if c in ok]
+    keys = [*_keys(df), *([by] if by else [])]
+    per = ok.groupby([*keys, *instance], sort=False, dropna=False)["error"].agg(
+        ["mean", "var", "size"]
+    )
+    per = per[per["size"] >= 2]
+    if per.empty:
+        return pd.DataFrame(columns=columns)
+    g = per.groupby(level=keys, sort=True)
+    out = pd.DataFrame(
+        {
+            "instances": g.size(),
+            "seeds": g["size"].mean(),
+            "bias": g["mean"].mean(),
+            "sampling_var": g["var"].mean(),
+        }
+    )
+    noise_in_means = (per["var"] / per["size"]).groupby(level=keys, sort=True).mean()
+    out["systematic_var"] = g["mean"].var(ddof=1) - noise_in_means
+    total = out["sampling_var"] + out["systematic_var"].clip(lower=0)
+    out["systematic_share"] = out["systematic_var"].clip(lower=0) / total
+    return _first_seen_order(out[columns], df)
 
 
 def level_table(df: pd.DataFrame, level: str = "level") -> pd.DataFrame:
@@ -685,7 +748,9 @@ def summarize(df: pd.DataFrame, summary: str | None = None) -> dict[str, pd.Data
         (per ``K``, else per ``d``), ``"auc"`` (mean of per-trial AUCs, as in
         the paper), ``"rank"`` (:func:`rank_table`) or
         ``"latency"`` (:func:`latency_table`) where the task calls for it and the
-        columns exist.
+        columns exist, and ``"components"`` (:func:`error_components`) where an
+        instance was estimated under several seeds and its estimates are meant to
+        equal the truth (not for :data:`SCORE_SUMMARIES`).
     """
     views = {"errors": error_table(df)}
     kind = summary or summary_kind(df)
@@ -699,6 +764,10 @@ def summarize(df: pd.DataFrame, summary: str | None = None) -> dict[str, pd.Data
         views["rank"] = rank_table(df)
     elif kind == "latency" and "n_samples" in df:
         views["latency"] = latency_table(df)
+    if kind not in SCORE_SUMMARIES and "error" in df:
+        split = error_components(df)
+        if not split.empty:
+            views["components"] = split
     return views
 
 
@@ -752,6 +821,9 @@ def paper_tables(views: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     errors = views.get("errors")
     if errors is not None:
         out["errors over all instances (nats; seconds per estimate)"] = errors
+    split = views.get("components")
+    if split is not None and len(split):
+        out["error variance, sampling vs systematic (nats^2)"] = split
     return out
 
 

@@ -11,7 +11,13 @@ from reports.figures import Panel, Series, plot
 from reports.frames import SCORE_VIEWS, auc_groups, sliced_labels, versus_first
 from reports.tables import Table, frame_table, slug, with_errors
 
-__all__ = ["errors_table", "headline", "mae_differences", "speed_accuracy"]
+__all__ = [
+    "error_components_table",
+    "errors_table",
+    "headline",
+    "mae_differences",
+    "speed_accuracy",
+]
 
 _ERROR_KINDS = {
     "cells": "int",
@@ -84,6 +90,32 @@ def mae_differences(df: pd.DataFrame, sid: str) -> Table | None:
         "Over the instances both estimated: the standard error is that of the mean of the "
         "paired differences of |error|, so the instances' own difficulty cancels; a "
         "difference beyond two standard errors is unlikely to be chance." + _sliced_note(df)
+    )
+    return t
+
+
+def error_components_table(df: pd.DataFrame, sid: str) -> Table | None:
+    """Each estimator's error variance split into sampling and systematic parts
+    (:func:`harness.metrics.error_components`); ``None`` unless some instance was
+    estimated under two seeds or more."""
+    split = metrics.error_components(df)
+    if split.empty:
+        return None
+    shown = split.assign(systematic_share=100 * split["systematic_share"])
+    columns = ["instances", "seeds", "bias", "sampling var", "systematic var", "systematic %"]
+    kinds = ("int", "num", "nats", "var", "var", "pct")
+    t = frame_table(
+        shown, slug(sid, "error-components"),
+        "Error variance: sampling vs systematic (nats²)",
+        dict(zip(columns, kinds, strict=True)), head_label="estimator", columns=columns,
+    )  # fmt: skip
+    t.note = (
+        "Over the instances estimated under two seeds or more (fresh samples of one "
+        "distribution): the sampling variance is the mean over instances of the variance "
+        "over seeds, what more samples would shrink; the systematic variance is the "
+        "spread of each instance's mean error beyond that, the estimator's own error on "
+        "each distribution (random-effects analysis of variance; it can come out a little "
+        "below zero by chance)." + _sliced_note(df)
     )
     return t
 

@@ -14,7 +14,12 @@ import pandas as pd
 
 from reports.blocks import Figure, Note, Section
 from reports.diff_views import diff_sections
-from reports.estimator_views import errors_table, mae_differences, speed_accuracy
+from reports.estimator_views import (
+    error_components_table,
+    errors_table,
+    mae_differences,
+    speed_accuracy,
+)
 from reports.failures import failures
 from reports.frames import SCORE_VIEWS, TaskFrame, task_frames
 from reports.overview import overview_section
@@ -54,6 +59,9 @@ def task_sections(frames: Sequence[TaskFrame]) -> list[Section]:
         paired = mae_differences(df, sid) if kind not in SCORE_VIEWS else None
         if paired is not None:
             section.blocks.append(paired)
+        split = error_components_table(df, sid) if kind not in SCORE_VIEWS else None
+        if split is not None:
+            section.blocks.append(split)
         fig = speed_accuracy(df, sid, kind)
         if fig is not None:
             section.blocks.append(fig)

@@ -99,6 +99,38 @@ def _triplet(label: str, K: int, t: int, est: tuple, true: tuple, seed: int = 0)
     ]
 
 
+def test_error_components_recover_known_sampling_and_systematic_variances() -> None:
+    rng = np.random.default_rng(0)
+    records = []
+    # e_ij = b_i + s_ij: Var(b) = 0.04^2 (a's own error per distribution), Var(s) = 0.02^2
+    for label, sd_b, sd_s in (("a", 0.04, 0.02), ("b", 0.0, 0.03)):
+        for i in range(600):
+            b = rng.normal(0.01, sd_b) if sd_b else 0.0
+            for seed in range(4):
+                e = b + rng.normal(0, sd_s)
+                records.append({"label": label, "instance_index": i, "seed": seed,
+                                "level": i % 2, "true_mi": 0.5, "estimate": 0.5 + e})  # fmt: skip
+    records.append({"label": "a", "instance_index": 999, "seed": 0, "level": 0,
+                    "true_mi": 0.5, "estimate": 9.0})  # one seed only: left out  # fmt: skip
+    t = metrics.error_components(_rows(records))
+    assert list(t.index) == ["a", "b"]
+    assert t.loc["a", "instances"] == 600 and t.loc["a", "seeds"] == 4
+    assert t.loc["a", "sampling_var"] == pytest.approx(0.02**2, rel=0.06)
+    assert t.loc["a", "systematic_var"] == pytest.approx(0.04**2, rel=0.15)
+    assert t.loc["a", "systematic_share"] == pytest.approx(0.8, abs=0.03)
+    # balanced seeds: the bias is the plain mean error of the instances kept
+    kept = [r["estimate"] - 0.5 for r in records if r["label"] == "a" and r["instance_index"] < 600]
+    assert t.loc["a", "bias"] == pytest.approx(np.mean(kept))
+    # no per-distribution error: the systematic part is noise around 0
+    assert t.loc["b", "sampling_var"] == pytest.approx(0.03**2, rel=0.06)
+    assert abs(t.loc["b", "systematic_var"]) < 0.1 * 0.03**2
+    by_level = metrics.error_components(_rows(records), by="level")
+    assert by_level.loc[("a", 0), "instances"] == 300
+    # one seed per instance: nothing to split
+    single = _rows([r for r in records if r["seed"] == 0])
+    assert metrics.error_components(single).empty
+
+
 def test_order_table_accuracy_per_k() -> None:
     recs = []
     # K=1: three triplets, est orders right, right, wrong -> 2/3
@@ -350,6 +382,13 @@ def test_summarize_picks_views_from_columns(levels: pd.DataFrame) -> None:
     order = _rows(_triplet("a", 1, 0, (0.5, 0.2), (0.4, 0.1)))
     assert set(metrics.summarize(order)) == {"errors", "order"}
     assert set(metrics.summarize(levels, summary="error")) == {"errors"}
+    # the same distributions under two seeds: the variance split joins the errors
+    twice = pd.concat([levels.assign(instance_index=range(len(levels)))] * 2, ignore_index=True)
+    twice["seed"] = [0] * len(levels) + [1] * len(levels)
+    assert set(metrics.summarize(twice)) == {"errors", "levels", "components"}
+    assert "error variance, sampling vs systematic (nats^2)" in metrics.format_summary(
+        metrics.summarize(twice)
+    )
 
 
 def test_paper_tables_lay_levels_and_k_out_as_columns(levels: pd.DataFrame) -> None:

@@ -184,6 +184,21 @@ def test_paired_mae_table_holds_metrics(store: Path, page) -> None:
     assert got[("kde", "its MAE")][0] == f"{want['first']:.4f}"
 
 
+def test_error_components_table_holds_metrics_where_seeds_repeat(store: Path, page) -> None:
+    _, p = page
+    df = results.load(GAUSS_RUN, store)  # two seeds per rho
+    want = metrics.error_components(df)
+    got = p.cells("task-gaussian-error-components")
+    names = {"sampling var": "sampling_var", "systematic var": "systematic_var", "bias": "bias"}
+    for lab, row in want.iterrows():
+        assert got[(lab, "instances")][1] == 3 and got[(lab, "seeds")][1] == 2
+        for col, key in names.items():
+            assert got[(lab, col)][1] == pytest.approx(row[key])
+        assert got[(lab, "systematic %")][1] == pytest.approx(100 * row["systematic_share"])
+    # one seed per mixture: nothing to split, no table
+    assert "task-gmm-levels-error-components" not in p.tables
+
+
 def test_gaussian_estimates_per_instance(store: Path, page) -> None:
     _, p = page
     df = results.load(GAUSS_RUN, store)
