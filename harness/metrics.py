@@ -162,8 +162,8 @@ def error_components(df: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     ok = _ok(df)
     ok = ok[np.isfinite(ok["error"].astype(float))]
-    instance = [c for c in INSTANCE_COLUMNS if c in ok]
     keys = [*_keys(df), *([by] if by else [])]
+    instance = [c for c in INSTANCE_COLUMNS if c in ok and c not in keys]
     per = ok.groupby([*keys, *instance], sort=False, dropna=False)["error"].agg(
         ["mean", "var", "size"]
     )
@@ -262,6 +262,9 @@ def wilson_interval(
     return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
 
 
+_ORDER_COLUMNS = ("triplets", "correct", "accuracy", "accuracy_se", "accuracy_low", "accuracy_high")
+
+
 def order_table(
     df: pd.DataFrame, by: str = "K", triplet: str = "triplet", member: str = "member"
 ) -> pd.DataFrame:
@@ -284,16 +287,7 @@ def order_table(
     by_keys = [by] if by in df else []
     correct = _triplet_correct(df, by_keys, triplet, member)
     if correct.empty:
-        empty = pd.DataFrame(
-            columns=[
-                "triplets",
-                "correct",
-                "accuracy",
-                "accuracy_se",
-                "accuracy_low",
-                "accuracy_high",
-            ]
-        )
+        empty = pd.DataFrame(columns=list(_ORDER_COLUMNS))
         return empty.rename_axis(keys[0] if len(keys) == 1 else None)
     g = correct.groupby(level=[*keys, *by_keys], sort=True)
     out = pd.DataFrame({"triplets": g.size(), "correct": g.sum()})

@@ -126,6 +126,10 @@ def test_error_components_recover_known_sampling_and_systematic_variances() -> N
     assert abs(t.loc["b", "systematic_var"]) < 0.1 * 0.03**2
     by_level = metrics.error_components(_rows(records), by="level")
     assert by_level.loc[("a", 0), "instances"] == 300
+    # two tasks in one frame: split per task and label alike
+    both = pd.concat([_rows(records), _rows(records).assign(task="u")], ignore_index=True)
+    per_task = metrics.error_components(both)
+    assert per_task.loc[("u", "a"), "sampling_var"] == t.loc["a", "sampling_var"]
     # one seed per instance: nothing to split
     single = _rows([r for r in records if r["seed"] == 0])
     assert metrics.error_components(single).empty
