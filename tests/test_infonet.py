@@ -1035,7 +1035,10 @@ def test_evaluation_numbers_are_those_of_its_stored_rows(tmp_path, one_torch_thr
     path = tmp_path / "tiny.pt"
     save_model(InfoNetModel(TINY).eval(), path, {"steps": 0})
     store = tmp_path / "eval.sqlite"
-    ev = evaluate(path, store, seeds=1, per_level=1, per_k=1, weak_draws=10, weak_small_n=[50])
+    ev = evaluate(
+        path, store, seeds=1, per_level=1, per_k=1, weak_draws=10, weak_small_n=[50],
+        split_per_level=2, split_seeds=3,
+    )  # fmt: skip
 
     weak = results.load(ev["weak_dependence"]["run"], store)
     assert sorted(weak.n_samples.unique()) == [WEAK_N]
@@ -1062,7 +1065,17 @@ def test_evaluation_numbers_are_those_of_its_stored_rows(tmp_path, one_torch_thr
     ksg = gauss[gauss.estimator == "ksg"]
     assert ev["gaussian"]["ksg_mae"] == pytest.approx(ksg.error.abs().mean(), abs=1e-4)
 
+    # the split: 2 mixtures per level under 3 seeds, each part from those rows alone
+    split = ev["gmm_levels_split"]
+    rows = results.load(split["run"], store)
+    assert sorted(rows.seed.unique()) == [0, 1, 2] and rows.instance_id.nunique() == 20
+    net = rows[rows.estimator == "infonet"]
+    within = net.groupby("instance_id").error.var().mean()
+    assert split["infonet_sampling_var"] == pytest.approx(within, abs=1e-6)
+    means = net.groupby("instance_id").error.mean()
+    assert split["infonet_systematic_var"] == pytest.approx(means.var() - within / 3, abs=1e-6)
+    assert "ksg_systematic_share" in split
+
     exported = pd.read_csv(export_rows(ev, tmp_path / "rows.csv"))
-    assert set(exported.run_id) == {
-        ev[p]["run"] for p in ("gmm_levels", "gmm_order", "gaussian", "weak_dependence")
-    } | {small["run"]}
+    parts = ("gmm_levels", "gmm_order", "gaussian", "gmm_levels_split", "weak_dependence")
+    assert set(exported.run_id) == {ev[p]["run"] for p in parts} | {small["run"]}

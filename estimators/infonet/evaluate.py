@@ -12,7 +12,11 @@ estimate detects a weak dependence: the ROC AUC of ``rho = 0.2`` against
 same samples; standard errors by DeLong's method, that of the difference
 paired), which is what a sliced estimator's high-dimensional independence
 test rests on (each slice's MI is small); the same again at n = 50 and 100
-(``--weak-small-n``), the sequence lengths of the paper's Fig. 5. Every number is stored
+(``--weak-small-n``), the sequence lengths of the paper's Fig. 5; and, on
+``--split-per-level`` mixtures per level under ``--split-seeds`` seeds (KSG
+beside it), how the ``gmm_levels`` error variance splits into a sampling and
+a systematic part (:func:`harness.metrics.error_components`), the latter
+what training can still shrink. Every number is stored
 in the run store, and the model card's ``evaluation`` entry names the runs.
 With ``--ship`` the checkpoint becomes ``estimators/infonet/checkpoints/
 infonet.pt``, its card gets the evaluation and the result rows behind it are
@@ -56,10 +60,12 @@ def evaluate(
     per_k: int = 200,
     weak_draws: int = 100,
     weak_small_n: Sequence[int] = WEAK_SMALL_SIZES,
+    split_per_level: int = 20,
+    split_seeds: int = 8,
 ) -> dict[str, Any]:
     """Run the harness evaluation of ``checkpoint``; return the card's ``evaluation`` entry."""
     import harness
-    from harness.metrics import error_table, level_table, order_table
+    from harness.metrics import error_components, error_table, level_table, order_table
 
     load_model(checkpoint)  # fail early on a missing or corrupt file
     spec = f"infonet:checkpoint={Path(checkpoint).resolve()},device={device}"
@@ -98,6 +104,21 @@ def evaluate(
         "ksg_mae": round(float(errors.loc[ksg, "mae"]), 4),
         "infonet_bias": round(float(errors.loc[net, "bias"]), 4),
     }
+
+    if split_seeds >= 2:
+        # the same mixtures under several seeds: how much of the error is the network's own
+        # on each mixture (what training can shrink) rather than the sample's
+        split = harness.run(
+            ["ksg:k=5", spec], f"gmm_levels:per_level={split_per_level}",
+            seeds=range(split_seeds), store=store, progress=False,
+        )  # fmt: skip
+        parts = error_components(split)
+        out["gmm_levels_split"] = {"run": split.run_id.iloc[0], "per_level": split_per_level,
+                                   "seeds": split_seeds}  # fmt: skip
+        for label, row in parts.iterrows():
+            name = "ksg" if str(label).startswith("ksg") else "infonet"
+            for key in ("sampling_var", "systematic_var", "systematic_share"):
+                out["gmm_levels_split"][f"{name}_{key}"] = round(float(row[key]), 6)
 
     out["weak_dependence"] = _weak_dependence(spec, WEAK_N, weak_draws, store)
     out["weak_dependence_small_n"] = {
@@ -144,7 +165,7 @@ def evaluation_runs(evaluation: dict[str, Any]) -> list[str]:
     """The run ids behind ``evaluation``, in the order of its parts."""
     runs = [
         evaluation[part]["run"]
-        for part in ("gmm_levels", "gmm_order", "gaussian", "weak_dependence")
+        for part in ("gmm_levels", "gmm_order", "gaussian", "gmm_levels_split", "weak_dependence")
         if part in evaluation
     ]
     runs += [part["run"] for part in evaluation.get("weak_dependence_small_n", {}).values()]
@@ -200,6 +221,10 @@ def main(argv: list[str] | None = None) -> int:
         default=",".join(map(str, WEAK_SMALL_SIZES)),
         help="further sample sizes of the weak check, comma-separated ('' for none)",
     )
+    p.add_argument("--split-per-level", type=int, default=20, help="mixtures per level, split")
+    p.add_argument(
+        "--split-seeds", type=int, default=8, help="seeds per mixture of the split (< 2: none)"
+    )
     p.add_argument("--ship", action="store_true", help="install as the packaged default model")
     args = p.parse_args(argv)
     result = evaluate(
@@ -211,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         args.per_k,
         args.weak_draws,
         [int(n) for n in args.weak_small_n.split(",") if n.strip()],
+        args.split_per_level,
+        args.split_seeds,
     )
     print(json.dumps(result, indent=2))
     if args.ship:
