@@ -61,7 +61,7 @@ import pandas as pd
 import estimators
 import tasks
 from estimators.sliced import random_directions
-from harness.metrics import TRIAL_COLUMNS, auc_table, delong
+from harness.metrics import TRIAL_COLUMNS, auc_table, delong, delong_difference_se
 from tasks.highdim_order import DIMS, RECIPES, HighDimOrder
 
 PROJECTIONS = (100, 1000, 1500, 20000)
@@ -184,8 +184,7 @@ def slice_noise(
     }
     if reference is not None:
         row["auc_vs_reference"] = float(auc[0] - auc[1])
-        var = cov_auc[0, 0] + cov_auc[1, 1] - 2 * cov_auc[0, 1]
-        row["auc_vs_reference_se"] = float(np.sqrt(max(var, 0.0)))
+        row["auc_vs_reference_se"] = delong_difference_se(cov_auc)
     return row
 
 
@@ -235,7 +234,6 @@ def pooled_aucs(
     auc, cov = delong(np.array(labels), np.array(list(pooled.values())))
     rows = []
     for i, name in enumerate(pooled):
-        var = cov[i, i] + cov[0, 0] - 2 * cov[0, i]
         rows.append(
             {
                 "estimator": spec,
@@ -247,7 +245,7 @@ def pooled_aucs(
                 "auc": float(auc[i]),
                 "auc_se": float(np.sqrt(cov[i, i])),
                 "auc_vs_mean": float(auc[i] - auc[0]),
-                "auc_vs_mean_se": float(np.sqrt(max(var, 0.0))),
+                "auc_vs_mean_se": delong_difference_se(cov, i, 0),
             }
         )
     return rows

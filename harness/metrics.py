@@ -38,6 +38,7 @@ __all__ = [
     "auc_difference",
     "auc_table",
     "delong",
+    "delong_difference_se",
     "error_components",
     "error_table",
     "format_summary",
@@ -401,6 +402,12 @@ def delong(truth: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return auc, cov
 
 
+def delong_difference_se(cov: np.ndarray, i: int = 0, j: int = 1) -> float:
+    """Standard error of ``auc[i] - auc[j]`` from :func:`delong`'s covariance of scores
+    on the same items (their AUCs are correlated, so it is usually well below either's)."""
+    return math.sqrt(max(float(cov[i, i] + cov[j, j] - 2 * cov[i, j]), 0.0))
+
+
 def _groups(df: pd.DataFrame, label: str, by, trials) -> tuple[list, list]:
     """The ``by`` and trial columns of an AUC table (defaults: ``d``, ``n_samples``)."""
     if label not in df:
@@ -516,7 +523,7 @@ def auc_difference(
         if 0 < truth.sum() < len(truth):
             a, cov = delong(truth, part[["estimate", "estimate_second"]].to_numpy().T)
             a0, a1 = float(a[0]), float(a[1])
-            se = math.sqrt(max(float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]), 0.0))
+            se = delong_difference_se(cov)
         key = key if isinstance(key, tuple) else (key,)
         rows.append((*key, len(part), a0, a1, a0 - a1, se))
     stats = ["first", "second", "difference"]
