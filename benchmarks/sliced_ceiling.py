@@ -138,35 +138,32 @@ def slice_noise(
     draws: int = 2000,
     rho: float = 0.2,
     seed: int = 0,
-    reference: np.ndarray | None = None,
+    first: np.ndarray | None = None,
 ) -> dict:
-    """How a 1-D estimator (registry ``spec``, or ``"plugin"`` for :func:`plugin_sliced_mi`
-    on the one trivial slice) behaves on independent Gaussian pairs of size ``n``, and how
+    """How a 1-D estimator (registry ``spec``, or ``"plugin"`` for :func:`plugin_slice_mi`)
+    behaves on independent Gaussian pairs of size ``n``, and how
     well it tells ``rho`` from 0 (see the module docstring).
 
     The row's ``scores`` (the estimates on the null draws, then the dependent ones) can
-    be passed back as ``reference`` for another estimator on the same ``n``, ``draws``,
-    ``rho`` and ``seed``: its row then has ``auc_vs_reference``, its AUC minus the
-    reference's on the same draws, with the paired DeLong standard error."""
+    be passed back as ``first`` for another estimator on the same ``n``, ``draws``,
+    ``rho`` and ``seed``: its row then has ``auc_vs_first``, its AUC minus the first
+    one's on the same draws, with the paired DeLong standard error (the CSV columns of
+    the same names)."""
     from scipy.stats import kurtosis, spearmanr
 
     rng = np.random.default_rng(seed)
     cov = [[1.0, rho], [rho, 1.0]]
     null = rng.standard_normal((draws, n, 2))
     dep = rng.multivariate_normal([0.0, 0.0], cov, size=(draws, n))
-    if spec == "plugin":
-        unit = np.ones((1, 1))  # a 1-D pair is its own only slice
-        score = [
-            np.array([plugin_sliced_mi(s[:, :1], s[:, 1:], unit, unit) for s in z])
-            for z in (null, dep)
-        ]
+    if spec == "plugin":  # each draw is a 1-D pair, its own only slice
+        score = [plugin_slice_mi(z[..., 0], z[..., 1]) for z in (null, dep)]
     else:
         est = estimators.make(spec)
         score = [est.estimate_batch(list(z[..., :1]), list(z[..., 1:])) for z in (null, dep)]
     rank2 = np.array([spearmanr(s[:, 0], s[:, 1])[0] ** 2 for s in null])
     truth = np.r_[np.zeros(draws, bool), np.ones(draws, bool)]
     scores = np.r_[score[0], score[1]]
-    both = scores if reference is None else np.vstack([scores, reference])
+    both = scores if first is None else np.vstack([scores, first])
     auc, cov_auc = delong(truth, both)
     row = {
         "estimator": spec,
@@ -178,13 +175,13 @@ def slice_noise(
         "corr_rank2": float(np.corrcoef(score[0], rank2)[0, 1]),
         "auc": float(auc[0]),
         "auc_se": float(np.sqrt(cov_auc[0, 0])),
-        "auc_vs_reference": float("nan"),
-        "auc_vs_reference_se": float("nan"),
+        "auc_vs_first": float("nan"),
+        "auc_vs_first_se": float("nan"),
         "scores": scores,
     }
-    if reference is not None:
-        row["auc_vs_reference"] = float(auc[0] - auc[1])
-        row["auc_vs_reference_se"] = delong_difference_se(cov_auc)
+    if first is not None:
+        row["auc_vs_first"] = float(auc[0] - auc[1])
+        row["auc_vs_first_se"] = delong_difference_se(cov_auc)
     return row
 
 
@@ -305,10 +302,8 @@ def _part_rows(args: argparse.Namespace) -> Iterator[dict]:
         first: dict[int, np.ndarray] = {}  # the first estimator's scores per n
         for spec in args.estimator or ["infonet", "ksg", "plugin"]:
             for n in sizes:
-                row = slice_noise(spec, n, args.draws, reference=first.get(n))
+                row = slice_noise(spec, n, args.draws, first=first.get(n))
                 first.setdefault(n, row.pop("scores"))
-                row["auc_vs_first"] = row.pop("auc_vs_reference")
-                row["auc_vs_first_se"] = row.pop("auc_vs_reference_se")
                 yield row
     elif args.part == "pooling":
         for spec in args.estimator or ["infonet", "plugin"]:

@@ -32,10 +32,10 @@ def test_slice_noise_runs_a_registered_estimator():
 
 def test_paired_difference_of_an_estimator_with_itself_is_zero():
     first = slice_noise("plugin", 80, draws=50, rho=0.3, seed=3)
-    again = slice_noise("plugin", 80, draws=50, rho=0.3, seed=3, reference=first["scores"])
+    again = slice_noise("plugin", 80, draws=50, rho=0.3, seed=3, first=first["scores"])
     assert again["auc"] == first["auc"]
-    assert again["auc_vs_reference"] == 0.0 and again["auc_vs_reference_se"] == 0.0
-    assert np.isnan(first["auc_vs_reference"])
+    assert again["auc_vs_first"] == 0.0 and again["auc_vs_first_se"] == 0.0
+    assert np.isnan(first["auc_vs_first"])
 
 
 def test_slice_noise_command_runs_the_estimators_and_sizes_asked_for(tmp_path, monkeypatch):
