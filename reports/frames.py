@@ -232,7 +232,7 @@ def sliced_labels(df: pd.DataFrame) -> list[str]:
         return []
     wide = df[(df["dim_x"] > 1) | (df["dim_y"] > 1)]
     out = []
-    for (label, name), _ in wide.groupby(["label", "estimator"], sort=False):
+    for label, name in wide[["label", "estimator"]].drop_duplicates().itertuples(index=False):
         try:
             cls = estimators.registry.get_class(str(name))
         except SpecError:  # a plugin not installed (or not loading) where the report is built
