@@ -179,15 +179,34 @@ def test_sample_order_does_not_matter(infonet):
     assert infonet.estimate(x[perm], y[perm]) == pytest.approx(infonet.estimate(x, y), abs=1e-5)
 
 
-def test_batch_equals_one_by_one(infonet):
+@pytest.mark.parametrize("options", ["", ",readout=shuffle", ",readout=shuffle,correction=split"])
+def test_batch_equals_one_by_one(options):
+    # the shuffle read-out draws permutations: they must not depend on the batch
+    est = estimators.make(f"infonet:device=cpu,seed=3{options}")
     pairs = [
         gaussian_pair(rho, n, seed=4 + i)
         for i, (rho, n) in enumerate([(0.0, 500), (0.4, 800), (0.8, 500), (0.9, 300)])
     ]
     xs, ys = zip(*pairs, strict=True)
-    batched = infonet.estimate_batch(list(xs), list(ys))
-    single = np.array([infonet.estimate(x, y) for x, y in pairs])
+    batched = est.estimate_batch(list(xs), list(ys))
+    single = np.array([est.estimate(x, y) for x, y in pairs])
     np.testing.assert_allclose(batched, single, atol=2e-5)
+    np.testing.assert_allclose(
+        est.estimate_batch(list(xs[::-1]), list(ys[::-1])), single[::-1], atol=2e-5
+    )
+
+
+def test_shuffle_readout_is_seeded_and_close_to_the_exact_one():
+    x, y = gaussian_pair(0.6, 2000, seed=11)
+    exact = estimators.make("infonet:device=cpu").estimate(x, y)
+    shuffled = [
+        estimators.make(f"infonet:device=cpu,readout=shuffle,seed={s}").estimate(x, y)
+        for s in (0, 0, 1)
+    ]
+    assert shuffled[0] == shuffled[1]
+    assert shuffled[0] != shuffled[2]
+    # one permutation's marginal term differs from the all-pairs one by sampling noise only
+    assert shuffled[0] == pytest.approx(exact, abs=0.05)
 
 
 def test_sliced_mi_is_mean_over_slices():
@@ -223,7 +242,8 @@ def test_sliced_infonet_matches_its_builtin_slicing(infonet):
     assert own > indep + 0.02
 
 
-def test_sliced_batch_whose_forward_passes_straddle_distributions_equals_one_by_one():
+@pytest.mark.parametrize("options", ["", ",readout=shuffle"])
+def test_sliced_batch_whose_forward_passes_straddle_distributions_equals_one_by_one(options):
     # 10 slices per distribution in forward passes of 7 rows: passes mix
     # distributions (and the 1-D pair's single row), sizes 120 and 200 apart
     rng = np.random.default_rng(8)
@@ -231,7 +251,7 @@ def test_sliced_batch_whose_forward_passes_straddle_distributions_equals_one_by_
     for n, dx in [(120, 3), (200, 2), (120, 1), (120, 4), (200, 3)]:
         x = rng.standard_normal((n, dx))
         pairs.append((x, x[:, :1] + rng.standard_normal((n, 1 if dx == 1 else 2))))
-    est = estimators.make("infonet:device=cpu,projections=10,batch_size=7,seed=2")
+    est = estimators.make(f"infonet:device=cpu,projections=10,batch_size=7,seed=2{options}")
     batched = est.estimate_batch([p[0] for p in pairs], [p[1] for p in pairs])
     single = [est.estimate(x, y) for x, y in pairs]
     np.testing.assert_allclose(batched, single, atol=2e-5)

@@ -48,7 +48,9 @@ class InfoNet(Estimator):
     readout : {"exact", "shuffle"}
         Marginal term of the DV value. ``"exact"`` (all pairs, from grid
         histograms) is deterministic and has lower variance; ``"shuffle"`` is
-        the paper's single random permutation.
+        the paper's single random permutation, drawn from ``seed`` (the same
+        for every distribution of one sample size, so an estimate does not
+        depend on what shares its batch).
     correction : {"none", "split"}
         ``"none"`` (default) returns the DV value on the samples the network
         saw, as the paper does. The shipped model was trained to keep that
@@ -180,7 +182,6 @@ class InfoNet(Estimator):
 
         net = self.model()
         device = next(net.parameters()).device
-        gen = torch.Generator().manual_seed(int(self.seed))
         # 1-D problems grouped by sample size so each forward pass stacks equal n
         by_size: dict[int, list[int]] = {}
         for idx, (x, _) in enumerate(pairs):
@@ -192,6 +193,9 @@ class InfoNet(Estimator):
             owner = np.array([i for i, _, _ in rows])
             a = torch.from_numpy(np.stack([r for _, r, _ in rows]).astype(np.float32))
             b = torch.from_numpy(np.stack([r for _, _, r in rows]).astype(np.float32))
+            # a fresh generator per pass: the shuffle read-out's permutations then
+            # depend on the seed and n only, not on what else shares the pass
+            gen = torch.Generator().manual_seed(int(self.seed))
             value = estimate_rows(
                 net, a.to(device), b.to(device), self.readout, self.correction, gen, net.code_cache
             )
