@@ -305,6 +305,11 @@ class Task:
 
     name: ClassVar[str] = ""
     summary: ClassVar[str] = "error"
+    #: Meta columns that set an instance's distribution family apart from its MI
+    #: (``mvn``: ``d``, ``transform``, ``sparse``). Rows that differ in one are not
+    #: comparable point by point: the report draws an "error" task that has facets
+    #: as error against the truth, one panel per setting present.
+    facets: ClassVar[tuple[str, ...]] = ()
 
     def get_params(self) -> dict[str, Any]:
         return get_params(self)

@@ -27,6 +27,7 @@ __all__ = [
     "colours",
     "ok_rows",
     "report_tasks",
+    "task_facets",
     "task_frame",
     "task_frames",
     "view_kind",
@@ -41,9 +42,6 @@ _VIEW_OF_SUMMARY = {
     "rank": "rescaled",
     "latency": "latency",
 }
-
-#: Tasks of the plain "error" summary drawn otherwise than as estimate-vs-truth curves.
-_ERROR_LAYOUTS = {"mvn": "error_vs_truth"}
 
 #: Views whose estimates are not meant to equal ``true_mi`` (those of
 #: :data:`harness.metrics.SCORE_SUMMARIES`), with what scores them instead. Their
@@ -242,13 +240,24 @@ def sliced_labels(df: pd.DataFrame) -> list[str]:
     return out
 
 
+def task_facets(task: str) -> tuple[str, ...]:
+    """The task class's :attr:`~harness.interface.Task.facets` (none for a task outside
+    the registry)."""
+    import tasks
+
+    try:
+        return tuple(tasks.registry.get_class(task).facets)
+    except SpecError:
+        return ()
+
+
 def view_kind(task: str, df: pd.DataFrame) -> str:
     """The view kind for ``task``, from its summary kind (``df``: its rows, for a task
-    outside the registry); "error" summaries are curves unless :data:`_ERROR_LAYOUTS`
-    says otherwise."""
+    outside the registry); "error" summaries are estimate-vs-truth curves, or error
+    against truth per setting for a task with :func:`task_facets`."""
     kind = metrics.summary_kind(df, task=task)
     if kind == "error":
-        return _ERROR_LAYOUTS.get(task, "curves")
+        return "error_vs_truth" if task_facets(task) else "curves"
     return _VIEW_OF_SUMMARY.get(kind, "curves")
 
 

@@ -18,7 +18,7 @@ from harness import metrics
 from reports import published as pub
 from reports.blocks import Figure, Note
 from reports.figures import Panel, Series, plot
-from reports.frames import auc_groups, colours, ok_rows, versus_first
+from reports.frames import auc_groups, colours, ok_rows, task_facets, versus_first
 from reports.published_rows import add_published, published_table
 from reports.tables import Row, fmt, frame_table, num_cell, slug, with_errors
 
@@ -413,7 +413,8 @@ def _error_vs_truth(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
     ok = ok_rows(df)
     if ok.empty or not np.isfinite(ok["true_mi"]).any():
         return [Note("no ok cells with a true MI", "warn")]
-    facet = [c for c in ("d", "transform", "sparse") if c in ok and ok[c].nunique() > 1]
+    facets = task_facets(str(ok["task"].iloc[0]))
+    facet = [c for c in facets if c in ok and ok[c].nunique() > 1]
     labels = list(pd.unique(df["label"]))
     panels = []
     groups = ok.groupby(facet, sort=False) if facet else [((), ok)]

@@ -69,6 +69,7 @@ class MVN(Task):
 
     name: ClassVar[str] = "mvn"
     summary: ClassVar[str] = "error"
+    facets: ClassVar[tuple[str, ...]] = ("d", "transform", "sparse")
 
     def __init__(
         self,

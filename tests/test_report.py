@@ -683,3 +683,46 @@ def test_error_notes_name_the_estimators_that_report_sliced_mi() -> None:
     # on 1-D rows InfoNet estimates the MI itself
     flat = wide.assign(dim_x=1, dim_y=1)
     assert sliced_labels(flat) == [] and "sliced MI" not in errors_table(flat, "t").note
+
+
+def test_a_task_with_facets_is_drawn_as_error_against_truth_per_setting(monkeypatch) -> None:
+    """``mvn`` declares its settings (d, transform, sparse) as facets: one panel per
+    setting present, each point the mean error over seeds; a task without facets
+    keeps the estimate-vs-truth curves."""
+    from reports import task_views
+    from reports.frames import task_facets, view_kind
+
+    assert task_facets("mvn") == ("d", "transform", "sparse")
+    assert task_facets("gaussian") == () and task_facets("not_a_task") == ()
+    base = {"run_id": "synthetic", "estimator_params": "{}", "status": "ok", "message": None,
+            "seconds": 0.01, "device": "cpu", "instance_id": None, "task": "mvn",
+            "task_params": "{}", "label": "ksg", "estimator": "ksg", "n_samples": 500,
+            "sparse": False}  # fmt: skip
+    rows = []
+    for d, transform, bias in ((2, "none", -0.1), (4, "none", -0.3), (4, "cubic", -0.5)):
+        for i, mi in enumerate((1.0, 2.0)):
+            for seed in (0, 1):
+                err = bias * mi + 0.01 * seed
+                rows.append({**base, "d": d, "transform": transform, "seed": seed,
+                             "instance_index": i, "true_mi": mi, "estimate": mi + err,
+                             "error": err})  # fmt: skip
+    df = pd.DataFrame(rows)
+    assert view_kind("mvn", df) == "error_vs_truth"
+    assert view_kind("gaussian", df.assign(task="gaussian")) == "curves"
+    drawn = []
+    real_plot = task_views.plot
+    monkeypatch.setattr(
+        task_views, "plot", lambda panels, **kw: drawn.append(panels) or real_plot(panels, **kw)
+    )
+    html = reports.build_report(df)
+    assert "could not draw" not in html
+    assert "task-mvn-error-vs-truth" in {a.get("id") for _, a in Page(html).tags}
+    (panels,) = drawn
+    assert [p.title for p in panels] == [
+        "d=2, transform=none",
+        "d=4, transform=none",
+        "d=4, transform=cubic",
+    ]
+    for panel, bias in zip(panels, (-0.1, -0.3, -0.5), strict=True):
+        (ksg,) = [s for s in panel.series if s.label == "ksg"]
+        np.testing.assert_allclose(ksg.y, [bias + 0.005, 2 * bias + 0.005])
