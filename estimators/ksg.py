@@ -23,7 +23,7 @@ from estimators._neighbors import (
     grid_knn_2d,
     knn_extents,
 )
-from harness.interface import Capabilities, Estimator
+from harness.interface import Capabilities, Estimator, InputError
 from harness.numba_threads import keep_torch_threads
 from harness.params import check_bool, check_choice, check_int, check_number, check_seed
 
@@ -69,20 +69,23 @@ def _mix64(z):
 
 @njit(parallel=True, cache=True)
 def _jittered(x, y, noise, seed):
-    """``[x, y]`` plus ``noise * std(column) * U(-1, 1)``.
+    """``[x, y]``, each column centred on its mean, plus ``noise * std(column) * U(-1, 1)``.
 
-    The uniforms are a counter-based SplitMix64 stream keyed by (seed, column)
-    and indexed by row, so they are the same on any number of threads.
+    Centring first keeps the jitter above the rounding step of values far from
+    zero (integers offset by 1e9 would otherwise keep their ties). The uniforms
+    are a counter-based SplitMix64 stream keyed by (seed, column) and indexed
+    by row, so they are the same on any number of threads.
     """
     n, dx = x.shape
     d = dx + y.shape[1]
     out = np.empty((n, d), np.float64)
     for a in range(d):
         col = x[:, a] if a < dx else y[:, a - dx]
+        centre = np.mean(col)
         scale = noise * np.std(col) if noise > 0 else 0.0
         key = _mix64(np.uint64(seed) * np.uint64(d) + np.uint64(a) + np.uint64(1))
         for i in prange(n):
-            v = col[i]
+            v = col[i] - centre
             if scale > 0:
                 bits = _mix64(key + np.uint64(i + 1) * np.uint64(_GOLDEN))
                 v += scale * ((bits >> np.uint64(11)) * (2.0 / 9007199254740992.0) - 1.0)
@@ -141,8 +144,10 @@ class KSG(Estimator):
         k nearest joint neighbours.
     noise : float
         Tie-breaking jitter: ``noise * std(column) * U(-1, 1)`` is added to every
-        column before estimation; 0 disables it. The default (1e-10) leaves
-        continuous data's neighbourhoods unchanged in practice.
+        column (centred on its mean) before estimation. The default (1e-10)
+        leaves continuous data's neighbourhoods unchanged in practice. 0
+        disables it; tied samples then raise :class:`InputError` (a point whose
+        k-th neighbour is at distance 0 has no KSG term).
     seed : int
         Seed of the jitter (a counter-based hash, so the same on any thread count).
     standardize : bool
@@ -198,7 +203,7 @@ class KSG(Estimator):
             x, y = x / x.std(axis=0), y / y.std(axis=0)
         joint = _jittered(x, y, float(self.noise), int(self.seed))
         if joint.shape[1] == 2:
-            _, _, _, cx, cy = grid_knn_2d(joint[:, 0], joint[:, 1], k, int(self.variant))
+            eps, _, _, cx, cy = grid_knn_2d(joint[:, 0], joint[:, 1], k, int(self.variant))
         else:
             tree = build_tree(joint)
             eps, eps_x, eps_y = knn_extents(tree, k, dx)
@@ -210,10 +215,16 @@ class KSG(Estimator):
             else:
                 cx = marginal_counts(xs, eps_x, False)
                 cy = marginal_counts(ys, eps_y, False)
+        tied = int(np.count_nonzero(eps == 0))
+        if tied:
+            raise InputError(
+                f"ksg: {tied} of {n} points have their k-th neighbour (k = {k}) at distance 0 "
+                "(tied samples), where the KSG estimate is undefined; use noise > 0 "
+                f"(default 1e-10; this spec has noise={self.noise:g})"
+            )
         psi = _psi_table(n + 1)
         if self.variant == 1:
-            # counts include the point itself whenever eps > 0; at eps = 0 nothing is
-            # strictly inside, so n_x + 1 = 1 (the floor in _mean_psi)
+            # counts include the point itself (eps > 0: ties were refused above)
             return float(psi[k] + psi[n] - _mean_psi(cx, cy, 0, psi))
         # counts include the point itself (and are >= k + 1)
         return float(psi[k] - 1.0 / k + psi[n] - _mean_psi(cx, cy, -1, psi))

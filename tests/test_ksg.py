@@ -198,7 +198,21 @@ def test_noise_seed_determinism_on_ties():
     a = KSG(k=3, noise=1e-8, seed=1).estimate(x, y)
     assert KSG(k=3, noise=1e-8, seed=1).estimate(x, y) == a
     assert KSG(k=3, noise=1e-8, seed=2).estimate(x, y) != a
-    assert np.isfinite(KSG(k=3, noise=0).estimate(x, y))
+    # without jitter the tied points have no KSG term: one clear error, not a huge MI
+    with pytest.raises(InputError, match=r"800 of 800 points .* distance 0 .* use noise > 0"):
+        KSG(k=3, noise=0).estimate(x, y)
+
+
+@pytest.mark.parametrize("dy", [1, 2])
+def test_jitter_breaks_ties_of_values_far_from_zero(dy):
+    # integers offset by 1e9: a jitter of 1e-10 std added to the raw values would be
+    # below their rounding step and leave the ties (an "MI" of about 9.6 nats)
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 5, (1000, 1)).astype(float)
+    y = rng.integers(0, 5, (1000, dy)).astype(float)
+    near = KSG().estimate(x, y)
+    assert abs(near) < 0.05
+    assert KSG().estimate(x + 1e9, y - 3e9) == pytest.approx(near, abs=1e-12)
 
 
 def test_registry_and_params():
