@@ -68,7 +68,33 @@ def param_defaults(cls: type) -> dict[str, Any]:
 # --------------------------------------------------------------------------
 
 
+#: dtype kinds that would convert to float64 with a loss the caller would not expect.
+_REFUSED_KINDS = {
+    "c": "complex values (MI estimators take real samples)",
+    "M": "datetimes (convert them to numbers, e.g. seconds, first)",
+    "m": "timedeltas (convert them to numbers, e.g. seconds, first)",
+    "U": "strings",
+    "S": "bytes",
+}
+
+#: Integers above this lose precision as float64 (distinct values could merge).
+_EXACT_INT = 2**53
+
+
 def _as_2d(a: Any, label: str) -> np.ndarray:
+    if np.ma.isMaskedArray(a) and np.ma.getmaskarray(a).any():
+        raise InputError(
+            f"{label} is a masked array with {int(np.ma.count_masked(a))} masked entries; "
+            "drop the rows they belong to first"
+        )
+    raw = np.asanyarray(a)
+    if raw.dtype.kind in _REFUSED_KINDS:
+        raise InputError(f"{label} holds {_REFUSED_KINDS[raw.dtype.kind]}; got dtype {raw.dtype}")
+    if raw.dtype.kind in "iu" and raw.size and max(int(raw.max()), -int(raw.min())) > _EXACT_INT:
+        raise InputError(
+            f"{label} holds integers beyond 2**53, which float64 cannot represent exactly; "
+            "subtract an offset or rescale first"
+        )
     try:
         arr = np.asarray(a, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -86,6 +112,10 @@ def _as_2d(a: Any, label: str) -> np.ndarray:
 
 #: Largest |value| :func:`validate_samples` accepts: squares of larger values overflow float64.
 MAX_ABS_VALUE = 1e150
+
+#: Smallest largest-|value| of a column :func:`validate_samples` accepts: squares of
+#: smaller values underflow to 0, so the column's variance would be 0 or denormal.
+MIN_ABS_VALUE = 1e-150
 
 
 def validate_samples(
@@ -142,6 +172,15 @@ def validate_samples(
             raise InputError(
                 f"{label} holds values up to {peak:.3g} in magnitude, beyond {MAX_ABS_VALUE:g} "
                 "where variances overflow float64; rescale the data (MI is scale-invariant)"
+            )
+        col_peak = np.max(np.abs(arr), axis=0)
+        tiny = np.flatnonzero((col_peak > 0) & (col_peak < MIN_ABS_VALUE))
+        if tiny.size:
+            c = int(tiny[0])
+            raise InputError(
+                f"{label} column {c} holds values only up to {col_peak[c]:.3g} in magnitude, "
+                f"below {MIN_ABS_VALUE:g} where variances underflow float64; rescale the data "
+                "(MI is scale-invariant)"
             )
         if not allow_constant:
             const = np.flatnonzero(np.ptp(arr, axis=0) == 0)
