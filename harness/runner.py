@@ -52,19 +52,30 @@ MAX_BATCH_CHUNK = 64
 # -- specs ---------------------------------------------------------------------
 
 
-def _roundtrip(params: dict[str, Any], cls: type) -> dict[str, Any]:
-    """Parameters as they come back from the store (JSON types).
+#: How :func:`results.schema.jsonable` writes non-finite floats (JSON has none).
+_NON_FINITE = {repr(v): v for v in (math.inf, -math.inf, math.nan)}
 
-    An integer given where the default is a float becomes a float, so
-    ``shrink=0`` and ``shrink=0.0`` are one configuration (one label, one cell key).
-    """
+
+def _float_params(params: dict[str, Any], cls: type) -> dict[str, Any]:
+    """``params`` with float parameters (those whose default is a float) as floats:
+    an integer becomes a float, so ``shrink=0`` and ``shrink=0.0`` are one
+    configuration (one label, one cell key), and a non-finite value the store
+    holds as text (``clip=inf``) is a float again."""
     defaults = param_defaults(cls)
-    out = json.loads(dumps(params))
+    out = dict(params)
     for key, value in out.items():
-        default = defaults.get(key)
-        if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        if not isinstance(defaults.get(key), float) or isinstance(value, bool):
+            continue
+        if isinstance(value, int):
             out[key] = float(value)
+        elif isinstance(value, str) and value in _NON_FINITE:
+            out[key] = _NON_FINITE[value]
     return out
+
+
+def _roundtrip(params: dict[str, Any], cls: type) -> dict[str, Any]:
+    """Parameters as they come back from the store (JSON types, :func:`_float_params`)."""
+    return _float_params(json.loads(dumps(params)), cls)
 
 
 def _label(name: str, cls: type, params: dict[str, Any]) -> str:
@@ -210,9 +221,9 @@ def _stored_grid(rec: dict[str, Any]) -> Grid:
     ests = []
     for e in rec["estimators"]:
         cls = estimator_registry.registry.get_class(e["name"])
-        ests.append(EstimatorSpec(e["name"], cls, e["params"], e["label"]))
+        ests.append(EstimatorSpec(e["name"], cls, _float_params(e["params"], cls), e["label"]))
     cls = task_registry.registry.get_class(rec["task"])
-    task = TaskSpec(rec["task"], cls, rec["task_params"])
+    task = TaskSpec(rec["task"], cls, _float_params(rec["task_params"], cls))
     seeds = tuple(rec["seeds"])
     return Grid(tuple(ests), task, seeds, _n_instances(task, seeds[0]))
 

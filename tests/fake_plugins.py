@@ -173,6 +173,22 @@ class FakeOneDim(Estimator):
         return corr_mi(x, y)
 
 
+class FakeCap(Estimator):
+    """Correlation-based Gaussian MI capped at ``cap`` (inf: no cap)."""
+
+    name = "fake_cap"
+
+    def __init__(self, cap: float = 1.0):
+        self.cap = cap
+
+    def _check_params(self) -> None:
+        if not isinstance(self.cap, float) or not self.cap > 0:
+            raise SpecError(f"cap must be a float > 0 (inf allowed); got {self.cap!r}")
+
+    def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
+        return min(corr_mi(x, y), self.cap)
+
+
 class FakeGauss(Task):
     """Gaussian pairs with correlation rho on the first coordinate."""
 
@@ -228,6 +244,7 @@ ESTIMATORS = (
     FakeInterrupt,
     FakeBatched,
     FakeOneDim,
+    FakeCap,
 )
 TASKS = (FakeGauss, FakeLevels)
 

@@ -287,6 +287,28 @@ def test_batched_estimator_gets_chunks_of_its_batch_size_up_to_the_cap(
         assert row.estimate == _expected("fake_levels", fp.corr_mi, row.seed, row.instance_index)
 
 
+def test_a_non_finite_float_parameter_survives_the_store_and_resume(db: Path) -> None:
+    # JSON has no inf: the store writes it as text, which must come back as a float
+    spec = "fake_cap:cap=inf"
+    want = [_expected("fake_gauss", fp.corr_mi, 0, i) for i in range(3)]
+    assert max(want) > 0.1
+    df = harness.run([spec, "fake_cap:cap=0.1"], "fake_gauss", store=db, progress=False)
+    assert (df["status"] == "ok").all()
+    np.testing.assert_allclose(
+        df[df["label"] == spec].sort_values("instance_index")["estimate"], want
+    )
+    assert df[df["label"] != spec]["estimate"].max() == 0.1
+    # cut before any fake_cap cell ran: the resumed session builds it from the store
+    fp.INTERRUPT.update(after=1, calls=0)
+    with pytest.raises(KeyboardInterrupt):
+        harness.run(["fake_interrupt", spec], "fake_gauss", store=db, run_id="cut", progress=False)
+    resumed = harness.run(resume="cut", store=db, progress=False)
+    assert (resumed["status"] == "ok").all()
+    capped = resumed[resumed["label"] == spec].sort_values("instance_index")
+    assert capped["session"].tolist() == [2, 2, 2]
+    np.testing.assert_allclose(capped["estimate"], want)
+
+
 def test_n_overrides_the_task_sample_size(db: Path) -> None:
     df = harness.run("fake_corr", "fake_gauss", n=50, store=db, progress=False)
     assert (df["n_samples"] == 50).all()
