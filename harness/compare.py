@@ -45,8 +45,10 @@ from harness.metrics import (
 
 __all__ = ["CELL_KEY", "Comparison", "Tolerances", "compare", "parse_tolerances"]
 
-#: Columns that identify one cell across runs.
-CELL_KEY = ("task", "task_params", "estimator", "estimator_params", "instance_id", "seed")
+#: Columns that identify one cell across runs. The task's parameters and the
+#: instance index fix the instance (``instance_id`` is a display name: not
+#: always unique, and absent from a cell whose instance failed to generate).
+CELL_KEY = ("task", "task_params", "estimator", "estimator_params", "instance_index", "seed")
 
 _EPS = 1e-12  # a change equal to the tolerance passes despite rounding
 
@@ -142,7 +144,8 @@ class Comparison:
         text such as ``"<= +0.005"``), ``gated`` and ``regressed``.
     cells : pandas.DataFrame
         Cells that succeeded in the baseline but not in the candidate:
-        ``task``, ``estimator``, ``instance_id``, ``seed``, ``baseline_status``,
+        ``task``, ``estimator``, ``instance_index``, ``instance_id``, ``seed``,
+        ``baseline_status``,
         ``candidate_status`` (``missing`` when absent), ``message``.
     matched, new_cells : int
         Cells present in both runs; cells only in the candidate (ignored).
@@ -200,7 +203,9 @@ def _key_frame(df: pd.DataFrame, side: str) -> pd.DataFrame:
     if missing:
         raise InputError(f"{side} rows lack the column(s) {', '.join(missing)}")
     out = df.copy()
-    out["instance_id"] = out["instance_id"].astype(object).where(out["instance_id"].notna(), "")
+    ids = out["instance_id"] if "instance_id" in out else pd.Series(None, index=out.index)
+    out["instance_id"] = ids.astype(object).where(ids.notna(), "")
+    out["instance_index"] = out["instance_index"].astype("int64")
     out["seed"] = out["seed"].astype("int64")
     out["estimator_params"] = match_params(out["estimator"], out["estimator_params"], "estimator")
     out["task_params"] = match_params(out["task"], out["task_params"], "task")
@@ -420,7 +425,7 @@ def compare(
     tol = tolerances or Tolerances()
     base, cand = _key_frame(baseline, "baseline"), _key_frame(candidate, "candidate")
     key = list(CELL_KEY)
-    merged = base[[*key, "label", "status"]].merge(
+    merged = base[[*key, "label", "instance_id", "status"]].merge(
         cand[[*key, "status", "message"]] if "message" in cand else cand[[*key, "status"]],
         on=key,
         how="outer",
@@ -431,7 +436,7 @@ def compare(
     if matched == 0:
         raise InputError(
             "baseline and candidate share no cell (task, task_params, estimator, "
-            "estimator_params, instance_id, seed); they are not runs of the same grid"
+            "estimator_params, instance_index, seed); they are not runs of the same grid"
         )
     notes: list[str] = []
     new_cells = int((merged["_merge"] == "right_only").sum())
@@ -442,6 +447,7 @@ def compare(
         {
             "task": lost["task"],
             "estimator": lost["label"],
+            "instance_index": lost["instance_index"],
             "instance_id": lost["instance_id"],
             "seed": lost["seed"],
             "baseline_status": lost["status_b"],

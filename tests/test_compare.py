@@ -25,6 +25,7 @@ def rows(label: str, errors, seconds=0.1, truth=0.5, status="ok", **meta) -> pd.
             "task_params": '{"n":100}',
             "estimator": label,
             "estimator_params": "{}",
+            "instance_index": range(count),
             "instance_id": [str(i) for i in range(count)],
             "seed": 0,
             "label": label,
@@ -156,6 +157,20 @@ def test_missing_and_failed_cells_are_regressions():
     assert lost == {"0": "missing", "1": "timeout"}  # instance 3 failed in both: not lost
     assert result.regressed
     assert not result.checks["regressed"].any()  # accuracy on cells ok in both is unchanged
+
+
+def test_cells_are_matched_by_instance_index_not_by_their_display_name():
+    # ids written with :g collide (rho=0.1234561 and 0.1234562 are both "rho=0.123456"),
+    # and a cell whose instance failed to generate has no id at all
+    base = rows("ksg", [0.0, 0.0, 0.0]).assign(instance_id=["rho=0.123456"] * 2 + ["rho=0.5"])
+    assert not compare(base, base).regressed
+    cand = base.copy()
+    cand.loc[1, ["status", "instance_id", "estimate", "error"]] = ["failed", None, np.nan, np.nan]
+    result = compare(base, cand)
+    assert result.cells[["instance_index", "instance_id", "candidate_status"]].values.tolist() == [
+        [1, "rho=0.123456", "failed"]
+    ]
+    assert result.regressed and result.matched == 3
 
 
 def test_cells_only_in_the_candidate_are_ignored():
