@@ -421,6 +421,9 @@ def _mean_over_trials(out: pd.DataFrame, index: list, means: list[str], se: dict
     """Per-trial rows -> one row per ``index`` group: counts summed, ``means``
     averaged, each standard error ``se[mean]`` combined as that of a mean of
     independent trials, sqrt(sum se^2) / trials; ``trials`` counts the trials."""
+    if out.empty:  # no ok rows: the columns, no groups
+        counts = [c for c in ("count", "positives", "pairs") if c in out]
+        return pd.DataFrame(columns=[*index, *counts, *means, *se.values(), "trials"])
     index = index or ["_all"]
     g = out.assign(_all=0).groupby(index, sort=True)
     cols = {c: g[c].sum() for c in ("count", "positives", "pairs") if c in out}

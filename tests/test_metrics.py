@@ -256,6 +256,22 @@ def test_auc_table_averages_per_trial_aucs() -> None:
     assert pooled.loc["a", "auc"] == pytest.approx(7.5 / 16)
 
 
+def test_auc_summary_of_a_run_whose_cells_all_failed_is_empty_not_an_error() -> None:
+    df = _rows(
+        [
+            {"label": "a", "trial": t, "dependent": d, "estimate": np.nan, "true_mi": np.nan,
+             "status": "failed", "d": 2, "n_samples": 200}
+            for t in range(2)
+            for d in (False, True)
+        ]
+    )  # fmt: skip
+    table = metrics.auc_table(df, trials=["trial", "seed"])
+    assert table.empty
+    assert {"count", "positives", "auc", "auc_se", "trials"} <= set(table.columns)
+    views = metrics.summarize(df, "auc")
+    assert views["auc"].empty and views["errors"].loc["a", "failed"] == 4
+
+
 def test_auc_table_standard_error_by_hand() -> None:
     # placements: positives 0.35 -> 1/2, 0.8 -> 1; negatives 0.1 -> 1, 0.4 -> 1/2
     # var = var([1/2, 1]) / 2 + var([1, 1/2]) / 2 = 0.125 / 2 + 0.125 / 2
