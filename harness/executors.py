@@ -38,10 +38,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXECUTORS",
+    "MAX_TIMEOUT",
     "Executor",
     "FuturesExecutor",
     "ProcessExecutor",
     "SerialExecutor",
+    "check_timeout",
     "make_executor",
     "single_thread_env",
 ]
@@ -57,6 +59,23 @@ THREAD_VARS = (
     "NUMEXPR_NUM_THREADS",
     "NUMBA_NUM_THREADS",
 )
+
+
+#: Longest per-cell timeout accepted, seconds (about 11.6 days): the process
+#: waits take it as a finite number of seconds.
+MAX_TIMEOUT = 1e6
+
+
+def check_timeout(timeout: float | None) -> None:
+    """Raise ValueError unless ``timeout`` is None or a number of seconds in (0, MAX_TIMEOUT]."""
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise ValueError(f"timeout must be a number of seconds; got {timeout!r}")
+    if not 0 < timeout <= MAX_TIMEOUT:  # also refuses NaN and inf
+        raise ValueError(
+            f"timeout must be > 0 and at most {MAX_TIMEOUT:g} seconds (or none); got {timeout}"
+        )
 
 
 def single_thread_env(threads: int = 1) -> dict[str, str]:
@@ -224,8 +243,7 @@ class ProcessExecutor(Executor):
     ):
         if workers < 1:
             raise ValueError(f"workers must be >= 1; got {workers}")
-        if timeout is not None and not timeout > 0:
-            raise ValueError(f"timeout must be > 0 seconds; got {timeout}")
+        check_timeout(timeout)
         self.workers = workers
         self.timeout = timeout
         self.threads = threads
@@ -419,8 +437,7 @@ def make_executor(
     """
     if isinstance(workers, bool) or int(workers) != workers or workers < 1:
         raise ValueError(f"workers must be a positive integer; got {workers}")
-    if timeout is not None and not timeout > 0:
-        raise ValueError(f"timeout must be > 0 seconds; got {timeout}")
+    check_timeout(timeout)
     if isinstance(executor, Executor):
         ex = executor
     elif isinstance(executor, cf.Executor):

@@ -31,6 +31,7 @@ import tasks as task_registry
 from harness.cells import Cell, EstimatorSpec, Job, TaskSpec, make_cell, one_line
 from harness.executors import Executor, make_executor
 from harness.interface import Estimator, SpecError, Task, param_defaults
+from harness.params import MAX_SEED
 from harness.registry import format_spec, parse_spec
 from results.export import to_frame
 from results.schema import dumps
@@ -129,8 +130,8 @@ def _seeds(seeds: int | Iterable[int]) -> list[int]:
             value = operator.index(s)
         except TypeError:
             value = -1
-        if isinstance(s, bool) or value < 0:
-            raise SpecError(f"seeds must be non-negative integers; got {s!r}")
+        if isinstance(s, bool) or not 0 <= value < MAX_SEED:
+            raise SpecError(f"seeds must be integers in [0, 2**63); got {s!r}")
         out.append(value)
     if len(set(out)) != len(out):
         raise SpecError(f"seeds repeat: {out}")

@@ -232,8 +232,9 @@ class Store:
         found = [
             r[0]
             for r in self._conn.execute(
-                "SELECT run_id FROM runs WHERE run_id LIKE ? ESCAPE '\\'",
-                (ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",),
+                # not LIKE: it ignores ASCII case
+                "SELECT run_id FROM runs WHERE substr(run_id, 1, ?) = ?",
+                (len(ref), ref),
             )
         ]
         if len(found) == 1:

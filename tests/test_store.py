@@ -173,6 +173,13 @@ def test_resolve_latest_prefix_and_errors(store: Store) -> None:
         store.resolve("20250102-000000-bb")
     with pytest.raises(StoreError, match="no run 'nope'"):
         store.resolve("nope")
+    # prefixes are exact text: case counts, and % and _ are plain characters
+    store.create_run(_record("Base_1", created="2025-01-03T00:00:00.000+00:00"))
+    store.create_run(_record("base%2", created="2025-01-03T00:00:01.000+00:00"))
+    assert store.resolve("Base") == "Base_1" and store.resolve("base") == "base%2"
+    for ref in ("BASE", "Base%", "base_"):
+        with pytest.raises(StoreError, match=f"no run '{ref}'"):
+            store.resolve(ref)
     with pytest.raises(StoreError, match="already exists"):
         store.create_run(_record("20250101-000000-aaaa"))
 
