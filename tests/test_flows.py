@@ -127,17 +127,24 @@ def test_estimate_matches_analytic_mi(fitted):
 
 
 def test_realnvp_variant_matches_gaussian_truth(fitted):
-    _, _, x, y = fitted
+    # x = (x1, x2): x1 correlated with y as in the fixture, x2 independent N(0, 1)
+    _, _, x1, y = fitted
+    x2 = np.random.default_rng(1).standard_normal(x1.shape)
     est = NDoE(flow="realnvp", epochs=20, lr=3e-3, hidden_factor=32, couplings=4, device="cpu")
-    mi = est.estimate(x, y)
+    mi = est.estimate(np.hstack([x1, x2]), y)
     ent = est.entropies_
-    oracle_h_x, oracle_h_xy = _oracle(x, y, ent["n_test"])
-    # Measured: h_x 1.456, h_x|y 0.943, mi 0.513.
-    assert ent["h_x"] == pytest.approx(oracle_h_x, abs=0.08)
-    assert ent["h_x_given_y"] == pytest.approx(oracle_h_xy, abs=0.08)
-    assert ent["h_x"] == pytest.approx(H_X, abs=0.1)
-    assert ent["h_x_given_y"] == pytest.approx(H_X_GIVEN_Y, abs=0.1)
+    oracle_h_x1, oracle_h_x1y = _oracle(x1, y, ent["n_test"])
+    test = np.random.default_rng(0).permutation(x1.shape[0])[: ent["n_test"]]
+    h_x2 = np.mean(0.5 * x2[test, 0] ** 2 + 0.5 * math.log(2 * math.pi))
+    # Measured: h_x 2.904, h_x|y 2.368, mi 0.537.
+    assert ent["h_x"] == pytest.approx(oracle_h_x1 + h_x2, abs=0.08)
+    assert ent["h_x_given_y"] == pytest.approx(oracle_h_x1y + h_x2, abs=0.08)
+    assert ent["h_x"] == pytest.approx(2 * H_X, abs=0.15)
+    assert ent["h_x_given_y"] == pytest.approx(H_X + H_X_GIVEN_Y, abs=0.15)
     assert mi == pytest.approx(MI, abs=0.08)
+    # on one coordinate a coupling flow is affine, a Gaussian model: refused
+    with pytest.raises(InputError, match="realnvp needs x with at least 2 columns"):
+        est.estimate(x1, y)
 
 
 def test_same_seed_same_estimate(fitted):

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from estimators._torch import resolve_device
-from harness.interface import Capabilities, Estimator
+from harness.interface import Capabilities, Estimator, InputError
 from harness.params import (
     check_bool,
     check_choice,
@@ -107,7 +107,9 @@ class NDoE(EntropyDifference):
     flow : {"bnaf", "realnvp"}
         The flow: one BNAF on (y, x) (the paper's NDoE, BNAF) or a conditional
         Real NVP of x given y whose y input is switched off for H(X) (NDoE, Real
-        NVP; trained here with Adam, the paper used a tuned Adamax).
+        NVP; trained here with Adam, the paper used a tuned Adamax). Real NVP
+        needs x of at least two columns (its couplings transform one part of x
+        given the other).
     epochs : int
         Passes over the training part of the sample (paper: 50).
     batch_size : int
@@ -191,6 +193,11 @@ class NDoE(EntropyDifference):
     def _fit(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
         import torch
 
+        if self.flow == "realnvp" and x.shape[1] == 1:
+            raise InputError(
+                "ndoe:flow=realnvp needs x with at least 2 columns: a coupling flow on one "
+                "coordinate is affine in it, a Gaussian model of x; use flow=bnaf"
+            )
         device = resolve_device(self.device, self.name)
         xtr, ytr, xte, yte, log_scale = split_standardise(
             x, y, float(self.test_fraction), int(self.seed)

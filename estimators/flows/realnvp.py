@@ -25,7 +25,8 @@ class RealNVP(nn.Module):
     Parameters
     ----------
     dim_y, dim_x : int
-        Dimensions of y and x.
+        Dimensions of y and x (``dim_x >= 2``: each coupling transforms one part
+        of x given the other; on a single coordinate it would be affine).
     hidden : int
         Width of the two ReLU hidden layers of each scale/shift MLP (paper: 128).
     couplings : int
@@ -34,12 +35,12 @@ class RealNVP(nn.Module):
 
     def __init__(self, dim_y: int, dim_x: int, hidden: int = 128, couplings: int = 6) -> None:
         super().__init__()
+        if dim_x < 2:
+            raise ValueError(f"a coupling flow needs dim_x >= 2; got {dim_x}")
         self.dim_y, self.dim_x = dim_y, dim_x
         masks = []
         for k in range(couplings):
             keep = (torch.arange(dim_x) % 2) == (k % 2)
-            if dim_x == 1:
-                keep = torch.zeros(1, dtype=torch.bool)  # transform the only coordinate
             masks.append(keep.float())
         self.register_buffer("keep", torch.stack(masks))
         self.nets = nn.ModuleList(
