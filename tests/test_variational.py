@@ -96,6 +96,33 @@ def test_bounds_at_the_optimal_critic():
     assert nce <= np.log(b)
 
 
+@pytest.mark.parametrize("n", [37, 40])
+def test_infonce_evaluation_scores_every_row_once_in_blocks_of_the_batch_size(n):
+    from estimators.variational import bounds
+    from estimators.variational.training import evaluate
+
+    class Optimal:
+        def matrix(self, xs, ys):
+            return torch.from_numpy(optimal_critic(xs.numpy()[:, None], ys.numpy()[None, :]))
+
+    x, y = gaussian(n, seed=6)
+    value = evaluate(
+        Optimal(), bounds.InfoNCE(), torch.from_numpy(x), torch.from_numpy(y),
+        batch_size=8, rng=np.random.default_rng(3),
+    )  # fmt: skip
+    order = np.random.default_rng(3).permutation(n)
+    xs, ys = x[order], y[order]
+
+    def terms(lo):  # the row terms of the block of rows lo .. lo + 7
+        m = optimal_critic(xs[lo : lo + 8, None], ys[None, lo : lo + 8])
+        return np.diag(m) - np.log(np.exp(m).sum(1)) + np.log(8)
+
+    by_hand = [t for lo in range(0, n - 7, 8) for t in terms(lo)]
+    by_hand += list(terms(n - 8)[8 - n % 8 :]) if n % 8 else []
+    assert len(by_hand) == n
+    assert value == pytest.approx(np.mean(by_hand), rel=1e-12)
+
+
 def test_mine_gradient_uses_the_moving_average():
     from estimators.variational import bounds
 

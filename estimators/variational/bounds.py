@@ -4,7 +4,8 @@ Every bound has ``value(t_joint, t_marg)`` (the bound, in nats) and
 ``loss(t_joint, t_marg)`` (what the training loop minimises). ``t_joint`` are
 scores on paired samples. For ``needs_matrix = False`` bounds ``t_marg`` is any
 1-D tensor of scores on product-of-marginals pairs; for InfoNCE it is the full
-(B, B) score matrix whose diagonal is ``t_joint``.
+(B, B) score matrix whose diagonal is ``t_joint``, and ``row_values`` gives
+each row's term of the mean.
 
 * :class:`DV` -- Donsker-Varadhan, ``E_p[T] - log E_q[e^T]``.
 * :class:`MINE` -- DV value; gradient with the moving-average denominator of
@@ -94,8 +95,12 @@ class InfoNCE:
 
     needs_matrix = True
 
+    def row_values(self, t_joint: torch.Tensor, t_marg: torch.Tensor) -> torch.Tensor:
+        """Each row's term (B,): its joint score against all B of its row, plus log B."""
+        return t_joint - torch.logsumexp(t_marg, dim=1) + math.log(t_marg.shape[1])
+
     def value(self, t_joint: torch.Tensor, t_marg: torch.Tensor) -> torch.Tensor:
-        return (t_joint - torch.logsumexp(t_marg, dim=1)).mean() + math.log(t_marg.shape[1])
+        return self.row_values(t_joint, t_marg).mean()
 
     def loss(self, t_joint: torch.Tensor, t_marg: torch.Tensor) -> torch.Tensor:
         return -self.value(t_joint, t_marg)

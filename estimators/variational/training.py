@@ -15,6 +15,8 @@ consecutive chunks of ``batch_size`` rows and averaged, so it stays below
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import torch
 
@@ -33,14 +35,14 @@ def _check(value: torch.Tensor, label: str, what: str) -> None:
         )
 
 
-def _batches(rng: np.random.Generator, n: int, batch: int, steps: int) -> np.ndarray:
-    """Row indices of every minibatch, shape (steps, batch), epoch by epoch."""
+def _epochs(rng: np.random.Generator, n: int, batch: int, steps: int) -> Iterator[np.ndarray]:
+    """Row indices of the minibatches, one epoch (a permutation cut into whole
+    batches) at a time, shape (batches, batch); ``steps`` batches in all."""
     per_epoch = n // batch
-    epochs = -(-steps // per_epoch)
-    rows = [
-        rng.permutation(n)[: per_epoch * batch].reshape(per_epoch, batch) for _ in range(epochs)
-    ]
-    return np.concatenate(rows)[:steps]
+    left = steps
+    while left > 0:
+        yield rng.permutation(n)[: per_epoch * batch].reshape(per_epoch, batch)[:left]
+        left -= per_epoch
 
 
 def train_critic(
@@ -84,27 +86,29 @@ def train_critic(
     batch = min(batch_size, n)
     critic = Critic(x.shape[1], y.shape[1], hidden, layers, generator).to(x.device)
     opt = torch.optim.Adam(critic.parameters(), lr=lr, fused=x.device.type in ("cpu", "cuda"))
-    rows = _batches(rng, n, batch, steps)
-    if bound.needs_matrix:
-        index_x = index_y = torch.from_numpy(rows).to(x.device)
-    else:  # joint rows, then the same rows with y taken from the next row
-        index_x = torch.from_numpy(np.concatenate([rows, rows], axis=1)).to(x.device)
-        index_y = torch.from_numpy(np.concatenate([rows, np.roll(rows, 1, axis=1)], axis=1)).to(
-            x.device
-        )
-    for step in range(steps):
-        xb, yb = x[index_x[step]], y[index_y[step]]
+    step = 0
+    for rows in _epochs(rng, n, batch, steps):
+        # one epoch's indices go to the device at once
         if bound.needs_matrix:
-            t_marg = critic.matrix(xb, yb)
-            t_joint = t_marg.diagonal()
-        else:
-            scores = critic(xb, yb)
-            t_joint, t_marg = scores[:batch], scores[batch:]
-        loss = bound.loss(t_joint, t_marg)
-        _check(loss, label, f"training loss at step {step + 1}")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+            index_x = index_y = torch.from_numpy(rows).to(x.device)
+        else:  # joint rows, then the same rows with y taken from the next row
+            index_x = torch.from_numpy(np.concatenate([rows, rows], axis=1)).to(x.device)
+            shifted = np.concatenate([rows, np.roll(rows, 1, axis=1)], axis=1)
+            index_y = torch.from_numpy(shifted).to(x.device)
+        for ix, iy in zip(index_x, index_y, strict=True):
+            xb, yb = x[ix], y[iy]
+            if bound.needs_matrix:
+                t_marg = critic.matrix(xb, yb)
+                t_joint = t_marg.diagonal()
+            else:
+                scores = critic(xb, yb)
+                t_joint, t_marg = scores[:batch], scores[batch:]
+            loss = bound.loss(t_joint, t_marg)
+            step += 1
+            _check(loss, label, f"training loss at step {step}")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
     return critic
 
 
@@ -123,12 +127,18 @@ def evaluate(
     order = torch.from_numpy(rng.permutation(n)).to(x.device)
     xs, ys = x[order], y[order]
     if bound.needs_matrix:
+        # every row scored once, each in a block of ``batch`` rows: the rows past the
+        # last whole block take their terms from a block of the last ``batch`` rows
         batch = min(batch_size, n)
         values = []
         for start in range(0, n - batch + 1, batch):
             t_marg = critic.matrix(xs[start : start + batch], ys[start : start + batch])
-            values.append(bound.value(t_marg.diagonal(), t_marg))
-        return float(torch.stack(values).mean())
+            values.append(bound.row_values(t_marg.diagonal(), t_marg))
+        left = n % batch
+        if left:
+            t_marg = critic.matrix(xs[n - batch :], ys[n - batch :])
+            values.append(bound.row_values(t_marg.diagonal(), t_marg)[batch - left :])
+        return float(torch.cat(values).mean())
     # distinct offsets in 1..n-1 roll the shuffled rows: pairs from different rows
     offsets = rng.choice(np.arange(1, n), size=min(EVAL_SHUFFLES, n - 1), replace=False)
     y_marg = torch.cat([ys.roll(int(s), 0) for s in offsets])
