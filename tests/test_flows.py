@@ -225,3 +225,19 @@ def test_doe_validation_epoch_stops_overfitting():
     for epochs in (20, 80):
         mi = DoE(epochs=epochs, hidden=64, device="cpu", seed=0).estimate(inst.x, inst.y)
         assert mi == pytest.approx(1.0, abs=0.1)
+
+
+@pytest.mark.parametrize("cls", [NDoE, DoE])
+def test_split_keeps_two_rows_in_each_part_and_counts_them_alike(cls):
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((10, 1)), rng.standard_normal((10, 1))
+    for fraction, (n_train, n_test) in ((0.95, (2, 8)), (0.01, (8, 2)), (0.3, (7, 3))):
+        est = cls(epochs=1, batch_size=4, device="cpu", test_fraction=fraction)
+        assert np.isfinite(est.estimate(x, y))
+        assert (est.entropies_["n_train"], est.entropies_["n_test"]) == (n_train, n_test)
+    x, y = rng.standard_normal((200, 1)), rng.standard_normal((200, 1))
+    est = cls(epochs=1, device="cpu")
+    est.estimate(x, y)
+    assert est.entropies_["n_train"] == 160  # the training part, validation tenth included
+    if cls is DoE:
+        assert est.entropies_["n_val"] == 16

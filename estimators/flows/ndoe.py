@@ -55,7 +55,8 @@ def split_standardise(
     standardised x to get the entropy in the original units.
     """
     n = x.shape[0]
-    n_test = min(max(int(round(n * test_fraction)), 1), n - 1)
+    # at least two rows in each part (n >= 4: min_samples), whatever test_fraction
+    n_test = min(max(int(round(n * test_fraction)), 2), n - 2)
     order = np.random.default_rng(seed).permutation(n)
     test, train = order[:n_test], order[n_test:]
     out = []
