@@ -167,12 +167,22 @@ def test_resume_through_the_cli(db: Path, capsys) -> None:
     fp.INTERRUPT.update(after=2, calls=0)
     argv = ["run", "-e", "fake_interrupt", "--task", "fake_gauss", "--run-id", "r1"]
     assert main([*argv, "--store", str(db)]) == 130
-    assert "continue with: python -m harness run --resume latest" in capsys.readouterr().err
+    hint = f"continue with: python -m harness run --resume r1 --store {db}"
+    assert hint in capsys.readouterr().err
     assert len(results.load("r1", db)) == 2
     assert main(["run", "--resume", "r1", "--store", str(db), "--quiet"]) == 0
     df = results.load("r1", db)
     assert len(df) == 3 and (df["status"] == "ok").all()
     assert df["session"].tolist() == [1, 1, 2]
+    # without --run-id the hint names the new run, not "latest" (which another run may become)
+    fp.INTERRUPT.update(after=1, calls=0)
+    assert main(["run", "-e", "fake_interrupt", "--task", "fake_gauss", "--store", str(db)]) == 130
+    from results.store import Store
+
+    with Store(db) as st:
+        new = st.resolve("latest")
+    assert new != "r1"
+    assert f"--resume {new} --store {db}" in capsys.readouterr().err
 
 
 def test_info_reports_versions_and_store(db: Path, capsys) -> None:

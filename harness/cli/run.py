@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import re
+import shlex
 import signal
 import sys
 from collections.abc import Iterator
@@ -158,6 +159,14 @@ def _task_spec(args: argparse.Namespace) -> str | None:
     return format_spec(name, params)
 
 
+def _resume_hint(run_id: str, store: str | None, retry_failed: bool) -> str:
+    """What the interrupt message tells the user to type to continue the run."""
+    words = ["python", "-m", "harness", "run", "--resume", run_id]
+    words += ["--retry-failed"] if retry_failed else []
+    words += ["--store", store] if store else []
+    return "; continue with: " + shlex.join(words)
+
+
 def run(args: argparse.Namespace) -> int:
     from harness.interface import SpecError
     from harness.runner import run as run_grid
@@ -184,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
                 "--n/--seeds/--per-level/--per-k/--run-id"
             )
         kwargs.update(resume=args.resume, retry_failed=args.retry_failed)
-        args.interrupt_hint = f"; continue with: python -m harness run --resume {args.resume}"
+        args.interrupt_hint = _resume_hint(args.resume, args.store, args.retry_failed)
     else:
         if not specs:
             raise SpecError("give estimators, e.g. --estimators ksg,kde")
@@ -192,16 +201,19 @@ def run(args: argparse.Namespace) -> int:
             raise SpecError("give a task, e.g. --task gaussian")
         if args.retry_failed:
             raise SpecError("--retry-failed only applies with --resume")
+        from results.store import new_run_id
+
+        run_id = args.run_id or new_run_id()  # named now, so the hint names it
         kwargs.update(
             estimators=specs,
             task=_task_spec(args),
             n=args.n,
             device=args.device,
-            run_id=args.run_id,
+            run_id=run_id,
         )
         if args.seeds is not None:
             kwargs["seeds"] = args.seeds
-        args.interrupt_hint = "; continue with: python -m harness run --resume latest"
+        args.interrupt_hint = _resume_hint(run_id, args.store, False)
     with _sigterm_as_interrupt():
         df = run_grid(**kwargs)
     if args.quiet:
