@@ -15,13 +15,17 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["cache_dir", "find_sets", "load_set", "read_record", "save_set"]
+__all__ = ["UNREADABLE", "cache_dir", "find_sets", "load_set", "read_record", "save_set"]
+
+#: What reading a stray, truncated or foreign set file raises.
+UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
 
 _META_KEY = "__meta__"
 
@@ -126,6 +130,6 @@ def find_sets(dirs: Iterable[str | Path], pattern: str) -> list[tuple[Path, dict
                 continue
             try:
                 found.append((npz, read_record(npz)))
-            except (OSError, ValueError, KeyError):
+            except UNREADABLE:
                 continue
     return found

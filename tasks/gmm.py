@@ -14,14 +14,14 @@ stored parameters and the stored truth describe exactly the same mixture.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ground_truth.cache import cache_dir, find_sets, load_set
+from ground_truth.cache import UNREADABLE, cache_dir, find_sets, load_set
 from harness.interface import SpecError
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "RECIPE",
     "find_gmm_set",
     "load_gmm_set",
+    "loadable_sets",
     "missing_set_error",
     "pack_gmms",
     "random_gmm",
@@ -336,6 +337,19 @@ def _duration(seconds: float) -> str:
     if seconds < 5400:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def loadable_sets(
+    sets: Sequence[tuple[Path, dict[str, Any]]],
+) -> Iterator[tuple[Path, dict[str, np.ndarray]]]:
+    """``(path, arrays)`` of each of ``sets`` (from :func:`stored_sets`) in turn,
+    skipping a file that cannot be read (a truncated copy beside a good set)."""
+    for path, _ in sets:
+        try:
+            arrays, _ = load_gmm_set(path)
+        except UNREADABLE:
+            continue
+        yield path, arrays
 
 
 def load_gmm_set(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

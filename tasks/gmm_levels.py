@@ -22,7 +22,7 @@ from tasks._params import check_int, float_list
 from tasks.gmm import (
     DEFAULT_SET_SEED,
     GMM,
-    load_gmm_set,
+    loadable_sets,
     missing_set_error,
     sample_rng,
     stored_sets,
@@ -130,13 +130,12 @@ class GMMLevels(Task):
         cached = getattr(self, "_selection_", None)
         if cached is not None and cached[0] == key:
             return cached[1]
-        sets = stored_sets(self.name, self.set_seed, BUILDER_VERSION, self._usable)
-        if not sets:
+        usable = stored_sets(self.name, self.set_seed, BUILDER_VERSION, self._usable)
+        path, arrays = next(loadable_sets(usable), (None, None))
+        if path is None or arrays is None:
             raise missing_set_error(
                 self.name, "per_level", self.per_level, self.set_seed, BUILDER_VERSION
             )
-        path = sets[0][0]
-        arrays, _ = load_gmm_set(path)
         rows = []
         for level in self._level_values():
             hits = np.flatnonzero(np.round(arrays["level"] * 1000).astype(int) == _level_key(level))

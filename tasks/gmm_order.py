@@ -30,7 +30,7 @@ from harness.interface import Instance, SpecError, Task
 from tasks._params import check_int, float_list, int_list
 from tasks.gmm import (
     DEFAULT_SET_SEED,
-    load_gmm_set,
+    loadable_sets,
     missing_set_error,
     sample_rng,
     stored_sets,
@@ -157,8 +157,8 @@ class GMMOrder(Task):
             return cached[1]
         # A set built with a smaller min_gap may hold too few triplets above
         # this one, so try usable sets from the smallest up.
-        for path, _ in stored_sets(self.name, self.set_seed, BUILDER_VERSION, self._usable):
-            arrays, _ = load_gmm_set(path)
+        usable = stored_sets(self.name, self.set_seed, BUILDER_VERSION, self._usable)
+        for path, arrays in loadable_sets(usable):
             rows = self._pick(arrays)
             if rows is not None:
                 value = (path, arrays, rows)

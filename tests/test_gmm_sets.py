@@ -73,6 +73,23 @@ def test_find_sets_skips_unreadable_files(tmp_path):
     assert [p.name for p, _ in found] == ["demo_1.npz"]
 
 
+@pytest.mark.parametrize("sidecar", [False, True])
+def test_a_truncated_set_in_the_cache_does_not_block_the_shipped_one(empty_cache, sidecar):
+    # a cut copy still starts like a zip (numpy raises BadZipFile); with a valid .json
+    # beside it, it is even the smallest usable set and is tried first
+    empty_cache.mkdir(parents=True)
+    for task, count in (("gmm_levels", "per_level"), ("gmm_order", "per_k")):
+        shipped = sorted(DATA_DIR.glob(f"{task}_*.npz"))[0]
+        cut = empty_cache / f"{task}_5.npz"
+        cut.write_bytes(shipped.read_bytes()[:5000])
+        if sidecar:
+            rec = json.loads(shipped.with_suffix(".json").read_text())
+            cut.with_suffix(".json").write_text(json.dumps({**rec, count: 5}))
+        t = tasks.make(f"{task}:{count}=2,n=20")
+        assert t.set_path().name == shipped.name
+        assert t.instance(0, 0).x.shape == (20, 1)
+
+
 # --------------------------------------------------------------------------
 # The builder
 # --------------------------------------------------------------------------
