@@ -40,6 +40,30 @@ CHOICE_STREAM = 1
 SAMPLE_STREAM = 2
 
 
+def _distinct_choices(sizes: list[int], d: int, low: int | None) -> int:
+    """Distinct (alphabets, n_i) choices: sets of ``d`` alphabets, each with ``n_i`` in
+    ``low .. size`` (only ``n_i = size`` when ``low`` is None)."""
+    if low is None:
+        return math.comb(len(sizes), d)
+    # elementary symmetric polynomial of degree d of the per-alphabet counts
+    e = [1] + [0] * d
+    for size in sizes:
+        ways = size - low + 1
+        for k in range(d, 0, -1):
+            e[k] += e[k - 1] * ways
+    return e[d]
+
+
+def _images_shared_by_characters(alphabet: Alphabet) -> bool:
+    """Whether two characters of ``alphabet`` have an identical image (at tiny sizes)."""
+    owner: dict[bytes, int] = {}
+    for j, images in enumerate(alphabet.images):
+        for image in images:
+            if owner.setdefault(image.tobytes(), j) != j:
+                return True
+    return False
+
+
 class OmniglotSMI(Task):
     """SpatialMultiOmniglot: d character images and their successors; I = sum ln n_i.
 
@@ -122,6 +146,13 @@ class OmniglotSMI(Task):
                 f"{self.name}: d={d} needs {d} alphabets; the data at "
                 f"{self.root or 'the default root'} holds {len(alphas)}"
             )
+        for a in alphas:
+            if _images_shared_by_characters(a):
+                raise SpecError(
+                    f"{self.name}: at size={self.size} alphabet {a.name!r} has an image shared "
+                    "by two characters, so an image no longer tells its character and the "
+                    "truth sum(ln n_i) does not hold; use a larger size"
+                )
         sizes = [a.n_characters for a in alphas]
         low = self.min_chars
         if low is not None and low > min(sizes):
@@ -129,11 +160,12 @@ class OmniglotSMI(Task):
                 f"{self.name}: min_chars={low} exceeds the smallest alphabet ({min(sizes)} "
                 "characters)"
             )
-        possible = math.comb(len(alphas), d) if low is None else math.inf
+        possible = _distinct_choices(sizes, d, low)
         if self.choices > possible:
+            what = "" if low is None else f" and character counts n_i >= {low}"
             raise SpecError(
                 f"{self.name}: only {possible} distinct choices of {d} out of {len(alphas)} "
-                f"alphabets; got choices={self.choices}"
+                f"alphabets{what}; got choices={self.choices}"
             )
         rng = np.random.default_rng(
             np.random.SeedSequence(int(self.choice_seed), spawn_key=(CHOICE_STREAM,))

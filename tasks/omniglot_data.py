@@ -131,11 +131,13 @@ def _zip_entries(path: Path) -> dict[tuple[str, str, str], bytes]:
 
 
 def _folder_entries(path: Path) -> dict[tuple[str, str, str], bytes]:
+    """The images of one source folder of the root: a set folder or an alphabet folder
+    (paths are taken from the root, so an alphabet folder's own name counts)."""
     out = {}
     for png in sorted(path.rglob("*")):
         if png.is_file():
-            key = _split(png.relative_to(path).parts)
-            if key is not None and len(png.relative_to(path).parts) >= 3:
+            key = _split(png.relative_to(path.parent).parts)
+            if key is not None:
                 out[key] = png.read_bytes()
     return out
 

@@ -87,6 +87,15 @@ def test_zip_of_the_tree_gives_the_same_arrays(tree: Path, tmp_path: Path) -> No
             np.testing.assert_array_equal(zi, di)
 
 
+def test_a_folder_of_alphabets_reads_as_its_set_folder(tree: Path) -> None:
+    direct, as_set = load_omniglot(tree / "images_background"), load_omniglot(tree)
+    assert [a.name for a in direct] == list(SIZES)
+    for da, sa in zip(direct, as_set, strict=True):
+        assert da.characters == sa.characters
+        for di, si in zip(da.images, sa.images, strict=True):
+            np.testing.assert_array_equal(di, si)
+
+
 @pytest.mark.skipif(not SHARED.is_dir(), reason="shared Omniglot subsets not present")
 def test_real_small_zips() -> None:
     alphas = load_omniglot(SHARED)
@@ -132,6 +141,36 @@ def test_truth_is_sum_of_log_characters(tree: Path) -> None:
         tasks.make(f"omniglot_smi:root={tree},d=2,choices=4").n_instances()
     with pytest.raises(SpecError, match="d=4 needs 4 alphabets"):
         tasks.make(f"omniglot_smi:root={tree},d=4,choices=1").n_instances()
+
+
+def test_choices_beyond_the_distinct_ones_are_refused_with_min_chars(tree: Path) -> None:
+    # d = 3 of the alphabets of 3, 4, 5 characters with n_i >= 3: 1 * 2 * 3 = 6 choices
+    spec = f"omniglot_smi:root={tree},d=3,n=50,min_chars=3"
+    with pytest.raises(SpecError, match="only 6 distinct choices .* n_i >= 3; got choices=7"):
+        tasks.make(f"{spec},choices=7").n_instances()
+    task = tasks.make(f"{spec},choices=6")
+    metas = [task.instance(i, 0).meta for i in range(6)]
+    used = {
+        frozenset(zip(m["alphabets"].split(";"), map(int, m["chars"].split(";")), strict=True))
+        for m in metas
+    }
+    assert used == {
+        frozenset({("Alpha", 3), ("Beta", b), ("Gamma", c)}) for b in (3, 4) for c in (3, 4, 5)
+    }
+
+
+def test_an_image_size_that_merges_two_characters_is_refused(tmp_path: Path) -> None:
+    # two characters whose images differ only in a detail a 2 x 2 image averages away
+    for c in range(2):
+        folder = tmp_path / "Alpha" / f"character{c + 1:02d}"
+        folder.mkdir(parents=True)
+        for k in range(2):
+            img = Image.new("L", (105, 105), 40 * k)
+            img.putpixel((50, 50), 255 * c)
+            img.save(folder / f"{c:02d}_{k + 1:02d}.png")
+    assert tasks.make(f"omniglot_smi:root={tmp_path},d=1,choices=1,size=105").n_instances() == 1
+    with pytest.raises(SpecError, match="size=2 alphabet 'Alpha' has an image shared by two"):
+        tasks.make(f"omniglot_smi:root={tmp_path},d=1,choices=1,size=2").n_instances()
 
 
 def test_samples_follow_the_successor_construction(tree: Path) -> None:
