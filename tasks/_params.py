@@ -28,6 +28,8 @@ def _items(task: str, name: str, value: Any) -> list[Any]:
         if not parts:
             raise SpecError(f"{task}: {name} is empty")
         return parts
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
         return [value]
     if isinstance(value, (Sequence, np.ndarray)):
@@ -62,6 +64,8 @@ def int_list(task: str, name: str, value: Any) -> tuple[int, ...]:
             a, b = int(lo), int(hi)
         except ValueError:
             raise SpecError(f"{task}: {name} range must look like '1..10'; got {value!r}") from None
+        if b < a:
+            raise SpecError(f"{task}: {name} range {value!r} is empty (its end is below its start)")
         if not (abs(a) <= MAX_INT and abs(b) <= MAX_INT and b - a < MAX_ITEMS):
             raise SpecError(f"{task}: {name} range {value!r} is too large")
         return tuple(range(a, b + 1))

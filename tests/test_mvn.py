@@ -94,6 +94,9 @@ def test_same_seed_same_samples_other_seed_other_samples():
         {"sparse": "yes please"},
         {"sparse": True, "d": 1},
         {"mis": [1e6], "d": 1},
+        # correlations within rounding of 1: 15, 18, 18.5 would all carry about 15 nats
+        {"mis": [15.0], "d": 1},
+        {"mis": [18.5], "d": 1},
     ],
 )
 def test_bad_params_raise_spec_error(params):
@@ -104,3 +107,8 @@ def test_bad_params_raise_spec_error(params):
 def test_index_out_of_range():
     with pytest.raises(IndexError):
         MVN(n=10, mis=[1.0]).instance(1, 0)
+
+
+def test_the_largest_levels_accepted_are_carried_exactly():
+    task = MVN(mis=[12.0, 14.0], d=1)
+    assert [task.instance(i, 0).true_mi for i in range(2)] == pytest.approx([12.0, 14.0], rel=1e-6)

@@ -303,3 +303,23 @@ def test_ksg_close_to_gmm_levels_truth(ksg):
     errors = np.array([ksg.estimate(i.x, i.y) - i.true_mi for i in task.instances(seed=0)])
     assert np.max(np.abs(errors)) < 0.12
     assert abs(errors.mean()) < 0.03
+
+
+@pytest.mark.parametrize(
+    ("spec", "match"),
+    [
+        ("latency:sizes=500..200", r"sizes range '500..200' is empty"),
+        ("highdim_order:dims=5..2", r"dims range '5..2' is empty"),
+        ("gmm_order:ks=5..2", r"ks range '5..2' is empty"),
+    ],
+)
+def test_a_reversed_range_is_a_spec_error_not_an_empty_task(spec, match):
+    with pytest.raises(SpecError, match=match):
+        tasks.make(spec).n_instances()
+
+
+def test_a_zero_dimensional_array_is_one_value():
+    from tasks.gaussian import Gaussian
+
+    assert Gaussian(rhos=np.array(0.5)).n_instances() == 1
+    assert Gaussian(rhos=np.array(0.5)).instance(0, 0).meta["rho"] == 0.5
