@@ -173,6 +173,24 @@ def test_monotone_transforms_give_the_same_estimate(infonet):
     assert transformed == pytest.approx(plain, abs=1e-6)
 
 
+def test_values_far_from_zero_keep_their_ranks(infonet):
+    # a float32 copy of x + 1e8 would tie every value (timestamps are of this kind)
+    x, y = gaussian_pair(0.8, 500, seed=12)
+    plain = infonet.estimate(x, y)
+    assert plain > 0.3  # truth 0.51
+    assert infonet.estimate(x + 1e8, y - 1e7) == pytest.approx(plain, abs=1e-6)
+
+
+def test_split_correction_does_not_depend_on_the_order_of_tied_samples():
+    x, y = gaussian_pair(0.6, 300, seed=13)
+    x = np.round(x, 1)  # about 50 distinct values: many ties in x
+    split = estimators.make("infonet:device=cpu,correction=split")
+    first = split.estimate(x, y)
+    for seed in range(3):
+        perm = np.random.default_rng(seed).permutation(300)
+        assert split.estimate(x[perm], y[perm]) == pytest.approx(first, abs=1e-5)
+
+
 def test_sample_order_does_not_matter(infonet):
     x, y = gaussian_pair(0.5, 1000, seed=3)
     perm = np.random.default_rng(0).permutation(len(x))
@@ -981,6 +999,17 @@ def test_gradients_flow_and_increase_mi():
         x.numpy()[:, None], (a.detach() * x + noise).numpy()[:, None]
     )
     assert final == pytest.approx(hard, abs=0.05)
+
+
+def test_differentiable_estimate_of_float64_data_far_from_zero():
+    from estimators.infonet import mutual_information
+
+    gen = torch.Generator().manual_seed(9)
+    x = torch.randn(400, generator=gen, dtype=torch.float64)
+    y = 0.8 * x + 0.6 * torch.randn(400, generator=gen, dtype=torch.float64)
+    near = float(mutual_information(x, y))
+    assert near > 0.3
+    assert float(mutual_information(x + 1e6, y - 1e6)) == pytest.approx(near, abs=1e-4)
 
 
 def test_split_correction_on_the_shipped_model():

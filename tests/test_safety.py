@@ -170,3 +170,31 @@ def test_no_module_unpickles_files() -> None:
                     raise AssertionError(f"{where}:{node.lineno} uses yaml.load")
     # the scan saw the loaders it is meant to guard (checkpoint, training resume, caches)
     assert found["torch.load"] >= 2 and found["np.load"] >= 2
+
+
+def test_a_checkpoint_rewritten_in_place_is_loaded_again(tmp_path) -> None:
+    """The estimator's model cache must not serve the old weights under the new checksum."""
+    import os
+
+    import torch
+
+    from estimators.infonet.checkpoint import load_card, load_model, save_model
+
+    path = tmp_path / "m.pt"
+    net, card = load_model()
+    save_model(net, path, card)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 1))
+    y = 0.6 * x + 0.8 * rng.normal(size=(300, 1))
+    spec = f"infonet:device=cpu,checkpoint={path}"
+    first = estimators.make(spec).estimate(x, y)
+    with torch.no_grad():
+        for p in net.parameters():  # "retrained" weights
+            p.mul_(1.2)
+    save_model(net, path, card)
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # a coarse clock
+    est = estimators.make(spec)
+    assert est.estimate(x, y) != pytest.approx(first, abs=1e-4)
+    assert est.artifacts()["checkpoint_sha256"] == load_card(path)["sha256"]
+    assert est.model().card["sha256"] == load_card(path)["sha256"]

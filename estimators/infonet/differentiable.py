@@ -68,7 +68,8 @@ def mutual_information(
     xb = x.unsqueeze(0) if single else x
     yb = y.unsqueeze(0) if single else y
     net = model if model is not None else _default_model(xb.device)
-    u = soft_copula(xb.float(), temperature)
-    v = soft_copula(yb.float(), temperature)
+    # differences at the input's precision (float32 would flatten data far from 0)
+    u = soft_copula(xb, temperature).float()
+    v = soft_copula(yb, temperature).float()
     value = dv_value(net(u, v).float(), u, v, readout)
     return value[0] if single else value

@@ -32,7 +32,7 @@ from harness.params import (
 
 __all__ = ["InfoNet"]
 
-_MODELS: dict[tuple[str, str, int | None], Any] = {}
+_MODELS: dict[tuple[str, int, int, str, int | None], Any] = {}
 
 
 class InfoNet(Estimator):
@@ -143,8 +143,13 @@ class InfoNet(Estimator):
 
         device = resolve_device(self.device, self.name)
         path = str(Path(self.checkpoint or DEFAULT_CHECKPOINT).resolve())
-        key = (path, device, self.grid)
+        stat = os.stat(path)
+        # the file's size and time are in the key: a checkpoint rewritten in place
+        # is loaded (and its checksum checked) again, never served from the old copy
+        key = (path, stat.st_mtime_ns, stat.st_size, device, self.grid)
         if key not in _MODELS:
+            for old in [k for k in _MODELS if k[0] == path and k[1:3] != key[1:3]]:
+                del _MODELS[old]
             net, card = load_model(path)
             if self.grid is not None and self.grid != net.config.grid:
                 net = net.with_grid(self.grid)
@@ -191,8 +196,9 @@ class InfoNet(Estimator):
 
         def forward(rows: list[tuple[int, np.ndarray, np.ndarray]]) -> None:
             owner = np.array([i for i, _, _ in rows])
-            a = torch.from_numpy(np.stack([r for _, r, _ in rows]).astype(np.float32))
-            b = torch.from_numpy(np.stack([r for _, _, r in rows]).astype(np.float32))
+            # float64 (the validated samples' type) until ranked: see estimate_rows
+            a = torch.from_numpy(np.stack([r for _, r, _ in rows]))
+            b = torch.from_numpy(np.stack([r for _, _, r in rows]))
             # a fresh generator per pass: the shuffle read-out's permutations then
             # depend on the seed and n only, not on what else shares the pass
             gen = torch.Generator().manual_seed(int(self.seed))

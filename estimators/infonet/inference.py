@@ -29,6 +29,10 @@ def estimate_rows(
 ) -> torch.Tensor:
     """InfoNet estimates for rows of paired 1-D samples ``a``, ``b`` (B, n); shape (B,).
 
+    The samples are ranked at their own precision (pass float64 data as float64:
+    a float32 copy ties values closer than its rounding, e.g. timestamps), then
+    the network and read-out work in float32.
+
     ``correction="split"`` subtracts half of the small-sample optimism
     measured by :func:`split_optimism` (see ``InfoNet``). ``tables`` caches
     :meth:`InfoNetModel.code_tables` by sample size across calls; it is only
@@ -42,7 +46,7 @@ def estimate_rows(
             cache.pop(next(iter(cache)))
         cache[n] = net.code_tables(n, a.device)
     code_tables = cache[n]
-    u, v = codes_to_copula(ca, a.dtype), codes_to_copula(cb, b.dtype)
+    u, v = codes_to_copula(ca, torch.float32), codes_to_copula(cb, torch.float32)
     value = dv_value(net.forward_codes(ca, cb, code_tables).float(), u, v, readout, generator)
     if correction == "split":
         value = value - 0.5 * split_optimism(net, ca, cb, code_tables, readout, generator)
@@ -59,10 +63,11 @@ def split_optimism(
 ) -> torch.Tensor:
     """In-sample minus cross-fitted DV value of tables built from each half sample.
 
-    The halves are the points of even and odd x-rank, so the split does not
-    depend on the order of the samples and both halves cover the x range.
+    The halves are the points of even and odd x-rank (ties in x broken by the
+    y rank), so the split does not depend on the order of the samples and both
+    halves cover the x range.
     """
-    order = torch.argsort(ca, dim=1, stable=True)
+    order = torch.argsort(ca * (2 * ca.shape[1]) + cb, dim=1, stable=True)
     scale = 2.0 * tables.n
     halves, tabs = [], []
     for idx in (order[:, 0::2], order[:, 1::2]):
