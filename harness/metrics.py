@@ -63,8 +63,10 @@ STATUS_COUNTS = ("ok", "failed", "timeout", "skipped")
 TRIAL_COLUMNS = ("trial", "seed")
 """Columns that name one trial of an independence test (AUC per trial, then the mean)."""
 
-SAMPLE_COLUMNS = ("task", "instance_id", "instance_index", "seed", "n_samples")
-"""Columns that together name one sample: rows of two estimators are paired on them."""
+SAMPLE_COLUMNS = ("task", "task_params", "instance_id", "instance_index", "seed", "n_samples")
+"""Columns that together name one sample: rows of two estimators are paired on them
+(the task's parameters too: an instance id such as ``level=0.1/0`` does not name
+its set's seed)."""
 
 SCORE_SUMMARIES = {
     "auc": "the estimates are test scores; the ROC AUC is their accuracy",
@@ -224,9 +226,11 @@ def _triplet_correct(df: pd.DataFrame, by: list[str], triplet: str, member: str)
         values=["estimate", "true_mi"],
         aggfunc="first",
     )
-    if wide.empty or ("estimate", 0) not in wide or ("estimate", 1) not in wide:
+    needed = [(v, m) for v in ("estimate", "true_mi") for m in (0, 1)]
+    if wide.empty or any(c not in wide for c in needed):  # pivot_table drops all-NaN columns
         return pd.Series(dtype="int64")
-    wide = wide.dropna(subset=[("estimate", 0), ("estimate", 1)])
+    # a triplet without both estimates, or without both truths, is not scored
+    wide = wide.dropna(subset=needed)
     est_sign = np.sign(wide[("estimate", 0)] - wide[("estimate", 1)])
     true_sign = np.sign(wide[("true_mi", 0)] - wide[("true_mi", 1)])
     return (est_sign == true_sign).astype("int64")

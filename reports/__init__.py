@@ -104,10 +104,16 @@ def build_report(
     if isinstance(runs, (str, os.PathLike, pd.DataFrame)):
         runs = [runs]
     loaded: list[RunData] = []
+    frames: list[pd.DataFrame] = []
     for ref in runs:
+        if isinstance(ref, pd.DataFrame):
+            # frames have no source to compare: only the same object is the same run
+            if any(ref is f for f in frames):
+                continue
+            frames.append(ref)
         run = load_run(ref, store)
         same = [r for r in loaded if r.run_id == run.run_id]
-        if any(r.source == run.source for r in same):
+        if not isinstance(ref, pd.DataFrame) and any(r.source == run.source for r in same):
             continue  # the same run named twice
         if same:
             run.run_id = f"{run.run_id} ({len(same) + 1})"

@@ -31,6 +31,7 @@ PALETTE = (
 )
 
 _RC = {
+    "text.parse_math": False,  # a "$" in a run label is text, not mathtext
     "svg.fonttype": "path",
     "svg.hashsalt": "mi-harness-report",
     "font.size": 9,
@@ -102,6 +103,8 @@ def _draw(ax, s: Series) -> None:
     if not len(x):
         return
     label = _short(s.label, 64)
+    if label.startswith("_"):  # matplotlib leaves such labels out of legends
+        label = "\u2009" + label
     if s.style == "truth":
         ax.plot(x, y, color="#222222", lw=1.0, ls="-", label=label, zorder=1)
         return

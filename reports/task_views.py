@@ -178,12 +178,18 @@ def _order_differences(df: pd.DataFrame, by: str, sid: str) -> list[Any]:
     return [t]
 
 
+def _instance(ok: pd.DataFrame) -> list[str]:
+    """Columns naming one instance across pooled runs: runs of other task parameters
+    (another rho, n or set) reuse the same instance indices."""
+    return [c for c in ("task_params", "instance_index") if c in ok]
+
+
 def _curves(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
     ok = ok_rows(df)
     if ok.empty or not np.isfinite(ok["true_mi"]).any():
         return [Note("no ok cells with a true MI", "warn")]
     et = metrics.error_table(df)
-    g = ok.groupby(["label", "instance_index"], sort=False)
+    g = ok.groupby(["label", *_instance(ok)], sort=False)
     agg = pd.DataFrame(
         {"true": g["true_mi"].mean(), "est": g["estimate"].mean(), "sd": g["estimate"].std()}
     ).reset_index()
@@ -357,22 +363,24 @@ _RESCALED_COLUMNS = {
 
 
 def _rescaled(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
-    keys = ["d"] if "d" in df else []
+    # runs of several sample sizes pool into one label here: one constant per n
+    keys = [c for c in ("d", "n_samples") if c in df and (c == "d" or df[c].nunique() > 1)]
     rank = metrics.rank_table(df, by=keys)
     if rank.empty:
         return [Note("no ok cells with a true MI", "warn")]
     ok = ok_rows(df)
     ok = ok[np.isfinite(ok["true_mi"]) & np.isfinite(ok["estimate"])]
     labels = list(pd.unique(df["label"]))
+    names = {"d": "d", "n_samples": "n"}
     panels: dict[Any, Panel] = {}
     for key, row in rank.iterrows():
         key = key if isinstance(key, tuple) else (key,)
         part = ok[ok["label"] == key[0]]
-        d = key[1] if len(key) > 1 else ""
-        if keys:
-            part = part[part["d"] == d]
-        panels.setdefault(d, Panel(f"d = {d}" if d != "" else "", []))
-        panels[d].series.append(
+        for col, value in zip(keys, key[1:], strict=True):
+            part = part[part[col] == value]
+        title = ", ".join(f"{names[c]} = {v}" for c, v in zip(keys, key[1:], strict=True))
+        panels.setdefault(key[1:], Panel(title, []))
+        panels[key[1:]].series.append(
             Series(str(key[0]), part["true_mi"], row["scale"] * part["estimate"],
                    color=labels.index(key[0]), style="points")
         )  # fmt: skip
@@ -421,7 +429,7 @@ def _error_vs_truth(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
     for key, part in groups:
         key = key if isinstance(key, tuple) else (key,)
         title = ", ".join(f"{k}={v}" for k, v in zip(facet, key, strict=True))
-        g = part.groupby(["label", "instance_index"], sort=False)
+        g = part.groupby(["label", *_instance(part)], sort=False)
         agg = pd.DataFrame(
             {"true": g["true_mi"].mean(), "err": g["error"].mean(), "sd": g["error"].std()}
         ).reset_index()

@@ -726,3 +726,70 @@ def test_a_task_with_facets_is_drawn_as_error_against_truth_per_setting(monkeypa
     for panel, bias in zip(panels, (-0.1, -0.3, -0.5), strict=True):
         (ksg,) = [s for s in panel.series if s.label == "ksg"]
         np.testing.assert_allclose(ksg.y, [bias + 0.005, 2 * bias + 0.005])
+
+
+def _synthetic(task: str, run_id: str, task_params: str, **cols) -> dict:
+    return {"run_id": run_id, "estimator_params": "{}", "status": "ok", "message": None,
+            "seconds": 0.01, "device": "cpu", "seed": 0, "instance_id": None, "task": task,
+            "task_params": task_params, **cols}  # fmt: skip
+
+
+def test_pooled_runs_of_other_task_parameters_stay_apart() -> None:
+    """Two runs of one task at other parameters reuse instance index 0: the curves, the
+    paired MAE and the rescaled view must not merge or pair their rows."""
+    rows = []
+    for rid, rho, truth in (("a", 0.5, 0.1438), ("b", 0.9, 0.8304)):
+        for label, err in (("ksg", 0.01), ("kde", 0.05)):
+            rows.append(_synthetic("gaussian", rid, f'{{"rhos":[{rho}]}}', label=label,
+                                   estimator=label, instance_index=0, n_samples=200,
+                                   true_mi=truth, estimate=truth + err, error=err))  # fmt: skip
+    df = pd.DataFrame(rows)
+    page = Page(reports.build_report(df))
+    est = page.cells("task-gaussian-estimates")
+    assert est[("ksg", "0.144")][1] == pytest.approx(0.1538)
+    assert est[("ksg", "0.830")][1] == pytest.approx(0.8404)
+    # only rows of the same task parameters pair: kde of run a with ksg of run b does not
+    cross = pd.concat([df[(df.run_id == "a") & (df.label == "ksg")],
+                       df[(df.run_id == "b") & (df.label == "kde")]])  # fmt: skip
+    with pytest.raises(ValueError, match="scored no sample in common"):
+        metrics.mae_difference(cross, "kde", "ksg")
+    # rescaled: one constant per sample size when runs of several n pool into one label
+    omni = []
+    for n, scale in ((100, 0.01), (1000, 0.02)):
+        for i, truth in enumerate((11.0, 12.0, 13.0, 14.0)):
+            omni.append(_synthetic("omniglot_smi", f"o{n}", f'{{"n":{n}}}', label="sliced",
+                                   estimator="sliced", instance_index=i, d=4, n_samples=n,
+                                   true_mi=truth, estimate=scale * truth,
+                                   error=scale * truth - truth))  # fmt: skip
+    res = Page(reports.build_report(pd.DataFrame(omni))).cells("task-omniglot-smi-rescaled")
+    assert res[("sliced · 4 · 100", "constant c")][1] == pytest.approx(100.0)
+    assert res[("sliced · 4 · 1000", "constant c")][1] == pytest.approx(50.0)
+    assert res[("sliced · 4 · 1000", "Spearman ρ")][1] == pytest.approx(1.0)
+
+
+def test_frames_and_labels_that_look_like_markup() -> None:
+    rows = [
+        _synthetic("gaussian", "same", "{}", label=label, estimator="ksg", instance_index=i,
+                   n_samples=200, true_mi=t, estimate=t, error=0.0)
+        for label in ("kde $\\foo$", "_hidden")
+        for i, t in enumerate((0.1, 0.5))
+    ]  # fmt: skip
+    df = pd.DataFrame(rows)
+    # two frames of one run id, one label each: both are shown (not "the same run twice")
+    html = reports.build_report([df[df.label == "kde $\\foo$"], df[df.label == "_hidden"]])
+    assert "could not draw" not in html
+    over = Page(html).cells("overview-table")
+    assert {k[0] for k in over} == {"gaussian · kde $\\foo$", "gaussian · _hidden"}
+
+
+def test_order_triplets_without_both_truths_are_not_scored() -> None:
+    rows = [
+        {"task": "gmm_order", "label": "ksg", "status": "ok", "seed": 0, "K": 1,
+         "triplet": t, "member": m, "true_mi": tr, "estimate": e}
+        for t, pairs in enumerate([((0.5, 0.6), (0.2, 0.3)), ((np.nan, 0.6), (0.2, 0.3))])
+        for m, (tr, e) in enumerate(zip(*pairs, strict=True))
+    ]  # fmt: skip
+    order = metrics.order_table(pd.DataFrame(rows))
+    assert order.loc[("ksg", 1), "triplets"] == 1 and order.loc[("ksg", 1), "accuracy"] == 1.0
+    allnan = pd.DataFrame(rows).assign(true_mi=np.nan)
+    assert metrics.order_table(allnan).empty
