@@ -607,7 +607,20 @@ def _the_same_batch_drawn(
     gen = _same_batch()
     drawn = draw_batch(8, 400, gen, mi_balance=0.5, **options)
     truth = calibration_targets(drawn, gen)
-    return drawn, truth, copula(drawn.xy[..., 0])[:, :200], copula(drawn.xy[..., 1])[:, :200]
+    return drawn, truth, copula(drawn.xy[:, :200, 0]), copula(drawn.xy[:, :200, 1])
+
+
+def test_training_calibrates_the_value_inference_reports(one_torch_thread):
+    # train_step ranks the n samples the network sees on their own, as inference does
+    from estimators.infonet.checkpoint import load_model
+    from estimators.infonet.inference import estimate_rows
+
+    drawn, _, u, v = _the_same_batch_drawn()
+    net, _ = load_model()
+    with torch.no_grad():
+        inside = dv_value(net(u, v).float(), u, v)
+        reported = estimate_rows(net, drawn.xy[:, :200, 0], drawn.xy[:, :200, 1])
+    assert torch.allclose(inside, reported, atol=1e-4)
 
 
 def test_draw_batch_orders_re_paired_weakened_and_gaussian_members():
@@ -633,6 +646,14 @@ def test_draw_batch_orders_re_paired_weakened_and_gaussian_members():
     assert torch.allclose(truth[15:], -0.5 * torch.log1p(-(rho**2)), atol=0.03)
     plain = draw_batch(20, 300, torch.Generator().manual_seed(11), mi_balance=0.5)
     assert torch.equal(plain.keep, torch.ones(20)) and plain.unpaired == plain.weakened == 0
+    # the Gaussians are drawn instead of mixtures, not over the MI-balanced ones: the
+    # 15 mixtures are what gmm_batch_params draws for 15, half of them balanced
+    from estimators.infonet.simulator import gmm_batch_params
+
+    mixed = draw_batch(20, 300, torch.Generator().manual_seed(12), mi_balance=0.5, gaussian=0.25)
+    alone = gmm_batch_params(15, generator=torch.Generator().manual_seed(12), mi_balance=0.5)
+    for got, want in zip(mixed.params, alone, strict=True):
+        assert torch.equal(got[:15], want)
 
 
 def test_calibrate_pulls_in_sample_estimates_to_the_mc_truth(one_torch_thread):

@@ -18,9 +18,10 @@ optionally MI-balanced) with up to three kinds of member mixed in, in this order
     the mixtures of the first re-paired ones (same marginals), so a ranking
     loss can compare the two.
 ``gaussian``
-    The last members (taken from the end, after the other two) are replaced
-    by bivariate standard Gaussians with correlation uniform on
-    [-``gaussian_rho_max``, ``gaussian_rho_max``]. A random 1-D projection
+    The last members are bivariate standard Gaussians with correlation uniform
+    on [-``gaussian_rho_max``, ``gaussian_rho_max``], drawn instead of mixtures
+    (``mi_balance`` applies to the mixtures, so the MI-balanced ones, which
+    come after the recipe's, are kept). A random 1-D projection
     of high-dimensional data is close to Gaussian, so the slices a sliced
     estimate averages are mostly weakly correlated near-Gaussian pairs; the
     recipe has few of them (one component in 20 mixtures).
@@ -111,13 +112,17 @@ def draw_batch(
         Give the first weakened members the first re-paired members' mixtures.
     """
     dev = torch.device(device)
-    params = gmm_batch_params(batch, generator=generator, device=dev, mi_balance=mi_balance)
     unpaired = round(independent * batch)
     weakened = min(round(weak * batch), batch - unpaired)
+    gaussians = min(round(gaussian * batch), batch - unpaired - weakened)
+    # mixtures for every member but the Gaussians: recipe ones first (the re-paired
+    # and weakened members take those), then the MI-balanced ones
+    params = gmm_batch_params(
+        batch - gaussians, generator=generator, device=dev, mi_balance=mi_balance
+    )
     pairs = min(unpaired, weakened) if twins else 0
     if pairs:
         params = tuple(torch.cat([p[:unpaired], p[:pairs], p[unpaired + pairs :]]) for p in params)
-    gaussians = min(round(gaussian * batch), batch - unpaired - weakened)
     if gaussians:
         extra = gaussian_params(
             gaussians,
@@ -126,9 +131,7 @@ def draw_batch(
             generator=generator,
             device=dev,
         )
-        params = tuple(
-            torch.cat([p[: batch - gaussians], q]) for p, q in zip(params, extra, strict=True)
-        )
+        params = tuple(torch.cat([p, q]) for p, q in zip(params, extra, strict=True))
     xy = sample_from_params(*params, draws, generator=generator)
     keep = torch.ones(batch, device=dev)
     keep[:unpaired] = 0.0
