@@ -952,6 +952,49 @@ def test_a_training_run_started_from_another_thread_runs(tmp_path, one_torch_thr
     assert signal.getsignal(signal.SIGTERM) is before
 
 
+def test_an_interrupted_and_resumed_run_takes_the_uninterrupted_runs_steps(
+    tmp_path, one_torch_thread, monkeypatch
+):
+    import os
+    import signal
+
+    from estimators.infonet import train
+
+    tiny, options = _tiny_training(tmp_path)
+    recipe = ["--config", tiny, "--steps", "4", "--ema", "0.9", "--eval-every", "3", "--seed", "5"]
+    whole = [*options[:-1], str(tmp_path / "whole")]
+    assert train.main([*recipe, *whole]) == 0
+    # the same run, stopped by SIGTERM after its second step ...
+    real_step, calls = train.train_step, []
+
+    def step_then_signal(*a, **k):
+        value = real_step(*a, **k)
+        calls.append(1)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGTERM)  # the handler only asks the loop to stop
+        return value
+
+    monkeypatch.setattr(train, "train_step", step_then_signal)
+    assert train.main([*recipe, *options]) == 0
+    monkeypatch.setattr(train, "train_step", real_step)
+    path = tmp_path / "run" / "state.pt"
+    assert torch.load(path, weights_only=True)["step"] == 2
+    # ... and resumed with no recipe options: the state keeps lr, warm-up, EMA, seed, n
+    assert train.main(["--resume", str(path), "--out", str(tmp_path / "run")]) == 0
+    a = torch.load(tmp_path / "whole" / "state.pt", weights_only=True)
+    b = torch.load(path, weights_only=True)
+    assert b["step"] == a["step"] == 4 and b["ema_updates"] == 4
+    for part in ("model", "ema"):
+        for key, value in a[part].items():
+            assert torch.equal(b[part][key], value), (part, key)
+    assert json.loads(b["args"]) == json.loads(a["args"])
+    # a fresh run of the same seed starts from the same weights
+    again = [*options[:-1], str(tmp_path / "again")]
+    assert train.main([*recipe, *again]) == 0
+    c = torch.load(tmp_path / "again" / "state.pt", weights_only=True)
+    assert all(torch.equal(c["model"][k], v) for k, v in a["model"].items())
+
+
 @pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
 def test_a_signalled_training_run_saves_its_state(tmp_path, signame):
     import signal

@@ -39,16 +39,19 @@ def save_model(model: InfoNetModel, path: str | Path, card: dict[str, Any]) -> d
     payload = {"format": FORMAT, "config": model.config.to_dict(), "state_dict": state}
     tmp = path.with_suffix(".pt.tmp")
     torch.save(payload, tmp)
-    tmp.replace(path)
     full = dict(card)
     full.update(
         file=path.name,
-        sha256=sha256_file(path),
+        sha256=sha256_file(tmp),
         config=model.config.to_dict(),
         parameters=int(sum(p.numel() for p in model.parameters())),
-        size_bytes=path.stat().st_size,
+        size_bytes=tmp.stat().st_size,
     )
-    card_path(path).write_text(json.dumps(full, indent=2, sort_keys=True) + "\n")
+    card_tmp = card_path(path).with_suffix(".json.tmp")
+    card_tmp.write_text(json.dumps(full, indent=2, sort_keys=True) + "\n")
+    # both files are complete before either replaces the old pair
+    tmp.replace(path)
+    card_tmp.replace(card_path(path))
     return full
 
 

@@ -14,10 +14,13 @@ MI (see :func:`train_step`). Adam with gradient clipping at 1.0, linear warm-up
 then cosine decay. Every ``--eval-every`` steps the model is scored on the
 fixed validation set; the best-scoring weights are kept as ``best.pt`` (with
 a model card) and the full training state is saved every
-``--checkpoint-minutes`` as ``state.pt``, from which ``--resume`` continues.
-``--ema D`` scores and keeps an exponential moving average of the weights
-instead of the last step's (:class:`WeightAverage`). SIGINT or SIGTERM (also
-to a ``nohup ... &`` job) stops the run at the current step and saves it.
+``--checkpoint-minutes`` as ``state.pt``, from which ``--resume`` continues:
+the same recipe (:data:`RECIPE_OPTIONS`; those given again override it),
+schedule, optimizer, weight average and random streams, so an interrupted and
+resumed run takes the steps an uninterrupted one would. ``--ema D`` scores
+and keeps an exponential moving average of the weights instead of the last
+step's (:class:`WeightAverage`). SIGINT or SIGTERM (also to a ``nohup ... &``
+job) stops the run after the current step and saves it.
 """
 
 from __future__ import annotations
@@ -58,6 +61,31 @@ from estimators.infonet.validation import (
 )
 
 NEW_RUN_STEPS = 200_000
+
+#: The options that make up a run's recipe. A resumed state.pt keeps the values
+#: its run was started with (stored in the state) for those not given again.
+RECIPE_OPTIONS = (
+    "batch",
+    "n",
+    "lr",
+    "warmup",
+    "readout",
+    "objective",
+    "mi_balance",
+    "calibrate",
+    "calibrate_scale",
+    "independent",
+    "weak",
+    "gaussian",
+    "gaussian_rho_max",
+    "gaussian_max_n",
+    "rank",
+    "ema",
+    "amp",
+    "eval_every",
+    "seed",
+    "validation",
+)
 
 #: ``--rank``: temperature (nats) of the logistic ranking loss, and the blend MI below
 #: which a weak member's pair is left out (too weak to rank at any training n).
@@ -169,28 +197,55 @@ class WeightAverage:
         self.updates += 1
 
 
-@contextmanager
-def stop_on_signals() -> Iterator[None]:
-    """SIGINT and SIGTERM raise KeyboardInterrupt inside the block, so training stops
-    at the current step and saves its state.
+def training_state(ref: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The training state saved in ``ref`` (an earlier run's ``state.pt``, under any
+    name), or None when ``ref`` is a model checkpoint or no file."""
+    path = Path(ref)
+    if not path.is_file():
+        return None
+    obj = torch.load(path, map_location="cpu", weights_only=True)
+    return obj if isinstance(obj, dict) and "optimizer" in obj and "model" in obj else None
 
-    A job started in the background by a non-interactive shell (``nohup ... &``)
+
+class StopRequest:
+    """Set by SIGINT or SIGTERM inside :func:`stop_on_signals`: the name of the signal."""
+
+    def __init__(self) -> None:
+        self.signal: str | None = None
+
+    @property
+    def requested(self) -> bool:
+        return self.signal is not None
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[StopRequest]:
+    """SIGINT and SIGTERM ask the training loop to stop after the step it is in.
+
+    The handler only records the signal: the loop checks it between steps, so
+    a step, a checkpoint or the final save is never cut short (an exception
+    raised mid-step could leave weights updated but not counted, or a best.pt
+    without its card). A second signal raises KeyboardInterrupt at once. A job
+    started in the background by a non-interactive shell (``nohup ... &``)
     inherits SIGINT as ignored, and SIGTERM would otherwise kill it without
     saving: both now end the run the same way. The previous handlers come back
     afterwards. Python delivers signals to the main thread only, so a run
     started from another thread (a notebook's worker, a test runner's) keeps
     the handlers it has.
     """
+    stop = StopRequest()
 
-    def stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(signal.Signals(signum).name)
+    def handle(signum: int, frame: object) -> None:
+        if stop.requested:
+            raise KeyboardInterrupt(signal.Signals(signum).name)
+        stop.signal = signal.Signals(signum).name
 
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield stop
         return
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield stop
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -439,7 +494,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--validation", default=None, help="cached validation .npz (built if absent)")
-    args = p.parse_args(argv)
+    # which options were given: the rest come from a resumed state.pt's run, else defaults
+    defaults = vars(p.parse_args([]))
+    unset = object()
+    args = p.parse_args(argv, namespace=argparse.Namespace(**dict.fromkeys(defaults, unset)))
+    given = {k for k, v in vars(args).items() if v is not unset}
+    state = training_state(args.resume) if args.resume not in (unset, None, "shipped") else None
+    stored = json.loads(state["args"]) if state is not None and "args" in state else {}
+    for key, default in defaults.items():
+        if key not in given:
+            setattr(args, key, stored.get(key, default) if key in RECIPE_OPTIONS else default)
+    changed = {k: v for k, v in stored.items() if k in given and getattr(args, k) != v}
     if not 0.0 <= args.mi_balance <= 1.0:
         p.error(f"--mi-balance must lie in [0, 1], got {args.mi_balance}")
     if args.calibrate < 0:
@@ -491,8 +556,16 @@ def main(argv: list[str] | None = None) -> int:
     fast: list[str] = []  # module prefixes learning at --grown-lr-scale times the rate
     if args.resume:
         src = DEFAULT_CHECKPOINT if args.resume == "shipped" else Path(args.resume)
-        if src.name == "state.pt":
-            state = torch.load(src, map_location="cpu", weights_only=True)
+        if state is not None:
+            if stored:
+                kept = {k: v for k, v in stored.items() if k not in given and v != defaults[k]}
+                print(f"the run's settings: {json.dumps(kept)}", flush=True)
+            if changed:
+                print(
+                    "changed from the run's settings: "
+                    + ", ".join(f"{k} {v} -> {getattr(args, k)}" for k, v in changed.items()),
+                    flush=True,
+                )
             model = InfoNetModel(InfoNetConfig(**state["config"]))
             model.load_state_dict(state["model"])
             if args.grow:
@@ -516,6 +589,8 @@ def main(argv: list[str] | None = None) -> int:
             wall_before, best = state["wall_seconds"], state["best"]
             if state.get("score_version") != SCORE_VERSION or ("ema" in state) != (args.ema > 0):
                 best = math.inf  # the stored best was scored differently, or on other weights
+            if not (out / "best.pt").exists():
+                best = math.inf  # resumed into another folder: its first score makes best.pt
             history = json.loads(state["history"])
             lineage = json.loads(state["lineage"])
             origin, total = state["origin"], state["total"]
@@ -540,7 +615,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         if args.grow:
             raise SystemExit("error: --grow needs --resume; a new run takes --config")
-        model = InfoNetModel(parse_config(args.config))
+        with torch.random.fork_rng(devices=[]):  # the initial weights follow --seed
+            torch.manual_seed(args.seed)
+            model = InfoNetModel(parse_config(args.config))
     model.to(device).train()
     opt = torch.optim.Adam(param_groups(model, fast, args.grown_lr_scale), lr=args.lr)
     if opt_state is not None:
@@ -564,6 +641,11 @@ def main(argv: list[str] | None = None) -> int:
 
     gen = torch.Generator(device=device).manual_seed(args.seed * 1_000_003 + step)
     size_gen = torch.Generator().manual_seed(args.seed + step)
+    streams = state.get("generators") if state is not None else None
+    if streams is not None and streams["device"] == device.type and "seed" not in changed:
+        # the same batches an uninterrupted run would have drawn
+        gen.set_state(streams["batch"])
+        size_gen.set_state(streams["size"])
     amp = args.amp and device.type == "cuda"
     t_start = time.time()
     last_ckpt = t_start
@@ -585,6 +667,12 @@ def main(argv: list[str] | None = None) -> int:
             "origin": origin,
             "total": total,
             "fast_modules": fast,
+            "args": json.dumps({k: getattr(args, k) for k in RECIPE_OPTIONS}),
+            "generators": {
+                "device": device.type,
+                "batch": gen.get_state(),
+                "size": size_gen.get_state(),
+            },
         }
         if ema is not None:
             state["ema"] = {k: v.detach().cpu() for k, v in ema.model.state_dict().items()}
@@ -605,7 +693,6 @@ def main(argv: list[str] | None = None) -> int:
         history.append(row)
         print(json.dumps(row), flush=True)
         if metrics["score"] < best:
-            best = metrics["score"]
             card = {
                 "name": "infonet",
                 "steps": step,
@@ -642,50 +729,52 @@ def main(argv: list[str] | None = None) -> int:
                 "torch": torch.__version__,
             }
             save_model(scored, out / "best.pt", card)
+            best = metrics["score"]  # once best.pt holds it
 
-    with stop_on_signals():  # SIGINT / SIGTERM: stop here and save
+    with stop_on_signals() as stop:  # SIGINT / SIGTERM: stop after this step and save
         print(f"training from step {step} to {total}", flush=True)
-        try:
-            while time.time() < deadline and step < total:
-                lr_now = lr_at(step - origin, total - origin, args.lr, args.warmup)
-                for group in opt.param_groups:
-                    group["lr"] = lr_now * group.get("lr_scale", 1.0)
-                n = sizes[int(torch.randint(len(sizes), (1,), generator=size_gen))]
-                value = train_step(
-                    model,
-                    opt,
-                    args.batch,
-                    n,
-                    gen,
-                    device,
-                    args.readout,
-                    amp,
-                    heldout=args.objective == "heldout",
-                    mi_balance=args.mi_balance,
-                    calibrate=args.calibrate,
-                    independent=args.independent,
-                    calibrate_scale=args.calibrate_scale,
-                    weak=args.weak,
-                    rank=args.rank,
-                    gaussian=step_gaussian(args.gaussian, n, args.gaussian_max_n),
-                    gaussian_rho_max=args.gaussian_rho_max,
-                )
-                if not math.isfinite(value):
-                    raise FloatingPointError(f"non-finite DV value at step {step}")
-                if ema is not None:
-                    ema.update(model)
-                running = value if step == start_step else 0.98 * running + 0.02 * value
-                step += 1
-                samples_seen += args.batch * n
-                if step % args.eval_every == 0:
-                    evaluate()
-                if time.time() - last_ckpt > 60 * args.checkpoint_minutes:
-                    save_state()
-                    last_ckpt = time.time()
-        except KeyboardInterrupt:
-            print("interrupted; saving", flush=True)
-    evaluate()
-    save_state()
+        while not stop.requested and time.time() < deadline and step < total:
+            lr_now = lr_at(step - origin, total - origin, args.lr, args.warmup)
+            for group in opt.param_groups:
+                group["lr"] = lr_now * group.get("lr_scale", 1.0)
+            n = sizes[int(torch.randint(len(sizes), (1,), generator=size_gen))]
+            value = train_step(
+                model,
+                opt,
+                args.batch,
+                n,
+                gen,
+                device,
+                args.readout,
+                amp,
+                heldout=args.objective == "heldout",
+                mi_balance=args.mi_balance,
+                calibrate=args.calibrate,
+                independent=args.independent,
+                calibrate_scale=args.calibrate_scale,
+                weak=args.weak,
+                rank=args.rank,
+                gaussian=step_gaussian(args.gaussian, n, args.gaussian_max_n),
+                gaussian_rho_max=args.gaussian_rho_max,
+            )
+            if not math.isfinite(value):
+                raise FloatingPointError(f"non-finite DV value at step {step}")
+            if ema is not None:
+                ema.update(model)
+            running = value if step == start_step else 0.98 * running + 0.02 * value
+            step += 1
+            samples_seen += args.batch * n
+            if step % args.eval_every == 0:
+                evaluate()
+            if time.time() - last_ckpt > 60 * args.checkpoint_minutes:
+                save_state()
+                last_ckpt = time.time()
+        if stop.requested:
+            print(f"interrupted; saving ({stop.signal})", flush=True)
+        save_state()  # before the final scoring, which takes a while
+        if not history or history[-1]["step"] != step:
+            evaluate()
+            save_state()
     rate = (step - start_step) / max(1e-9, time.time() - t_start)
     print(f"done: step {step}, {rate:.2f} steps/s, best score {best:.4f}, out {out}", flush=True)
     return 0
