@@ -574,15 +574,15 @@ def _same_batch() -> torch.Generator:
     return torch.Generator().manual_seed(7)
 
 
-def _fit_on_the_same_batch(**step_options) -> InfoNetModel:
-    """A tiny model after 60 steps on :func:`_same_batch` (batch 8, n = 200,
+def _fit_on_the_same_batch(steps: int = 60, **step_options) -> InfoNetModel:
+    """A tiny model after ``steps`` steps on :func:`_same_batch` (batch 8, n = 200,
     ``mi_balance=0.5``) with the given train_step options."""
     from estimators.infonet.train import train_step
 
     torch.manual_seed(0)
     model = InfoNetModel(TINY)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    for _ in range(60):
+    for _ in range(steps):
         train_step(
             model,
             opt,
@@ -723,14 +723,15 @@ def test_rank_orders_weakened_members_above_their_re_paired_twins(one_torch_thre
 
 
 def test_gaussian_members_are_correlated_gaussians_with_their_mi_as_target(one_torch_thread):
-    drawn, truth, u, v = _the_same_batch_drawn(gaussian=0.5)  # the last 4 of 8 replaced
+    drawn, truth, u, v = _the_same_batch_drawn(gaussian=0.5)  # the last 4 of 8 are Gaussians
     rho = drawn.params[2][4:, 0, 1, 0]
     exact = -0.5 * torch.log1p(-(rho**2))
     assert torch.allclose(truth[4:], exact, atol=0.03)  # Monte Carlo of 1,024 draws
 
     errors = {}
-    for share in (0.0, 0.5):  # fitted on this batch, or on the same one without the Gaussians
-        model = _fit_on_the_same_batch(calibrate=20.0, gaussian=share)
+    for share in (0.0, 0.5):  # fitted on this batch, or on one of 8 mixtures instead
+        # measured: 0.0055 without the Gaussians, 0.0004 with them
+        model = _fit_on_the_same_batch(150, calibrate=20.0, gaussian=share)
         with torch.no_grad():
             est = dv_value(model(u, v), u, v)
         errors[share] = float(((est[4:] - truth[4:]) ** 2).mean())
