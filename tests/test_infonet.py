@@ -1146,7 +1146,7 @@ def test_evaluation_numbers_are_those_of_its_stored_rows(tmp_path, one_torch_thr
     from harness.metrics import delong
 
     torch.manual_seed(0)
-    path = tmp_path / "tiny.pt"
+    path = tmp_path / "tiny,grid=8.pt"  # a spec string would split this path
     save_model(InfoNetModel(TINY).eval(), path, {"steps": 0})
     store = tmp_path / "eval.sqlite"
     ev = evaluate(

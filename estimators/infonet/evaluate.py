@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from estimators.infonet.checkpoint import DEFAULT_CHECKPOINT, card_path, load_card, load_model
+from estimators.infonet.estimator import InfoNet
 
 # the weak-dependence check: rho = WEAK_RHO (MI 0.020 nats) against 0 at n = WEAK_N, the
 # same task training's validation scores (on other samples)
@@ -68,7 +69,8 @@ def evaluate(
     from harness.metrics import error_components, error_table, level_table, order_table
 
     load_model(checkpoint)  # fail early on a missing or corrupt file
-    spec = f"infonet:checkpoint={Path(checkpoint).resolve()},device={device}"
+    # an object, not a spec string: a path may hold the spec's separators (",", "=")
+    spec = InfoNet(checkpoint=str(Path(checkpoint).resolve()), device=device)
     started = time.time()
     out: dict[str, Any] = {"n": 2000, "device": device, "store": str(store)}
 
@@ -130,7 +132,7 @@ def evaluate(
     return out
 
 
-def _weak_dependence(spec: str, n: int, draws: int, store: str | Path) -> dict[str, Any]:
+def _weak_dependence(spec: InfoNet, n: int, draws: int, store: str | Path) -> dict[str, Any]:
     """ROC AUC of ``rho = WEAK_RHO`` against ``rho = 0`` at ``n``, InfoNet beside KSG."""
     import harness
     from harness.metrics import auc_difference, auc_table
