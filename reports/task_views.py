@@ -267,7 +267,8 @@ def _auc(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
     agg = agg[["auc", "auc_se", "trials"]]
     blocks: list[Any] = []
     if "n_samples" in by:
-        wide = agg["auc"].unstack("n_samples")
+        # unstack sorts the rows: keep the estimators in the order they were run
+        wide = agg["auc"].unstack("n_samples").reindex(agg.index.droplevel("n_samples").unique())
         cols = [str(int(c)) for c in wide.columns]
         t = frame_table(
             wide, slug(sid, "auc"), "ROC AUC vs n (mean over trials)", "auc",

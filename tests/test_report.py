@@ -476,6 +476,8 @@ def test_views_for_other_tasks_render_from_rows() -> None:
     assert lat[("kde", "500")][1] == pytest.approx(0.501)
     assert lat[("published: KDE", "500")][1] == 0.021
     auc = p.cells("task-highdim-independence-auc")
+    heads = [head for head, _, _ in p.tables["task-highdim-independence-auc"]["rows"]]
+    assert heads == ["ksg · one feature · 16", "kde · one feature · 16"]  # run order
     assert auc[("ksg · one feature · 16", "100")][:2] == ("1.000 ± 0.000", 1.0)
     weak = metrics.auc_table(df[(df["task"] == "highdim_independence") & (df["n_samples"] == 50)])
     text, value, _ = auc[("ksg · one feature · 16", "50")]
