@@ -10,12 +10,27 @@ value still makes another cell.
 from __future__ import annotations
 
 import json
+import math
+from typing import Any
 
 import pandas as pd
 
 from results.schema import cell_key, dumps
 
-__all__ = ["match_params", "matching_keys"]
+__all__ = ["canonical_numbers", "match_params", "matching_keys"]
+
+
+def canonical_numbers(value: Any) -> Any:
+    """``value`` with whole-number floats as ints, in lists and dicts too, so that
+    ``bandwidth=1`` and ``bandwidth=1.0`` (a parameter whose default is not a
+    float keeps the type it was given) compare equal."""
+    if isinstance(value, dict):
+        return {k: canonical_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [canonical_numbers(v) for v in value]
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _defaults(kind: str, name: str) -> dict[str, str]:
@@ -26,13 +41,14 @@ def _defaults(kind: str, name: str) -> dict[str, str]:
 
     registry = (estimators if kind == "estimator" else tasks).registry
     try:
-        return {k: dumps(v) for k, v in registry.defaults(name).items()}
+        return {k: dumps(canonical_numbers(v)) for k, v in registry.defaults(name).items()}
     except Exception:  # not installed here: match its parameters as stored
         return {}
 
 
 def match_params(names: pd.Series, params: pd.Series, kind: str) -> pd.Series:
-    """Parameter JSON of each row without the entries at their current default.
+    """Parameter JSON of each row without the entries at their current default
+    (numbers compared by value: :func:`canonical_numbers`).
 
     Parameters
     ----------
@@ -52,6 +68,7 @@ def match_params(names: pd.Series, params: pd.Series, kind: str) -> pd.Series:
             except (TypeError, ValueError):
                 values = None
             if isinstance(values, dict):
+                values = canonical_numbers(values)
                 kept = {k: v for k, v in values.items() if defaults.get(k) != dumps(v)}
                 cache[key] = dumps(kept)
             else:

@@ -31,6 +31,7 @@ import tasks as task_registry
 from harness.cells import Cell, EstimatorSpec, Job, TaskSpec, make_cell, one_line
 from harness.executors import Executor, make_executor
 from harness.interface import Estimator, SpecError, Task, param_defaults
+from harness.matching import canonical_numbers
 from harness.params import MAX_SEED
 from harness.registry import format_spec, parse_spec
 from results.export import to_frame
@@ -188,7 +189,7 @@ def _new_grid(
     est_specs = [_estimator_spec(s, device) for s in estimators]
     seen: set[tuple[str, str]] = set()
     for e in est_specs:
-        key = (e.name, e.params_json)
+        key = (e.name, dumps(canonical_numbers(e.params)))
         if key in seen:
             raise SpecError(f"estimator {e.label!r} is given twice")
         seen.add(key)

@@ -193,6 +193,11 @@ def test_parameters_at_their_default_do_not_unmatch_cells():
     other["estimator_params"] = '{"k":5,"standardize":true}'
     with pytest.raises(InputError, match="share no cell"):
         compare(base, other)
+    # numbers match by value: kde's bandwidth (default "scott") keeps the type it was given
+    one, one_float = rows("kde", [0.0, 0.0]), rows("kde", [0.0, 0.0])
+    one["estimator_params"] = '{"bandwidth":1}'
+    one_float["estimator_params"] = '{"bandwidth":1.0}'
+    assert compare(one, one_float).matched == 2
 
 
 def test_speed_is_gated_only_as_a_ratio_to_ksg_in_the_same_run():

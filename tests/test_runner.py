@@ -324,6 +324,7 @@ def test_n_overrides_the_task_sample_size(db: Path) -> None:
         ({"estimators": ["fake_corr:shrink=2"]}, r"shrink must be in \[0, 1\)"),
         ({"task": "zzz"}, "unknown task 'zzz'; available: .*fake_gauss"),
         ({"estimators": ["fake_corr", "fake_corr:shrink=0"]}, "given twice"),
+        ({"estimators": ["kde:bandwidth=1", "kde:bandwidth=1.0"]}, "given twice"),
         ({"seeds": [1, 1]}, "seeds repeat"),
         ({"seeds": [-1]}, r"seeds must be integers in \[0, 2\*\*63\)"),
         ({"seeds": [2**63]}, r"in \[0, 2\*\*63\); got 9223372036854775808"),
