@@ -361,7 +361,8 @@ def _iter_batched(
             on_start(positions, infos)
         t0 = time.perf_counter()
         try:
-            values = est.estimate_batch([m[1].x for m in members], [m[1].y for m in members])
+            xs, ys = [m[1].x for m in members], [m[1].y for m in members]
+            values = est.estimate_batch(xs, ys, allow_nonfinite=True)
         except Exception as exc:
             share = (time.perf_counter() - t0) / len(members)
             msg = one_line(exc)

@@ -59,9 +59,11 @@ def versions() -> dict[str, str | None]:
 def _git(*args: str) -> str | None:
     if shutil.which("git") is None:
         return None
+    # the source tree's own repository, whatever GIT_DIR & co. the caller has set
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     try:
         done = subprocess.run(
-            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10
+            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, env=env
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -73,7 +75,8 @@ def git_info() -> dict[str, Any]:
     commit = _git("rev-parse", "HEAD")
     if commit is None:
         return {"commit": None, "dirty": None}
-    status = _git("status", "--porcelain", "--untracked-files=no")
+    # untracked files count (a new plugin module changes what runs); ignored ones do not
+    status = _git("status", "--porcelain")
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
 
 

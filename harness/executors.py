@@ -306,13 +306,19 @@ class ProcessExecutor(Executor):
                     self._discard(w)
 
     def _assign(self, job: Job, pending: deque[list[Any]]) -> None:
+        for w in [w for w in self._pool if w.chunk is None and not w.proc.is_alive()]:
+            self._discard(w)  # died while idle (e.g. the OOM killer): a new one replaces it
         idle = [w for w in self._pool if w.chunk is None]
         while pending and (idle or len(self._pool) < self.workers):
             worker = idle.pop() if idle else self._spawn()
             chunk = pending.popleft()
             worker.chunk, worker.finished, worker.running = chunk, set(), []
             worker.started = time.monotonic()
-            worker.conn.send((job, chunk))
+            try:
+                worker.conn.send((job, chunk))
+            except OSError:  # it died just now: the chunk waits for another worker
+                pending.appendleft(chunk)
+                self._discard(worker)
 
     def _wait_time(self, busy: list[_Worker]) -> float | None:
         if self.timeout is None:
@@ -335,6 +341,11 @@ class ProcessExecutor(Executor):
             self._discard(worker)
             if rest:
                 pending.appendleft(rest)
+            if len(positions) > 1:
+                # a batch died: each of its cells runs again alone, so only a cell
+                # that kills a worker by itself is failed
+                pending.extendleft([chunk[p]] for p in reversed(positions))
+                return
             msg_text = f"worker process died (exit code {code})"
             yield [
                 failed_row(job, chunk[p], msg_text, i)
@@ -351,10 +362,14 @@ class ProcessExecutor(Executor):
             worker.finished.update(p for p, c in enumerate(chunk) if c.key in keys)
             worker.running, worker.infos = [], []
             yield rows
-        elif kind == "error":  # the chunk loop itself broke; no row for the rest
+        elif kind == "error":  # the chunk loop itself broke: every cell without a row fails
             text = f"worker error: {msg[1]}"
-            yield [failed_row(job, chunk[p], text) for p in worker.unfinished()]
+            running = zip(worker.running, worker.infos, strict=True)
+            yield [failed_row(job, chunk[p], text, i) for p, i in running] + [
+                failed_row(job, chunk[p], text) for p in worker.unfinished()
+            ]
             worker.finished.update(range(len(chunk)))
+            worker.running, worker.infos = [], []
         elif kind == "done":
             worker.chunk, worker.running, worker.infos = None, [], []
 
@@ -366,8 +381,8 @@ class ProcessExecutor(Executor):
         now = time.monotonic()
         for worker in [w for w in self._pool if w.chunk is not None and w.running]:
             limit = self.timeout * len(worker.running)
-            if now - worker.started < limit:
-                continue
+            if now - worker.started < limit or worker.conn.poll():
+                continue  # in time, or its rows wait to be read (the driver was late)
             chunk = worker.chunk or []
             rest = [chunk[p] for p in worker.unfinished()]
             share = (now - worker.started) / len(worker.running)
@@ -440,6 +455,12 @@ def make_executor(
     check_timeout(timeout)
     if isinstance(executor, Executor):
         ex = executor
+        own = getattr(ex, "timeout", None)
+        if timeout is not None and own != timeout:
+            raise ValueError(
+                f"executor {ex.name!r} has its own timeout ({own}); give the timeout to the "
+                "executor object, not to run()"
+            )
     elif isinstance(executor, cf.Executor):
         ex = FuturesExecutor(executor)
     elif isinstance(executor, str) and executor in EXECUTORS:

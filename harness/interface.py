@@ -289,13 +289,23 @@ class Estimator:
             raise FloatingPointError(f"{self.name} produced a non-finite estimate ({value})")
         return value
 
-    def estimate_batch(self, xs: Sequence[Any], ys: Sequence[Any]) -> np.ndarray:
-        """Estimate MI for many sample pairs (validated first, all of them)."""
+    def estimate_batch(
+        self, xs: Sequence[Any], ys: Sequence[Any], *, allow_nonfinite: bool = False
+    ) -> np.ndarray:
+        """Estimate MI for many sample pairs (validated first, all of them).
+
+        A non-finite estimate raises FloatingPointError unless ``allow_nonfinite``
+        (the runner's choice: it fails only those cells, not their batch).
+        """
         if len(xs) != len(ys):
             raise InputError(f"xs and ys must have the same length; got {len(xs)} and {len(ys)}")
         pairs = [self._validate(x, y) for x, y in zip(xs, ys, strict=True)]
         values = np.asarray(self._estimate_batch(pairs), dtype=np.float64)
-        if not np.all(np.isfinite(values)):
+        if values.shape != (len(pairs),):
+            raise ValueError(
+                f"{self.name} returned estimates of shape {values.shape} for {len(pairs)} samples"
+            )
+        if not allow_nonfinite and not np.all(np.isfinite(values)):
             raise FloatingPointError(f"{self.name} produced a non-finite estimate")
         return values
 

@@ -150,17 +150,25 @@ class FakeBatched(Estimator):
     name = "fake_batched"
     capabilities = Capabilities(batched=True)
 
-    def __init__(self, batch_size: int = 4):
+    def __init__(
+        self, batch_size: int = 4, nan_first: bool = False, short: int = 0, crash: bool = False
+    ):
         self.batch_size = batch_size
+        self.nan_first = nan_first
+        self.short = short  # return this many estimates too few (a broken plugin)
+        self.crash = crash  # exit the process when a batch holds strongly dependent samples
 
     def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
         return corr_mi(x, y)
 
-    def estimate_batch(self, xs, ys) -> np.ndarray:
-        BATCHES.append(len(xs))
-        return np.array(
-            [corr_mi(np.asarray(x), np.asarray(y)) for x, y in zip(xs, ys, strict=True)]
-        )
+    def _estimate_batch(self, pairs) -> np.ndarray:
+        BATCHES.append(len(pairs))
+        if self.crash and any(_strong(x, y) for x, y in pairs):
+            os._exit(3)  # kills the worker with the whole batch
+        values = [corr_mi(x, y) for x, y in pairs]
+        if self.nan_first:  # the first of each batch fails; the others must not
+            values[0] = float("nan")
+        return np.array(values[: len(values) - self.short])
 
 
 class FakeOneDim(Estimator):

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -307,6 +308,76 @@ def test_a_non_finite_float_parameter_survives_the_store_and_resume(db: Path) ->
     capped = resumed[resumed["label"] == spec].sort_values("instance_index")
     assert capped["session"].tolist() == [2, 2, 2]
     np.testing.assert_allclose(capped["estimate"], want)
+
+
+@pytest.mark.parametrize("how", [{}, {"workers": 2}, {"timeout": 30.0}])
+def test_a_batch_that_breaks_fails_only_its_own_cells_and_loses_none(db: Path, how) -> None:
+    # a non-finite estimate fails its cell, not its batch
+    df = harness.run(["fake_batched:batch_size=3,nan_first=true"], "fake_levels", store=db,
+                     progress=False, run_id="nan", **how)  # fmt: skip
+    assert len(df) == 6
+    failed = df[df["status"] == "failed"].sort_values("instance_index")
+    assert failed["instance_index"].tolist() == [0, 3]  # the first of each batch of 3
+    assert failed["message"].str.contains("non-finite").all()
+    assert (df[df["status"] == "ok"]["estimate"].notna()).all()
+    # too few estimates: every cell of the batch gets a failed row (none lost)
+    df = harness.run(["fake_batched:batch_size=3,short=1"], "fake_levels", store=db,
+                     progress=False, run_id="short", **how)  # fmt: skip
+    assert len(df) == 6 and (df["status"] == "failed").all()
+    assert df["message"].str.contains("returned estimates of shape").all()
+
+
+def test_a_batch_that_kills_its_worker_fails_only_the_cell_that_does(db: Path) -> None:
+    # the strongly dependent instances (rho = 0.9: indices 4, 5) kill the process; the
+    # batch they share with others runs again one cell at a time
+    df = harness.run(["fake_batched:batch_size=6,crash=true"], "fake_levels", store=db,
+                     progress=False, workers=2)  # fmt: skip
+    status = df.set_index("instance_index")["status"].to_dict()
+    assert status == {0: "ok", 1: "ok", 2: "ok", 3: "ok", 4: "failed", 5: "failed"}
+    assert df[df["status"] == "failed"]["message"].str.contains("worker process died").all()
+
+
+def test_a_timeout_for_an_executor_object_must_be_its_own(db: Path) -> None:
+    from harness.executors import ProcessExecutor
+
+    with pytest.raises(SpecError, match="has its own timeout"):
+        harness.run("fake_corr", "fake_gauss", executor=ProcessExecutor(1), timeout=0.5,
+                    store=db, progress=False)  # fmt: skip
+    assert not db.exists()
+
+
+def test_the_timeout_spares_a_worker_whose_rows_wait_to_be_read() -> None:
+    from harness.executors import ProcessExecutor, _Worker
+
+    class Conn:
+        def __init__(self, ready: bool):
+            self.ready = ready
+
+        def poll(self) -> bool:
+            return self.ready
+
+        def close(self) -> None:
+            pass
+
+    class Proc:
+        def is_alive(self) -> bool:
+            return False
+
+        def join(self, timeout=None) -> None:
+            pass
+
+    ex = ProcessExecutor(1, timeout=0.01)
+    for ready, rows in ((True, 0), (False, 1)):
+        worker = _Worker(Proc(), Conn(ready), chunk=["cell"], running=[0], infos=[{}], started=0.0)
+        ex._pool = [worker]
+
+        def make_row(job, cell, info, status, **kw):
+            return status
+
+        out = list(ex._expire(None, deque(), make_row))
+        assert len(out) == rows
+        assert (worker in ex._pool) == ready  # its rows are read on the next turn
+    assert out == [["timeout"]]
 
 
 def test_n_overrides_the_task_sample_size(db: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -248,3 +249,33 @@ def test_reader_sees_committed_rows_while_writer_is_open(store: Store) -> None:
     # another connection (another process in real use) reads without waiting
     with Store(store.path, create=False) as reader:
         assert len(reader.rows(rid)) == 1
+
+
+def test_git_record_counts_untracked_files_and_ignores_the_callers_git_dir(
+    tmp_path, monkeypatch
+) -> None:
+    import shutil
+    import subprocess
+
+    from harness import environment
+
+    if shutil.which("git") is None:
+        pytest.skip("git not installed")
+
+    def repo(path, message):
+        path.mkdir()
+        names = ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL")
+        env = {**dict.fromkeys(names, "t"), "PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+        for args in (["init", "-q"], ["commit", "-q", "--allow-empty", "-m", message]):
+            subprocess.run(["git", *args], cwd=path, env=env, check=True)
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, env=env, check=True,
+                             capture_output=True, text=True)  # fmt: skip
+        return out.stdout.strip()
+
+    ours, other = repo(tmp_path / "src", "ours"), repo(tmp_path / "other", "other")
+    monkeypatch.setattr(environment, "REPO_ROOT", tmp_path / "src")
+    monkeypatch.setenv("GIT_DIR", str(tmp_path / "other" / ".git"))
+    assert ours != other
+    assert environment.git_info() == {"commit": ours, "dirty": False}
+    (tmp_path / "src" / "new_plugin.py").write_text("x = 1\n")  # untracked, not ignored
+    assert environment.git_info() == {"commit": ours, "dirty": True}
