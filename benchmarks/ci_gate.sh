@@ -30,7 +30,7 @@ status=0
 for task in "${TASKS[@]}"; do
     name=${task%%:*}
     "$PY" -m harness run --estimators "$ESTIMATORS" --task "$task" --n 2000 --seeds 0 \
-        --device cpu --store "$store" --run-id "gate-$name" --quiet >/dev/null
+        --device cpu --store "$store" --run-id "gate-$name" --quiet >/dev/null || exit 2
     if ((update)); then
         "$PY" -m harness export "gate-$name" --store "$store" -o "$BASELINE_DIR/$name.csv"
         continue

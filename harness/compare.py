@@ -75,6 +75,11 @@ class Tolerances:
         measured within its own run; ``inf`` turns the speed gate off.
     reference : str
         Estimator name whose median seconds normalise the others.
+    reference_slowdown : float
+        Allowed growth factor of the reference's own median seconds against the
+        baseline's. Loose, since the two runs may be on different machines, but
+        without it a slower reference (or a slowdown shared by every estimator)
+        would pass, as it shrinks the ratios; ``inf`` turns it off.
     """
 
     mae: float = 0.005
@@ -84,6 +89,7 @@ class Tolerances:
     spearman: float = 0.05
     speed_ratio: float = 3.0
     reference: str = "ksg"
+    reference_slowdown: float = 10.0
 
 
 def parse_tolerances(text: str, base: Tolerances | None = None) -> Tolerances:
@@ -93,7 +99,7 @@ def parse_tolerances(text: str, base: Tolerances | None = None) -> Tolerances:
     ------
     SpecError
         For an unknown key, a missing ``=`` or a value that is not a number >= 0
-        (``speed_ratio`` must be >= 1).
+        (``speed_ratio`` and ``reference_slowdown`` must be >= 1).
     """
     out = base or Tolerances()
     valid = {f.name: f for f in fields(Tolerances)}
@@ -110,7 +116,7 @@ def parse_tolerances(text: str, base: Tolerances | None = None) -> Tolerances:
             number = float(value)
         except ValueError:
             raise SpecError(f"tolerance {key} must be a number; got {value!r}") from None
-        low = 1.0 if key == "speed_ratio" else 0.0
+        low = 1.0 if key in ("speed_ratio", "reference_slowdown") else 0.0
         if not number >= low:
             raise SpecError(f"tolerance {key} must be >= {low:g}; got {value!r}")
         out = replace(out, **{key: number})
@@ -374,6 +380,23 @@ def _speed_checks(
     if ref is None:
         notes.append(f"{task}: no {tol.reference!r} rows, so no speed-ratio check")
         return rows
+    if mb[ref] > 0 and mc.get(ref, 0) > 0:
+        limit = tol.reference_slowdown
+        growth = mc[ref] / mb[ref]
+        rows.append(
+            dict(
+                task=task,
+                estimator=ref,
+                metric="seconds / baseline seconds",
+                scope="across runs",
+                baseline=1.0,
+                candidate=growth,
+                change=growth - 1.0,
+                allowed=f"<= x{limit:g}",
+                gated=bool(np.isfinite(limit)),
+                regressed=bool(np.isfinite(limit) and growth > limit * (1 + _EPS)),
+            )
+        )
     for label in mb.index:
         if label == ref or not (mb[ref] > 0 and mc.get(ref, 0) > 0):
             continue

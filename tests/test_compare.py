@@ -133,7 +133,11 @@ def test_score_tasks_are_not_gated_on_mae():
     cand = base.assign(estimate=base["estimate"] + 1.0)
     result = compare(base, cand)
     assert not result.regressed
-    assert list(result.checks["metric"]) == ["roc auc", "median seconds"]
+    assert list(result.checks["metric"]) == [
+        "roc auc",
+        "median seconds",
+        "seconds / baseline seconds",
+    ]
 
 
 def test_spearman_drop_on_rank_tasks():
@@ -217,6 +221,12 @@ def test_speed_is_gated_only_as_a_ratio_to_ksg_in_the_same_run():
     assert compare(base, cand(0.1, 0.61)).regressed  # ratio 6.1 > 3 x 2
     assert not compare(base, cand(0.1, 0.61), Tolerances(speed_ratio=float("inf"))).regressed
     assert not compare(base, cand(0.1, 0.61), Tolerances(speed_ratio=3.05)).regressed
+    # a slower reference shrinks every ratio: its own time is gated, loosely (machines differ)
+    slow_ksg = compare(base, cand(1.5, 0.2))  # ksg 15x slower; kde's ratio falls to 0.13
+    own = check(slow_ksg, "ksg", "seconds / baseline seconds", "across runs")
+    assert own["candidate"] == pytest.approx(15.0) and own["regressed"] and slow_ksg.regressed
+    assert not compare(base, cand(1.5, 0.2), Tolerances(reference_slowdown=20)).regressed
+    assert not compare(base, cand(1.0, 0.2)).regressed  # 10x: at the bound
 
 
 def test_runs_of_different_grids_are_an_error():

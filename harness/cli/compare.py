@@ -44,7 +44,8 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         help=(
             "allowed worsening; keys mae (nats, default 0.005), level_bias (nats, 0.01), "
             "order_accuracy (fraction, 0.02), auc (0.02), spearman (0.05), speed_ratio "
-            "(factor, 3; inf: off), "
+            "(factor, 3; inf: off), reference_slowdown (the reference's own seconds against the "
+            "baseline's, factor, 10; inf: off), "
             "reference (estimator for the speed ratio, ksg)"
         ),
     )
