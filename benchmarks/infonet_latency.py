@@ -61,6 +61,7 @@ def main() -> int:
     else:
         hw = f"cpu x{torch.get_num_threads()}"
     lines = ["device,n,batch,seconds_per_call,seconds_per_distribution,distributions_per_second"]
+    print(lines[0], flush=True)
     gen = torch.Generator().manual_seed(0)
     for n in [int(s) for s in args.ns.split(",")]:
         for b in [int(s) for s in batches.split(",")]:

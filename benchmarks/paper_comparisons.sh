@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The neural-estimator comparisons of the InfoNet and NDoE papers, on our tasks.
 #
-#   bash benchmarks/paper_comparisons.sh [STEP ...]     # steps: mine-levels mine-order mvn cubic
+#   bash benchmarks/paper_comparisons.sh [STEP ...]     # default: mine-levels mine-levels-b100 mine-order mvn cubic
 #
 #   steps also: mine-order-b100 mvn-doe cubic-doe fig5 fig5-std fig5-mine1000 fig5-infonet1000
 #               fig5-infonet5000
@@ -36,15 +36,19 @@ STORE=${STORE:-runs/paper/paper.sqlite}
 mkdir -p "$(dirname "$STORE")" benchmarks/results
 export OMP_NUM_THREADS=1
 
-run() {  # run-id, then harness run arguments
+run() {  # name, then harness run arguments
     local id=$1
     shift
-    if $PY -m harness runs --store "$STORE" 2>/dev/null | grep -Eq "^[[:space:]]*$id([[:space:]]|$)"; then
-        $PY -m harness run --resume "$id" --store "$STORE" -q
+    # the run id carries a hash of the arguments: the same step resumes its run, a
+    # changed one (other estimators, FIG5_PROJECTIONS ...) starts a new run
+    local rid
+    rid="$id-$(printf '%s\0' "$@" | sha256sum | cut -c1-8)"
+    if $PY -m harness runs --store "$STORE" 2>/dev/null | grep -Eq "^[[:space:]]*$rid([[:space:]]|$)"; then
+        $PY -m harness run --resume "$rid" --store "$STORE" -q
     else
-        $PY -m harness run --run-id "$id" --store "$STORE" -q "$@"
+        $PY -m harness run --run-id "$rid" --store "$STORE" -q "$@"
     fi
-    $PY -m harness export "$id" --store "$STORE" -o "benchmarks/results/paper_$id.csv${SUFFIX:-}"
+    $PY -m harness export "$rid" --store "$STORE" -o "benchmarks/results/paper_$id.csv${SUFFIX:-}"
 }
 
 fig5() {  # InfoNet Fig. 5 grid: run-id prefix, then estimator specs; AUC vs n
