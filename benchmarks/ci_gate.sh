@@ -7,7 +7,8 @@
 #
 # Grid: ksg, kde, infonet (CPU) on gmm_levels (3 mixtures per level) and gmm_order
 # (5 triplets per K), n = 2000, seed 0 -- about a minute on 2 cores. Accuracy is gated;
-# speed only as seconds relative to KSG within the same run (see harness/compare.py).
+# speed as seconds relative to KSG within the same run, and KSG's own seconds loosely
+# against the baseline's (see harness/compare.py).
 # PYTHON (default: python) and BASELINE_DIR (default: benchmarks/baseline) override.
 set -euo pipefail
 cd "$(dirname "$0")/.."
