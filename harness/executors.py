@@ -260,7 +260,18 @@ class ProcessExecutor(Executor):
             daemon=True,
             name="mi-harness-worker",
         )
-        proc.start()
+        # a spawned child re-runs the driver script's imports before _worker_main sets
+        # the thread variables: it must inherit them (Numba reads its count at import)
+        saved = {k: os.environ.get(k) for k in self.env}
+        os.environ.update(self.env)
+        try:
+            proc.start()
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
         child.close()
         worker = _Worker(proc, parent)
         self._pool.append(worker)

@@ -181,6 +181,17 @@ class FakeOneDim(Estimator):
         return corr_mi(x, y)
 
 
+class FakeNumbaThreads(Estimator):
+    """Returns the Numba thread count its process started with."""
+
+    name = "fake_numba_threads"
+
+    def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
+        import numba
+
+        return float(numba.config.NUMBA_NUM_THREADS)
+
+
 class FakeCap(Estimator):
     """Correlation-based Gaussian MI capped at ``cap`` (inf: no cap)."""
 
@@ -253,6 +264,7 @@ ESTIMATORS = (
     FakeBatched,
     FakeOneDim,
     FakeCap,
+    FakeNumbaThreads,
 )
 TASKS = (FakeGauss, FakeLevels)
 

@@ -346,6 +346,30 @@ def test_a_timeout_for_an_executor_object_must_be_its_own(db: Path) -> None:
     assert not db.exists()
 
 
+def test_workers_start_with_the_thread_limits_even_when_the_driver_imported_numba(
+    tmp_path: Path,
+) -> None:
+    # a spawned worker re-runs the driver script's imports before its own set-up
+    script = tmp_path / "driver.py"
+    script.write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "import numba  # reads NUMBA_NUM_THREADS once, at import\n"
+        "import fake_plugins as fp\n"
+        "import harness\n"
+        "if __name__ == '__main__':\n"
+        "    fp.register()\n"
+        "    df = harness.run(['fake_numba_threads'], 'fake_gauss', workers=2,\n"
+        f"                     store={str(tmp_path / 'r.sqlite')!r}, progress=False)\n"
+        "    print(sorted(set(df['estimate'])))\n"
+    )
+    env = {**os.environ, "NUMBA_NUM_THREADS": "2"}
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
+                          text=True, timeout=120, cwd=Path(__file__).parents[1])  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[1.0]"  # the workers' limit, not the driver's
+
+
 def test_the_timeout_spares_a_worker_whose_rows_wait_to_be_read() -> None:
     from harness.executors import ProcessExecutor, _Worker
 
