@@ -124,18 +124,12 @@ def test_bad_params(spec, match):
 
 
 @pytest.mark.parametrize("leave_one_out", [False, True])
-def test_estimate_is_the_same_on_one_and_on_all_numba_threads(leave_one_out):
-    import numba
-
+def test_estimate_is_the_same_on_one_and_on_all_numba_threads(leave_one_out, on_one_numba_thread):
     rng = np.random.default_rng(3)
     x = rng.normal(size=(700, 2))
     y = x[:, :1] + rng.normal(size=(700, 1))
     est = KDE(leave_one_out=leave_one_out)
     everywhere = est.estimate(x, y)
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
+    with on_one_numba_thread():
         one = est.estimate(x, y)
-    finally:
-        numba.set_num_threads(before)
     assert one == everywhere

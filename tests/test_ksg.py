@@ -258,20 +258,14 @@ def test_bad_params(spec, match):
         estimators.make(spec)
 
 
-def test_estimate_is_the_same_on_one_and_on_all_numba_threads():
-    import numba
-
+def test_estimate_is_the_same_on_one_and_on_all_numba_threads(on_one_numba_thread):
     rng = np.random.default_rng(3)
     x = rng.normal(size=(500, 2))
     y = x[:, :1] + rng.normal(size=(500, 1))
     est = KSG(k=4)
     everywhere = est.estimate(x, y)
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
+    with on_one_numba_thread():
         one = est.estimate(x, y)
-    finally:
-        numba.set_num_threads(before)
     assert one == everywhere
 
 
