@@ -1193,3 +1193,18 @@ def test_evaluation_numbers_are_those_of_its_stored_rows(tmp_path, one_torch_thr
     exported = pd.read_csv(export_rows(ev, tmp_path / "rows.csv"))
     parts = ("gmm_levels", "gmm_order", "gaussian", "gmm_levels_split", "weak_dependence")
     assert set(exported.run_id) == {ev[p]["run"] for p in parts} | {small["run"]}
+
+
+def test_ship_installs_the_checkpoint_with_its_evaluation(tmp_path, monkeypatch):
+    from estimators.infonet import evaluate as ev
+
+    target = tmp_path / "package" / "infonet.pt"
+    monkeypatch.setattr(ev, "DEFAULT_CHECKPOINT", target)
+    torch.manual_seed(0)
+    src = tmp_path / "best.pt"
+    save_model(InfoNetModel(TINY).eval(), src, {"steps": 3})
+    assert ev.ship(src, {"gmm_order": {"mean_accuracy": 0.5}}) == target
+    model, card = load_model(target)  # the checksum matches the copied file
+    assert card["evaluation"] == {"gmm_order": {"mean_accuracy": 0.5}}
+    assert card["file"] == "infonet.pt" and card["steps"] == 3
+    assert sorted(p.name for p in target.parent.iterdir()) == ["infonet.json", "infonet.pt"]

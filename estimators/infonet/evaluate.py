@@ -198,9 +198,14 @@ def ship(checkpoint: str | Path, evaluation: dict[str, Any]) -> Path:
     card["evaluation"] = evaluation
     card["file"] = DEFAULT_CHECKPOINT.name
     DEFAULT_CHECKPOINT.parent.mkdir(parents=True, exist_ok=True)
+    # both files complete beside the old pair before either replaces it
+    card_tmp = card_path(DEFAULT_CHECKPOINT).with_suffix(".json.tmp")
+    card_tmp.write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
     if src.resolve() != DEFAULT_CHECKPOINT.resolve():
-        shutil.copyfile(src, DEFAULT_CHECKPOINT)
-    card_path(DEFAULT_CHECKPOINT).write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
+        model_tmp = DEFAULT_CHECKPOINT.with_suffix(".pt.tmp")
+        shutil.copyfile(src, model_tmp)
+        model_tmp.replace(DEFAULT_CHECKPOINT)
+    card_tmp.replace(card_path(DEFAULT_CHECKPOINT))
     load_model(DEFAULT_CHECKPOINT)  # the checksum still matches
     return DEFAULT_CHECKPOINT
 
