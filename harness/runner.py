@@ -35,7 +35,7 @@ from harness.matching import canonical_numbers
 from harness.params import MAX_SEED
 from harness.registry import format_spec, parse_spec
 from results.export import to_frame
-from results.schema import dumps
+from results.schema import NON_FINITE_TEXT, dumps
 from results.store import Store, StoreError, default_path, new_run_id, now
 
 __all__ = ["FINAL", "RETRYABLE", "make_chunks", "plan", "run"]
@@ -54,10 +54,6 @@ MAX_BATCH_CHUNK = 64
 # -- specs ---------------------------------------------------------------------
 
 
-#: How :func:`results.schema.jsonable` writes non-finite floats (JSON has none).
-_NON_FINITE = {repr(v): v for v in (math.inf, -math.inf, math.nan)}
-
-
 def _float_params(params: dict[str, Any], cls: type) -> dict[str, Any]:
     """``params`` with float parameters (those whose default is a float) as floats:
     an integer becomes a float, so ``shrink=0`` and ``shrink=0.0`` are one
@@ -70,8 +66,8 @@ def _float_params(params: dict[str, Any], cls: type) -> dict[str, Any]:
             continue
         if isinstance(value, int):
             out[key] = float(value)
-        elif isinstance(value, str) and value in _NON_FINITE:
-            out[key] = _NON_FINITE[value]
+        elif isinstance(value, str) and value in NON_FINITE_TEXT:
+            out[key] = NON_FINITE_TEXT[value]
     return out
 
 

@@ -140,8 +140,13 @@ def ddl() -> list[str]:
     ]
 
 
+#: Non-finite floats as :func:`jsonable` writes them (JSON has none): text to read back.
+NON_FINITE_TEXT = {repr(v): v for v in (math.inf, -math.inf, math.nan)}
+
+
 def jsonable(value: Any) -> Any:
-    """``value`` as plain JSON types (NumPy scalars/arrays, tuples, non-finite floats)."""
+    """``value`` as plain JSON types (NumPy scalars/arrays, tuples, non-finite floats
+    as the text of :data:`NON_FINITE_TEXT`)."""
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
