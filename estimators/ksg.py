@@ -123,10 +123,11 @@ def _psi_table(size: int) -> np.ndarray:
 
 @njit(cache=True)
 def _mean_psi(cx, cy, shift, table):
-    """``mean(psi(max(cx + shift, 1)) + psi(max(cy + shift, 1)))``."""
+    """``mean(psi(cx + shift) + psi(cy + shift))`` (every term's argument is >= 1:
+    counts include the point itself, and ties at distance 0 are refused)."""
     total = 0.0
     for i in range(cx.shape[0]):
-        total += table[max(cx[i] + shift, 1)] + table[max(cy[i] + shift, 1)]
+        total += table[cx[i] + shift] + table[cy[i] + shift]
     return total / cx.shape[0]
 
 
