@@ -47,12 +47,19 @@ def save_model(model: InfoNetModel, path: str | Path, card: dict[str, Any]) -> d
         parameters=int(sum(p.numel() for p in model.parameters())),
         size_bytes=tmp.stat().st_size,
     )
-    card_tmp = card_path(path).with_suffix(".json.tmp")
-    card_tmp.write_text(json.dumps(full, indent=2, sort_keys=True) + "\n")
-    # both files are complete before either replaces the old pair
-    tmp.replace(path)
-    card_tmp.replace(card_path(path))
+    install(path, full, weights=tmp)
     return full
+
+
+def install(path: Path, card: dict[str, Any], weights: Path | None = None) -> None:
+    """Put ``card`` beside ``path``, and the complete file ``weights`` (if given) at
+    ``path``: both are written in full before either replaces the old pair, so an
+    interruption never leaves weights beside a card of other weights."""
+    card_tmp = card_path(path).with_suffix(".json.tmp")
+    card_tmp.write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
+    if weights is not None:
+        weights.replace(path)
+    card_tmp.replace(card_path(path))
 
 
 def load_model(

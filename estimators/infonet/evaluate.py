@@ -33,7 +33,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from estimators.infonet.checkpoint import DEFAULT_CHECKPOINT, card_path, load_card, load_model
+from estimators.infonet.checkpoint import (
+    DEFAULT_CHECKPOINT,
+    install,
+    load_card,
+    load_model,
+)
 from estimators.infonet.estimator import InfoNet
 
 # the weak-dependence check: rho = WEAK_RHO (MI 0.020 nats) against 0 at n = WEAK_N, the
@@ -198,14 +203,11 @@ def ship(checkpoint: str | Path, evaluation: dict[str, Any]) -> Path:
     card["evaluation"] = evaluation
     card["file"] = DEFAULT_CHECKPOINT.name
     DEFAULT_CHECKPOINT.parent.mkdir(parents=True, exist_ok=True)
-    # both files complete beside the old pair before either replaces it
-    card_tmp = card_path(DEFAULT_CHECKPOINT).with_suffix(".json.tmp")
-    card_tmp.write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
+    weights = None
     if src.resolve() != DEFAULT_CHECKPOINT.resolve():
-        model_tmp = DEFAULT_CHECKPOINT.with_suffix(".pt.tmp")
-        shutil.copyfile(src, model_tmp)
-        model_tmp.replace(DEFAULT_CHECKPOINT)
-    card_tmp.replace(card_path(DEFAULT_CHECKPOINT))
+        weights = DEFAULT_CHECKPOINT.with_suffix(".pt.tmp")
+        shutil.copyfile(src, weights)
+    install(DEFAULT_CHECKPOINT, card, weights)
     load_model(DEFAULT_CHECKPOINT)  # the checksum still matches
     return DEFAULT_CHECKPOINT
 
