@@ -52,6 +52,7 @@ __all__ = [
     "rank_table",
     "summarize",
     "summary_kind",
+    "task_class",
     "wilson_interval",
     "SAMPLE_COLUMNS",
     "SCORE_SUMMARIES",
@@ -715,17 +716,24 @@ def _first_seen_order(out: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
     return out.iloc[np.lexsort([np.arange(len(out)), pos])]
 
 
+def task_class(name: str) -> type | None:
+    """The registered task class called ``name``; None for a task not installed (or
+    not loading) where the rows are read."""
+    try:
+        import tasks
+
+        return tasks.registry.get_class(str(name))
+    except Exception:
+        return None
+
+
 def summary_kind(df: pd.DataFrame, task: str | None = None) -> str:
     """The summary a results frame calls for: its task class's (``task``, else the
     frame's one task), else guessed from columns."""
     names = [task] if task is not None else (pd.unique(df["task"]) if "task" in df else [])
-    if len(names) == 1:
-        try:
-            import tasks
-
-            return str(tasks.registry.get_class(str(names[0])).summary)
-        except Exception:
-            pass
+    cls = task_class(names[0]) if len(names) == 1 else None
+    if cls is not None:
+        return str(cls.summary)
     if "level" in df:
         return "levels"
     if "triplet" in df and "member" in df:

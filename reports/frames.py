@@ -243,12 +243,8 @@ def sliced_labels(df: pd.DataFrame) -> list[str]:
 def task_facets(task: str) -> tuple[str, ...]:
     """The task class's :attr:`~harness.interface.Task.facets` (none for a task outside
     the registry)."""
-    import tasks
-
-    try:
-        return tuple(tasks.registry.get_class(task).facets)
-    except SpecError:
-        return ()
+    cls = metrics.task_class(task)
+    return () if cls is None else tuple(cls.facets)
 
 
 def view_kind(task: str, df: pd.DataFrame) -> str:
