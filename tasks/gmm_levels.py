@@ -131,11 +131,12 @@ class GMMLevels(Task):
         if cached is not None and cached[0] == key:
             return cached[1]
         usable = stored_sets(self.name, self.set_seed, BUILDER_VERSION, self._usable)
-        path, arrays = next(loadable_sets(usable), (None, None))
-        if path is None or arrays is None:
+        found = next(loadable_sets(usable), None)  # the smallest that reads
+        if found is None:
             raise missing_set_error(
                 self.name, "per_level", self.per_level, self.set_seed, BUILDER_VERSION
             )
+        path, arrays = found
         rows = []
         for level in self._level_values():
             hits = np.flatnonzero(np.round(arrays["level"] * 1000).astype(int) == _level_key(level))
