@@ -8,8 +8,9 @@ the bound evaluated on the chosen sample by :func:`evaluate`.
 Product-of-marginals pairs in training are the minibatch with ``y`` rolled by
 one place (the rows are already in random order, so no row meets its own
 ``y``). Evaluation, for bounds without a score matrix, pairs each row with
-``EVAL_SHUFFLES`` fixed derangements of the sample; InfoNCE is evaluated on
-consecutive chunks of ``batch_size`` rows and averaged, so it stays below
+``EVAL_SHUFFLES`` fixed derangements of the sample; InfoNCE scores each row
+once within a block of ``batch_size`` rows (the rows past the last whole block
+within the block of the last ``batch_size``), so it stays below
 ``log(batch_size)``.
 """
 
