@@ -380,25 +380,26 @@ def _speed_checks(
     if ref is None:
         notes.append(f"{task}: no {tol.reference!r} rows, so no speed-ratio check")
         return rows
-    if mb[ref] > 0 and mc.get(ref, 0) > 0:
-        limit = tol.reference_slowdown
-        growth = mc[ref] / mb[ref]
-        rows.append(
-            dict(
-                task=task,
-                estimator=ref,
-                metric="seconds / baseline seconds",
-                scope="across runs",
-                baseline=1.0,
-                candidate=growth,
-                change=growth - 1.0,
-                allowed=f"<= x{limit:g}",
-                gated=bool(np.isfinite(limit)),
-                regressed=bool(np.isfinite(limit) and growth > limit * (1 + _EPS)),
-            )
+    if not (mb[ref] > 0 and mc.get(ref, 0) > 0):  # no reference time to divide by
+        return rows
+    limit = tol.reference_slowdown
+    growth = mc[ref] / mb[ref]
+    rows.append(
+        dict(
+            task=task,
+            estimator=ref,
+            metric="seconds / baseline seconds",
+            scope="across runs",
+            baseline=1.0,
+            candidate=growth,
+            change=growth - 1.0,
+            allowed=f"<= x{limit:g}",
+            gated=bool(np.isfinite(limit)),
+            regressed=bool(np.isfinite(limit) and growth > limit * (1 + _EPS)),
         )
+    )
     for label in mb.index:
-        if label == ref or not (mb[ref] > 0 and mc.get(ref, 0) > 0):
+        if label == ref:
             continue
         rb, rc = mb[label] / mb[ref], mc.get(label, np.nan) / mc[ref]
         regressed = bool(np.isfinite(tol.speed_ratio) and rc > tol.speed_ratio * rb * (1 + _EPS))
