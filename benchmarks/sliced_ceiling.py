@@ -30,7 +30,7 @@ with no dependence at all, and whether it moves with the statistic that
 carries a Gaussian slice's dependence (the squared rank correlation). For each
 estimator and n: mean, sd and excess kurtosis of the estimate over ``draws``
 independent Gaussian pairs, its correlation there with the squared Spearman
-correlation, and the ROC AUC (DeLong standard error) of rho = 0.2 against
+correlation, and the ROC AUC (DeLong standard error) of rho (``--rho``, 0.2) against
 rho = 0 on ``draws`` of each. CSV columns: estimator, n, draws, null_mean,
 null_sd, null_kurtosis, corr_rank2, auc, auc_se, and each estimator's AUC minus the
 first one's on the same draws with its paired (DeLong) standard error,
@@ -302,7 +302,7 @@ def _part_rows(args: argparse.Namespace) -> Iterator[dict]:
         first: dict[int, np.ndarray] = {}  # the first estimator's scores per n
         for spec in args.estimator or ["infonet", "ksg", "plugin"]:
             for n in sizes:
-                row = slice_noise(spec, n, args.draws, first=first.get(n))
+                row = slice_noise(spec, n, args.draws, args.rho, first=first.get(n))
                 first.setdefault(n, row.pop("scores"))
                 yield row
     elif args.part == "pooling":
@@ -332,6 +332,12 @@ def main() -> int:
     p.add_argument("--per-d", type=int, default=100, help="order: triplets per d")
     p.add_argument("--trials", type=int, default=2, help="independence: trials per cell")
     p.add_argument("--draws", type=int, default=2000, help="slice-noise: samples per rho")
+    p.add_argument(
+        "--rho",
+        type=float,
+        default=0.2,
+        help="slice-noise: the dependent draws' correlation (0.06 is about a d = 128 slice's)",
+    )
     p.add_argument(
         "--estimator",
         action="append",
