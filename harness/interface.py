@@ -87,7 +87,10 @@ def _as_2d(a: Any, label: str) -> np.ndarray:
             f"{label} is a masked array with {int(np.ma.count_masked(a))} masked entries; "
             "drop the rows they belong to first"
         )
-    raw = np.asanyarray(a)
+    try:
+        raw = np.asanyarray(a)  # once: a list is not converted twice
+    except (TypeError, ValueError) as exc:  # e.g. ragged rows
+        raise InputError(f"{label} must be numeric; could not convert: {exc}") from None
     if raw.dtype.kind in _REFUSED_KINDS:
         raise InputError(f"{label} holds {_REFUSED_KINDS[raw.dtype.kind]}; got dtype {raw.dtype}")
     if raw.dtype.kind in "iu" and raw.size and max(int(raw.max()), -int(raw.min())) > _EXACT_INT:
@@ -96,7 +99,7 @@ def _as_2d(a: Any, label: str) -> np.ndarray:
             "subtract an offset or rescale first"
         )
     try:
-        arr = np.asarray(a, dtype=np.float64)
+        arr = np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise InputError(f"{label} must be numeric; could not convert: {exc}") from None
     if arr.ndim == 1:

@@ -26,6 +26,8 @@ Y = X + RNG.standard_normal(50)
         # squares underflow: a variance of 0 where the data vary
         (X * 1e-200, r"x column 0 holds values only up to .* below 1e-150"),
         (np.c_[X, X * 1e-160], "x column 1 holds values only up to"),
+        ([[1.0, 2.0], [3.0]] * 25, "x must be numeric; could not convert"),  # ragged rows
+        (np.array([object(), 1.0] * 25, dtype=object), "x must be numeric"),
     ],
 )
 def test_refused_samples(x, match):
