@@ -219,7 +219,11 @@ class Estimator:
     Subclasses set the class attributes ``name`` and ``capabilities``, take
     plain keyword parameters in ``__init__`` (stored unchanged, no work done),
     validate them in :meth:`_check_params`, and implement :meth:`_estimate`
-    on validated float64 arrays. Estimates are in nats.
+    on validated float64 arrays (batched ones also :meth:`_estimate_batch`).
+    Estimates are in nats. The public :meth:`estimate` and :meth:`estimate_batch`
+    are the base class's: they validate, check the result, and the runner calls
+    ``estimate_batch(..., allow_nonfinite=True)``, so an override of them must
+    keep that signature.
     """
 
     name: ClassVar[str] = ""
