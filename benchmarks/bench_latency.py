@@ -10,6 +10,8 @@ the machine cannot run (``cuda`` without a GPU, a classical estimator on
 
 from __future__ import annotations
 
+import numpy as np
+
 import estimators
 
 from ._common import DEVICES, gaussian_pair, one_thread, require_device, sync
@@ -90,3 +92,33 @@ class TimeInfoNetBatch:
     def time_estimate_batch(self, batch: int, device: str) -> None:
         self.est.estimate_batch(self.xs, self.ys)
         sync(device)
+
+
+class TimeKSGColumns:
+    """Seconds per 2-D KSG estimate by the shape of the x column (y is Gaussian).
+
+    ``gaussian`` is the usual case; ``binary`` (two values, ties broken by KSG's
+    jitter) and ``codes`` (1,000 integer codes, a scale far from y's) make each
+    neighbourhood long and thin in rank space, which a square search of the rank
+    grid once paid for with about O(n^2) work.
+    """
+
+    params = [["gaussian", "binary", "codes"], [2000, 20000, 100000]]
+    param_names = ["x", "n"]
+    number = 1
+    repeat = (1, 5, 20.0)
+    warmup_time = 0.0
+
+    def setup(self, column: str, n: int) -> None:
+        rng = np.random.default_rng(0)
+        draw = {
+            "gaussian": lambda: rng.normal(size=n),
+            "binary": lambda: rng.integers(0, 2, n).astype(float),
+            "codes": lambda: rng.integers(0, 1000, n).astype(float),
+        }
+        self.x, self.y = draw[column](), rng.normal(size=n)
+        self.est = estimators.make("ksg")
+        self.est.estimate(self.x, self.y)
+
+    def time_estimate(self, column: str, n: int) -> None:
+        self.est.estimate(self.x, self.y)

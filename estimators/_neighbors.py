@@ -10,9 +10,10 @@ are exact, not approximate.
 -------------
 For two columns, :func:`grid_knn_2d` bins points into ``g x g`` cells whose
 edges are sample quantiles of each column (so cells hold about equally many
-points whatever the marginals), stores them cell by cell, and searches square
-rings of cells around each query until the k-th distance is no larger than the
-distance to the searched square's edge. Building it costs two sorts and O(n).
+points whatever the marginals), stores them cell by cell, and grows a rectangle
+of cells around each query, one column or row at a time across its nearest
+side, until the k-th distance is no larger than the distance to that side.
+Building it costs two sorts and O(n).
 
 Tree layout
 -----------
@@ -596,21 +597,6 @@ def _scan_cells(px, py, a, b, xi, yi, best, best_idx, worst):
     return worst
 
 
-@njit(cache=True, inline="always")
-def _outside_bound(cx, cy, r, g, xi, yi, edge_x, edge_y):
-    """Least distance from (xi, yi) to any point outside the cell square of radius r."""
-    bound = np.inf
-    if cx - r > 0:
-        bound = min(bound, xi - edge_x[cx - r])
-    if cx + r + 1 < g:
-        bound = min(bound, edge_x[cx + r + 1] - xi)
-    if cy - r > 0:
-        bound = min(bound, yi - edge_y[cy - r])
-    if cy + r + 1 < g:
-        bound = min(bound, edge_y[cy + r + 1] - yi)
-    return bound
-
-
 @njit(parallel=True, cache=True)
 def _grid_knn_counts(
     start, px, py, pid, edge_x, edge_y, g, k, variant, sx, rank_x, sy, rank_y, n_chunks
@@ -646,55 +632,62 @@ def _grid_knn_counts(
                     for j in range(start[base + r0], start[base + r1 + 1]):
                         dist = max(abs(px[j] - xi), abs(py[j] - yi))
                         worst = _offer(dist, j, best, best_idx)
-                r = 1
+                # grow the searched rectangle of cells [xl, xh] x [yl, yh] one column or
+                # row at a time, always across the side nearest the query: every point
+                # outside is at least that side's distance away (rounding is monotone).
+                # Growing sides separately keeps the search short when the neighbourhood
+                # is long and thin in rank space (tied or differently scaled columns).
+                xl = max(cx - 1, 0)
+                xh = min(cx + 1, g - 1)
+                yl = r0
+                yh = r1
                 while True:
-                    # every unsearched point is at least `bound` away (rounding is monotone)
-                    bound = _outside_bound(cx, cy, r, g, xi, yi, edge_x, edge_y)
-                    if worst <= bound or bound == np.inf:
+                    side = -1
+                    bound = np.inf
+                    if xl > 0 and xi - edge_x[xl] < bound:
+                        bound = xi - edge_x[xl]
+                        side = 0
+                    if xh + 1 < g and edge_x[xh + 1] - xi < bound:
+                        bound = edge_x[xh + 1] - xi
+                        side = 1
+                    if yl > 0 and yi - edge_y[yl] < bound:
+                        bound = yi - edge_y[yl]
+                        side = 2
+                    if yh + 1 < g and edge_y[yh + 1] - yi < bound:
+                        bound = edge_y[yh + 1] - yi
+                        side = 3
+                    if side < 0 or worst <= bound:
                         break
-                    r += 1
-                    # ring r: full edge columns, top and bottom cells of inner columns
-                    lo_row = max(cy - r, 0)
-                    hi_row = min(cy + r, g - 1)
-                    for c in range(max(cx - r, 0), min(cx + r, g - 1) + 1):
-                        base = c * g
-                        if c == cx - r or c == cx + r:
-                            worst = _scan_cells(
-                                px,
-                                py,
-                                start[base + lo_row],
-                                start[base + hi_row + 1],
-                                xi,
-                                yi,
-                                best,
-                                best_idx,
-                                worst,
-                            )
-                            continue
-                        if cy - r >= 0:
-                            worst = _scan_cells(
-                                px,
-                                py,
-                                start[base + cy - r],
-                                start[base + cy - r + 1],
-                                xi,
-                                yi,
-                                best,
-                                best_idx,
-                                worst,
-                            )
-                        if cy + r < g:
-                            worst = _scan_cells(
-                                px,
-                                py,
-                                start[base + cy + r],
-                                start[base + cy + r + 1],
-                                xi,
-                                yi,
-                                best,
-                                best_idx,
-                                worst,
-                            )
+                    if side < 2:  # a whole column, one contiguous run of cells
+                        if side == 0:
+                            xl -= 1
+                            base = xl * g
+                        else:
+                            xh += 1
+                            base = xh * g
+                        worst = _scan_cells(
+                            px,
+                            py,
+                            start[base + yl],
+                            start[base + yh + 1],
+                            xi,
+                            yi,
+                            best,
+                            best_idx,
+                            worst,
+                        )
+                        continue
+                    if side == 2:
+                        yl -= 1
+                        row = yl
+                    else:
+                        yh += 1
+                        row = yh
+                    for c in range(xl, xh + 1):
+                        cell_j = c * g + row
+                        worst = _scan_cells(
+                            px, py, start[cell_j], start[cell_j + 1], xi, yi, best, best_idx, worst
+                        )
                 ex = 0.0
                 ey = 0.0
                 for m in range(k + 1):

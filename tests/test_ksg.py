@@ -124,6 +124,12 @@ def grid_cases():
     x = rng.uniform(size=800)
     yield "deterministic", x, x**2
     yield "tiny", rng.normal(size=6), rng.normal(size=6)
+    # long, thin neighbourhoods in rank space (jittered as KSG jitters ties): a
+    # two-valued column, and integer codes on a scale far from the other column's
+    x = rng.integers(0, 2, 3000) + 1e-10 * rng.uniform(-1, 1, 3000)
+    yield "two-valued", x, rng.normal(size=3000)
+    x = rng.integers(0, 1000, 2000) + 1e-7 * rng.uniform(-1, 1, 2000)
+    yield "codes", x, rng.normal(size=2000)
 
 
 @pytest.mark.parametrize("k", [1, 3, 5])
