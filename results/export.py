@@ -147,6 +147,36 @@ def read(path: str | Path) -> pd.DataFrame:
         raise FileNotFoundError(f"no such file: {path}")
     if fmt == "parquet":
         return _coerce(pd.read_parquet(path))
-    # text columns stay text: "1" as an instance id must not become a number
-    text = {c: object for c in _TEXT}
-    return _coerce(pd.read_csv(path, dtype=text, keep_default_na=False, na_values=[""]))
+    # everything is read as text; standard columns get their dtypes, and a meta
+    # column becomes numbers or booleans only when every value is written the way
+    # the writer writes one ("007" stays text, as does "1" as an instance id)
+    df = pd.read_csv(path, dtype=object, keep_default_na=False, na_values=[""])
+    for col in df.columns:
+        if col not in _FLOAT + _INT + _TEXT:
+            df[col] = _meta_column(df[col])
+    return _coerce(df)
+
+
+def _written_as_number(text: str) -> bool:
+    """Whether ``text`` is how :func:`write` writes an int or a float."""
+    try:
+        return str(int(text)) == text
+    except ValueError:
+        pass
+    try:
+        return repr(float(text)) == text
+    except ValueError:
+        return False
+
+
+def _meta_column(s: pd.Series) -> pd.Series:
+    """A meta column read as text, as numbers or booleans if every value reads back
+    as one exactly; otherwise text, so a code like "007" keeps its zeros."""
+    values = set(s.dropna().unique())
+    if not values:
+        return s.astype("float64")
+    if values <= {"True", "False"}:
+        return s.map({"True": True, "False": False}) if s.isna().any() else s == "True"
+    if all(_written_as_number(v) for v in values):
+        return pd.to_numeric(s)
+    return s.astype("str") if _PANDAS3 else s

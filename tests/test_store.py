@@ -148,6 +148,23 @@ def test_load_and_exports_equal_the_frame(store: Store, tmp_path: Path) -> None:
     assert results.load(tmp_path / "out.csv")["instance_id"].iloc[3] == "007"
 
 
+def test_csv_keeps_meta_text_that_looks_numeric(store: Store, tmp_path: Path) -> None:
+    rid = "20250101-000000-aaaa"
+    metas = [
+        {"code": "007", "width": "1.50", "K": 3, "level": 0.1, "flag": True, "alpha": "Greek"},
+        {"code": "010", "width": "2", "K": 4, "level": 1e-05, "flag": False, "alpha": "Latin"},
+    ]
+    store.append([_row(rid, "a", 0, i, meta=json.dumps(m)) for i, m in enumerate(metas)])
+    df = results.load(rid, store.path)
+    back = results.load(results.write(df, tmp_path / "out.csv"))
+    assert back["code"].tolist() == ["007", "010"]
+    assert back["width"].tolist() == ["1.50", "2"]
+    assert back["K"].tolist() == [3, 4] and back["K"].dtype == np.int64
+    assert back["level"].tolist() == [0.1, 1e-05]
+    assert back["flag"].tolist() == [True, False] and back["flag"].dtype == bool
+    pd.testing.assert_frame_equal(back, df, check_exact=True)
+
+
 def test_rows_carry_their_estimators_artifacts_into_exports(tmp_path: Path) -> None:
     rid = "20250101-000000-bbbb"
     record = _record(rid)
