@@ -45,3 +45,37 @@ def sync(device: str) -> None:
         import torch
 
         torch.cuda.synchronize()
+
+
+_STATUS = "/proc/self/status"
+_CLEAR_REFS = "/proc/self/clear_refs"
+
+
+def _status_kib(field: str) -> int:
+    with open(_STATUS) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise NotImplementedError(f"{_STATUS} has no {field}")
+
+
+def require_peak_reset() -> None:
+    """Raise ``NotImplementedError`` (asv's skip) where :func:`peak_growth_mib` cannot
+    work: it needs Linux's resettable peak RSS (``/proc/self/clear_refs``)."""
+    try:
+        with open(_CLEAR_REFS, "w") as f:
+            f.write("5")
+        _status_kib("VmHWM")
+    except OSError as exc:
+        raise NotImplementedError(f"no resettable peak RSS here ({exc})") from None
+
+
+def peak_growth_mib(call) -> float:
+    """MiB by which the process's peak resident memory rises above its resident
+    memory at the start of ``call()``: the working memory of one warm call, without
+    the interpreter, libraries and compiled code loaded before it."""
+    with open(_CLEAR_REFS, "w") as f:
+        f.write("5")  # peak RSS := current RSS
+    before = _status_kib("VmRSS")
+    call()
+    return (_status_kib("VmHWM") - before) / 1024.0
