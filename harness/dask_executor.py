@@ -39,6 +39,7 @@ import logging
 import queue
 import threading
 import time
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -294,6 +295,16 @@ class DaskExecutor(Executor):
                 f"the Dask scheduler at {self.scheduler} has no workers "
                 f"(none joined within {self.connect_timeout:g} s)"
             ) from None
+        crowded = sorted(a for a, n in self.client.nthreads().items() if n > 1)
+        if crowded:
+            warnings.warn(
+                f"{len(crowded)} Dask worker(s) run several threads (e.g. {crowded[0]}); "
+                "cells on one worker then share its estimator objects and its process-wide "
+                "torch and Numba thread settings, and their thread pools compete for cores: "
+                "start workers with --nthreads 1",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         return self
 
     def close(self) -> None:

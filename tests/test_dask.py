@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pandas as pd
 import pytest
 
@@ -58,6 +60,22 @@ def test_cli_runs_on_an_existing_scheduler(address: str, tmp_path, capsys) -> No
     inst = tasks.make("gaussian:rhos=0.5,n=300").instance(0, 0)
     assert row["status"] == "ok"
     assert row["estimate"] == estimators.make("ksg:k=3").estimate(inst.x, inst.y)
+
+
+def test_workers_with_several_threads_are_warned_about() -> None:
+    with local_cluster(1, threads_per_worker=2) as lc:
+        ex = DaskExecutor(lc.scheduler_address)
+        with pytest.warns(RuntimeWarning, match="several threads .* --nthreads 1"):
+            ex.start()
+        ex.close()
+
+
+def test_one_thread_workers_start_without_warning(address: str) -> None:
+    ex = DaskExecutor(address)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ex.start()
+    ex.close()
 
 
 def test_unreachable_scheduler_is_a_clear_error() -> None:

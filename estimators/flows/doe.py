@@ -148,8 +148,7 @@ class DoE(EntropyDifference):
             net.load_state_dict(best_state)
         with torch.no_grad():
             h_cond = float(nll(tensor(yte), tensor(xte)).double().mean())
-        self.model_ = net
-        self.entropies_ = {
+        entropies = {
             "h_x": h_marg + log_scale,
             "h_x_given_y": h_cond + log_scale,
             "mi": h_marg - h_cond,
@@ -157,4 +156,6 @@ class DoE(EntropyDifference):
             "n_val": int(n_val),
             "n_test": int(xte.shape[0]),
         }
-        return self.entropies_
+        self.model_ = net
+        self.entropies_ = entropies  # diagnostics; the return value is this call's own
+        return entropies

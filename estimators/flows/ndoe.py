@@ -233,15 +233,16 @@ class NDoE(EntropyDifference):
         flow.eval()
         h_cond = _mean_nll(flow, tensor(xte), tensor(yte), masked=False, batch=4096)
         h_marg = _mean_nll(flow, tensor(xte), tensor(yte), masked=True, batch=4096)
-        self.flow_ = flow
-        self.entropies_ = {
+        entropies = {
             "h_x": h_marg + log_scale,
             "h_x_given_y": h_cond + log_scale,
             "mi": h_marg - h_cond,
             "n_train": int(n_train),
             "n_test": int(xte.shape[0]),
         }
-        return self.entropies_
+        self.flow_ = flow
+        self.entropies_ = entropies  # diagnostics; the return value is this call's own
+        return entropies
 
 
 def _mean_nll(flow: Any, x: Any, y: Any, masked: bool, batch: int) -> float:
