@@ -24,6 +24,7 @@ BENCH_SPECS = {
     "smile": "smile:steps=100",
     "infonce": "infonce:steps=100",
     "ndoe": "ndoe:epochs=1",
+    "bnaf": "bnaf:epochs=1",
     "doe": "doe:epochs=1",
     "sliced": "sliced:projections=100",
 }

@@ -38,6 +38,8 @@ SPECS = (
     "infonce:steps=500",
     "doe:epochs=50",
     "ndoe:epochs=50",
+    "bnaf:epochs=50",
+    "doe:epochs=50,density=logistic",
     "infonet:batch_size=16",
     "infonet:projections=1000",
 )

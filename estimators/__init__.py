@@ -21,6 +21,7 @@ BUILTINS = {
     "infonet": "estimators.infonet:InfoNet",
     "sliced": "estimators.sliced:Sliced",
     "ndoe": "estimators.flows.ndoe:NDoE",
+    "bnaf": "estimators.flows.ndoe:SeparateBNAF",
     "doe": "estimators.flows.doe:DoE",
     "mine": "estimators.variational.estimators:MINE",
     "dv": "estimators.variational.estimators:DV",

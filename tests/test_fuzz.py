@@ -31,6 +31,7 @@ FAST = {
     "infonce": "infonce:steps=2,batch_size=16",
     "smile": "smile:steps=2,batch_size=16",
     "ndoe": "ndoe:epochs=1,batch_size=16",
+    "bnaf": "bnaf:epochs=1,batch_size=16",
     "doe": "doe:epochs=1,batch_size=16",
     "infonet": "infonet:projections=4",
     "sliced": "sliced:projections=4",

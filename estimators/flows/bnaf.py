@@ -134,7 +134,10 @@ class BNAF(nn.Module):
         return h, log_jac
 
     def x_log_prob(self, y: torch.Tensor, x: torch.Tensor, masked: bool) -> torch.Tensor:
-        """log q(x | y) (or log q(x) when ``masked``) under a standard normal base, shape (N,)."""
-        z, log_det = self(torch.cat([y, x], dim=1), masked)
+        """log q(x | y) (or log q(x) when ``masked``) under a standard normal base, shape (N,).
+
+        A flow built with ``dim_y=0`` models x alone and ignores ``y``.
+        """
+        z, log_det = self(torch.cat([y, x], dim=1) if self.dim_y else x, masked)
         zx, ldx = z[:, self.dim_y :], log_det[:, self.dim_y :]
         return (-0.5 * zx * zx - _HALF_LOG_2PI + ldx).sum(dim=1)
