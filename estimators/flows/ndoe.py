@@ -173,12 +173,15 @@ class NDoE(EntropyDifference):
 
     # -- parameters ---------------------------------------------------------
     def _check_params(self) -> None:
+        self._check_bnaf_params()
+        check_choice(self.name, "flow", self.flow, ("bnaf", "realnvp"))
+        check_int(self.name, "couplings", self.couplings, 1, maximum=None)
+
+    def _check_bnaf_params(self) -> None:
         check_common(self.name, self)
         check_bool(self.name, "residual", self.residual)
-        check_choice(self.name, "flow", self.flow, ("bnaf", "realnvp"))
         check_optional_int(self.name, "hidden_factor", self.hidden_factor, 1, maximum=None)
-        for key in ("layers", "couplings"):
-            check_int(self.name, key, getattr(self, key), 1, maximum=None)
+        check_int(self.name, "layers", self.layers, 1, maximum=None)
 
     # -- estimation ---------------------------------------------------------
     def _build(self, dim_y: int, dim_x: int) -> Any:
@@ -303,10 +306,7 @@ class SeparateBNAF(NDoE):
         self.test_fraction = test_fraction
 
     def _check_params(self) -> None:
-        check_common(self.name, self)
-        check_bool(self.name, "residual", self.residual)
-        check_optional_int(self.name, "hidden_factor", self.hidden_factor, 1, maximum=None)
-        check_int(self.name, "layers", self.layers, 1, maximum=None)
+        self._check_bnaf_params()
 
     def _flows(self, dim_y: int, dim_x: int) -> tuple[Any, Any]:
         from estimators.flows.bnaf import BNAF
