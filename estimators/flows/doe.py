@@ -48,9 +48,6 @@ class DoE(EntropyDifference):
 
     Parameters
     ----------
-    density : {"gaussian", "logistic"}
-        Family of both densities (diagonal). The paper's DoE runs with each:
-        Gaussian, right for its Gaussian tasks, and logistic, misspecified.
     epochs : int
         Passes over the training part of the sample.
     batch_size : int
@@ -67,6 +64,9 @@ class DoE(EntropyDifference):
         Seeds the split, the initial weights and the batch order.
     test_fraction : float
         Share of the samples held out to evaluate the two NLLs.
+    density : {"gaussian", "logistic"}
+        Family of both densities (diagonal). The paper's DoE runs with each:
+        Gaussian, right for its Gaussian tasks, and logistic, misspecified.
 
     Attributes
     ----------
@@ -80,7 +80,6 @@ class DoE(EntropyDifference):
 
     def __init__(
         self,
-        density: str = "gaussian",
         epochs: int = 50,
         batch_size: int = 128,
         lr: float = 5e-4,
@@ -89,8 +88,8 @@ class DoE(EntropyDifference):
         device: str = "auto",
         seed: int = 0,
         test_fraction: float = 0.2,
+        density: str = "gaussian",
     ) -> None:
-        self.density = density
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -99,6 +98,7 @@ class DoE(EntropyDifference):
         self.device = device
         self.seed = seed
         self.test_fraction = test_fraction
+        self.density = density
 
     def _check_params(self) -> None:
         check_common(self.name, self)
