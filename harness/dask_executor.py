@@ -259,6 +259,7 @@ class DaskExecutor(Executor):
         self.threads = None if scheduler else 1
         self.client: Any = None
         self.cluster: Any = None
+        self._warned: set[str] = set()
 
     # -- lifecycle ----------------------------------------------------------------
     def start(self) -> DaskExecutor:
@@ -295,17 +296,24 @@ class DaskExecutor(Executor):
                 f"the Dask scheduler at {self.scheduler} has no workers "
                 f"(none joined within {self.connect_timeout:g} s)"
             ) from None
-        crowded = sorted(a for a, n in self.client.nthreads().items() if n > 1)
+        self._warn_crowded()
+        return self
+
+    def _warn_crowded(self) -> None:
+        """Warn once per worker about workers with several threads (joined by now)."""
+        crowded = sorted(
+            a for a, n in self.client.nthreads().items() if n > 1 and a not in self._warned
+        )
         if crowded:
+            self._warned.update(crowded)
             warnings.warn(
                 f"{len(crowded)} Dask worker(s) run several threads (e.g. {crowded[0]}); "
                 "cells on one worker then share its estimator objects and its process-wide "
                 "torch and Numba thread settings, and their thread pools compete for cores: "
                 "start workers with --nthreads 1",
                 RuntimeWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
-        return self
 
     def close(self) -> None:
         client, cluster = self.client, self.cluster
@@ -363,6 +371,7 @@ class DaskExecutor(Executor):
         from harness.cells import failed_row, one_line
 
         client = self.start().client
+        self._warn_crowded()  # workers may have joined since start()
         gpu = self._has_gpu_workers()
         pending: dict[Any, list[Cell]] = {}
         stuck: set[str] = set()

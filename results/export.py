@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from results.schema import RESULT_COLUMNS, RESULT_FIELDS, dumps
+from results.schema import NON_FINITE_TEXT, RESULT_COLUMNS, RESULT_FIELDS, dumps
 
 __all__ = ["FORMATS", "artifact_tag", "file_format", "is_export", "read", "to_frame", "write"]
 
@@ -97,7 +97,8 @@ def to_frame(
         for key, value in (meta or {}).items():
             col = f"meta_{key}" if key in rec or key == "meta" else key
             meta_cols.setdefault(col)
-            rec[col] = value
+            # non-finite floats are stored as text (JSON has none): floats again here
+            rec[col] = NON_FINITE_TEXT.get(value, value) if isinstance(value, str) else value
         records.append(rec)
     return _coerce(pd.DataFrame.from_records(records, columns=base + list(meta_cols)))
 
@@ -178,5 +179,5 @@ def _meta_column(s: pd.Series) -> pd.Series:
     if values <= {"True", "False"}:
         return s.map({"True": True, "False": False}) if s.isna().any() else s == "True"
     if all(_written_as_number(v) for v in values):
-        return pd.to_numeric(s)
+        return pd.to_numeric(s.mask(s == "nan"))  # "nan": a non-finite meta value as text
     return s.astype("str") if _PANDAS3 else s

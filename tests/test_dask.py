@@ -67,6 +67,9 @@ def test_workers_with_several_threads_are_warned_about() -> None:
         ex = DaskExecutor(lc.scheduler_address)
         with pytest.warns(RuntimeWarning, match="several threads .* --nthreads 1"):
             ex.start()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ex._warn_crowded()  # once per worker
         ex.close()
 
 

@@ -256,6 +256,18 @@ def test_doe_logistic_on_gaussian_data(fitted):
     assert mi == pytest.approx(MI, abs=0.07)
 
 
+def test_doe_logistic_column_constant_in_the_training_part_stays_finite():
+    rng = np.random.default_rng(0)
+    n = 50
+    x, y = rng.normal(size=(n, 2)), rng.normal(size=(n, 1))
+    test = np.random.default_rng(0).permutation(n)[:10]  # DoE's held-out rows at seed 0
+    x[:, 1] = 0.0
+    x[test[0], 1] = 1.0  # the column varies only in a held-out row
+    for density in ("gaussian", "logistic"):
+        ent = DoE(epochs=3, density=density, device="cpu").fit_entropies(x, y)
+        assert np.isfinite([ent["h_x"], ent["h_x_given_y"], ent["mi"]]).all()
+
+
 def test_nan_raises_input_error():
     x = np.random.default_rng(0).standard_normal(50)
     y = x.copy()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 from pathlib import Path
@@ -162,6 +163,21 @@ def test_csv_keeps_meta_text_that_looks_numeric(store: Store, tmp_path: Path) ->
     assert back["K"].tolist() == [3, 4] and back["K"].dtype == np.int64
     assert back["level"].tolist() == [0.1, 1e-05]
     assert back["flag"].tolist() == [True, False] and back["flag"].dtype == bool
+    pd.testing.assert_frame_equal(back, df, check_exact=True)
+
+
+def test_non_finite_meta_values_export_as_floats(store: Store, tmp_path: Path) -> None:
+    rid = "20250101-000000-aaaa"
+    metas = [{"rho": 0.5}, {"rho": math.nan}, {"rho": math.inf}, {"rho": -math.inf}]
+    store.append([_row(rid, "a", 0, i, meta=dumps(m)) for i, m in enumerate(metas)])
+    df = results.load(rid, store.path)
+    assert df["rho"].dtype == np.float64
+    for name in ("out.csv", "out.parquet"):
+        back = results.load(results.write(df, tmp_path / name))
+        pd.testing.assert_frame_equal(back, df, check_exact=True)
+    # a CSV written before non-finite meta became floats holds the text "nan"
+    written_as_text = df.assign(rho=["0.5", "nan", "inf", "-inf"])
+    back = results.read(results.write(written_as_text, tmp_path / "old.csv"))
     pd.testing.assert_frame_equal(back, df, check_exact=True)
 
 

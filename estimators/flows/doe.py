@@ -190,10 +190,15 @@ def _marginal_nll(density: str, x_train: np.ndarray, x_test: np.ndarray) -> floa
         return float(np.mean(np.sum(0.5 * z * z + np.log(sd) + _HALF_LOG_2PI, 1)))
     import torch
 
-    # logistic: no closed form; L-BFGS from the moment match (scale sd * sqrt(3) / pi)
-    xt = torch.as_tensor(x_train, dtype=torch.float64)
-    loc = torch.tensor(mu, dtype=torch.float64, requires_grad=True)
-    log_s = torch.tensor(np.log(sd * math.sqrt(3) / math.pi), requires_grad=True)
+    # logistic: no closed form; L-BFGS from the moment match (scale sd * sqrt(3) / pi).
+    # A column constant in the training part keeps the moment match of the unit scale
+    # the Gaussian branch uses (its likelihood has no maximum: the scale would go to 0).
+    spread = x_train.std(axis=0) > 0
+    loc0 = torch.tensor(mu, dtype=torch.float64)
+    log_s0 = torch.tensor(np.log(sd * math.sqrt(3) / math.pi), dtype=torch.float64)
+    loc = loc0[spread].clone().requires_grad_(True)
+    log_s = log_s0[spread].clone().requires_grad_(True)
+    xt = torch.as_tensor(x_train[:, spread], dtype=torch.float64)
     opt = torch.optim.LBFGS([loc, log_s], max_iter=200, line_search_fn="strong_wolfe")
 
     def closure() -> torch.Tensor:
@@ -202,7 +207,10 @@ def _marginal_nll(density: str, x_train: np.ndarray, x_test: np.ndarray) -> floa
         loss.backward()
         return loss
 
-    opt.step(closure)
+    if spread.any():
+        opt.step(closure)
     with torch.no_grad():
+        mask = torch.as_tensor(spread)
+        loc0[mask], log_s0[mask] = loc, log_s
         test = torch.as_tensor(x_test, dtype=torch.float64)
-        return float(_nll(density, test, loc, log_s).mean())
+        return float(_nll(density, test, loc0, log_s0).mean())
