@@ -3,8 +3,8 @@
 #
 #   bash benchmarks/paper_comparisons.sh [STEP ...]     # default: mine-levels mine-levels-b100 mine-order mvn cubic
 #
-#   steps also: mine-order-b100 mvn-doe cubic-doe mvn-flows cubic-flows fig5 fig5-std
-#               fig5-mine1000 fig5-infonet1000 fig5-infonet5000
+#   steps also: mine-order-b100 mvn-doe cubic-doe mvn-flows cubic-flows mvn-flows-tuned
+#               cubic-flows-tuned fig5 fig5-std fig5-mine1000 fig5-infonet1000 fig5-infonet5000
 #
 # fig5 is the InfoNet paper's Fig. 5 grid at the notebook's sequence lengths
 # (highdim_independence, n = 50..300, d = 16 and 128): one run per cell, named
@@ -92,6 +92,11 @@ for step in "${steps[@]}"; do
         task="mvn:d=20"
         [ "$step" = cubic-flows ] && task="mvn:d=20,transform=cubic"
         run "$step" --estimators "bnaf,doe:density=logistic" --task "$task" ;;
+    mvn-flows-tuned | cubic-flows-tuned)  # one flow vs two, both BNAFs trained to fit
+        task="mvn:d=20"
+        [ "$step" = cubic-flows-tuned ] && task="mvn:d=20,transform=cubic"
+        run "$step" --estimators "ndoe:residual=true,lr=0.005,bnaf:residual=true,lr=0.005" \
+            --task "$task" ;;
     mvn-doe | cubic-doe)  # doe alone (rerun after its validation-epoch fix)
         task="mvn:d=20"
         [ "$step" = cubic-doe ] && task="mvn:d=20,transform=cubic"
