@@ -39,6 +39,12 @@ def gaussian_pair(n: int, seed: int = 0, dim: int = 1) -> tuple[np.ndarray, np.n
     return x, RHO * x + np.sqrt(1 - RHO**2) * rng.normal(size=(n, dim))
 
 
+def gaussian_batch(batch: int, n: int = 2000) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """``batch`` pairs of :func:`gaussian_pair` (seeds 0, 1, ...) as lists of x and of y."""
+    pairs = [gaussian_pair(n, seed) for seed in range(batch)]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
 def sync(device: str) -> None:
     """Wait for queued GPU work so it counts in the time (estimates return host floats)."""
     if device == "cuda":

@@ -14,7 +14,7 @@ import numpy as np
 
 import estimators
 
-from ._common import DEVICES, gaussian_pair, one_thread, require_device, sync
+from ._common import DEVICES, gaussian_batch, gaussian_pair, one_thread, require_device, sync
 
 #: Spec per estimator for timing; names not listed run with their defaults.
 BENCH_SPECS = {
@@ -85,8 +85,7 @@ class TimeInfoNetBatch:
     def setup(self, batch: int, device: str) -> None:
         one_thread()
         self.est = make("infonet", device, f"infonet:batch_size={batch}")
-        pairs = [gaussian_pair(2000, seed) for seed in range(batch)]
-        self.xs, self.ys = [p[0] for p in pairs], [p[1] for p in pairs]
+        self.xs, self.ys = gaussian_batch(batch)
         self.est.estimate_batch(self.xs, self.ys)
         sync(device)
 

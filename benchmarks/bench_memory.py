@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ._common import (
     DEVICES,
+    gaussian_batch,
     gaussian_pair,
     one_thread,
     peak_growth_mib,
@@ -64,8 +65,7 @@ class PeakMemInfoNetBatch:
         require_device(device)
         one_thread()
         self.est = make("infonet", device, f"infonet:batch_size={batch}")
-        pairs = [gaussian_pair(2000, seed) for seed in range(batch)]
-        self.xs, self.ys = [p[0] for p in pairs], [p[1] for p in pairs]
+        self.xs, self.ys = gaussian_batch(batch)
 
     def peakmem_infonet_batch(self, batch: int, device: str) -> None:
         self.est.estimate_batch(self.xs, self.ys)
@@ -83,8 +83,7 @@ class WorkingMemInfoNetBatch:
         require_peak_reset()
         one_thread()
         self.est = make("infonet", device, f"infonet:batch_size={batch}")
-        pairs = [gaussian_pair(2000, seed) for seed in range(batch)]
-        self.xs, self.ys = [p[0] for p in pairs], [p[1] for p in pairs]
+        self.xs, self.ys = gaussian_batch(batch)
         self.est.estimate(*gaussian_pair(WARM_N))
 
     def track_infonet_batch_working_mib(self, batch: int, device: str) -> float:

@@ -183,8 +183,9 @@ class DoE(EntropyDifference):
 
 def _marginal_nll(density: str, x_train: np.ndarray, x_test: np.ndarray) -> float:
     """Mean held-out NLL of the diagonal ``density`` fitted to ``x_train`` by maximum likelihood."""
-    mu, sd = x_train.mean(axis=0), x_train.std(axis=0)
-    sd = np.where(sd > 0, sd, 1.0)
+    mu, raw_sd = x_train.mean(axis=0), x_train.std(axis=0)
+    spread = raw_sd > 0
+    sd = np.where(spread, raw_sd, 1.0)
     if density == "gaussian":  # the MLE in closed form
         z = (x_test - mu) / sd
         return float(np.mean(np.sum(0.5 * z * z + np.log(sd) + _HALF_LOG_2PI, 1)))
@@ -193,7 +194,6 @@ def _marginal_nll(density: str, x_train: np.ndarray, x_test: np.ndarray) -> floa
     # logistic: no closed form; L-BFGS from the moment match (scale sd * sqrt(3) / pi).
     # A column constant in the training part keeps the moment match of the unit scale
     # the Gaussian branch uses (its likelihood has no maximum: the scale would go to 0).
-    spread = x_train.std(axis=0) > 0
     loc0 = torch.tensor(mu, dtype=torch.float64)
     log_s0 = torch.tensor(np.log(sd * math.sqrt(3) / math.pi), dtype=torch.float64)
     loc = loc0[spread].clone().requires_grad_(True)
