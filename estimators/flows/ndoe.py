@@ -141,6 +141,9 @@ class NDoE(EntropyDifference):
     entropies_ : dict
         After an estimate: ``h_x`` and ``h_x_given_y`` (nats, original units of
         x, held-out), ``mi`` and ``n_train`` / ``n_test``.
+    flow_ : tuple
+        After an estimate: the trained flows of H(X|Y) and of H(X) (here one
+        flow, twice).
     """
 
     name: ClassVar[str] = "ndoe"
@@ -255,7 +258,7 @@ class NDoE(EntropyDifference):
             "n_train": int(n_train),
             "n_test": int(xte.shape[0]),
         }
-        self.flow_ = cond if cond is marg else (cond, marg)
+        self.flow_ = (cond, marg)
         self.entropies_ = entropies  # diagnostics; the return value is this call's own
         return entropies
 
@@ -276,8 +279,8 @@ class SeparateBNAF(NDoE):
 
     Attributes
     ----------
-    entropies_ : dict
-        As for :class:`NDoE`.
+    entropies_, flow_
+        As for :class:`NDoE` (``flow_`` holds the two separate flows).
     """
 
     name: ClassVar[str] = "bnaf"
