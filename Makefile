@@ -13,7 +13,9 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	# torch==2.13.0 first: a CPU build served locally; an unpinned torch pulls a multi-GB CUDA build
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[test,bench,dask]"
+	# compat: the project folder goes on sys.path, so a results/ or tasks/ folder in the
+	# current directory cannot stand in for our packages (setuptools' default finder lets it)
+	$(PY) -m pip install -q -e ".[test,bench,dask]" --config-settings editable_mode=compat
 	touch $(STAMP)
 
 install: $(STAMP)

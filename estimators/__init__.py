@@ -30,12 +30,16 @@ BUILTINS = {
     "smile": "estimators.variational.estimators:SMILE",
 }
 
-registry = Registry("estimator", "mi_harness.estimators", BUILTINS)
+registry = Registry("estimator", "mi_harness.estimators", BUILTINS, base=Estimator)
 
 
-def make(spec: str | Estimator, **overrides: Any) -> Estimator:
-    """Build an estimator from a spec string such as ``"ksg:k=5"``."""
-    return registry.make(spec, **overrides)
+def make(spec: str | Estimator, **params: Any) -> Estimator:
+    """Build an estimator from a spec string such as ``"ksg:k=5"``.
+
+    Keywords add parameters (``make("ksg", k=3)``); an unknown parameter, or one
+    set both in the spec and as a keyword, raises :class:`harness.interface.SpecError`.
+    """
+    return registry.make(spec, **params)
 
 
 def names() -> list[str]:

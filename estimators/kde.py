@@ -32,7 +32,7 @@ from numba import njit, prange
 from scipy.linalg import LinAlgError, cholesky
 
 from harness.interface import Capabilities, Estimator, InputError, SpecError
-from harness.numba_threads import keep_torch_threads
+from harness.numba_threads import keep_torch_threads, load_kernels
 from harness.params import check_bool, check_number
 
 __all__ = ["KDE", "bandwidth_factor", "log_density"]
@@ -278,6 +278,9 @@ class KDE(Estimator):
 
     def _min_reason(self) -> str:
         return "a nonsingular joint covariance"
+
+    def prepare(self) -> None:
+        load_kernels(self)
 
     def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
         n = x.shape[0]

@@ -24,7 +24,7 @@ from estimators._neighbors import (
     knn_extents,
 )
 from harness.interface import Capabilities, Estimator, InputError
-from harness.numba_threads import keep_torch_threads
+from harness.numba_threads import keep_torch_threads, load_kernels
 from harness.params import check_bool, check_choice, check_int, check_number, check_seed
 
 __all__ = ["KSG", "marginal_counts"]
@@ -192,6 +192,9 @@ class KSG(Estimator):
 
     def _min_reason(self) -> str:
         return f"k={self.k}"
+
+    def prepare(self) -> None:
+        load_kernels(self)
 
     def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
         with keep_torch_threads():

@@ -77,7 +77,10 @@ class Sliced(Estimator):
             raise SpecError("sliced: base cannot itself be 'sliced'")
         check_int("sliced", "projections", self.projections, 1, maximum=None)
         check_seed("sliced", self.seed)
-        self.base_estimator()
+        try:
+            self.base_estimator()
+        except SpecError as exc:
+            raise SpecError(f"sliced: base={self.base!r}: {exc}") from None
 
     def base_estimator(self) -> Estimator:
         """The 1-D estimator built from ``base``."""

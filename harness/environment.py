@@ -129,9 +129,16 @@ def gpu_info() -> list[dict[str, str]]:
 
 
 def thread_settings(worker_threads: int | None = None) -> dict[str, Any]:
-    """Thread-related environment variables, plus the per-worker limit if one is set."""
+    """Thread-related environment variables, the per-worker limit if one is set,
+    and the thread counts Numba and torch run the cells with: the limit in
+    worker processes, else this process's counts (where loaded: neither is
+    imported just to ask)."""
     out: dict[str, Any] = {k: os.environ.get(k) for k in THREAD_ENV}
     out["worker_threads"] = worker_threads
+    for name in ("numba", "torch"):
+        module = sys.modules.get(name)
+        here = module.get_num_threads() if module is not None else None
+        out[f"{name}_threads"] = worker_threads if worker_threads is not None else here
     return out
 
 

@@ -82,6 +82,8 @@ _EXACT_INT = 2**53
 
 
 def _as_2d(a: Any, label: str) -> np.ndarray:
+    if a is None:
+        raise InputError(f"{label} is None; pass an array of samples, shape (n,) or (n, d)")
     if np.ma.isMaskedArray(a) and np.ma.getmaskarray(a).any():
         raise InputError(
             f"{label} is a masked array with {int(np.ma.count_masked(a))} masked entries; "
@@ -160,7 +162,13 @@ def validate_samples(
     n = xa.shape[0]
     if n < min_samples:
         why = f" ({reason})" if reason else ""
-        raise InputError(f"need at least {min_samples} samples{why}; got {n}")
+        wide = [f"{lab} has shape {a.shape}" for lab, a in (("x", xa), ("y", ya)) if a.shape[1] > n]
+        hint = (
+            f"; {' and '.join(wide)}: samples are rows (transpose if the columns are samples)"
+            if wide
+            else ""
+        )
+        raise InputError(f"need at least {min_samples} samples{why}; got {n}{hint}")
     for label, arr in (("x", xa), ("y", ya)):
         finite = np.isfinite(arr)
         if not finite.all():

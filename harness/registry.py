@@ -56,7 +56,10 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
             key, eq, value = item.partition("=")
             key = key.strip()
             if not eq or not key:
-                raise SpecError(f"in spec {spec!r}: expected key=value, got {item!r}")
+                hint = ""
+                if not eq and params:  # likely a list split at its commas
+                    hint = f" (a list value is written with ';', as in {list(params)[-1]}=a;b)"
+                raise SpecError(f"in spec {spec!r}: expected key=value, got {item!r}{hint}")
             if key in params:
                 raise SpecError(f"in spec {spec!r}: parameter {key!r} given twice")
             params[key] = parse_value(value)
@@ -72,7 +75,8 @@ def format_spec(name: str, params: dict[str, Any]) -> str:
 
 def _did_you_mean(name: str, choices: list[str]) -> str:
     """``" (did you mean 'ksg'?)"`` for a near miss among ``choices``, else ``""``."""
-    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    folded = [c for c in choices if c.lower() == name.lower()]
+    close = folded or difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
@@ -94,11 +98,15 @@ class Registry:
         Entry-point group third parties register under.
     builtins : dict
         ``name -> "module:Class"``.
+    base : type, optional
+        The class every object this registry makes or passes through must be an
+        instance of (checked by :meth:`make`).
     """
 
-    def __init__(self, kind: str, group: str, builtins: dict[str, str]):
+    def __init__(self, kind: str, group: str, builtins: dict[str, str], base: type | None = None):
         self.kind = kind
         self.group = group
+        self.base = base
         self._builtins = dict(builtins)
         self._plugins: dict[str, Entry] | None = None
         self._classes: dict[str, type] = {}
@@ -182,15 +190,46 @@ class Registry:
     def defaults(self, name: str) -> dict[str, Any]:
         return param_defaults(self.get_class(name))
 
-    def make(self, spec: Any, **overrides: Any) -> Any:
-        """Build an object from a spec string (or pass an object through).
+    def make(self, spec: Any, defaults: dict[str, Any] | None = None, **params: Any) -> Any:
+        """Build an object from a spec string, or pass a built object through.
 
-        ``overrides`` set parameters the spec leaves out (e.g. ``device``),
-        silently skipped where the class has no such parameter.
+        Parameters
+        ----------
+        spec : str or object
+            ``"name:key=value,..."``, or an object already built (returned as is).
+        defaults : dict, optional
+            Run-wide settings such as ``{"device": "cuda"}``: each is used where
+            the class has that parameter and neither ``spec`` nor ``params`` sets
+            it, and skipped elsewhere.
+        **params
+            Parameters as if written in ``spec``.
+
+        Raises
+        ------
+        SpecError
+            For an unknown name or parameter, a parameter set both in ``spec``
+            and as a keyword, keywords with a built object, or an object that
+            is not of this registry's kind.
         """
         if not isinstance(spec, str):
+            if params:
+                raise SpecError(
+                    f"parameters ({', '.join(sorted(params))}) can only go with a spec string, "
+                    f"not with the {self.kind} object {spec!r}"
+                )
+            if self.base is not None and not isinstance(spec, self.base):
+                raise SpecError(
+                    f"{self.kind} must be a spec string like 'name:key=value' or an "
+                    f"instance of {self.base.__name__}; got {spec!r}"
+                )
             return spec
-        name, params = parse_spec(spec)
+        name, given = parse_spec(spec)
+        twice = sorted(set(given) & set(params))
+        if twice:
+            raise SpecError(
+                f"parameter {', '.join(twice)} set both in the spec {spec!r} and as a keyword"
+            )
+        params = {**given, **params}
         cls = self.get_class(name)
         valid = param_defaults(cls)
         unknown = sorted(set(params) - set(valid))
@@ -201,7 +240,7 @@ class Registry:
                 f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} "
                 f"for {self.kind} {name!r}{hint}; valid parameters (defaults): {listing}"
             )
-        for k, v in overrides.items():
+        for k, v in (defaults or {}).items():
             if k in valid and k not in params:
                 params[k] = v
         obj = cls(**params)

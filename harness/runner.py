@@ -16,6 +16,7 @@ import math
 import operator
 import os
 import platform
+import re
 import secrets
 import shlex
 import sys
@@ -83,7 +84,7 @@ def _label(name: str, cls: type, params: dict[str, Any]) -> str:
 
 
 def _estimator_spec(spec: str | Estimator, device: str) -> EstimatorSpec:
-    obj = estimator_registry.make(spec, device=device)
+    obj = estimator_registry.make(spec, defaults={"device": device})
     if not isinstance(obj, Estimator):
         raise SpecError(f"not an estimator: {obj!r}")
     if not isinstance(spec, str):
@@ -118,6 +119,10 @@ def _task_spec(spec: str | Task, n: int | None) -> TaskSpec:
 
 
 def _seeds(seeds: int | Iterable[int]) -> list[int]:
+    if isinstance(seeds, str):
+        raise SpecError(
+            f"seeds must be an integer or integers, e.g. 0 or range(5); got the string {seeds!r}"
+        )
     items = [seeds] if isinstance(seeds, int) else list(seeds)
     if not items:
         raise SpecError("seeds must name at least one seed")
@@ -215,11 +220,42 @@ def _check_artifacts(run_id: str, rec: dict[str, Any], now: dict[str, dict[str, 
         )
 
 
-def _stored_grid(rec: dict[str, Any]) -> Grid:
+def _stored_grid(
+    rec: dict[str, Any], supplied: Sequence[Estimator] = (), device: str = "auto"
+) -> Grid:
+    """The grid of a stored run; ``supplied`` estimator objects stand in for
+    classes the registry does not know (an estimator defined in a script)."""
+    given = [_estimator_spec(obj, device) for obj in supplied]
+    used: set[int] = set()
     ests = []
     for e in rec["estimators"]:
-        cls = estimator_registry.registry.get_class(e["name"])
+        match = next(
+            (
+                i
+                for i, g in enumerate(given)
+                if g.name == e["name"] and g.params == _float_params(e["params"], g.cls)
+            ),
+            None,
+        )
+        if match is not None:
+            used.add(match)
+            cls = given[match].cls
+        elif e["name"] in estimator_registry.registry.names():
+            cls = estimator_registry.registry.get_class(e["name"])
+        else:
+            raise SpecError(
+                f"run {rec['run_id']} used the estimator {e['label']!r}, which is not registered; "
+                "resume it from Python, passing the same estimator object again: "
+                f"harness.run(estimators=[...], resume={rec['run_id']!r})"
+            )
         ests.append(EstimatorSpec(e["name"], cls, _float_params(e["params"], cls), e["label"]))
+    extra = [g.label for i, g in enumerate(given) if i not in used]
+    if extra:
+        stored = ", ".join(e["label"] for e in rec["estimators"])
+        raise SpecError(
+            f"run {rec['run_id']} has no estimator {extra[0]!r} (with these parameters); "
+            f"its estimators: {stored}"
+        )
     cls = task_registry.registry.get_class(rec["task"])
     task = TaskSpec(rec["task"], cls, _float_params(rec["task_params"], cls))
     seeds = tuple(rec["seeds"])
@@ -316,8 +352,11 @@ def run(
         ``None`` keeps the stored value.
     resume : str, optional
         Run id (or unique prefix, or ``"latest"``) to continue: its grid is rebuilt
-        from the store and only cells without a final row run. ``estimators``,
-        ``task``, ``seeds``, ``n`` and ``run_id`` must then be left out.
+        from the store and only cells without a final row run. ``task``,
+        ``seeds``, ``n`` and ``run_id`` must then be left out; ``estimators``
+        may only hold estimator objects, which stand in for classes the
+        registry does not know (one defined in your script), matched to the
+        stored estimators by name and parameters.
     device : str
         ``"auto"``, ``"cpu"`` or ``"cuda"`` for estimators that take a device.
     progress : bool, optional
@@ -347,10 +386,17 @@ def run(
     """
     if isinstance(estimators, (str, Estimator)):
         estimators = [estimators]
+    supplied: list[Estimator] = []
     if resume is not None:
-        if estimators or task is not None or n is not None or _as_list(seeds) != [0]:
+        if task is not None or n is not None or _as_list(seeds) != [0]:
             raise SpecError(
-                "resume takes the grid from the stored run; leave out estimators, task, seeds and n"
+                "resume takes the grid from the stored run; leave out task, seeds and n"
+            )
+        supplied = list(estimators or [])
+        if not all(isinstance(e, Estimator) for e in supplied):
+            raise SpecError(
+                "resume takes the grid from the stored run; pass estimators only as objects, "
+                "to stand in for classes that are not registered"
             )
         if run_id is not None:
             raise SpecError("give either resume or run_id, not both")
@@ -358,6 +404,8 @@ def run(
     else:
         if retry_failed:
             raise SpecError("retry_failed only applies with resume")
+        if run_id is not None:
+            _check_run_id(run_id)
         grid = _new_grid(estimators, task, seeds, n, device)
         workers = 1 if workers is None else workers
         ex = _executor(executor, workers, timeout, scheduler)  # before a store file exists
@@ -373,6 +421,7 @@ def run(
             return _run(
                 st,
                 grid,
+                supplied,
                 ex,
                 executor,
                 workers,
@@ -391,6 +440,18 @@ def run(
     finally:
         if ex is not None:
             ex.close()
+
+
+#: what a new run id may hold: it names files (exports) and appears in commands
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+@=-]*")
+
+
+def _check_run_id(run_id: str) -> None:
+    if not isinstance(run_id, str) or not RUN_ID.fullmatch(run_id) or run_id == "latest":
+        raise SpecError(
+            f"run id {run_id!r} is not allowed: use letters, digits and . _ + @ = - "
+            "(starting with a letter or digit), and not 'latest', which names the newest run"
+        )
 
 
 def _executor(executor: Any, workers: int, timeout: float | None, scheduler: str | None) -> Any:
@@ -429,6 +490,7 @@ def _check_not_running(st: Store, run_id: str) -> None:
 def _run(
     st: Store,
     grid: Grid | None,
+    supplied: Sequence[Estimator],
     ex: Executor | None,
     executor: Any,
     workers: int | None,
@@ -445,13 +507,16 @@ def _run(
     if resume is not None:
         rec = st.get_run(resume)
         run_id = rec["run_id"]
-        grid = _stored_grid(rec)
+        grid = _stored_grid(rec, supplied, device)
         workers = rec["workers"] if workers is None else workers
         timeout = rec["timeout"] if timeout is None else timeout
         _check_not_running(st, run_id)
         ex = _executor(executor, workers, timeout, scheduler)
     elif run_id is not None and st.has_run(run_id):
-        raise SpecError(f"run {run_id} already exists; use resume={run_id!r} to continue it")
+        raise SpecError(
+            f"run {run_id} already exists; resume it (resume={run_id!r}, or --resume {run_id} "
+            "on the command line) or choose another id"
+        )
     assert grid is not None and ex is not None and workers is not None
     with ex:
         return _session(
@@ -571,8 +636,13 @@ def _session(
                     bar.set_postfix(not_ok=not_ok, refresh=False)
                 bar.update(len(rows))
         status = "finished"
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         status = "interrupted"
+        if hasattr(exc, "add_note"):  # Python >= 3.11
+            exc.add_note(
+                f"run {run_id}: every finished cell is stored; continue with "
+                f"harness.run(resume={run_id!r}, store={str(st.path)!r})"
+            )
         raise
     finally:
         if bar is not None:

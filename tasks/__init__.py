@@ -28,12 +28,17 @@ BUILTINS = {
     "latency": "tasks.latency:Latency",
 }
 
-registry = Registry("task", "mi_harness.tasks", BUILTINS)
+registry = Registry("task", "mi_harness.tasks", BUILTINS, base=Task)
 
 
-def make(spec: str | Task, **overrides: Any) -> Task:
-    """Build a task from a spec string such as ``"gmm_levels:per_level=50"``."""
-    return registry.make(spec, **overrides)
+def make(spec: str | Task, **params: Any) -> Task:
+    """Build a task from a spec string such as ``"gmm_levels:per_level=50"``.
+
+    Keywords add parameters (``make("gmm_levels", per_level=5)``); an unknown
+    parameter, or one set both in the spec and as a keyword, raises
+    :class:`harness.interface.SpecError`.
+    """
+    return registry.make(spec, **params)
 
 
 def names() -> list[str]:

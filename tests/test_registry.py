@@ -117,3 +117,43 @@ def test_broken_plugin_is_unavailable_not_a_crash(plugins) -> None:
         found = estimators.registry.available()
     assert isinstance(found["ep_broken"], Exception)
     assert found["ep_corr"] is fp.FakeCorr
+
+
+def test_keyword_parameters_are_checked_like_spec_parameters() -> None:
+    assert estimators.make("ksg", k=3).k == 3
+    assert tasks.make("gmm_levels", per_level=4).per_level == 4
+    with pytest.raises(SpecError, match=r"unknown parameter kk for estimator 'ksg' \(did you mean"):
+        estimators.make("ksg", kk=3)
+    with pytest.raises(SpecError, match="unknown parameter bandwith for estimator 'kde'"):
+        estimators.make("kde", bandwith=0.3)
+    with pytest.raises(
+        SpecError, match="parameter k set both in the spec 'ksg:k=3' and as a keyword"
+    ):
+        estimators.make("ksg:k=3", k=7)
+    est = estimators.make("ksg")
+    assert estimators.make(est) is est
+    with pytest.raises(SpecError, match=r"parameters \(k\) can only go with a spec string, not"):
+        estimators.make(est, k=3)
+    for bad in (None, 3, b"ksg"):
+        with pytest.raises(SpecError, match="must be a spec string like 'name:key=value' or an"):
+            estimators.make(bad)
+    with pytest.raises(SpecError, match="instance of Task"):
+        tasks.make(est)
+
+
+def test_run_wide_defaults_apply_only_where_the_class_has_the_parameter() -> None:
+    reg = estimators.registry
+    assert reg.make("ksg", defaults={"device": "cpu"}).k == 5  # no device parameter: skipped
+    assert reg.make("mine", defaults={"device": "cpu"}).device == "cpu"
+    assert reg.make("mine:device=auto", defaults={"device": "cpu"}).device == "auto"
+
+
+def test_spec_messages_point_at_the_likely_slip() -> None:
+    with pytest.raises(SpecError, match=r"unknown estimator 'KSG' \(did you mean 'ksg'\?\)"):
+        estimators.make("KSG")
+    with pytest.raises(
+        SpecError, match=r"got '0.5' \(a list value is written with ';', as in rhos=a;b"
+    ):
+        tasks.make("gaussian:rhos=0.2,0.5")
+    with pytest.raises(SpecError, match=r"^sliced: base='foo': unknown estimator 'foo'"):
+        estimators.make("sliced:base=foo")

@@ -491,3 +491,59 @@ def test_importing_harness_leaves_the_openmp_wait_policy_to_the_user():
     env["OMP_WAIT_POLICY"] = "ACTIVE"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.stdout.strip() == "ACTIVE"
+
+
+class _ScriptInterrupt(fp.FakeInterrupt):
+    """An estimator defined in a user's script: not in the registry."""
+
+    name = "script_interrupt"
+
+
+def test_a_run_of_an_unregistered_estimator_resumes_with_the_object_again(db: Path) -> None:
+    full = harness.run(["fake_corr"], "fake_levels", store=db, progress=False)
+    fp.INTERRUPT.update(after=3, calls=0)
+    with pytest.raises(KeyboardInterrupt) as info:
+        harness.run(
+            [_ScriptInterrupt(), "fake_corr"], "fake_levels", store=db, run_id="own", progress=False
+        )
+    if sys.version_info >= (3, 11):
+        assert "harness.run(resume='own'" in "\n".join(info.value.__notes__)
+    with pytest.raises(SpecError, match="'script_interrupt', which is not registered; resume it"):
+        harness.run(resume="own", store=db, progress=False)
+    with pytest.raises(SpecError, match="no estimator 'fake_corr:shrink=0.5'.*its estimators"):
+        harness.run(
+            [_ScriptInterrupt(), fp.FakeCorr(shrink=0.5)], resume="own", store=db, progress=False
+        )
+    with pytest.raises(SpecError, match="pass estimators only as objects"):
+        harness.run(["fake_corr"], resume="own", store=db, progress=False)
+    resumed = harness.run([_ScriptInterrupt()], resume="own", store=db, progress=False)
+    assert (resumed["status"] == "ok").all() and resumed["cell_key"].is_unique
+    assert len(resumed) == 2 * len(full)
+    own = resumed[resumed["estimator"] == "script_interrupt"].reset_index(drop=True)
+    corr = resumed[resumed["estimator"] == "fake_corr"].reset_index(drop=True)
+    np.testing.assert_array_equal(corr["estimate"], full["estimate"])
+    np.testing.assert_array_equal(own["estimate"], full["estimate"])  # same statistic
+
+
+@pytest.mark.parametrize("bad", ["latest", "../x", "a b", "", "-x"])
+def test_a_new_run_id_must_be_a_plain_name(db: Path, bad: str) -> None:
+    with pytest.raises(SpecError, match="is not allowed"):
+        harness.run("fake_corr", "fake_gauss", store=db, run_id=bad, progress=False)
+    assert not db.exists()
+
+
+def test_seeds_as_a_string_is_named_as_the_problem(db: Path) -> None:
+    with pytest.raises(SpecError, match=r"got the string '0\.\.2'"):
+        harness.run("fake_corr", "fake_gauss", seeds="0..2", store=db, progress=False)
+
+
+def test_the_session_records_the_thread_counts_the_cells_ran_with(db: Path) -> None:
+    import numba
+
+    harness.run("ksg", "fake_gauss", store=db, run_id="t1", progress=False)
+    harness.run("ksg", "fake_gauss", store=db, run_id="t2", workers=2, progress=False)
+    st = Store(db)
+    here, pool = st.get_run("t1")["threads"], st.get_run("t2")["threads"]
+    st.close()
+    assert here["worker_threads"] is None and here["numba_threads"] == numba.get_num_threads()
+    assert pool["worker_threads"] == pool["numba_threads"] == pool["torch_threads"] == 1

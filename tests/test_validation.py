@@ -47,3 +47,13 @@ def test_accepted_samples_convert_exactly():
     # an all-zero column is constant, not tiny
     with pytest.raises(InputError, match="column 0 is constant"):
         validate_samples(np.zeros(50), Y)
+
+
+def test_none_and_transposed_samples_are_named_as_such() -> None:
+    x = np.arange(500.0)[None, :]
+    with pytest.raises(
+        InputError, match=r"got 1; x has shape \(1, 500\) and y has shape \(1, 500\): samples are"
+    ):
+        validate_samples(x, x.copy(), min_samples=6)
+    with pytest.raises(InputError, match="^x is None; pass an array"):
+        validate_samples(None, np.arange(5.0))
