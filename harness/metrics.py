@@ -844,15 +844,80 @@ def paper_tables(views: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
 
 
 def format_summary(views: dict[str, pd.DataFrame]) -> str:
-    """Plain-text rendering of :func:`summarize` output as :func:`paper_tables`."""
+    """Plain-text rendering of :func:`summarize` output as :func:`paper_tables`.
+
+    Every column is shown in one format chosen from all its values (a table laid
+    out as a paper's, whose columns are MI levels, K, d or n, in one format
+    throughout); see :func:`column_format`. Only the text is rounded: the
+    tables keep full precision.
+    """
     parts = []
     for title, table in paper_tables(views).items():
-        text = table.to_string(float_format=_fmt, na_rep="-") if len(table) else "(empty)"
+        text = _formatted(table, title).to_string() if len(table) else "(empty)"
         parts.append(f"{title}\n{text}")
     return "\n\n".join(parts)
 
 
-def _fmt(v: float) -> str:
-    if v == 0 or 1e-3 <= abs(v) < 1e4:
-        return f"{v:.4f}".rstrip("0").rstrip(".") if abs(v) >= 1 else f"{v:.4f}"
-    return f"{v:.2e}"
+#: Most decimals a fixed-decimal column shows before it turns scientific.
+_MAX_DECIMALS = 5
+
+
+def _formatted(table: pd.DataFrame, title: str) -> pd.DataFrame:
+    """``table`` as text, each numeric column in one format (a paper-layout table in one
+    format throughout); missing values as ``-``."""
+    numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])]
+    one_quantity = all(_is_number(c) for c in table.columns)
+    groups = [numeric] if one_quantity else [[c] for c in numeric]
+    out = table.astype(object).where(table.notna(), "-")
+    for cols in groups:
+        # variances and seconds span orders of magnitude: they keep significant digits
+        name = title if one_quantity else str(cols[0])
+        relative = "var" in name or "seconds" in name
+        values = table[cols].to_numpy(dtype=float).ravel()
+        spec = column_format(values, 3 if relative else 4, relative)
+        for c in cols:
+            out[c] = [_text(v, spec) for v in table[c]]
+    return out
+
+
+def _is_number(label: object) -> bool:
+    try:
+        float(str(label))
+    except ValueError:
+        return False
+    return True
+
+
+def _text(v: float, spec: str) -> str:
+    if pd.isna(v):
+        return "-"
+    text = format(float(v), spec)
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text  # no "-0.00"
+
+
+def column_format(
+    values: Sequence[float] | np.ndarray, significant: int = 4, relative: bool = False
+) -> str:
+    """The one format spec (``".4f"``, ``".2e"``...) for a column of ``values``.
+
+    Whole numbers show no decimals. ``relative`` (variances, seconds, which span
+    orders of magnitude): decimals for ``significant`` digits of the smallest
+    non-zero magnitude, at most ``_MAX_DECIMALS`` and at most ``significant + 2``
+    digits of the largest; scientific when that leaves the smallest fewer than
+    two. Otherwise (errors, accuracies, counts): ``significant`` digits of the
+    largest magnitude, at most four decimals; scientific when the largest is
+    below 1e-3. Any column is scientific from magnitudes of a million up.
+    """
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    mags = np.abs(finite[finite != 0])
+    if not len(mags) or np.all(finite == np.round(finite)):
+        return ".0f"
+    lo, hi = (math.floor(math.log10(m)) for m in (mags.min(), mags.max()))
+    if relative:
+        decimals = max(0, min(significant - 1 - lo, significant + 1 - hi, _MAX_DECIMALS))
+        sci = lo < 1 - decimals
+    else:
+        decimals = max(0, min(significant - 1 - hi, 4))
+        sci = hi < -3
+    return f".{significant - 1}e" if sci or hi >= 6 else f".{decimals}f"

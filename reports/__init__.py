@@ -60,7 +60,18 @@ def render(
         "failures": views.failures(runs),
         "diffs": views.diff_sections(runs, rule),
     }
+    for table in _tables(context):
+        table.harmonize()
     return _environment().get_template("report.html.j2").render(**context)
+
+
+def _tables(context: dict[str, Any]) -> list[Any]:
+    """The tables of the page: the overview's, the sections', failures and comparisons'."""
+    from reports.tables import Table
+
+    sections = [context["overview"], *context["sections"], *context["diffs"]]
+    blocks = [b for s in sections if s is not None for b in s.blocks]
+    return [b for b in (*blocks, context["failures"]) if isinstance(b, Table)]
 
 
 def build_report(
@@ -89,12 +100,16 @@ def build_report(
     title : str, optional
         Page title; default names the runs.
     tolerance : float
-        Comparison: a cell regresses when its |error| grows by more than this (nats).
+        Comparison: a cell is flagged less accurate when its |error| grows by
+        more than this (nats).
     slowdown : float
-        Comparison: a cell regresses when it takes more than this many times
-        the baseline's seconds ...
+        Comparison: a cell is flagged slower when it takes more than this many
+        times the baseline's seconds ...
     min_seconds : float
-        ... and at least this many seconds longer.
+        ... and at least this many seconds longer. Flagged cells are
+        regressions only where ``python -m harness compare`` fails a check of
+        their estimator (:func:`reports.diff.gate_regressions`); its verdict is
+        the comparison's.
 
     Returns
     -------

@@ -5,13 +5,20 @@ parameters including ``n``, instance index and seed, so only the same
 estimator configuration on the same samples is compared; parameters at their
 current default are left out of the key (:mod:`harness.matching`), so runs
 from before a parameter existed still line up. A cell of the new
-run is flagged when
+run is flagged
 
-* ``status``: it was ``ok`` in the baseline and is not ``ok`` now;
-* ``accuracy``: ``|error_new| - |error_base| > tolerance`` (nats), except for
+* ``status_regression``: it was ``ok`` in the baseline and is not ``ok`` now;
+* ``less_accurate``: ``|error_new| - |error_base| > tolerance`` (nats), except for
   rows whose estimate is a score (independence tests, Omniglot);
-* ``speed``: ``seconds_new > slowdown * seconds_base`` and the cell takes at
+* ``slower``: ``seconds_new > slowdown * seconds_base`` and the cell takes at
   least ``min_seconds`` longer (timer noise on millisecond cells is ignored).
+
+Whether a flagged cell is a regression is the verdict of ``python -m harness
+compare`` (:func:`harness.compare.compare`) on the two runs: a lost cell always
+is, a less accurate or slower one where the gate failed a check of its task
+and estimator (:func:`gate_regressions`). Latency fails that gate only as the
+ratio of an estimator's median seconds to KSG's in the same run, so a slower
+cell is otherwise information, not a regression.
 """
 
 from __future__ import annotations
@@ -23,24 +30,27 @@ import pandas as pd
 
 from reports.frames import SCORE_VIEWS, view_kind
 
-__all__ = ["DiffRule", "compare", "summary"]
+__all__ = ["DiffRule", "compare", "gate_regressions", "summary"]
 
 
 @dataclass(frozen=True)
 class DiffRule:
-    """Thresholds for flagging a cell as a regression."""
+    """Thresholds for flagging a cell as less accurate or slower."""
 
     tolerance: float = 0.02
     slowdown: float = 1.5
     min_seconds: float = 0.01
 
     def describe(self) -> str:
+        """The rules in words, for the report."""
         return (
-            f"A cell regresses when it was ok in the baseline and is not now; when "
-            f"|error| grows by more than {self.tolerance:g} nats (not for estimates that are "
-            f"test scores, whose AUC the checks above compare); or when it takes more than "
-            f"{self.slowdown:g}× the baseline's seconds and at least {self.min_seconds:g} s "
-            f"longer. Improvements use the mirror rules."
+            f"A cell is flagged lost when it was ok in the baseline and is not now; less "
+            f"accurate when its |error| grows by more than {self.tolerance:g} nats (not for "
+            f"estimates that are test scores, whose AUC the checks compare); slower when it "
+            f"takes more than {self.slowdown:g}× the baseline's seconds and at least "
+            f"{self.min_seconds:g} s longer. A lost cell is a regression; a less accurate or "
+            f"slower one only where harness compare failed a check of its estimator, else it "
+            f"is informational. Improvements use the mirror rules."
         )
 
 
@@ -56,22 +66,26 @@ def compare(base: pd.DataFrame, new: pd.DataFrame, rule: DiffRule | None = None)
     Returns
     -------
     pandas.DataFrame
-        Columns: ``label`` (the new run's), ``instance_index``, ``seed``,
-        ``n_samples``, ``true_mi``, ``status_base``, ``status_new``,
-        ``estimate_base``, ``estimate_new``, ``abs_error_base``,
+        Columns: ``task``, ``label`` (the new run's), ``label_base``,
+        ``instance_index``, ``seed``, ``n_samples``, ``true_mi``, ``status_base``,
+        ``status_new``, ``estimate_base``, ``estimate_new``, ``abs_error_base``,
         ``abs_error_new``, ``d_abs_error``, ``seconds_base``, ``seconds_new``,
-        ``ratio``, boolean ``status_regression``, ``accuracy_regression``,
-        ``speed_regression``, ``accuracy_improvement``, ``speed_improvement``
-        and ``regression`` (any of the three). Empty when no cell is shared.
+        ``ratio``, boolean ``status_regression``, ``less_accurate``, ``slower``,
+        ``more_accurate``, ``faster`` and ``regression``: lost or less accurate
+        (:func:`gate_regressions` narrows it to the gate's verdict). Empty when
+        no cell is shared.
     """
     rule = rule or DiffRule()
     cols = ["status", "estimate", "error", "seconds"]
     b = base.assign(_key=_keys(base).to_numpy()).drop_duplicates("_key", keep="last")
     n = new.assign(_key=_keys(new).to_numpy()).drop_duplicates("_key", keep="last")
-    keep = ["_key", "label", "instance_index", "seed", "n_samples", "true_mi"]
+    keep = ["_key", "task", "label", "instance_index", "seed", "n_samples", "true_mi"]
     keep = [c for c in keep if c in n]
     n = n.assign(_score=_is_score(n))
-    m = n[[*keep, "_score", *cols]].merge(b[["_key", *cols]], on="_key", suffixes=("_new", "_base"))
+    b = b.rename(columns={"label": "label_base"})
+    m = n[[*keep, "_score", *cols]].merge(
+        b[["_key", "label_base", *cols]], on="_key", suffixes=("_new", "_base")
+    )
     if m.empty:
         return m.drop(columns="_score")
     m["abs_error_base"] = m["error_base"].abs()
@@ -82,16 +96,45 @@ def compare(base: pd.DataFrame, new: pd.DataFrame, rule: DiffRule | None = None)
     both_ok = (m["status_base"] == "ok") & (m["status_new"] == "ok")
     longer = (m["seconds_new"] - m["seconds_base"]).abs() >= rule.min_seconds
     m["status_regression"] = (m["status_base"] == "ok") & (m["status_new"] != "ok")
-    m["accuracy_regression"] = both_ok & (m["d_abs_error"] > rule.tolerance)
-    m["speed_regression"] = (
-        both_ok & longer & (m["seconds_new"] > rule.slowdown * m["seconds_base"])
-    )
-    m["accuracy_improvement"] = both_ok & (m["d_abs_error"] < -rule.tolerance)
-    m["speed_improvement"] = (
-        both_ok & longer & (m["seconds_base"] > rule.slowdown * m["seconds_new"])
-    )
-    m["regression"] = m["status_regression"] | m["accuracy_regression"] | m["speed_regression"]
+    m["less_accurate"] = both_ok & (m["d_abs_error"] > rule.tolerance)
+    m["slower"] = both_ok & longer & (m["seconds_new"] > rule.slowdown * m["seconds_base"])
+    m["more_accurate"] = both_ok & (m["d_abs_error"] < -rule.tolerance)
+    m["faster"] = both_ok & longer & (m["seconds_base"] > rule.slowdown * m["seconds_new"])
+    m["regression"] = m["status_regression"] | m["less_accurate"]
     return m.drop(columns=["_key", "_score", "error_base", "error_new"])
+
+
+def gate_regressions(cells: pd.DataFrame, checks: pd.DataFrame) -> pd.Series:
+    """Which cells of :func:`compare` the gate's verdict counts as regressions.
+
+    Parameters
+    ----------
+    cells : pandas.DataFrame
+        :func:`compare` output.
+    checks : pandas.DataFrame
+        :attr:`harness.compare.Comparison.checks` of the same two runs.
+
+    Returns
+    -------
+    pandas.Series of bool
+        Lost cells; less accurate cells whose task and estimator failed an
+        accuracy check; slower cells whose task and estimator failed a speed
+        check (the ratio to the reference's seconds, or the reference's own
+        slow-down), aligned with ``cells``.
+    """
+    failed = checks[checks["regressed"].astype(bool)]
+    speed = failed["metric"].astype(str).str.startswith("seconds")
+
+    def failed_for(rows: pd.DataFrame) -> pd.Series:
+        keys = set(zip(rows["task"].astype(str), rows["estimator"].astype(str), strict=True))
+        owner = zip(cells["task"].astype(str), cells["label_base"].astype(str), strict=True)
+        return pd.Series([k in keys for k in owner], index=cells.index, dtype=bool)
+
+    return (
+        cells["status_regression"]
+        | (cells["less_accurate"] & failed_for(failed[~speed]))
+        | (cells["slower"] & failed_for(failed[speed]))
+    )
 
 
 def _is_score(df: pd.DataFrame) -> pd.Series:
@@ -112,9 +155,9 @@ def summary(cells: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Indexed by label: ``cells``, ``mae_base``, ``mae_new``,
-        ``median_s_base``, ``median_s_new``, ``median_ratio``, counts of
-        ``status_regressions``, ``accuracy_regressions``, ``speed_regressions``
-        and ``improvements``.
+        ``median_s_base``, ``median_s_new``, ``median_ratio``, counts of cells
+        ``lost`` (``status_regression``), ``less_accurate``, ``slower``,
+        ``improved`` (more accurate or faster) and ``regressions`` (``regression``).
     """
     g = cells.groupby("label", sort=False)
     ok = cells[(cells["status_base"] == "ok") & (cells["status_new"] == "ok")]
@@ -127,12 +170,13 @@ def summary(cells: pd.DataFrame) -> pd.DataFrame:
             "median_s_base": go["seconds_base"].median(),
             "median_s_new": go["seconds_new"].median(),
             "median_ratio": go["ratio"].median(),
-            "status_regressions": g["status_regression"].sum(),
-            "accuracy_regressions": g["accuracy_regression"].sum(),
-            "speed_regressions": g["speed_regression"].sum(),
-            "improvements": (cells["accuracy_improvement"] | cells["speed_improvement"])
+            "lost": g["status_regression"].sum(),
+            "less_accurate": g["less_accurate"].sum(),
+            "slower": g["slower"].sum(),
+            "improved": (cells["more_accurate"] | cells["faster"])
             .groupby(cells["label"], sort=False)
             .sum(),
+            "regressions": g["regression"].sum(),
         }
     )
     out.index.name = "estimator"

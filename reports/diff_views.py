@@ -1,4 +1,11 @@
-"""The comparison sections: each run against the earlier run it shares cells with."""
+"""The comparison sections: each run against the earlier run it shares cells with.
+
+The verdict of a section is that of ``python -m harness compare`` on the same
+two runs (:func:`harness.compare.compare`, default tolerances); the cells
+flagged by :class:`~reports.diff.DiffRule` show where the runs differ, and
+count as regressions only as far as that verdict does
+(:func:`~reports.diff.gate_regressions`).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +13,40 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from harness.compare import Comparison
 from harness.compare import compare as gate
 from harness.interface import InputError
 from reports.blocks import Note, Section
 from reports.data import RunData
-from reports.diff import DiffRule, compare, summary
+from reports.diff import DiffRule, compare, gate_regressions, summary
 from reports.tables import Cell, Row, Table, frame_table, num_cell, slug
 
-__all__ = ["diff_sections"]
+__all__ = ["diff_sections", "gate_verdict"]
+
+#: Columns of :func:`reports.diff.summary`: header and format kind.
+_SUMMARY_COLUMNS = {
+    "cells": ("cells", "int"),
+    "mae_base": ("MAE base", "nats"),
+    "mae_new": ("MAE new", "nats"),
+    "median_s_base": ("median s base", "s"),
+    "median_s_new": ("median s new", "s"),
+    "median_ratio": ("median ratio", "ratio"),
+    "lost": ("lost", "int"),
+    "less_accurate": ("less accurate", "int"),
+    "slower": ("slower", "int"),
+    "improved": ("improved", "int"),
+    "regressions": ("regressions", "int"),
+}
+
+#: Format kind of each metric of the gate's checks (else a ratio of seconds).
+_METRIC_KINDS = {
+    "mae": "nats",
+    "|mean error|": "nats",
+    "order accuracy": "auc",
+    "roc auc": "auc",
+    "spearman": "auc",
+    "median seconds": "s",
+}
 
 
 def diff_sections(runs: Sequence[RunData], rule: DiffRule) -> list[Section]:
@@ -32,61 +65,97 @@ def diff_sections(runs: Sequence[RunData], rule: DiffRule) -> list[Section]:
 def _diff_section(base: RunData, new: RunData, cells: pd.DataFrame, rule: DiffRule) -> Section:
     sid = slug("diff", base.run_id, new.run_id)
     sec = Section(sid, f"{new.run_id} vs baseline {base.run_id}")
-    n_reg = int(cells["regression"].sum())
-    sec.blocks.append(
-        Note(
-            f"{len(cells)} shared cells; {n_reg} flagged as regressions. {rule.describe()}",
-            "warn" if n_reg else "",
-        )
-    )
-    sec.blocks.append(_gate_table(base, new, sid))
-    summ = summary(cells)
-    t = frame_table(
-        summ, slug(sid, "summary"), "Per estimator",
-        {"cells": "int", "mae_base": "nats", "mae_new": "nats", "median_s_base": "s",
-         "median_s_new": "s", "median_ratio": "ratio", "status_regressions": "int",
-         "accuracy_regressions": "int", "speed_regressions": "int", "improvements": "int"},
-        head_label="estimator",
-    )  # fmt: skip
-    for row in t.rows:
-        for col, cell in zip(t.columns, row.cells, strict=True):
-            if col.endswith("regressions") and cell.value:
-                cell.cls += " bad"
-            if col == "improvements" and cell.value:
-                cell.cls += " good"
-    sec.blocks.append(t)
-    sec.blocks.append(_cell_table(cells[cells["regression"]], slug(sid, "regressions"),
-                                  "Regressed cells (all)"))  # fmt: skip
+    try:
+        result: Comparison | str = gate(base.df, new.df)
+    except InputError as exc:
+        result = str(exc)
+    if isinstance(result, Comparison):
+        cells = cells.assign(regression=gate_regressions(cells, result.checks))
+    sec.blocks.append(_verdict(base, new, cells, rule, result))
+    sec.blocks.append(_gate_table(base, new, sid, result))
+    sec.blocks.append(_summary_table(cells, sid))
+    flagged = cells[cells["status_regression"] | cells["less_accurate"] | cells["slower"]]
+    sec.blocks.append(_cell_table(flagged, slug(sid, "flagged"), "Flagged cells (all)"))
     limit = 500
     shown = cells if len(cells) <= limit else cells.head(limit)
     every = _cell_table(shown, slug(sid, "cells"), f"All shared cells ({len(cells)})")
     if len(cells) > limit:
-        every.note = (
-            f"First {limit} of {len(cells)} shared cells; every regression is listed above."
-        )
+        every.note = f"First {limit} of {len(cells)} shared cells; every flagged cell is above."
     every.classes.append("collapsed")
     sec.blocks.append(every)
     return sec
 
 
-def _gate_table(base: RunData, new: RunData, sid: str) -> Table | Note:
+def gate_verdict(result: Comparison) -> str:
+    """The verdict line ``python -m harness compare`` prints for ``result`` (its last)."""
+    return result.format(only_regressions=True).rsplit("\n\n", 1)[-1]
+
+
+def _verdict(
+    base: RunData, new: RunData, cells: pd.DataFrame, rule: DiffRule, result: Comparison | str
+) -> Note:
+    """The section's verdict (harness compare's), then what the cell rules flagged."""
+    if isinstance(result, Comparison):
+        head = f"harness compare {base.run_id} {new.run_id}: {gate_verdict(result)}."
+        bad = result.regressed
+        by = "by this verdict"
+    else:
+        head = f"harness compare could not check these runs ({result})."
+        bad = bool(cells["regression"].any())
+        by = "(lost or less accurate)"
+    counts = ", ".join(
+        f"{int(cells[col].sum())} {name}"
+        for col, name in (("status_regression", "lost"), ("less_accurate", "less accurate"),
+                          ("slower", "slower"))
+    )  # fmt: skip
+    n_reg = int(cells["regression"].sum())
+    text = (
+        f"{head} Of the {len(cells)} shared cells: {counts}; {n_reg} of them "
+        f"regression{'' if n_reg == 1 else 's'} {by}, the rest informational. "
+        f"{rule.describe()}"
+    )
+    return Note(text, "warn" if bad else "")
+
+
+def _summary_table(cells: pd.DataFrame, sid: str) -> Table:
+    """Per-estimator totals (:func:`reports.diff.summary`) under human headers."""
+    summ = summary(cells)
+    heads = [_SUMMARY_COLUMNS[c] for c in summ.columns]
+    t = frame_table(
+        summ, slug(sid, "summary"), "Per estimator", dict(heads), head_label="estimator",
+        columns=[head for head, _ in heads],
+    )  # fmt: skip
+    t.format_groups = [("median s base", "median s new")]
+    for row in t.rows:
+        for col, cell in zip(t.columns, row.cells, strict=True):
+            if col in ("lost", "regressions") and cell.value:
+                cell.cls += " bad"
+            if col == "improved" and cell.value:
+                cell.cls += " good"
+    t.note = (
+        "MAE and median seconds per estimate over the cells ok in both runs; counts of "
+        "cells flagged by the rules below, and of those that are regressions by the verdict."
+    )
+    return t
+
+
+def _gate_table(base: RunData, new: RunData, sid: str, result: Comparison | str) -> Table | Note:
     """The metric checks ``python -m harness compare`` runs on the two runs, and its verdict."""
-    try:
-        result = gate(base.df, new.df)
-    except InputError as exc:
-        return Note(f"harness compare could not check these runs: {exc}", "warn")
+    if not isinstance(result, Comparison):
+        return Note(f"harness compare could not check these runs: {result}", "warn")
     cols = ["task", "metric", "scope", "baseline", "new", "change", "allowed", "verdict"]
     rows = []
     for _, c in result.checks.iterrows():
         verdict = "REGRESSED" if c["regressed"] else ("ok" if c["gated"] else "reported")
         cls = "bad" if c["regressed"] else ""
+        kind = _METRIC_KINDS.get(str(c["metric"]), "num")
         cells = [
             Cell(str(c["task"])),
             Cell(str(c["metric"])),
             Cell(str(c["scope"])),
-            num_cell(c["baseline"]),
-            num_cell(c["candidate"]),
-            num_cell(c["change"], "num", cls),
+            num_cell(c["baseline"], kind),
+            num_cell(c["candidate"], kind),
+            num_cell(c["change"], "+" + kind, cls),
             Cell(str(c["allowed"])),
             Cell(verdict, cls=cls),
         ]
@@ -100,6 +169,7 @@ def _gate_table(base: RunData, new: RunData, sid: str) -> Table | Note:
     t = Table(
         slug(sid, "gate"), "Metric checks (harness compare)", cols, rows, head_label="estimator"
     )
+    t.format_groups = [("baseline", "new", "change")]
     t.note = (
         f"What `python -m harness compare {base.run_id} {new.run_id}` checks, with its default "
         f"tolerances, over the {result.matched} cells both runs hold: {verdict}. Metrics are "
@@ -109,25 +179,30 @@ def _gate_table(base: RunData, new: RunData, sid: str) -> Table | Note:
     return t
 
 
+def _flags(c: pd.Series) -> str:
+    """What the rules flagged in cell ``c`` (else what improved); "(informational)" after
+    flags the verdict does not count as a regression."""
+    flags = [
+        name
+        for name, col in (("lost", "status_regression"), ("less accurate", "less_accurate"),
+                          ("slower", "slower"))
+        if c[col]
+    ]  # fmt: skip
+    if flags:
+        return ", ".join(flags) + ("" if c["regression"] else " (informational)")
+    better = [name for name, col in (("more accurate", "more_accurate"), ("faster", "faster"))
+              if c[col]]  # fmt: skip
+    return ", ".join(better)
+
+
 def _cell_table(cells: pd.DataFrame, id: str, title: str) -> Table:
     cols = ["instance", "seed", "true MI", "est. base", "est. new", "Δ|error|", "s base",
             "s new", "ratio", "status", "flags"]  # fmt: skip
     rows = []
     for _, c in cells.iterrows():
-        flags = [
-            name
-            for name, col in (("status", "status_regression"), ("accuracy", "accuracy_regression"),
-                              ("speed", "speed_regression"))
-            if c[col]
-        ]  # fmt: skip
-        better = [
-            name
-            for name, col in (("more accurate", "accuracy_improvement"),
-                              ("faster", "speed_improvement"))
-            if c[col]
-        ]  # fmt: skip
-        d_cls = "bad" if c["accuracy_regression"] else ("good" if c["accuracy_improvement"] else "")
-        s_cls = "bad" if c["speed_regression"] else ("good" if c["speed_improvement"] else "")
+        shown = "bad" if c["regression"] else "info"
+        d_cls = shown if c["less_accurate"] else ("good" if c["more_accurate"] else "")
+        s_cls = shown if c["slower"] else ("good" if c["faster"] else "")
         status = f"{c['status_base']} → {c['status_new']}"
         cells_ = [
             Cell(str(c["instance_index"])),
@@ -140,7 +215,9 @@ def _cell_table(cells: pd.DataFrame, id: str, title: str) -> Table:
             num_cell(c["seconds_new"], "s", s_cls),
             num_cell(c["ratio"], "ratio", s_cls),
             Cell(status, cls="bad" if c["status_regression"] else ""),
-            Cell(", ".join(flags) or ", ".join(better)),
+            Cell(_flags(c)),
         ]
-        rows.append(Row(str(c["label"]), cells_, "regression" if flags else ""))
-    return Table(id, title, cols, rows, head_label="estimator")
+        rows.append(Row(str(c["label"]), cells_, "regression" if c["regression"] else ""))
+    t = Table(id, title, cols, rows, head_label="estimator")
+    t.format_groups = [("s base", "s new")]
+    return t

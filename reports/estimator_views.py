@@ -8,7 +8,13 @@ import pandas as pd
 from harness import metrics
 from reports.blocks import Figure
 from reports.figures import Panel, Series, plot
-from reports.frames import SCORE_VIEWS, auc_groups, sliced_labels, versus_first
+from reports.frames import (
+    SCORE_VIEWS,
+    auc_groups,
+    series_styles,
+    sliced_labels,
+    versus_first,
+)
 from reports.tables import Table, frame_table, slug, with_errors
 
 __all__ = [
@@ -19,17 +25,18 @@ __all__ = [
     "speed_accuracy",
 ]
 
-_ERROR_KINDS = {
-    "cells": "int",
-    "ok": "int",
-    "failed": "int",
-    "timeout": "int",
-    "skipped": "int",
-    "mae": "nats",
-    "bias": "nats",
-    "error_var": "var",
-    "rmse": "nats",
-    "median_seconds": "s",
+#: The error table's columns (:func:`harness.metrics.error_table`): header and format kind.
+_ERROR_COLUMNS = {
+    "cells": ("cells", "int"),
+    "ok": ("ok", "int"),
+    "failed": ("failed", "int"),
+    "timeout": ("timeout", "int"),
+    "skipped": ("skipped", "int"),
+    "mae": ("MAE", "nats"),
+    "bias": ("bias", "nats"),
+    "error_var": ("error variance", "var"),
+    "rmse": ("RMSE", "nats"),
+    "median_seconds": ("median seconds", "s"),
 }
 
 
@@ -44,18 +51,19 @@ def errors_table(df: pd.DataFrame, sid: str, kind: str = "") -> Table:
         et = et[[c for c in et.columns if c in ("cells", "ok", "failed", "timeout", "skipped",
                                                 "median_seconds")]]  # fmt: skip
         title = "cells and seconds per estimate"
+    shown = [_ERROR_COLUMNS.get(c, (c, "num")) for c in et.columns]
     t = frame_table(
-        et, slug(sid, "errors"), title[0].upper() + title[1:], _ERROR_KINDS,
-        head_label="estimator",
+        et, slug(sid, "errors"), title[0].upper() + title[1:], dict(shown),
+        head_label="estimator", columns=[head for head, _ in shown],
     )  # fmt: skip
     for row in t.rows:
         for col, cell in zip(t.columns, row.cells, strict=True):
             if col in ("failed", "timeout") and cell.value:
                 cell.cls += " bad"
     t.note = (
-        "mae, bias (mean error), error_var (ddof=1), rmse over ok cells; median seconds per "
-        "estimate (a batched cell counts its batch's time divided by the batch size)."
-        + _sliced_note(df)
+        "MAE, bias (mean error), error variance (ddof=1) and RMSE over ok cells; median "
+        "seconds per estimate (a batched cell counts its batch's time divided by the batch "
+        "size)." + _sliced_note(df)
     )
     if kind in SCORE_VIEWS:
         t.note = (
@@ -170,9 +178,10 @@ def speed_accuracy(df: pd.DataFrame, sid: str, kind: str = "") -> Figure | None:
     keep = np.isfinite(score) & (seconds > 0)
     if not keep.any():
         return None
+    styles = series_styles(df)
     series = [
-        Series(str(lab), [seconds[lab]], [score[lab]], color=i, style="points")
-        for i, lab in enumerate(et.index[keep.to_numpy()])
+        Series(str(lab), [seconds[lab]], [score[lab]], **styles[str(lab)], style="points")
+        for lab in et.index[keep.to_numpy()]
     ]
     uri = plot(
         [Panel("", series)],

@@ -16,19 +16,26 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["PALETTE", "Panel", "Series", "plot", "svg_uri"]
+__all__ = ["LINESTYLES", "MARKERS", "PALETTE", "Panel", "Series", "plot", "svg_uri"]
 
-#: Okabe-Ito colours, safe for colour-blind readers.
+#: Okabe-Ito colours, safe for colour-blind readers, ordered so that the first ones
+#: are far apart in hue (blue, orange, bluish green, reddish purple); yellow, faint on
+#: white, comes last.
 PALETTE = (
     "#0072B2",
     "#E69F00",
     "#009E73",
-    "#D55E00",
     "#CC79A7",
+    "#D55E00",
     "#56B4E9",
-    "#F0E442",
     "#000000",
+    "#F0E442",
 )
+
+#: Marker and line style of each series variant: the runs of one estimator
+#: (:func:`reports.frames.series_styles`).
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+LINESTYLES = ("-", "--", ":", "-.")
 
 _RC = {
     "text.parse_math": False,  # a "$" in a run label is text, not mathtext
@@ -52,7 +59,9 @@ class Series:
     point) or ``(below, above)`` (two sequences, as :meth:`matplotlib.axes.Axes.errorbar`).
 
     ``style``: ``"line"`` (markers joined), ``"points"`` (markers only),
-    ``"published"`` (dashed, hollow markers) or ``"truth"`` (thin black line).
+    ``"published"`` (dashed, x markers) or ``"truth"`` (thin black line).
+    ``color`` indexes :data:`PALETTE`; ``variant`` picks the marker
+    (:data:`MARKERS`) and the line style (:data:`LINESTYLES`) of a line or points.
     """
 
     label: str
@@ -61,6 +70,7 @@ class Series:
     yerr: Sequence[float] | Sequence[Sequence[float]] | None = None
     color: int = 0
     style: str = "line"
+    variant: int = 0
 
 
 @dataclass
@@ -112,15 +122,21 @@ def _draw(ax, s: Series) -> None:
     if s.style == "published":
         ax.plot(x, y, color=color, lw=1.0, ls="--", marker="x", ms=4, alpha=0.8, label=label)
         return
-    ls = "-" if s.style == "line" else "none"
-    ms = 3.5 if s.style == "line" else 6.0
+    ls = LINESTYLES[s.variant % len(LINESTYLES)] if s.style == "line" else "none"
+    marker = MARKERS[s.variant % len(MARKERS)]
+    ms = (3.5 if s.style == "line" else 6.0) + (2.0 if s.variant else 0.0)
+    # later runs' markers hollow, so one drawn over another still shows
+    face = color if s.variant == 0 else "none"
     if err is not None:
         ax.errorbar(
-            x, y, yerr=err, color=color, lw=1.3, ls=ls, marker="o", ms=ms, capsize=2,
-            elinewidth=0.9, label=label, zorder=3,
+            x, y, yerr=err, color=color, lw=1.3, ls=ls, marker=marker, ms=ms, mfc=face,
+            capsize=2, elinewidth=0.9, label=label, zorder=3,
         )  # fmt: skip
     else:
-        ax.plot(x, y, color=color, lw=1.3, ls=ls, marker="o", ms=ms, label=label, zorder=3)
+        ax.plot(
+            x, y, color=color, lw=1.3, ls=ls, marker=marker, ms=ms, mfc=face, label=label,
+            zorder=3,
+        )  # fmt: skip
 
 
 def plot(

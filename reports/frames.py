@@ -24,9 +24,9 @@ __all__ = [
     "SCORE_VIEWS",
     "TaskFrame",
     "auc_groups",
-    "colours",
     "ok_rows",
     "report_tasks",
+    "series_styles",
     "task_facets",
     "task_frame",
     "task_frames",
@@ -171,7 +171,25 @@ def task_frame(task: str, runs: Sequence[RunData]) -> tuple[pd.DataFrame, dict[s
     info: dict[str, tuple] = {}
     for _, r in df.drop_duplicates("label").iterrows():
         info[str(r["label"])] = (str(r["estimator"]), _params(r.get("estimator_params")))
+    df.attrs["series_styles"] = _styles(parts, shown)
     return df, info
+
+
+def _styles(
+    parts: Sequence[tuple[str, pd.DataFrame]], shown: dict[tuple[str, str], str]
+) -> dict[str, dict[str, int]]:
+    """``label shown -> {"color": i, "variant": j}``: one colour per label as the runs
+    name it (in order of first appearance), and where runs keep a label apart
+    (``ksg [a]``, ``ksg [b]``) one variant (marker and line style) per run."""
+    labels: list[str] = []
+    out: dict[str, dict[str, int]] = {}
+    for pos, (rid, p) in enumerate(parts):
+        for lab in map(str, pd.unique(p["label"])):
+            if lab not in labels:
+                labels.append(lab)
+            name = shown[lab, rid]
+            out.setdefault(name, {"color": labels.index(lab), "variant": pos if name != lab else 0})
+    return out
 
 
 class TaskFrame(NamedTuple):
@@ -257,6 +275,15 @@ def view_kind(task: str, df: pd.DataFrame) -> str:
     return _VIEW_OF_SUMMARY.get(kind, "curves")
 
 
-def colours(labels: Sequence[str]) -> dict[str, int]:
-    """``label -> colour index``, in the order given."""
-    return {lab: i for i, lab in enumerate(labels)}
+def series_styles(df: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """``label -> {"color": i, "variant": j}`` for the figure series of ``df``'s labels
+    (:class:`~reports.figures.Series` keywords): the same estimator of several runs in
+    one colour and a marker and line style per run (:func:`task_frame`); a label
+    :func:`task_frame` did not name gets the next colour."""
+    styles = dict(df.attrs.get("series_styles", {})) if "label" in df else {}
+    colour = max((s["color"] for s in styles.values()), default=-1)
+    for lab in map(str, pd.unique(df["label"]) if "label" in df else []):
+        if lab not in styles:
+            colour += 1
+            styles[lab] = {"color": colour, "variant": 0}
+    return styles

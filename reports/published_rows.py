@@ -18,7 +18,14 @@ def add_published(
     colkey: Callable[[str], Any],
     kind: str,
 ) -> list[tuple[str, pub.PublishedRow]]:
-    """Insert under each of our rows the matching published row, where the paper has one."""
+    """Insert the matching published row, where the paper has one, under the first of
+    our rows it matches: once per table, however many runs hold that estimator.
+
+    Returns
+    -------
+    list of (str, PublishedRow)
+        The label of the row each published row went under, and that row.
+    """
     ptab = pub.table(key)
     out_rows: list[Row] = []
     matched: list[tuple[str, pub.PublishedRow]] = []
@@ -26,7 +33,7 @@ def add_published(
         out_rows.append(row)
         est = info.get(row.head)
         prow = pub.match(key, est[0], est[1]) if est else None
-        if prow is None:
+        if prow is None or any(p is prow for _, p in matched):
             continue
         cells = []
         for col in table.columns:
@@ -53,7 +60,8 @@ def published_table(key: str, section_id: str, kind: str) -> Table:
         for r in ptab.rows
     ]
     names = [_col(c) for c in cols]
-    t = Table(slug(section_id, "published", key), ptab.caption, names, rows, head_label="row")
+    t = Table(slug(section_id, "published", key), ptab.caption, names, rows, head_label="row",
+              format_groups=[tuple(names)])  # fmt: skip
     t.classes.append("collapsed")
     return t
 

@@ -1,30 +1,41 @@
 """A small table model for the template: cells keep the exact value next to its text.
 
 Every numeric cell carries its full-precision value (``data-value`` in the
-HTML) so readers and tests can recover the stored number from the page.
+HTML) so readers and tests can recover the stored number from the page. Its
+text is rounded for display only, in one format per column
+(:meth:`Table.harmonize`, :func:`column_spec`).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import pandas as pd
 
-__all__ = ["Cell", "Row", "Table", "fmt", "frame_table", "slug", "with_errors"]
+from harness.metrics import column_format
+
+__all__ = ["Cell", "Row", "Table", "column_spec", "fmt", "frame_table", "slug", "with_errors"]
 
 
 @dataclass
 class Cell:
-    """One table cell: display ``text``, exact ``value`` (numbers only), CSS ``cls``."""
+    """One table cell: display ``text``, exact ``value`` (numbers only), CSS ``cls``.
+
+    A numeric cell also has its format ``kind`` (:func:`fmt`) and, where it shows
+    "value ± error", the ``error``: :meth:`Table.harmonize` rewrites its text in
+    its column's format.
+    """
 
     text: str
     value: float | None = None
     cls: str = ""
     title: str = ""
+    kind: str = ""
+    error: float | None = None
 
     @property
     def data_value(self) -> str | None:
@@ -54,6 +65,7 @@ class Table:
     head_label: str = ""
     note: str = ""
     classes: list[str] = field(default_factory=list)
+    format_groups: list[tuple[str, ...]] = field(default_factory=list)
     kind: ClassVar[str] = "table"
 
     @property
@@ -61,6 +73,27 @@ class Table:
         """Indices of the columns with no numeric cell: their headers align left."""
         numeric = {i for r in self.rows for i, c in enumerate(r.cells) if "num" in c.cls.split()}
         return set(range(len(self.columns))) - numeric
+
+    def harmonize(self) -> None:
+        """Write every numeric cell's text in one format per column and format kind.
+
+        The columns named together in one of :attr:`format_groups` (a table of one
+        quantity, "s base" and "s new") share it; published rows added under ours
+        count as the column's too. Exact values are left as they are.
+        """
+        group = {c: ("group", i) for i, cols in enumerate(self.format_groups) for c in cols}
+        cells: dict[tuple, list[Cell]] = {}
+        for row in self.rows:
+            for col, cell in zip(self.columns, row.cells, strict=False):
+                if cell.kind and cell.value is not None:
+                    key = (group.get(col, ("column", col)), cell.kind.lstrip("+"))
+                    cells.setdefault(key, []).append(cell)
+        for (_, kind), part in cells.items():
+            spec = column_spec([c.value for c in part], kind)
+            for c in part:
+                c.text = fmt(c.value, c.kind, spec)
+                if c.error is not None:
+                    c.text += f" ± {fmt(c.error, kind, spec)}"
 
 
 def slug(*parts: Any) -> str:
@@ -76,14 +109,42 @@ def _finite(v: Any) -> bool:
         return False
 
 
-def fmt(v: Any, kind: str = "num") -> str:
+#: Kinds shown with a fixed number of decimals, whatever the column holds.
+_FIXED = {"int": ",.0f", "nats": ".4f", "pct": ".1f", "auc": ".3f", "ratio": ".2f"}
+
+#: Significant digits of the kinds whose decimals depend on the column, and whether
+#: they keep them for the smallest magnitude (variances, seconds: ``True``) or for
+#: the largest (general numbers).
+_SIGNIFICANT = {"var": (3, True), "s": (3, True), "num": (4, False)}
+
+
+def column_spec(values: Iterable[Any], kind: str = "num") -> str:
+    """The one format spec (``".4f"``, ``".2e"``...) for a column of ``values`` of ``kind``.
+
+    ``"int"``, ``"nats"``, ``"pct"``, ``"auc"`` and ``"ratio"`` have fixed decimals
+    (:func:`fmt`). The others are chosen from the column: whole numbers show no
+    decimals; ``"var"`` and ``"s"`` (which span orders of magnitude) get decimals for
+    three significant digits of the smallest non-zero magnitude, at most five and at
+    most five significant digits of the largest, and turn scientific when that
+    leaves the smallest fewer than two; ``"num"`` gets four significant digits of the
+    largest magnitude, at most four decimals, and is scientific when the largest is
+    below 1e-3. Any column is scientific from magnitudes of a million up.
+    """
+    kind = kind.lstrip("+")
+    if kind in _FIXED:
+        return _FIXED[kind]
+    significant, relative = _SIGNIFICANT.get(kind, _SIGNIFICANT["num"])
+    return column_format([float(v) for v in values if _finite(v)], significant, relative)
+
+
+def fmt(v: Any, kind: str = "num", spec: str | None = None) -> str:
     """Format a number for display.
 
-    ``kind``: ``"int"``, ``"nats"`` (4 decimals), ``"var"`` (3 significant
-    digits), ``"pct"`` (1 decimal), ``"s"`` (seconds, 3 significant digits),
-    ``"ratio"`` (2 decimals and a ×), ``"auc"`` (3 decimals), ``"num"`` (general,
-    4 significant digits); a leading ``"+"`` (``"+pct"``) also signs positive values,
-    for differences.
+    ``kind``: ``"int"``, ``"nats"`` (4 decimals), ``"pct"`` (1 decimal), ``"auc"``
+    (3 decimals), ``"ratio"`` (2 decimals and a ×), ``"var"``, ``"s"`` (seconds) or
+    ``"num"`` (general), whose decimals :func:`column_spec` chooses; a leading
+    ``"+"`` (``"+pct"``) also signs positive values, for differences. ``spec``: the
+    format of the value's column (:func:`column_spec`); default the value's own.
     """
     if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
         return "–"
@@ -93,29 +154,18 @@ def fmt(v: Any, kind: str = "num") -> str:
         return str(v)
     v = float(v)
     if kind.startswith("+"):
-        text = fmt(v, kind[1:])
+        text = fmt(v, kind[1:], spec)
         return "+" + text if v > 0 and text.strip("0.") else text
-    if kind == "int":
-        return f"{int(round(v)):,}"
-    if kind == "nats":
-        return f"{v:.4f}" if v == 0 or abs(v) >= 1e-4 else f"{v:.1e}"
-    if kind == "pct":
-        return f"{v:.1f}"
-    if kind == "auc":
-        return f"{v:.3f}"
-    if kind == "ratio":
-        return f"{v:.2f}×"
-    if kind in ("var", "s"):
-        if v == 0:
-            return "0"
-        return f"{v:.3g}" if 1e-3 <= abs(v) < 1e4 else f"{v:.2e}"
-    return f"{v:.4g}"
+    text = format(v, spec or column_spec([v], kind))
+    if text.startswith("-") and not text.strip("-0.,"):
+        text = text[1:]  # rounds to zero: "0.0000", not "-0.0000"
+    return text + "×" if kind == "ratio" else text
 
 
 def num_cell(v: Any, kind: str = "num", cls: str = "") -> Cell:
     """A right-aligned numeric cell keeping the exact value."""
     value = float(v) if _finite(v) else None
-    return Cell(fmt(v, kind), value, ("num " + cls).strip())
+    return Cell(fmt(v, kind), value, ("num " + cls).strip(), kind=kind)
 
 
 def frame_table(
@@ -134,7 +184,8 @@ def frame_table(
     Parameters
     ----------
     kinds : dict or str
-        Format kind per column (see :func:`fmt`), or one kind for all.
+        Format kind per column (see :func:`fmt`), or one kind for all: the
+        columns are then one quantity (MI levels, n...), shown in one format.
     row_class : callable, optional
         ``(index, row) -> css class`` for a row.
     """
@@ -154,15 +205,18 @@ def frame_table(
     if not head_label:
         names = [n for n in df.index.names if n]
         head_label = " · ".join(map(str, names))
-    return Table(id, title, cols, rows, head_label=head_label, note=note)
+    groups = [tuple(cols)] if isinstance(kinds, str) else []
+    return Table(id, title, cols, rows, head_label=head_label, note=note, format_groups=groups)
 
 
 def with_errors(table: Table, errors: Any, kind: str = "auc") -> None:
     """Append "± error" (formatted as ``kind``) to the text of each numeric cell of
     ``table`` whose error is finite, cell by cell from the 2-D ``errors`` (rows x
-    the first columns); the cells' exact values stay as they are."""
+    the first columns); the cells' exact values stay as they are, and
+    :meth:`Table.harmonize` writes the error in its value's format."""
     for row, errs in zip(table.rows, errors, strict=True):
         for cell, err in zip(row.cells, errs, strict=False):
             if cell.value is not None and _finite(err):
+                cell.error = float(err)
                 cell.text = f"{cell.text} ± {fmt(err, kind)}"
                 cell.title = f"{cell.value:.4g} ± {float(err):.4g} (one standard error)"

@@ -18,7 +18,7 @@ from harness import metrics
 from reports import published as pub
 from reports.blocks import Figure, Note
 from reports.figures import Panel, Series, plot
-from reports.frames import auc_groups, colours, ok_rows, task_facets, versus_first
+from reports.frames import auc_groups, ok_rows, series_styles, task_facets, versus_first
 from reports.published_rows import add_published, published_table
 from reports.tables import Row, fmt, frame_table, num_cell, slug, with_errors
 
@@ -62,12 +62,15 @@ def _levels(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
         {"true": g["true_mi"].mean(), "est": g["estimate"].mean(), "sd": g["estimate"].std()}
     ).reset_index()
     labels = list(pd.unique(df["label"]))
+    styles = series_styles(df)
     step = 0.008
     series = []
     for i, lab in enumerate(labels):
         part = agg[agg["label"] == lab]
         off = (i - (len(labels) - 1) / 2) * step
-        series.append(Series(str(lab), part["true"] + off, part["est"], part["sd"], color=i))
+        series.append(
+            Series(str(lab), part["true"] + off, part["est"], part["sd"], **styles[str(lab)])
+        )
     blocks.append(
         Figure(
             slug(sid, "estimate-vs-true"),
@@ -108,15 +111,15 @@ def _order(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
     trip = ot["triplets"]
     blocks.append(
         Note(
-            f"Triplets scored per cell: {_span(trip)}; a triplet counts "
-            "when both members are ok, and is correct when sign(est₀ − est₁) = sign(true₀ − "
-            "true₁). ± one binomial standard error (none shown at 0 or 100 %)."
+            f"Triplets scored per estimator{f' and {by}' if by else ''}: {_span(trip)}; a "
+            "triplet counts when both members are ok, and is correct when sign(est₀ − est₁) "
+            "= sign(true₀ − true₁). ± one binomial standard error (none shown at 0 or 100 %)."
         )
     )
     if by:
         blocks.extend(_order_differences(df, by, sid))
         labels = list(pd.unique(df["label"]))
-        colour = colours(labels)
+        styles = series_styles(df)
         series = []
         for i, lab in enumerate(labels):
             if lab not in ot.index.get_level_values("label"):
@@ -126,7 +129,7 @@ def _order(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
             bars = [acc - part["accuracy_low"] * 100, part["accuracy_high"] * 100 - acc]
             off = (i - (len(labels) - 1) / 2) * 0.06  # apart, so the bars do not overlap
             x = part.index.astype(float) + off
-            series.append(Series(str(lab), x, acc, bars, colour[lab]))
+            series.append(Series(str(lab), x, acc, bars, **styles[str(lab)]))
         for lab, prow in matched:
             xs = sorted(prow.values)
             series.append(
@@ -134,7 +137,7 @@ def _order(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
                     f"published {prow.name}",
                     xs,
                     [prow.values[x] for x in xs],
-                    color=colour[lab],
+                    color=styles[str(lab)]["color"],
                     style="published",
                 )
             )
@@ -200,15 +203,16 @@ def _curves(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
         wide, slug(sid, "estimates"), "Mean estimate per instance (columns: true MI, nats)",
         "nats", head_label="estimator \\ true MI", columns=cols,
     )  # fmt: skip
+    styles = series_styles(df)
     series = []
-    for i, lab in enumerate(pd.unique(df["label"])):
+    for lab in pd.unique(df["label"]):
         part = agg[agg["label"] == lab].sort_values("true")
         if part.empty:
             continue
         r = et.loc[lab]
         short = lab if len(lab) <= 28 else lab[:27] + "…"
         name = f"{short} — MAE {fmt(r['mae'], 'nats')}, {fmt(r['median_seconds'], 's')} s"
-        series.append(Series(name, part["true"], part["est"], part["sd"], color=i))
+        series.append(Series(name, part["true"], part["est"], part["sd"], **styles[str(lab)]))
     fig = Figure(
         slug(sid, "estimate-vs-true"),
         "Estimate vs true MI",
@@ -232,18 +236,17 @@ def _latency(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
         "s", head_label="estimator \\ n", columns=cols,
     )  # fmt: skip
     matched = add_published(t, "latency", info, lambda c: int(c), "s")
-    colour = colours(list(med.index))
+    styles = series_styles(df)
     series = [
-        Series(
-            str(lab), [float(c) for c in med.columns], med.loc[lab].to_numpy(), color=colour[lab]
-        )
+        Series(str(lab), [float(c) for c in med.columns], med.loc[lab].to_numpy(),
+               **styles[str(lab)])
         for lab in med.index
-    ]
+    ]  # fmt: skip
     for lab, prow in matched:
         xs = sorted(prow.values)
         series.append(
             Series(f"published {prow.name}", xs, [prow.values[x] for x in xs],
-                   color=colour[lab], style="published")
+                   color=styles[str(lab)]["color"], style="published")
         )  # fmt: skip
     fig = Figure(
         slug(sid, "latency-figure"),
@@ -292,8 +295,7 @@ def _auc(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
     blocks.extend(_auc_differences(df, by, trial, sid))
     # a curve needs two sizes; with one the table says it all
     if "n_samples" in by and agg.index.get_level_values("n_samples").nunique() > 1:
-        labels = list(pd.unique(df["label"]))
-        colour = colours(labels)
+        styles = series_styles(df)
         groups = (
             list(pd.unique(agg.index.get_level_values("dependence")))
             if "dependence" in by
@@ -310,9 +312,7 @@ def _auc(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
                 name = " · ".join(f"{k}={v}" if k != "label" else str(v)
                                   for k, v in zip(keys, key, strict=True))  # fmt: skip
                 ns = sub.index.get_level_values("n_samples").astype(float)
-                series.append(
-                    Series(name, ns, sub["auc"], yerr=sub["auc_se"], color=colour.get(lab, 0))
-                )
+                series.append(Series(name, ns, sub["auc"], yerr=sub["auc_se"], **styles[str(lab)]))
             panels.append(Panel(str(dep) if dep is not None else "", series))
         blocks.append(
             Figure(
@@ -371,7 +371,7 @@ def _rescaled(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
         return [Note("no ok cells with a true MI", "warn")]
     ok = ok_rows(df)
     ok = ok[np.isfinite(ok["true_mi"]) & np.isfinite(ok["estimate"])]
-    labels = list(pd.unique(df["label"]))
+    styles = series_styles(df)
     names = {"d": "d", "n_samples": "n"}
     panels: dict[Any, Panel] = {}
     for key, row in rank.iterrows():
@@ -383,14 +383,14 @@ def _rescaled(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
         panels.setdefault(key[1:], Panel(title, []))
         panels[key[1:]].series.append(
             Series(str(key[0]), part["true_mi"], row["scale"] * part["estimate"],
-                   color=labels.index(key[0]), style="points")
+                   **styles[str(key[0])], style="points")
         )  # fmt: skip
     table = rank[list(_RESCALED_COLUMNS)].rename(columns=_RESCALED_COLUMNS)
     tab = frame_table(
         table, slug(sid, "rescaled"), "Sliced MI against the truth after one constant",
         {"cells": "int", "constant c": "num", "Spearman ρ": "num",
          "mean |c·est − true| / true": "num"},
-        head_label=" · ".join(["estimator", *keys]),
+        head_label=" · ".join(["estimator", *(names[k] for k in keys)]),
     )  # fmt: skip
     for d, vals in pub.OMNIGLOT.items():
         r = metrics.rank_agreement(vals["smi"], vals["truth"])
@@ -425,6 +425,7 @@ def _error_vs_truth(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
     facets = task_facets(str(ok["task"].iloc[0]))
     facet = [c for c in facets if c in ok and ok[c].nunique() > 1]
     labels = list(pd.unique(df["label"]))
+    styles = series_styles(df)
     panels = []
     groups = ok.groupby(facet, sort=False) if facet else [((), ok)]
     for key, part in groups:
@@ -439,7 +440,7 @@ def _error_vs_truth(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
         for lab in labels:
             p = agg[agg["label"] == lab].sort_values("true")
             if len(p):
-                series.append(Series(str(lab), p["true"], p["err"], p["sd"], labels.index(lab)))
+                series.append(Series(str(lab), p["true"], p["err"], p["sd"], **styles[str(lab)]))
         panels.append(Panel(title, series))
     fig = Figure(
         slug(sid, "error-vs-truth"),
