@@ -26,6 +26,7 @@ per task and estimator, on the cells that succeeded in both runs:
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
@@ -74,7 +75,10 @@ class Tolerances:
         Allowed growth factor of (estimator seconds / reference seconds), each
         measured within its own run; ``inf`` turns the speed gate off.
     reference : str
-        Estimator name whose median seconds normalise the others.
+        Estimator name whose median seconds normalise the others. The default
+        (``ksg``) may be missing from the runs (no speed-ratio check, with a
+        note); any other name must be an estimator of the baseline or the
+        candidate, so a typo does not switch the speed gate off.
     reference_slowdown : float
         Allowed growth factor of the reference's own median seconds against the
         baseline's. Loose, since the two runs may be on different machines, but
@@ -420,6 +424,20 @@ def _speed_checks(
     return rows
 
 
+def _check_reference(reference: str, base: pd.DataFrame, cand: pd.DataFrame) -> None:
+    """Refuse a speed-ratio reference named by the caller that neither run holds."""
+    names = pd.concat([base["estimator"], cand["estimator"]]).dropna().astype(str)
+    present = sorted(set(names))
+    if reference == Tolerances.reference or reference in present:
+        return
+    close = difflib.get_close_matches(reference, present, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise SpecError(
+        f"speed-ratio reference {reference!r} is an estimator of neither run{hint}; "
+        f"estimators present: {', '.join(present)}"
+    )
+
+
 def compare(
     baseline: pd.DataFrame, candidate: pd.DataFrame, tolerances: Tolerances | None = None
 ) -> Comparison:
@@ -445,9 +463,13 @@ def compare(
     InputError
         If a frame lacks the result columns, repeats a cell, or the runs share
         no cell (not the same grid).
+    SpecError
+        If ``tolerances.reference`` is not the default and is an estimator of
+        neither run.
     """
     tol = tolerances or Tolerances()
     base, cand = _key_frame(baseline, "baseline"), _key_frame(candidate, "candidate")
+    _check_reference(tol.reference, base, cand)
     key = list(CELL_KEY)
     merged = base[[*key, "label", "instance_id", "status"]].merge(
         cand[[*key, "status", "message"]] if "message" in cand else cand[[*key, "status"]],

@@ -117,6 +117,9 @@ def test_unknown_names_exit_2_with_one_line_and_no_traceback(tmp_path: Path) -> 
         (["--estimators", "fake_corr", "--task", "fake_gauss:x=1"], "valid parameters"),
         (["--estimators", "fake_corr", "--task", "fake_gauss", "--per-level", "2"], "--per-level"),
         (["--estimators", "k=5"], "must follow an estimator name"),
+        (["--estimators", "fake_corr shrink=0.5"], "did you mean 'fake_corr:shrink=0.5'?"),
+        (["--estimators", "fake_gauss,fake_corr shrink=0.5"], "'fake_corr shrink=0.5' has a space"),
+        (["-e", "fake_corr shrink=0.5"], "where ':' belongs"),
         (["--task", "fake_gauss"], "give estimators"),
         (["--resume", "x", "--task", "fake_gauss"], "--resume takes the grid"),
     ],
@@ -213,3 +216,193 @@ def test_split_estimators_and_parse_seeds() -> None:
         parse_seeds("3..1")
     with pytest.raises(ValueError, match="bad seed"):
         parse_seeds("a")
+
+
+# -- what a run says when cells fail, and its exit code -------------------------------------
+
+
+def test_run_where_no_cell_succeeds_prints_why_and_exits_1(db: Path, capsys) -> None:
+    argv = ["run", "-e", "fake_prepare:fail=True,load=0", "--task", "fake_gauss"]
+    assert main([*argv, "--run-id", "dead", "--store", str(db)]) == 1
+    out, err = capsys.readouterr()
+    reason = "3 failed: could not prepare fake_prepare: FileNotFoundError: weights.pt not found"
+    assert out.count(reason) == 1  # once, with its count, not once per cell
+    assert "fake_prepare:fail=True,load=0.0: 3 of 3 cells" in out
+    assert "run dead: 3 cells (3 failed)" in out
+    assert err == "error: no cell of run dead succeeded (3 failed)\n"
+    # --quiet: the run id alone on stdout, the reasons on stderr
+    assert main([*argv, "--run-id", "dead2", "--store", str(db), "-q"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "dead2\n"
+    assert reason in err and err.endswith("error: no cell of run dead2 succeeded (3 failed)\n")
+
+
+def test_run_with_some_failed_cells_names_them_and_exits_0(db: Path, capsys) -> None:
+    argv = ["run", "--estimators", "fake_corr,fake_fail", "--task", "fake_gauss"]
+    assert main([*argv, "--store", str(db)]) == 0
+    out, err = capsys.readouterr()
+    assert "fake_fail: 1 of 3 cells\n    1 failed: ValueError: too strong second line" in out
+    assert "fake_corr: " not in out  # every fake_corr cell succeeded
+    assert err == ""
+    assert main([*argv, "--store", str(db), "-q"]) == 0
+    assert "1 failed: ValueError: too strong second line" in capsys.readouterr().err
+
+
+def test_failure_lines_count_and_cap_distinct_messages() -> None:
+    from harness.cli.run import failure_lines
+
+    messages = ["A"] * 4 + ["B"] * 2 + ["C", "D", "E"] + ["x" * 500]
+    df = pd.DataFrame(
+        {
+            "label": ["ksg"] * len(messages) + ["kde"],
+            "status": ["failed"] * 9 + ["timeout", "ok"],
+            "message": [*messages, None],
+        }
+    )
+    lines = failure_lines(df, per_estimator=3)
+    assert lines[1:5] == [
+        "  ksg: 10 of 10 cells",
+        "    4 failed: A",
+        "    2 failed: B",
+        "    1 failed: C",
+    ]
+    assert lines[5].startswith("    ... 3 more distinct message(s) in 3 cell(s)")
+    assert len(lines) == 6  # kde succeeded: no line for it
+    long = failure_lines(df.iloc[-2:])
+    assert long[2] == "    1 timeout: " + "x" * 197 + "..."
+    assert failure_lines(df.iloc[-1:]) == []
+
+
+def test_sigterm_stops_a_run_with_exit_143(db: Path, capsys) -> None:
+    import signal
+
+    import estimators
+    from harness.interface import Estimator
+
+    class SelfTerm(Estimator):
+        """Sends SIGTERM to its own process on its second estimate."""
+
+        name = "self_term"
+        calls = 0
+
+        def _estimate(self, x, y) -> float:
+            type(self).calls += 1
+            if type(self).calls == 2:
+                # only with the run's handler in place: the default one would end pytest
+                assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None)
+                os.kill(os.getpid(), signal.SIGTERM)
+            return fp.corr_mi(x, y)
+
+    before = signal.getsignal(signal.SIGTERM)
+    estimators.registry.register(SelfTerm)
+    try:
+        argv = ["run", "-e", "self_term", "--task", "fake_gauss", "--run-id", "t"]
+        assert main([*argv, "--store", str(db)]) == 143
+    finally:
+        estimators.registry.unregister("self_term")
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert f"interrupted; continue with: python -m harness run --resume t --store {db}" in (
+        capsys.readouterr().err
+    )
+    assert results.Store(db).get_run("t")["status"] == "interrupted"
+    assert len(results.load("t", db)) == 1
+
+
+def test_resume_of_a_complete_run_says_nothing_was_left(db: Path, capsys) -> None:
+    argv = ["run", "--estimators", "fake_corr,fake_fail", "--task", "fake_gauss"]
+    assert main([*argv, "--run-id", "done", "--store", str(db), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["run", "--resume", "done", "--store", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(
+        "nothing left to run: every cell of run done already has a final result; "
+        "--retry-failed reruns its 1 failed or timed-out cells\n"
+    )
+    assert "run done: 6 cells (5 ok, 1 failed)" in out
+    # a resume that ran cells says nothing of the kind
+    assert main(["run", "--resume", "done", "--retry-failed", "--store", str(db), "-q"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "done\n" and "nothing left" not in err
+    assert main(["run", "--resume", "done", "--store", str(db), "-q"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "done\n"  # --quiet: the note goes to stderr
+    assert err.startswith("nothing left to run: every cell of run done already has a final")
+
+
+# -- paths, --debug, help -----------------------------------------------------------------
+
+
+def test_a_directory_as_store_is_named_as_such(tmp_path: Path, capsys) -> None:
+    for argv in (["runs"], ["export", "latest", "-o", str(tmp_path / "x.csv")]):
+        assert main([*argv, "--store", str(tmp_path)]) == 2
+        err = capsys.readouterr().err
+        assert err == (
+            f"error: results store {tmp_path} is a directory, not a store file; "
+            f"give a file, e.g. --store {tmp_path / 'mi-harness.sqlite'}\n"
+        )
+    argv = ["run", "-e", "fake_corr", "--task", "fake_gauss", "--store", str(tmp_path)]
+    assert main(argv) == 2
+    assert "is a directory" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_info_says_whether_the_store_exists(db: Path, tmp_path: Path, capsys) -> None:
+    assert main(["info", "--store", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert f"store {db} (does not exist yet; 'python -m harness run' creates it)" in out
+    assert main(["info", "--store", str(tmp_path)]) == 0
+    assert f"store {tmp_path} (a directory, not a store file)" in capsys.readouterr().out
+    assert main(["run", "-e", "fake_corr", "--task", "fake_gauss", "--store", str(db), "-q"]) == 0
+    assert main(["info", "--store", str(db)]) == 0
+    assert f"store {db} (1 run)\n" in capsys.readouterr().out
+
+
+def test_export_and_report_say_which_folder_they_created(db: Path, tmp_path: Path, capsys) -> None:
+    assert main(["run", "-e", "fake_corr", "--task", "fake_gauss", "--store", str(db), "-q"]) == 0
+    run_id = capsys.readouterr().out.strip()
+    csv = tmp_path / "new" / "deeper" / "x.csv"
+    assert main(["export", run_id, "-o", str(csv), "--store", str(db)]) == 0
+    folder = csv.parent
+    out = capsys.readouterr().out
+    assert out == f"wrote 3 rows of run {run_id} to {csv} (created folder {folder})\n"
+    assert main(["export", run_id, "-o", str(csv), "--store", str(db)]) == 0
+    assert "created folder" not in capsys.readouterr().out  # it exists now
+    html = tmp_path / "pages" / "r.html"
+    assert main(["report", run_id, "-o", str(html), "--store", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert out == f"report written to {html} (created folder {html.parent})\n" and html.exists()
+    # a directory as output, or a file where a folder belongs: one line, exit 2
+    (tmp_path / "d.csv").mkdir()
+    assert main(["export", run_id, "-o", str(tmp_path / "d.csv"), "--store", str(db)]) == 2
+    assert "is a directory; give a file path inside it" in capsys.readouterr().err
+    assert main(["report", run_id, "-o", str(csv / "r.html"), "--store", str(db)]) == 2
+    assert f"{csv} is a file, not a folder" in capsys.readouterr().err
+
+
+def test_debug_is_accepted_before_the_verb(tmp_path: Path, capsys) -> None:
+    from results.store import StoreError
+
+    missing = str(tmp_path / "none.sqlite")
+    assert main(["runs", "--store", missing]) == 2
+    assert capsys.readouterr().err.startswith("error: no results store at")
+    for argv in (["--debug", "runs", "--store", missing], ["runs", "--debug", "--store", missing]):
+        with pytest.raises(StoreError, match="no results store at"):
+            main(argv)
+
+
+def test_help_shows_defaults_and_exit_codes(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--seeds SEEDS e.g. 0..4 or 0,1,2 (default: 0)" in out
+    assert "--n N sample size (default: the task's own n" in out
+    assert "1: no cell succeeded" in out and "143 (SIGTERM)" in out
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--debug" in out and "exit codes: 0 success; 1" in out
+    assert "143 stopped by SIGTERM" in out
+    for verb in ("export", "report"):
+        with pytest.raises(SystemExit):
+            main([verb, "--help"])
+        assert "a missing folder is created" in " ".join(capsys.readouterr().out.split())

@@ -234,6 +234,23 @@ def test_runs_of_different_grids_are_an_error():
         compare(rows("ksg", [0.0]), rows("ksg", [0.0]).assign(seed=1))
 
 
+def test_a_reference_in_neither_run_is_an_error_naming_it():
+    base = pd.concat([rows("ksg", [0.0, 0.0]), rows("kde", [0.0, 0.0])])
+    with pytest.raises(SpecError) as info:
+        compare(base, base.copy(), Tolerances(reference="kzg"))
+    assert str(info.value) == (
+        "speed-ratio reference 'kzg' is an estimator of neither run (did you mean 'ksg'?); "
+        "estimators present: kde, ksg"
+    )
+    # a reference in one of the runs, missing from a task's compared cells: a note, as before
+    cand = rows("ksg", [0.0, 0.0])
+    result = compare(base, cand, Tolerances(reference="kde"))
+    assert "toy: no 'kde' rows, so no speed-ratio check" in result.notes
+    # the default reference may be absent altogether
+    only_kde = rows("kde", [0.0, 0.0])
+    assert "toy: no 'ksg' rows, so no speed-ratio check" in compare(only_kde, only_kde).notes
+
+
 def test_parse_tolerances():
     tol = parse_tolerances("mae=0.01, order_accuracy=0.05,speed_ratio=inf,reference=kde")
     assert tol == Tolerances(
@@ -307,3 +324,21 @@ def test_gate_reads_a_committed_export(runs, tmp_path):
     assert main(["compare", str(path), "again", "--store", str(store), *tol]) == 0
     assert main(["compare", str(path), "bad", "--store", str(store), *tol]) == 1
     assert main(["compare", str(path), "nope", "--store", str(store)]) == 2  # unknown run
+
+
+def test_gate_refuses_a_misspelt_reference(runs, capsys):
+    store = runs[0]
+    tol = ["--tolerance", "reference=kzg"]
+    assert main(["compare", "good", "again", "--store", str(store), *tol]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        "error: speed-ratio reference 'kzg' is an estimator of neither run "
+        "(did you mean 'ksg'?); estimators present: kde, ksg\n"
+    )
+
+
+def test_gate_names_a_store_that_is_a_directory(runs, tmp_path, capsys):
+    path = results.write(runs[1], tmp_path / "baseline.csv")
+    assert main(["compare", str(path), "again", "--store", str(tmp_path)]) == 2
+    assert f"results store {tmp_path} is a directory" in capsys.readouterr().err

@@ -8,14 +8,34 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-__all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "build_parser", "main"]
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_TERMINATED",
+    "build_parser",
+    "main",
+]
 
+#: the command ran but its outcome failed: no cell of a run succeeded, a regression
+EXIT_FAILED = 1
+#: bad arguments, an unknown name, an unusable store or file: one ``error: ...`` line
 EXIT_ERROR = 2
-EXIT_INTERRUPTED = 130
+#: stopped by Ctrl-C (SIGINT) or SIGTERM, 128 + the signal number; finished cells are stored
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+EXIT_CODES = (
+    "exit codes: 0 success; 1 the command ran but failed its check (run: no cell "
+    "succeeded; compare: a regression); 2 bad arguments or an unusable store or file; "
+    "130 interrupted by Ctrl-C, 143 stopped by SIGTERM (a run's finished cells are kept: "
+    "continue it with 'run --resume')"
+)
 
 #: verb -> module holding ``add_parser(subparsers, common)`` and ``run(args) -> int``
 VERBS = {
@@ -30,11 +50,13 @@ VERBS = {
 }
 
 
+_DEBUG_HELP = "show full tracebacks instead of one-line errors"
+
+
 def _common() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--debug", action="store_true", help="show full tracebacks instead of one-line errors"
-    )
+    # SUPPRESS: a verb without --debug keeps the value of a --debug given before the verb
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP)
     return common
 
 
@@ -45,8 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m harness",
         description="Benchmark mutual-information estimators on tasks with known ground truth.",
+        epilog=EXIT_CODES,
     )
     parser.add_argument("--version", action="version", version=f"mi-harness {__version__}")
+    parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     sub.required = True
     common = _common()
@@ -67,7 +91,12 @@ def _known_errors() -> tuple[type[BaseException], ...]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv``, run the verb, turn errors into one line and exit code 2."""
+    """Parse ``argv`` and run the verb; return its exit code.
+
+    Errors become one ``error: ...`` line on stderr and exit code
+    :data:`EXIT_ERROR` (2); with ``--debug`` (before or after the verb) they
+    raise with the full traceback instead. See :data:`EXIT_CODES`.
+    """
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
@@ -83,7 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"interrupted{getattr(args, 'interrupt_hint', '')}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        # a verb that turns SIGTERM into KeyboardInterrupt records it in args.stop_signal
+        return 128 + int(getattr(args, "stop_signal", signal.SIGINT))
     except Exception as exc:
         if args.debug:
             raise

@@ -46,7 +46,8 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
             "order_accuracy (fraction, 0.02), auc (0.02), spearman (0.05), speed_ratio "
             "(factor, 3; inf: off), reference_slowdown (the reference's own seconds against the "
             "baseline's, factor, 10; inf: off), "
-            "reference (estimator for the speed ratio, ksg)"
+            "reference (estimator for the speed ratio, ksg; any other must be in one of the "
+            "runs)"
         ),
     )
     p.add_argument(
@@ -56,12 +57,19 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Compare the candidate run with the baseline; 1 on regression, else 0."""
     import results
+    from harness.cli._paths import check_store
     from harness.compare import Tolerances, compare, parse_tolerances
+    from results.export import is_export
 
     tol = Tolerances()
     for text in args.tolerance:
         tol = parse_tolerances(text, tol)
+    if not is_export(args.baseline):
+        check_store(args.baseline_store or args.store)
+    if not is_export(args.candidate):
+        check_store(args.store)
     baseline = results.load(args.baseline, args.baseline_store or args.store)
     candidate = results.load(args.candidate, args.store)
     outcome = compare(baseline, candidate, tol)

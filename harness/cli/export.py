@@ -15,7 +15,11 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("run", metavar="RUN", help="run id, unique prefix, or 'latest'")
     p.add_argument(
-        "-o", "--output", required=True, metavar="PATH", help="*.parquet, *.csv or *.csv.gz"
+        "-o",
+        "--output",
+        required=True,
+        metavar="PATH",
+        help="*.parquet, *.csv or *.csv.gz (a missing folder is created)",
     )
     p.add_argument(
         "--store",
@@ -29,7 +33,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Write the run's rows to ``args.output``; say where (and which folder was created)."""
     import results
+    from harness.cli._paths import check_store, output_folder
     from harness.interface import SpecError
     from results.export import file_format
 
@@ -37,7 +43,10 @@ def run(args: argparse.Namespace) -> int:
         file_format(args.output)  # a bad suffix fails before the store is read
     except ValueError as exc:
         raise SpecError(str(exc)) from None
+    created = output_folder(args.output)
+    check_store(args.store)
     df = results.load(args.run, args.store, all_attempts=args.all_attempts)
     path = results.write(df, args.output)
-    print(f"wrote {len(df)} rows of run {df.attrs['run_id']} to {path}")
+    note = f" (created folder {created})" if created is not None else ""
+    print(f"wrote {len(df)} rows of run {df.attrs['run_id']} to {path}{note}")
     return 0

@@ -14,7 +14,11 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         help="show versions, devices and threads",
         description="Show what a run here would record: versions, commit, host, devices, threads.",
     )
-    p.add_argument("--store", metavar="PATH", help="results store to report on")
+    p.add_argument(
+        "--store",
+        metavar="PATH",
+        help="results store to report on (default: $MI_HARNESS_STORE or ./runs/mi-harness.sqlite)",
+    )
     p.set_defaults(func=run)
 
 
@@ -61,19 +65,19 @@ def _devices() -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print the environment a run here would record, and the state of the store."""
     from harness import environment
-    from results.store import default_path
+    from harness.cli._paths import describe_store
 
     env = environment.collect()
     git = env["git_commit"] or "unknown"
     if env["git_dirty"]:
         git += " (uncommitted changes)"
     cpu = env["cpu"]
-    store = args.store or default_path()
     sections = {
         "mi-harness": [
             f"version {env['versions']['mi-harness']}, git commit {git}",
-            f"store {store}",
+            f"store {describe_store(args.store)}",
         ],
         "host": [
             f"{env['host']}: {env['platform']}, python {env['python']}",

@@ -24,7 +24,13 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         help="run id, unique prefix, 'latest', or an exported .parquet/.csv file; "
         "the first run sharing cells with a later one is its baseline",
     )
-    p.add_argument("-o", "--output", required=True, metavar="PATH", help="the .html file to write")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="PATH",
+        help="the .html file to write (a missing folder is created)",
+    )
     p.add_argument(
         "--store",
         metavar="PATH",
@@ -50,11 +56,17 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Write the HTML report of ``args.runs``; say where (and which folder was created)."""
+    from harness.cli._paths import check_store, output_folder
     from harness.interface import SpecError
     from reports import build_report
+    from results.export import is_export
 
     if args.tolerance < 0 or args.slowdown < 1:
         raise SpecError("--tolerance must be >= 0 and --slowdown >= 1")
+    created = output_folder(args.output)
+    if not all(is_export(ref) for ref in args.runs):
+        check_store(args.store)
     build_report(
         args.runs,
         store=args.store,
@@ -63,5 +75,6 @@ def run(args: argparse.Namespace) -> int:
         tolerance=args.tolerance,
         slowdown=args.slowdown,
     )
-    print(f"report written to {args.output}")
+    note = f" (created folder {created})" if created is not None else ""
+    print(f"report written to {args.output}{note}")
     return 0

@@ -12,6 +12,30 @@ from collections.abc import Iterator
 from typing import Any
 
 _RANGE = re.compile(r"^\s*(\d+)\s*\.\.\s*(\d+)\s*$")
+#: ``name key=value``: a space typed where ``name:key=value`` was meant
+_SPACED = re.compile(r"^([A-Za-z_][\w.-]*)\s+(\w+\s*=.*)$")
+
+#: distinct failure messages ``run`` prints per estimator (the rest are counted)
+MESSAGES_PER_ESTIMATOR = 3
+#: characters of one failure message ``run`` prints
+MESSAGE_WIDTH = 200
+
+
+def check_spacing(spec: str) -> None:
+    """Refuse ``"ksg k=3"``, a space typed where ``':'`` belongs (``"ksg:k=3"``).
+
+    Raises
+    ------
+    ValueError
+        Naming the spec and the spelling that was probably meant.
+    """
+    m = _SPACED.match(spec.strip())
+    if m:
+        meant = f"{m.group(1)}:{m.group(2)}"
+        raise ValueError(
+            f"estimator spec {spec.strip()!r} has a space where ':' belongs between the "
+            f"estimator and its parameters; did you mean {meant!r}?"
+        )
 
 
 def split_estimators(text: str) -> list[str]:
@@ -19,6 +43,12 @@ def split_estimators(text: str) -> list[str]:
 
     A piece that reads ``key=value`` (an ``=`` before any ``:``) continues the
     previous spec; anything else starts a new one.
+
+    Raises
+    ------
+    ValueError
+        For ``key=value`` with no spec before it, or a piece such as
+        ``"ksg k=3"`` (see :func:`check_spacing`).
 
     Examples
     --------
@@ -29,6 +59,7 @@ def split_estimators(text: str) -> list[str]:
     for piece in (p.strip() for p in text.split(",")):
         if not piece:
             continue
+        check_spacing(piece)
         eq, colon = piece.find("="), piece.find(":")
         continues = eq > 0 and (colon < 0 or eq < colon)
         if continues:
@@ -71,7 +102,10 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         help="run estimators on a task",
         description=(
             "Run every estimator on every instance of a task for each seed; rows are "
-            "committed to the results store as cells finish."
+            "committed to the results store as cells finish. Exit 0: at least one cell "
+            "succeeded; 1: no cell succeeded (the failure messages are printed); 2: bad "
+            "arguments or an unusable store; 130 (Ctrl-C) or 143 (SIGTERM): interrupted, "
+            "finished cells are stored, continue with --resume."
         ),
     )
     g = p.add_argument_group("grid")
@@ -91,11 +125,27 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         help="one estimator spec (repeatable)",
     )
     g.add_argument("--task", metavar="SPEC", help="task spec, e.g. 'gmm_levels:per_level=50'")
-    g.add_argument("--n", type=int, metavar="N", help="sample size (overrides the task default)")
-    g.add_argument("--seeds", type=_seeds_arg, metavar="SEEDS", help="e.g. 0..4 or 0,1,2")
-    g.add_argument("--per-level", type=int, metavar="N", help="instances per MI level")
-    g.add_argument("--per-k", type=int, metavar="N", help="triplets per number of components")
-    g.add_argument("--device", default="auto", help="auto, cpu or cuda (torch estimators)")
+    g.add_argument(
+        "--n",
+        type=int,
+        metavar="N",
+        help="sample size (default: the task's own n, shown by 'python -m harness list tasks')",
+    )
+    g.add_argument(
+        "--seeds", type=_seeds_arg, metavar="SEEDS", help="e.g. 0..4 or 0,1,2 (default: 0)"
+    )
+    g.add_argument(
+        "--per-level", type=int, metavar="N", help="instances per MI level (default: the task's)"
+    )
+    g.add_argument(
+        "--per-k",
+        type=int,
+        metavar="N",
+        help="triplets per number of components (default: the task's)",
+    )
+    g.add_argument(
+        "--device", default="auto", help="auto (default), cpu or cuda (torch estimators)"
+    )
     x = p.add_argument_group("execution")
     x.add_argument(
         "--executor",
@@ -119,7 +169,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "--timeout",
         type=float,
         metavar="S",
-        help="seconds allowed per cell; slower cells are stored as 'timeout'",
+        help="seconds allowed per cell; slower cells are stored as 'timeout' (default: no limit)",
     )
     x.add_argument("--resume", metavar="RUN", help="continue a stored run (id or 'latest')")
     x.add_argument(
@@ -132,7 +182,10 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         help="results store (default: $MI_HARNESS_STORE or ./runs/mi-harness.sqlite)",
     )
     x.add_argument(
-        "-q", "--quiet", action="store_true", help="no progress bar or summary; print the run id"
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress bar or summary: print the run id (failure messages go to stderr)",
     )
     p.set_defaults(func=run)
 
@@ -168,14 +221,25 @@ def _resume_hint(run_id: str, store: str | None, retry_failed: bool) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the grid (or resume a run), print its summary; return the exit code.
+
+    Returns
+    -------
+    int
+        0 when at least one cell of the run succeeded, else :data:`EXIT_FAILED`.
+    """
+    from harness.cli._paths import check_store
     from harness.interface import SpecError
     from harness.runner import run as run_grid
 
     try:
         specs = [s for text in args.estimators for s in split_estimators(text)]
+        for spec in args.estimator:
+            check_spacing(spec)
     except ValueError as exc:
         raise SpecError(str(exc)) from None
     specs += args.estimator
+    check_store(args.store)
     kwargs: dict[str, Any] = {
         "executor": args.executor,
         "scheduler": args.scheduler,
@@ -214,20 +278,59 @@ def run(args: argparse.Namespace) -> int:
         if args.seeds is not None:
             kwargs["seeds"] = args.seeds
         args.interrupt_hint = _resume_hint(run_id, args.store, False)
-    with _sigterm_as_interrupt():
+    with _sigterm_as_interrupt(args):
         df = run_grid(**kwargs)
+    return _report(df, args)
+
+
+def _report(df: Any, args: argparse.Namespace) -> int:
+    """Print what the run did (the summary, or only its id with ``--quiet``); the exit code."""
+    from harness.cli import EXIT_FAILED
+
+    run_id = df.attrs.get("run_id")
+    notes = sys.stderr if args.quiet else sys.stdout  # with --quiet stdout holds only the id
+    if args.resume and _cells_run_now(df) == 0:
+        print(_nothing_left(df), file=notes)
     if args.quiet:
-        print(df.attrs["run_id"])
+        print(run_id)
+        lines = failure_lines(df)
+        if lines:
+            print("\n".join(lines), file=sys.stderr)
     else:
         print_summary(df)
-    return 0
+    if len(df) and (df["status"] == "ok").any():
+        return 0
+    sys.stdout.flush()
+    print(f"error: no cell of run {run_id} succeeded ({_outcome(df)})", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def _cells_run_now(df: Any) -> int:
+    """Cells the session that just ended set out to run (0: the run was already complete)."""
+    from results.store import Store
+
+    with Store(df.attrs["store"], create=False) as st:
+        return int(st.sessions(df.attrs["run_id"])[-1]["cells"] or 0)
+
+
+def _nothing_left(df: Any) -> str:
+    retry = int(df["status"].isin(["failed", "timeout"]).sum()) if len(df) else 0
+    hint = f"; --retry-failed reruns its {retry} failed or timed-out cells" if retry else ""
+    return (
+        f"nothing left to run: every cell of run {df.attrs.get('run_id')} already has a "
+        f"final result{hint}"
+    )
 
 
 @contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """Treat SIGTERM (a scheduler stopping the job) like Ctrl-C: close the run cleanly."""
+def _sigterm_as_interrupt(args: argparse.Namespace) -> Iterator[None]:
+    """Treat SIGTERM (a scheduler stopping the job) like Ctrl-C: close the run cleanly.
+
+    The handler sets ``args.stop_signal``, so the exit code is 128 + SIGTERM (143).
+    """
 
     def handler(signum: int, frame: Any) -> None:
+        args.stop_signal = signum
         raise KeyboardInterrupt
 
     try:
@@ -242,17 +345,81 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 
 def print_summary(df: Any, file: Any = None) -> None:
-    """The run's metric tables in the paper's terms, then where its rows are stored."""
+    """The run's metric tables in the paper's terms, the distinct failure messages,
+    then where its rows are stored."""
     from harness.metrics import format_summary, summarize
 
     out = file or sys.stdout
     if len(df):
         print(format_summary(summarize(df)), file=out)
+    lines = failure_lines(df)
+    if lines:
+        print("", *lines, sep="\n", file=out)
     run_id = df.attrs.get("run_id")
-    counts = df["status"].value_counts().to_dict() if len(df) else {}
-    outcome = ", ".join(f"{v} {k}" for k, v in counts.items()) or "no cells"
-    print(f"\nrun {run_id}: {len(df)} cells ({outcome})", file=out)
+    print(f"\nrun {run_id}: {len(df)} cells ({_outcome(df)})", file=out)
     print(f"stored in {df.attrs.get('store')}", file=out)
     store = df.attrs.get("store")
     opt = f" --store {store}" if store else ""
     print(f"export: python -m harness export {run_id}{opt} -o {run_id}.parquet", file=out)
+
+
+def _outcome(df: Any) -> str:
+    counts = df["status"].value_counts().to_dict() if len(df) else {}
+    return ", ".join(f"{v} {k}" for k, v in counts.items()) or "no cells"
+
+
+def failure_lines(df: Any, per_estimator: int = MESSAGES_PER_ESTIMATOR) -> list[str]:
+    """The distinct messages of a run's cells that did not succeed, per estimator.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Result rows with ``label``, ``status`` and ``message``.
+    per_estimator : int
+        Distinct (status, message) pairs shown per estimator, most frequent
+        first; the others are counted in one more line.
+
+    Returns
+    -------
+    list of str
+        A heading, then per estimator a line with its count of cells not ok and
+        one indented line per message with its count; empty when every cell
+        succeeded.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"label": ["ksg"] * 3, "status": ["failed", "failed", "ok"],
+    ...                    "message": ["InputError: too few samples"] * 2 + [""]})
+    >>> for line in failure_lines(df):
+    ...     print(line)
+    cells that did not succeed (distinct messages, most frequent first):
+      ksg: 2 of 3 cells
+        2 failed: InputError: too few samples
+    """
+    if not len(df):
+        return []
+    bad = df[df["status"] != "ok"]
+    if not len(bad):
+        return []
+    totals = df.groupby("label", sort=False).size()
+    messages = bad["message"].fillna("").astype(str) if "message" in bad else ""
+    bad = bad.assign(message=messages)
+    lines = ["cells that did not succeed (distinct messages, most frequent first):"]
+    for label, part in bad.groupby("label", sort=False):
+        lines.append(f"  {label}: {len(part)} of {totals[label]} cells")
+        counts = part.groupby(["status", "message"], sort=False).size()
+        counts = counts.sort_values(ascending=False, kind="stable")
+        for (status, message), count in counts.head(per_estimator).items():
+            lines.append(f"    {count} {status}: {_shorten(message) or '(no message)'}")
+        rest = counts.iloc[per_estimator:]
+        if len(rest):
+            lines.append(
+                f"    ... {len(rest)} more distinct message(s) in {int(rest.sum())} cell(s); "
+                "all are in 'python -m harness export'"
+            )
+    return lines
+
+
+def _shorten(text: str, width: int = MESSAGE_WIDTH) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
