@@ -6,7 +6,7 @@
 #   benchmarks/ci_gate.sh --tolerance mae=0.01     extra arguments go to `harness compare`
 #
 # Grid: ksg, kde, infonet (CPU) on gmm_levels (3 mixtures per level) and gmm_order
-# (5 triplets per K), n = 2000, seed 0 -- about a minute on 2 cores. Accuracy is gated;
+# (5 triplets per K), n = 2000, seed 0 -- about 30 s on 2 cores. Accuracy is gated;
 # speed as seconds relative to KSG within the same run, and KSG's own seconds loosely
 # against the baseline's (see harness/compare.py).
 # PYTHON (default: python) and BASELINE_DIR (default: benchmarks/baseline) override.

@@ -25,9 +25,9 @@ check | latency | train) ;;
     exit 2
     ;;
 esac
-mkdir -p "$OUT"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 "$PY" -c "import torch; assert torch.cuda.is_available(), 'no GPU here'; print(torch.__version__, torch.cuda.get_device_name())"
+mkdir -p "$OUT" # only once a GPU is there: no empty results folder elsewhere
 
 case "${1:-}" in
 check)

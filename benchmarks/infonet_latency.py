@@ -43,11 +43,18 @@ def main() -> int:
     )
     p.add_argument("--checkpoint", default=None, help="model file (default: shipped)")
     p.add_argument("--grid", type=int, default=None, help="table side L (default: the model's)")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--ns", default="200,500,1000,2000,5000")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    p.add_argument("--ns", default="200,500,1000,2000,5000", help="sample sizes, comma-separated")
     p.add_argument("--batches", default=None, help="default: 1,16 on cpu; 1,16,256,1024 on cuda")
-    p.add_argument("--min-seconds", type=float, default=1.0)
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument(
+        "--min-seconds", type=float, default=1.0, help="time each setting at least this long"
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default torch's; use 1 beside other jobs)",
+    )
     p.add_argument("--out", default=None, help="also write the CSV here")
     args = p.parse_args()
     if args.threads:
