@@ -135,11 +135,25 @@ def thread_settings(worker_threads: int | None = None) -> dict[str, Any]:
     imported just to ask)."""
     out: dict[str, Any] = {k: os.environ.get(k) for k in THREAD_ENV}
     out["worker_threads"] = worker_threads
-    for name in ("numba", "torch"):
-        module = sys.modules.get(name)
-        here = module.get_num_threads() if module is not None else None
-        out[f"{name}_threads"] = worker_threads if worker_threads is not None else here
+    if worker_threads is not None:
+        out["numba_threads"] = out["torch_threads"] = worker_threads
+        return out
+    torch = sys.modules.get("torch")
+    out["torch_threads"] = torch.get_num_threads() if torch is not None else None
+    out["numba_threads"] = _numba_threads()
     return out
+
+
+def _numba_threads() -> int | None:
+    """Numba's thread count without starting its threading layer: starting it here
+    would reset torch's count and make a later fork() of this process unsafe."""
+    numba = sys.modules.get("numba")
+    if numba is None:
+        return None
+    parallel = sys.modules.get("numba.np.ufunc.parallel")
+    if parallel is not None and getattr(parallel, "_is_initialized", False):
+        return int(numba.get_num_threads())
+    return int(numba.config.NUMBA_NUM_THREADS)
 
 
 def collect(worker_threads: int | None = None) -> dict[str, Any]:

@@ -906,7 +906,8 @@ def column_format(
     digits of the largest; scientific when that leaves the smallest fewer than
     two. Otherwise (errors, accuracies, counts): ``significant`` digits of the
     largest magnitude, at most four decimals; scientific when the largest is
-    below 1e-3. Any column is scientific from magnitudes of a million up.
+    below 1e-3. A column that is not all whole numbers is scientific from
+    magnitudes of a million up.
     """
     finite = np.asarray(values, dtype=float)
     finite = finite[np.isfinite(finite)]

@@ -49,6 +49,11 @@ _METRIC_KINDS = {
 }
 
 
+def _metric_kind(metric: str) -> str:
+    """The format kind of a gate metric: speed ratios (``seconds / ksg seconds``) as ratios."""
+    return _METRIC_KINDS.get(metric) or ("ratio" if metric.startswith("seconds / ") else "num")
+
+
 def diff_sections(runs: Sequence[RunData], rule: DiffRule) -> list[Section]:
     """A comparison for each run that shares cells with an earlier run given."""
     out = []
@@ -148,7 +153,7 @@ def _gate_table(base: RunData, new: RunData, sid: str, result: Comparison | str)
     for _, c in result.checks.iterrows():
         verdict = "REGRESSED" if c["regressed"] else ("ok" if c["gated"] else "reported")
         cls = "bad" if c["regressed"] else ""
-        kind = _METRIC_KINDS.get(str(c["metric"]), "num")
+        kind = _metric_kind(str(c["metric"]))
         cells = [
             Cell(str(c["task"])),
             Cell(str(c["metric"])),

@@ -128,7 +128,8 @@ def column_spec(values: Iterable[Any], kind: str = "num") -> str:
     most five significant digits of the largest, and turn scientific when that
     leaves the smallest fewer than two; ``"num"`` gets four significant digits of the
     largest magnitude, at most four decimals, and is scientific when the largest is
-    below 1e-3. Any column is scientific from magnitudes of a million up.
+    below 1e-3. A column that is not all whole numbers is scientific from
+    magnitudes of a million up.
     """
     kind = kind.lstrip("+")
     if kind in _FIXED:

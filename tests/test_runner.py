@@ -547,3 +547,44 @@ def test_the_session_records_the_thread_counts_the_cells_ran_with(db: Path) -> N
     st.close()
     assert here["worker_threads"] is None and here["numba_threads"] == numba.get_num_threads()
     assert pool["worker_threads"] == pool["numba_threads"] == pool["torch_threads"] == 1
+
+
+def test_recording_threads_starts_no_pool_a_fork_or_torch_would_trip_on(tmp_path: Path) -> None:
+    """Asking Numba for its thread count used to start its OpenMP pool in the
+    driver: torch's count was reset and a forked worker then aborted."""
+    code = f"""
+import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor
+import torch, harness
+torch.set_num_threads(1)
+with ProcessPoolExecutor(1, mp_context=mp.get_context("fork")) as pool:
+    df = harness.run(["ksg"], "gaussian", n=200, executor=pool,
+                     store={str(tmp_path / "b.sqlite")!r}, progress=False)
+print(sorted(set(df["status"])), torch.get_num_threads())
+df = harness.run(["kde"], "gaussian", n=200, store={str(tmp_path / "a.sqlite")!r}, progress=False)
+print(torch.get_num_threads(), df["status"].eq("ok").all())
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["['ok'] 1", "1 True"]
+    st = Store(tmp_path / "a.sqlite")
+    assert st.get_run("latest")["threads"]["torch_threads"] == 1
+    st.close()
+
+
+class _OneDimKSG(fp.FakeCorr):
+    """A 1-D-only estimator whose prepare() warms up like KSG's."""
+
+    name = "one_dim_warm"
+
+    capabilities = fp.Capabilities(max_dim_x=1, max_dim_y=1)
+
+    def prepare(self) -> None:
+        from harness.numba_threads import load_kernels
+
+        load_kernels(self)
+
+
+def test_the_warm_up_skips_dimensions_the_estimator_refuses(db: Path) -> None:
+    df = harness.run([_OneDimKSG()], "fake_gauss", store=db, progress=False)
+    assert (df["status"] == "ok").all()
