@@ -116,6 +116,8 @@ def test_unknown_names_exit_2_with_one_line_and_no_traceback(tmp_path: Path) -> 
         (["--estimators", "fake_corr", "--task", "nope"], "unknown task 'nope'"),
         (["--estimators", "fake_corr", "--task", "fake_gauss:x=1"], "valid parameters"),
         (["--estimators", "fake_corr", "--task", "fake_gauss", "--per-level", "2"], "--per-level"),
+        (["--estimators", "fake_corr", "--task", "fake_gauss", "--per-d", "2"], "--per-d does not"),
+        (["--resume", "x", "--per-d", "2"], "--resume takes the grid"),
         (["--estimators", "k=5"], "must follow an estimator name"),
         (["--estimators", "fake_corr shrink=0.5"], "did you mean 'fake_corr:shrink=0.5'?"),
         (["--estimators", "fake_gauss,fake_corr shrink=0.5"], "'fake_corr shrink=0.5' has a space"),
@@ -406,3 +408,11 @@ def test_help_shows_defaults_and_exit_codes(capsys) -> None:
         with pytest.raises(SystemExit):
             main([verb, "--help"])
         assert "a missing folder is created" in " ".join(capsys.readouterr().out.split())
+
+
+def test_per_d_sets_the_triplets_per_dimension_of_highdim_order(tmp_path: Path) -> None:
+    db = tmp_path / "r.sqlite"
+    argv = ["run", "-e", "ksg", "--task", "highdim_order:dims=2,n=64", "--per-d", "2"]
+    assert main([*argv, "--store", str(db), "-q"]) == 0
+    df = results.load("latest", db)
+    assert df.groupby("d")["triplet"].nunique().to_dict() == {2: 2}

@@ -144,6 +144,12 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         help="triplets per number of components (default: the task's)",
     )
     g.add_argument(
+        "--per-d",
+        type=int,
+        metavar="N",
+        help="triplets per dimension, highdim_order (default: the task's)",
+    )
+    g.add_argument(
         "--device", default="auto", help="auto (default), cpu or cuda (torch estimators)"
     )
     x = p.add_argument_group("execution")
@@ -191,8 +197,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _task_spec(args: argparse.Namespace) -> str | None:
-    """The task spec with --per-level / --per-k folded in (only where the task has them)."""
-    flags = {"per_level": args.per_level, "per_k": args.per_k}
+    """The task spec with --per-level / --per-k / --per-d folded in (only where the task
+    has them)."""
+    flags = {"per_level": args.per_level, "per_k": args.per_k, "per_d": args.per_d}
     given = {k: v for k, v in flags.items() if v is not None}
     if not given or args.task is None:
         return args.task
@@ -250,11 +257,12 @@ def run(args: argparse.Namespace) -> int:
         "argv": getattr(args, "argv", None) or ["python", "-m", "harness", *sys.argv[1:]],
     }
     if args.resume:
-        grid = specs or args.task or args.n or args.seeds or args.per_level or args.per_k
+        sizes = args.per_level or args.per_k or args.per_d
+        grid = specs or args.task or args.n or args.seeds or sizes
         if grid or args.run_id:
             raise SpecError(
                 "--resume takes the grid from the stored run; drop --estimators/--task/"
-                "--n/--seeds/--per-level/--per-k/--run-id"
+                "--n/--seeds/--per-level/--per-k/--per-d/--run-id"
             )
         kwargs.update(resume=args.resume, retry_failed=args.retry_failed)
         args.interrupt_hint = _resume_hint(args.resume, args.store, args.retry_failed)
