@@ -265,7 +265,10 @@ def wilson_interval(
     p = k / n
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = np.sqrt(z2 * p * (1 - p) / n + z2 * z2 / (4 * n * n)) / (1 + z2 / n)
-    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+    # at 0 % and 100 % the bound is the proportion itself (rounding left 1 - 1e-16)
+    low = np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+    high = np.where(k == n, 1.0, np.clip(centre + half, 0.0, 1.0))
+    return np.minimum(low, p), np.maximum(high, p)
 
 
 _ORDER_COLUMNS = ("triplets", "correct", "accuracy", "accuracy_se", "accuracy_low", "accuracy_high")

@@ -106,7 +106,8 @@ def _draw(ax, s: Series) -> None:
     keep = np.isfinite(x) & np.isfinite(y)
     if s.yerr is not None:
         err = np.asarray(s.yerr, dtype=float)
-        err = np.where(np.isfinite(err), err, 0.0)[..., keep]
+        # error bars cannot be negative; rounding can leave -1e-14 where a bound meets y
+        err = np.clip(np.where(np.isfinite(err), err, 0.0), 0.0, None)[..., keep]
     else:
         err = None
     x, y = x[keep], y[keep]

@@ -806,3 +806,18 @@ def test_order_triplets_without_both_truths_are_not_scored() -> None:
     assert order.loc[("ksg", 1), "triplets"] == 1 and order.loc[("ksg", 1), "accuracy"] == 1.0
     allnan = pd.DataFrame(rows).assign(true_mi=np.nan)
     assert metrics.order_table(allnan).empty
+
+
+def test_an_order_run_at_100_percent_still_draws_its_order_view(tmp_path: Path) -> None:
+    """At 10 of 10 the Wilson bound came out as 1 - 1e-16, a negative error bar that
+    matplotlib refused, and the whole order view was replaced by a warning."""
+    low, high = metrics.wilson_interval([10, 30, 60], [10, 30, 60])
+    assert (high == 1.0).all() and (low < 1.0).all()
+    rows = pd.read_csv(Path(__file__).parent.parent / "benchmarks/results/paper_mine-order.csv")
+    assert metrics.order_table(rows)["accuracy"].eq(1.0).all()  # the case itself
+    out = tmp_path / "r.html"
+    src = Path(__file__).parent.parent / "benchmarks/results/paper_mine-order.csv"
+    assert main(["report", str(src), "-o", str(out)]) == 0
+    text = out.read_text()
+    assert "could not draw the order view" not in text
+    assert "Order accuracy" in text
