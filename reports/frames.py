@@ -162,7 +162,7 @@ def task_frame(task: str, runs: Sequence[RunData]) -> tuple[pd.DataFrame, dict[s
     from results.schema import RESULT_FIELDS
 
     empty = [c for c in df if c not in RESULT_FIELDS and df[c].isna().all()]
-    df = df.drop(columns=empty)
+    df = _with_recipe(df.drop(columns=empty))
     for col in _INTEGER_META:
         if col in df and df[col].dtype.kind == "f":
             vals = df[col].dropna()
@@ -231,10 +231,32 @@ def versus_first(
     return labels[0], pd.concat(parts, names=["label"])
 
 
+def _with_recipe(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with a ``recipe`` column from the task parameters where runs of several
+    recipes (``highdim_independence:recipe=paper|notebook``) meet, so their scores are
+    kept apart instead of averaged."""
+    if "recipe" in df or "task_params" not in df or not len(df):
+        return df
+    recipe = df["task_params"].map(_recipe_of)
+    if recipe.nunique(dropna=True) < 2:
+        return df
+    return df.assign(recipe=recipe.fillna("default"))
+
+
+def _recipe_of(params: Any) -> Any:
+    if isinstance(params, str):
+        try:
+            params = json.loads(params)
+        except ValueError:
+            return None
+    return params.get("recipe") if isinstance(params, dict) else None
+
+
 def auc_groups(df: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """The columns an independence test's AUC is taken per (dependence, d, n) and the
-    columns telling its trials apart, those of each present in ``df``."""
-    by = [c for c in ("dependence", "d", "n_samples") if c in df]
+    """The columns an independence test's AUC is taken per (dependence, d, recipe where
+    several meet, n) and the columns telling its trials apart, those of each present in
+    ``df``."""
+    by = [c for c in ("dependence", "d", "recipe", "n_samples") if c in df]
     return by, [c for c in metrics.TRIAL_COLUMNS if c in df]
 
 

@@ -821,3 +821,16 @@ def test_an_order_run_at_100_percent_still_draws_its_order_view(tmp_path: Path) 
     text = out.read_text()
     assert "could not draw the order view" not in text
     assert "Order accuracy" in text
+
+
+def test_independence_scores_of_two_recipes_are_kept_apart(tmp_path: Path) -> None:
+    """The paper's and the notebook's two_features had their AUCs averaged together."""
+    res = Path(__file__).parent.parent / "benchmarks/results"
+    files = [res / f"paper_fig5k15-two_features-d128-n50{s}.csv.gz" for s in ("", "-notebook")]
+    out = tmp_path / "r.html"
+    assert main(["report", *map(str, files), "-o", str(out)]) == 0
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", out.read_text()))
+    for recipe in ("paper", "notebook"):
+        rows = results.load(files[0 if recipe == "paper" else 1])
+        auc = metrics.auc_table(rows[rows["estimator"] == "infonet"], by=["d"], trials=["seed"])
+        assert f"two_features · 128 · {recipe} {auc['auc'].iloc[0]:.3f}" in text
