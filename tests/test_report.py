@@ -834,3 +834,16 @@ def test_independence_scores_of_two_recipes_are_kept_apart(tmp_path: Path) -> No
         rows = results.load(files[0 if recipe == "paper" else 1])
         auc = metrics.auc_table(rows[rows["estimator"] == "infonet"], by=["d"], trials=["seed"])
         assert f"two_features · 128 · {recipe} {auc['auc'].iloc[0]:.3f}" in text
+
+
+def test_an_estimator_in_only_one_run_is_not_a_regression_in_the_report(tmp_path: Path) -> None:
+    src = Path(__file__).parent.parent / "benchmarks/results"
+    rows = results.load(src / "paper_fig5k15-independent_coords-d128-n50.csv.gz")
+    base, new = tmp_path / "base.csv", tmp_path / "new.csv"
+    rows.to_csv(base, index=False)
+    rows[rows["estimator"] == "ksg"].assign(run_id="ksg-only").to_csv(new, index=False)
+    out = tmp_path / "r.html"
+    assert main(["report", str(base), str(new), "-o", str(out)]) == 0
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", out.read_text()))
+    assert "no regression beyond the tolerances" in text
+    assert "REGRESSION" not in text
