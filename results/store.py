@@ -93,6 +93,11 @@ class Store:
     ):
         self.path = Path(path) if path is not None else default_path()
         self.writable = create
+        if self.path.is_dir():  # before SQLite says only "unable to open database file"
+            raise StoreError(
+                f"results store {self.path} is a directory, not a store file; "
+                f"give a file, e.g. --store {self.path / 'mi-harness.sqlite'}"
+            )
         if not create and not self.path.exists():
             raise StoreError(
                 f"no results store at {self.path}; run 'python -m harness run ...' first "

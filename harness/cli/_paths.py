@@ -1,4 +1,5 @@
-"""Checks of the paths verbs take: a results store (``--store``) and an output file (``-o``)."""
+"""What verbs say about the paths they take: the results store (``--store``, for ``info``)
+and an output file (``-o``). A store that is a directory is refused by the store itself."""
 
 from __future__ import annotations
 
@@ -6,36 +7,6 @@ import os
 from pathlib import Path
 
 PathArg = str | os.PathLike[str] | None
-
-
-def store_path(path: PathArg) -> Path:
-    """The store ``--store`` names, or the default store when it was not given."""
-    from results.store import default_path
-
-    return Path(path) if path is not None else default_path()
-
-
-def check_store(path: PathArg) -> None:
-    """Refuse a ``--store`` that is a directory, before SQLite says "unable to open".
-
-    Parameters
-    ----------
-    path : str or path, optional
-        The ``--store`` value; ``None`` checks the default store.
-
-    Raises
-    ------
-    StoreError
-        If the store path is an existing directory.
-    """
-    from results.store import StoreError
-
-    store = store_path(path)
-    if store.is_dir():
-        raise StoreError(
-            f"results store {store} is a directory, not a store file; "
-            f"give a file, e.g. --store {store / 'mi-harness.sqlite'}"
-        )
 
 
 def describe_store(path: PathArg) -> str:
@@ -51,9 +22,9 @@ def describe_store(path: PathArg) -> str:
     str
         Such as ``"/x/runs.sqlite (3 runs)"`` or ``"/x/runs.sqlite (does not exist yet; ...)"``.
     """
-    from results.store import Store, StoreError
+    from results.store import Store, StoreError, default_path
 
-    store = store_path(path)
+    store = Path(path) if path is not None else default_path()
     if store.is_dir():
         return f"{store} (a directory, not a store file)"
     if not store.exists():

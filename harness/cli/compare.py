@@ -59,17 +59,11 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Compare the candidate run with the baseline; 1 on regression, else 0."""
     import results
-    from harness.cli._paths import check_store
     from harness.compare import Tolerances, compare, parse_tolerances
-    from results.export import is_export
 
     tol = Tolerances()
     for text in args.tolerance:
         tol = parse_tolerances(text, tol)
-    if not is_export(args.baseline):
-        check_store(args.baseline_store or args.store)
-    if not is_export(args.candidate):
-        check_store(args.store)
     baseline = results.load(args.baseline, args.baseline_store or args.store)
     candidate = results.load(args.candidate, args.store)
     outcome = compare(baseline, candidate, tol)

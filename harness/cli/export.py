@@ -35,7 +35,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the run's rows to ``args.output``; say where (and which folder was created)."""
     import results
-    from harness.cli._paths import check_store, output_folder
+    from harness.cli._paths import output_folder
     from harness.interface import SpecError
     from results.export import file_format
 
@@ -44,7 +44,6 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise SpecError(str(exc)) from None
     created = output_folder(args.output)
-    check_store(args.store)
     df = results.load(args.run, args.store, all_attempts=args.all_attempts)
     path = results.write(df, args.output)
     note = f" (created folder {created})" if created is not None else ""

@@ -57,16 +57,13 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the HTML report of ``args.runs``; say where (and which folder was created)."""
-    from harness.cli._paths import check_store, output_folder
+    from harness.cli._paths import output_folder
     from harness.interface import SpecError
     from reports import build_report
-    from results.export import is_export
 
     if args.tolerance < 0 or args.slowdown < 1:
         raise SpecError("--tolerance must be >= 0 and --slowdown >= 1")
     created = output_folder(args.output)
-    if not all(is_export(ref) for ref in args.runs):
-        check_store(args.store)
     build_report(
         args.runs,
         store=args.store,

@@ -235,7 +235,6 @@ def run(args: argparse.Namespace) -> int:
     int
         0 when at least one cell of the run succeeded, else :data:`EXIT_FAILED`.
     """
-    from harness.cli._paths import check_store
     from harness.interface import SpecError
     from harness.runner import run as run_grid
 
@@ -246,7 +245,6 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise SpecError(str(exc)) from None
     specs += args.estimator
-    check_store(args.store)
     kwargs: dict[str, Any] = {
         "executor": args.executor,
         "scheduler": args.scheduler,

@@ -24,9 +24,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print one line per stored run, oldest first."""
     import results
-    from harness.cli._paths import check_store
 
-    check_store(args.store)
     df = results.runs(args.store)
     if df.empty:
         print("no runs stored")
