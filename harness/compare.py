@@ -26,7 +26,6 @@ per task and estimator, on the cells that succeeded in both runs:
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
@@ -430,10 +429,11 @@ def _check_reference(reference: str, base: pd.DataFrame, cand: pd.DataFrame) -> 
     present = sorted(set(names))
     if reference == Tolerances.reference or reference in present:
         return
-    close = difflib.get_close_matches(reference, present, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    from harness.registry import did_you_mean
+
     raise SpecError(
-        f"speed-ratio reference {reference!r} is an estimator of neither run{hint}; "
+        f"speed-ratio reference {reference!r} is an estimator of neither run"
+        f"{did_you_mean(reference, present)}; "
         f"estimators present: {', '.join(present)}"
     )
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from harness.interface import SpecError, param_defaults
 
-__all__ = ["Registry", "parse_spec", "parse_value", "format_spec"]
+__all__ = ["Registry", "did_you_mean", "parse_spec", "parse_value", "format_spec"]
 
 
 def parse_value(text: str) -> Any:
@@ -73,7 +73,7 @@ def format_spec(name: str, params: dict[str, Any]) -> str:
     return name + ":" + ",".join(f"{k}={v}" for k, v in params.items())
 
 
-def _did_you_mean(name: str, choices: list[str]) -> str:
+def did_you_mean(name: str, choices: list[str]) -> str:
     """``" (did you mean 'ksg'?)"`` for a near miss among ``choices``, else ``""``."""
     folded = [c for c in choices if c.lower() == name.lower()]
     close = folded or difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
@@ -149,7 +149,7 @@ class Registry:
     def _unknown(self, name: str) -> SpecError:
         names = self.names()
         return SpecError(
-            f"unknown {self.kind} {name!r}{_did_you_mean(name, names)}; "
+            f"unknown {self.kind} {name!r}{did_you_mean(name, names)}; "
             f"available: {', '.join(names) or '(none)'}"
         )
 
@@ -235,7 +235,7 @@ class Registry:
         unknown = sorted(set(params) - set(valid))
         if unknown:
             listing = ", ".join(f"{k}={v!r}" for k, v in valid.items()) or "(none)"
-            hint = _did_you_mean(unknown[0], list(valid)) if len(unknown) == 1 else ""
+            hint = did_you_mean(unknown[0], list(valid)) if len(unknown) == 1 else ""
             raise SpecError(
                 f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} "
                 f"for {self.kind} {name!r}{hint}; valid parameters (defaults): {listing}"

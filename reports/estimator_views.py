@@ -141,10 +141,11 @@ def _sliced_note(df: pd.DataFrame) -> str:
 
 def headline(
     df: pd.DataFrame, kind: str, errors: pd.DataFrame | None = None
-) -> tuple[pd.Series, str, bool]:
+) -> tuple[pd.Series, str, bool, str]:
     """Each estimator's accuracy on a task as its view ``kind`` scores it.
 
-    Returns the values per label, what they are and whether higher is better:
+    Returns the values per label, what they are, whether higher is better and
+    their format kind (:func:`reports.tables.fmt`):
     mean ROC AUC over cells (independence tests), order accuracy in % (order
     views), mean Spearman ρ with the truth (rescaled views), else the mean
     absolute error in nats over ok cells (from ``errors``, the task's
@@ -154,18 +155,20 @@ def headline(
         by, trial = auc_groups(df)
         agg = metrics.auc_table(df, by=by, trials=trial)
         if not agg.empty:
-            return agg["auc"].groupby(level=0, sort=False).mean(), "mean ROC AUC over cells", True
+            score = agg["auc"].groupby(level=0, sort=False).mean()
+            return score, "mean ROC AUC over cells", True, "auc"
     if kind == "order" and {"triplet", "member"} <= set(df):
         ot = metrics.order_table(df, by="K" if "K" in df else "d")
         if not ot.empty:
             total = ot.groupby(level=0, sort=False)[["correct", "triplets"]].sum()
-            return 100 * total["correct"] / total["triplets"], "order accuracy (%)", True
+            return 100 * total["correct"] / total["triplets"], "order accuracy (%)", True, "pct"
     if kind == "rescaled":
         rt = metrics.rank_table(df)
         if not rt.empty:
-            return rt["spearman"].groupby(level=0, sort=False).mean(), "Spearman ρ with truth", True
+            score = rt["spearman"].groupby(level=0, sort=False).mean()
+            return score, "Spearman ρ with truth", True, "auc"
     errors = metrics.error_table(df) if errors is None else errors
-    return errors["mae"].astype(float), "mean absolute error (nats)", False
+    return errors["mae"].astype(float), "mean absolute error (nats)", False, "nats"
 
 
 def speed_accuracy(df: pd.DataFrame, sid: str, kind: str = "") -> Figure | None:
@@ -173,7 +176,7 @@ def speed_accuracy(df: pd.DataFrame, sid: str, kind: str = "") -> Figure | None:
     point to draw."""
     et = metrics.error_table(df)
     seconds = et["median_seconds"].astype(float)
-    score, ylabel, higher = headline(df, kind, et)
+    score, ylabel, higher, _ = headline(df, kind, et)
     score = score.reindex(et.index).astype(float)
     keep = np.isfinite(score) & (seconds > 0)
     if not keep.any():

@@ -16,15 +16,6 @@ from reports.tables import Cell, Row, Table, num_cell
 __all__ = ["overview_section"]
 
 
-#: Format kind of each headline score (:func:`~reports.estimator_views.headline`, by what
-#: it says it is); else a mean absolute error in nats.
-_SCORE_KINDS = {
-    "mean ROC AUC over cells": "auc",
-    "order accuracy (%)": "pct",
-    "Spearman ρ with truth": "auc",
-}
-
-
 def _sizes(df: pd.DataFrame) -> pd.Series:
     """Each label's set of sample sizes (estimators are ranked among those of the same sizes)."""
     return pd.Series({lab: sample_sizes(rows) for lab, rows in df.groupby("label", sort=False)})
@@ -53,12 +44,12 @@ def overview_section(frames: Sequence[TaskFrame]) -> Section | None:
         if df.empty or not (df["status"] == "ok").any():
             continue
         et = metrics.error_table(df)
-        score, what, higher = headline(df, kind, et)
+        score, what, higher, score_kind = headline(df, kind, et)
         score = score.reindex(et.index).astype(float)
         best = _best(score, _sizes(df).reindex(et.index), higher)
         for lab in et.index:
             good = "good" if best[lab] else ""
-            value = num_cell(score[lab], _SCORE_KINDS.get(what, "nats"), good)
+            value = num_cell(score[lab], score_kind, good)
             rows.append(
                 Row(
                     f"{task} · {lab}",
