@@ -24,22 +24,35 @@ from harness.interface import Estimator, Instance, Task
 from results.schema import cell_key, dumps, jsonable
 
 __all__ = [
+    "ESTIMATE",
+    "INSTANCE",
+    "PHASES",
+    "PREPARE",
     "Cell",
     "EstimatorSpec",
     "Job",
     "TaskSpec",
+    "deadline",
     "instance_info",
     "iter_chunk",
     "make_row",
     "one_line",
     "run_chunk",
+    "timeout_rows",
 ]
 
 MESSAGE_LIMIT = 500
 
-#: Called by :func:`iter_chunk` just before an estimator starts on some cells:
-#: ``on_start(positions_in_chunk, instance_infos)``.
-StartHook = Callable[[list[int], list[dict[str, Any]]], None]
+#: Phases of a cell that an executor's per-cell timeout covers, each with its own
+#: deadline: generating the instance's samples, the estimator's one-off
+#: ``prepare()`` (for every cell of the chunk that waits on it), and the estimate.
+INSTANCE, PREPARE, ESTIMATE = "instance", "prepare", "estimate"
+PHASES = (INSTANCE, PREPARE, ESTIMATE)
+
+#: Called by :func:`iter_chunk` as some cells enter a phase:
+#: ``on_start(positions_in_chunk, instance_infos, phase)``; an info is None
+#: while the instance is being generated.
+StartHook = Callable[[list[int], list[dict[str, Any] | None], str], None]
 
 
 @dataclass(frozen=True)
@@ -178,20 +191,90 @@ def make_row(
 
 
 def failed_row(
-    job: Job, cell: Cell, message: str, info: dict[str, Any] | None = None
+    job: Job,
+    cell: Cell,
+    message: str,
+    info: dict[str, Any] | None = None,
+    *,
+    regenerate: bool = True,
 ) -> dict[str, Any]:
     """A ``failed`` row for a cell lost outside its estimator (dead worker, broken executor).
 
     Without ``info`` the instance columns (truth, size, meta) are regenerated
     here, so the row still says what the cell was; if the task cannot
-    regenerate the instance they stay empty.
+    regenerate the instance they stay empty, as they do with ``regenerate=False``
+    (a cell lost while its instance was generated: here it could hang or die too).
     """
-    if info is None:
+    if info is None and regenerate:
         try:
             info = instance_info(_task(job).instance(cell.instance, cell.seed))
         except Exception:
             info = None
     return make_row(job, cell, info, "failed", message=message)
+
+
+def deadline(timeout: float, phase: str, cells: int) -> float:
+    """Seconds ``cells`` cells may spend in ``phase``: ``cells * timeout`` for an
+    estimate (a batch), ``timeout`` to generate one instance or to prepare."""
+    return timeout * cells if phase == ESTIMATE else timeout
+
+
+def timeout_rows(
+    job: Job,
+    chunk: Sequence[Cell],
+    phase: str,
+    running: Sequence[int],
+    infos: Sequence[dict[str, Any] | None],
+    waiting: Sequence[int],
+    timeout: float,
+    elapsed: float,
+    make: Callable[..., dict[str, Any]] = make_row,
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """``timeout`` rows for cells a phase past its deadline holds up, and what runs again.
+
+    Parameters
+    ----------
+    job, chunk : Job, sequence of Cell
+        The chunk (cells of one estimator) the phase belongs to.
+    phase : str
+        :data:`ESTIMATE`: the ``running`` cells share ``elapsed`` as their
+        seconds. :data:`INSTANCE`: the cell whose samples were being generated
+        times out. :data:`PREPARE`: the estimator's ``prepare()`` hung, so the
+        ``running`` cells and the ``waiting`` ones, which would wait on it too,
+        all time out.
+    running, infos : sequences
+        Positions in ``chunk`` of the cells in the phase, and their instance
+        columns (None where unknown).
+    waiting : sequence of int
+        Positions of the chunk's cells that have not started.
+    timeout : float
+        The per-cell timeout, seconds.
+    elapsed : float
+        Seconds the phase ran.
+    make : callable
+        Row maker with the signature of :func:`make_row`.
+
+    Returns
+    -------
+    (list of dict, list of int)
+        The rows, and the positions of ``waiting`` cells to run again elsewhere.
+    """
+    if phase == PREPARE:
+        label = job.estimators[chunk[0].estimator].label
+        text = f"prepare() of {label} exceeded the {timeout:g} s per-cell timeout"
+        held = [*zip(running, infos, strict=True), *((p, None) for p in waiting)]
+        return [make(job, chunk[p], i, "timeout", message=text) for p, i in held], []
+    if phase == INSTANCE:
+        text = f"generating the instance exceeded the {timeout:g} s per-cell timeout"
+        held = list(zip(running, infos, strict=True))
+        return [make(job, chunk[p], i, "timeout", message=text) for p, i in held], list(waiting)
+    share = elapsed / max(1, len(running))
+    text = f"exceeded the {timeout:g} s per-cell timeout"
+    rows = [
+        make(job, chunk[p], i, "timeout", seconds=share, message=text)
+        for p, i in zip(running, infos, strict=True)
+    ]
+    return rows, list(waiting)
 
 
 # -- execution ----------------------------------------------------------------
@@ -216,10 +299,30 @@ def _estimator(job: Job, index: int) -> Estimator:
     return _OBJECTS[key]
 
 
-def _prepare(est: Estimator) -> str | None:
-    """Run ``est.prepare()`` once per estimator object; a failure's message, else None."""
+def _announce(
+    on_start: StartHook | None,
+    positions: list[int],
+    infos: list[dict[str, Any] | None],
+    phase: str,
+) -> None:
+    if on_start is not None:
+        on_start(positions, infos, phase)
+
+
+def _prepare(
+    est: Estimator,
+    on_start: StartHook | None = None,
+    positions: list[int] | None = None,
+    infos: list[dict[str, Any] | None] | None = None,
+) -> str | None:
+    """Run ``est.prepare()`` once per estimator object; a failure's message, else None.
+
+    ``on_start`` hears of the :data:`PREPARE` phase of ``positions`` first, so an
+    executor's timeout covers a prepare() that hangs.
+    """
     if getattr(est, "_prepared_by_harness", False):
         return None
+    _announce(on_start, positions or [], infos or [], PREPARE)
     try:
         est.prepare()
     except Exception as exc:
@@ -277,10 +380,12 @@ def iter_chunk(
 ) -> Iterator[list[dict[str, Any]]]:
     """Run a chunk of cells (all with the same estimator); yield rows as cells finish.
 
-    Estimator exceptions become ``failed`` rows, unsupported dimensions or
-    missing requirements ``skipped`` rows; ``BaseException`` (Ctrl-C) propagates.
-    Batched estimators get the chunk's instances in groups of equal shape
-    through ``estimate_batch``, each cell recorded with the group's time / count.
+    Estimator exceptions (in ``prepare()`` too) become ``failed`` rows,
+    unsupported dimensions or missing requirements ``skipped`` rows;
+    ``BaseException`` (Ctrl-C) propagates. Batched estimators get the chunk's
+    instances in groups of equal shape through ``estimate_batch``, each cell
+    recorded with the group's time / count. ``on_start`` hears of each phase
+    (:data:`PHASES`) as cells enter it, for executors that time them.
     """
     if not chunk:
         return
@@ -298,6 +403,7 @@ def iter_chunk(
         yield from _iter_batched(job, chunk, task, est, on_start)
         return
     for pos, cell in enumerate(chunk):
+        _announce(on_start, [pos], [None], INSTANCE)
         inst, info, problem = _generate(task, cell)
         if problem is not None:
             yield [make_row(job, cell, info, "failed", message=problem)]
@@ -306,12 +412,11 @@ def iter_chunk(
         if skip is not None:
             yield [make_row(job, cell, info, "skipped", message=skip)]
             continue
-        problem = _prepare(est)
+        problem = _prepare(est, on_start, [pos], [info])
         if problem is not None:
             yield [make_row(job, cell, info, "failed", message=problem)]
             continue
-        if on_start is not None:
-            on_start([pos], [info])
+        _announce(on_start, [pos], [info], ESTIMATE)
         t0 = time.perf_counter()
         try:
             value = est.estimate(inst.x, inst.y)
@@ -337,6 +442,7 @@ def _iter_batched(
 ) -> Iterator[list[dict[str, Any]]]:
     groups: dict[tuple[int, int, int], list[tuple[int, Instance, dict[str, Any]]]] = {}
     for pos, cell in enumerate(chunk):
+        _announce(on_start, [pos], [None], INSTANCE)
         inst, info, problem = _generate(task, cell)
         if problem is not None:
             yield [make_row(job, cell, info, "failed", message=problem)]
@@ -350,15 +456,14 @@ def _iter_batched(
     for members in groups.values():
         positions = [m[0] for m in members]
         infos = [m[2] for m in members]
-        problem = _prepare(est)
+        problem = _prepare(est, on_start, positions, list(infos))
         if problem is not None:
             yield [
                 make_row(job, chunk[p], i, "failed", message=problem)
                 for p, i in zip(positions, infos, strict=True)
             ]
             continue
-        if on_start is not None:
-            on_start(positions, infos)
+        _announce(on_start, positions, list(infos), ESTIMATE)
         t0 = time.perf_counter()
         try:
             xs, ys = [m[1].x for m in members], [m[1].y for m in members]

@@ -20,11 +20,14 @@ Faults:
   blames chunks that merely waited there) gets a ``failed`` row.
 * Per-cell ``timeout``: the worker runs the chunk in a thread and stops waiting
   at the deadline; the cell gets a ``timeout`` row and the chunk's unstarted
-  cells are resubmitted. Python cannot interrupt Numba or torch code, so the
-  stuck thread runs on in the background (later chunks on that worker build
-  fresh estimator objects); at the end of the run the driver restarts such
-  workers through their nannies (a local cluster is simply closed). Killing
-  workers mid-run instead would make Dask blame and rerun innocent chunks.
+  cells are resubmitted. Generating an instance and the estimator's
+  ``prepare()`` have a deadline of their own (``timeout`` each); a prepare()
+  past it times out every cell of the chunk waiting on it. Python cannot
+  interrupt Numba or torch code, so the stuck thread runs on in the
+  background (later chunks on that worker build fresh estimator objects); at
+  the end of the run the driver restarts such workers through their nannies
+  (a local cluster is simply closed). Killing workers mid-run instead would
+  make Dask blame and rerun innocent chunks.
 * GPU estimators (``"cuda"`` in their capabilities' devices and a ``device``
   other than ``"cpu"``) run only on workers that advertise a ``GPU`` resource
   (``dask worker ... --resources GPU=1``), when the cluster has any.
@@ -145,14 +148,22 @@ def run_chunk_on_worker(job: Job, chunk: Sequence[Cell], timeout: float | None) 
 def _run_with_deadline(
     job: Job, chunk: Sequence[Cell], timeout: float, here: str | None
 ) -> ChunkResult:
-    from harness.cells import _OBJECTS, failed_row, iter_chunk, make_row, one_line
+    from harness.cells import (
+        _OBJECTS,
+        ESTIMATE,
+        deadline,
+        failed_row,
+        iter_chunk,
+        one_line,
+        timeout_rows,
+    )
 
     inbox: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
     stop = threading.Event()  # set at a timeout: the thread starts no further cell
 
     def body() -> None:
         try:
-            for rows in iter_chunk(job, chunk, lambda p, i: inbox.put(("start", p, i))):
+            for rows in iter_chunk(job, chunk, lambda *start: inbox.put(("start", *start))):
                 if stop.is_set():
                     return
                 inbox.put(("rows", rows))
@@ -164,30 +175,28 @@ def _run_with_deadline(
     out: Rows = []
     finished: set[int] = set()
     running: list[int] = []
-    infos: list[dict[str, Any]] = []
+    infos: list[dict[str, Any] | None] = []
+    phase = ESTIMATE
     started = time.monotonic()
     position = {c.key: p for p, c in enumerate(chunk)}
     while True:
         wait = None
         if running:
-            wait = max(0.0, started + timeout * len(running) - time.monotonic())
+            wait = max(0.0, started + deadline(timeout, phase, len(running)) - time.monotonic())
         try:
             msg = inbox.get(timeout=wait)
         except queue.Empty:
-            share = (time.monotonic() - started) / len(running)
-            text = f"exceeded the {timeout:g} s per-cell timeout"
-            out.extend(
-                make_row(job, chunk[p], i, "timeout", seconds=share, message=text)
-                for p, i in zip(running, infos, strict=True)
-            )
-            finished.update(running)
+            waiting = [p for p in range(len(chunk)) if p not in finished and p not in running]
+            elapsed = time.monotonic() - started
+            rows, again = timeout_rows(job, chunk, phase, running, infos, waiting, timeout, elapsed)
+            out.extend(rows)
             stop.set()
             _OBJECTS.clear()  # later chunks build their own estimators, not the stuck one's
-            rest = [p for p in range(len(chunk)) if p not in finished]
-            return ChunkResult(out, rest, here or "")
+            return ChunkResult(out, again, here or "")
         kind = msg[0]
         if kind == "start":
-            running, infos, started = list(msg[1]), list(msg[2]), time.monotonic()
+            running, infos, phase = list(msg[1]), list(msg[2]), msg[3]
+            started = time.monotonic()
         elif kind == "rows":
             out.extend(msg[1])
             finished.update(position[r["cell_key"]] for r in msg[1])

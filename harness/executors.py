@@ -6,7 +6,9 @@ loop over that iterator stores rows as they arrive, whatever runs them.
 * :class:`SerialExecutor` -- in the driver process (``workers=1``, no timeout).
 * :class:`ProcessExecutor` -- child processes the driver can kill: a pool of
   ``workers`` and a per-cell ``timeout``. Python cannot interrupt Numba or torch
-  code, so a cell past its deadline costs its worker, which is replaced.
+  code, so a cell past its deadline costs its worker, which is replaced. The
+  timeout covers generating a cell's instance, the estimator's ``prepare()``
+  and the estimate, each with its own deadline (:func:`harness.cells.deadline`).
 * :class:`FuturesExecutor` -- any ``concurrent.futures.Executor``
   (``ProcessPoolExecutor``, Dask's ``Client.get_executor()``, ...), fed
   chunks and drained with ``as_completed``. No per-cell timeout there.
@@ -178,8 +180,8 @@ def _worker_main(conn: Connection, env: dict[str, str], threads: int | None) -> 
 
         threadpool_limits(threads)
 
-    def on_start(positions: list[int], infos: list[dict[str, Any]]) -> None:
-        conn.send(("start", positions, infos))
+    def on_start(positions: list[int], infos: list[dict[str, Any] | None], phase: str) -> None:
+        conn.send(("start", positions, infos, phase))
 
     while True:
         try:
@@ -204,8 +206,9 @@ class _Worker:
     chunk: list[Any] | None = None
     finished: set[int] = field(default_factory=set)
     running: list[int] = field(default_factory=list)
-    infos: list[dict[str, Any]] = field(default_factory=list)
+    infos: list[dict[str, Any] | None] = field(default_factory=list)
     started: float = 0.0
+    phase: str = "estimate"  # of the running cells: one of harness.cells.PHASES
 
     def unfinished(self) -> list[int]:
         """Positions of the current chunk neither finished nor running."""
@@ -222,7 +225,9 @@ class ProcessExecutor(Executor):
         Number of worker processes.
     timeout : float, optional
         Seconds one cell may take (a batch of ``m`` cells gets ``m * timeout``);
-        past it the cell is recorded as ``"timeout"``.
+        past it the cell is recorded as ``"timeout"``. Generating a cell's
+        instance and the estimator's ``prepare()`` get ``timeout`` each; a
+        prepare() past it times out every cell of the chunk that waits on it.
     threads : int, optional
         Limit each worker to this many BLAS/OpenMP/Numba/torch threads.
     start_method : str
@@ -331,10 +336,17 @@ class ProcessExecutor(Executor):
                 pending.appendleft(chunk)
                 self._discard(worker)
 
+    def _limit(self, worker: _Worker) -> float:
+        """Seconds the worker's running cells may spend in their phase."""
+        from harness.cells import deadline
+
+        assert self.timeout is not None
+        return deadline(self.timeout, worker.phase, len(worker.running))
+
     def _wait_time(self, busy: list[_Worker]) -> float | None:
         if self.timeout is None:
             return None
-        ends = [w.started + self.timeout * len(w.running) for w in busy if w.running]
+        ends = [w.started + self._limit(w) for w in busy if w.running]
         return max(0.0, min(ends) - time.monotonic()) if ends else None
 
     def _receive(
@@ -344,28 +356,11 @@ class ProcessExecutor(Executor):
         try:
             msg = worker.conn.recv()
         except (EOFError, OSError):
-            worker.proc.join(timeout=5)
-            code = worker.proc.exitcode
-            positions = worker.running or worker.unfinished()[:1]
-            infos = worker.infos if worker.running else [None] * len(positions)
-            rest = [chunk[p] for p in worker.unfinished() if p not in positions]
-            self._discard(worker)
-            if rest:
-                pending.appendleft(rest)
-            if len(positions) > 1:
-                # a batch died: each of its cells runs again alone, so only a cell
-                # that kills a worker by itself is failed
-                pending.extendleft([chunk[p]] for p in reversed(positions))
-                return
-            msg_text = f"worker process died (exit code {code})"
-            yield [
-                failed_row(job, chunk[p], msg_text, i)
-                for p, i in zip(positions, infos, strict=True)
-            ]
+            yield from self._died(job, worker, pending, failed_row)
             return
         kind = msg[0]
         if kind == "start":
-            worker.running, worker.infos = list(msg[1]), list(msg[2])
+            worker.running, worker.infos, worker.phase = list(msg[1]), list(msg[2]), msg[3]
             worker.started = time.monotonic()
         elif kind == "rows":
             rows = msg[1]
@@ -384,27 +379,59 @@ class ProcessExecutor(Executor):
         elif kind == "done":
             worker.chunk, worker.running, worker.infos = None, [], []
 
+    def _died(
+        self, job: Job, worker: _Worker, pending: deque[list[Any]], failed_row: Callable[..., Any]
+    ) -> Iterator[Rows]:
+        """Rows for the cells a dead worker was running; its other cells run again."""
+        chunk = worker.chunk or []
+        worker.proc.join(timeout=5)
+        code = worker.proc.exitcode
+        positions = worker.running or worker.unfinished()[:1]
+        infos = worker.infos if worker.running else [None] * len(positions)
+        phase = worker.phase if worker.running else "estimate"
+        rest = [chunk[p] for p in worker.unfinished() if p not in positions]
+        self._discard(worker)
+        if rest:
+            pending.appendleft(rest)
+        if len(positions) > 1:
+            # a batch died: each of its cells runs again alone, so only a cell
+            # that kills a worker by itself is failed
+            pending.extendleft([chunk[p]] for p in reversed(positions))
+            return
+        where = {"instance": " generating the instance", "prepare": " in prepare()"}
+        msg_text = f"worker process died (exit code {code}){where.get(phase, '')}"
+        yield [
+            # the driver does not generate an instance whose generation killed a worker
+            failed_row(job, chunk[p], msg_text, i, regenerate=phase != "instance")
+            for p, i in zip(positions, infos, strict=True)
+        ]
+
     def _expire(
         self, job: Job, pending: deque[list[Any]], make_row: Callable[..., Any]
     ) -> Iterator[Rows]:
+        from harness.cells import timeout_rows
+
         if self.timeout is None:
             return
         now = time.monotonic()
         for worker in [w for w in self._pool if w.chunk is not None and w.running]:
-            limit = self.timeout * len(worker.running)
-            if now - worker.started < limit or worker.conn.poll():
+            if now - worker.started < self._limit(worker) or worker.conn.poll():
                 continue  # in time, or its rows wait to be read (the driver was late)
             chunk = worker.chunk or []
-            rest = [chunk[p] for p in worker.unfinished()]
-            share = (now - worker.started) / len(worker.running)
-            text = f"exceeded the {self.timeout:g} s per-cell timeout"
-            rows = [
-                make_row(job, chunk[p], i, "timeout", seconds=share, message=text)
-                for p, i in zip(worker.running, worker.infos, strict=True)
-            ]
+            rows, again = timeout_rows(
+                job,
+                chunk,
+                worker.phase,
+                worker.running,
+                worker.infos,
+                worker.unfinished(),
+                self.timeout,
+                now - worker.started,
+                make_row,
+            )
             self._discard(worker)
-            if rest:
-                pending.appendleft(rest)
+            if again:
+                pending.appendleft([chunk[p] for p in again])
             yield rows
 
 

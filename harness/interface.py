@@ -262,8 +262,9 @@ class Estimator:
         """Load what the estimates need (weights, imports) before any is timed.
 
         The runner calls it once per chunk of cells, outside the timed calls,
-        so a cell's seconds are the estimate's own. Estimators that load
-        nothing keep this no-op.
+        so a cell's seconds are the estimate's own (a per-cell ``timeout``
+        still limits it: a prepare() past it times out the cells waiting on
+        it). Estimators that load nothing keep this no-op.
         """
 
     def min_samples(self) -> int:

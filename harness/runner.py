@@ -20,6 +20,7 @@ import re
 import secrets
 import shlex
 import sys
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,11 +31,12 @@ import pandas as pd
 import estimators as estimator_registry
 import tasks as task_registry
 from harness.cells import Cell, EstimatorSpec, Job, TaskSpec, make_cell, one_line
-from harness.executors import Executor, make_executor
+from harness.executors import Executor, check_timeout, make_executor
 from harness.interface import Estimator, SpecError, Task, param_defaults
 from harness.matching import canonical_numbers
 from harness.params import MAX_SEED
 from harness.registry import format_spec, parse_spec
+from results import provenance
 from results.export import to_frame
 from results.schema import NON_FINITE_TEXT, dumps
 from results.store import Store, StoreError, default_path, new_run_id, now
@@ -140,11 +142,13 @@ def _seeds(seeds: int | Iterable[int]) -> list[int]:
     return out
 
 
-def _n_instances(task: TaskSpec, seed: int) -> int:
+def _n_instances(task: TaskSpec, seed: int, timeout: float | None = None) -> int:
     """Instance count of ``task``; its first instance is generated as a check.
 
     A :class:`SpecError` there (e.g. a task set that has not been built) stops the
-    run before it starts; other errors are left to the cells, which record them.
+    run before it starts; other errors are left to the cells, which record them,
+    as is a check still generating after ``timeout`` seconds (see
+    :func:`_check_first_instance`).
     """
     try:
         obj = task.build()
@@ -155,13 +159,36 @@ def _n_instances(task: TaskSpec, seed: int) -> int:
         raise SpecError(f"task {task.name}: {type(exc).__name__}: {exc}") from exc
     if count < 1:
         raise SpecError(f"task {task.name} has no instances with parameters {task.params}")
-    try:
-        obj.instance(0, seed)
-    except SpecError:
-        raise
-    except Exception:
-        pass
+    _check_first_instance(obj, seed, timeout)
     return count
+
+
+def _check_first_instance(obj: Task, seed: int, timeout: float | None) -> None:
+    """Generate instance 0 of ``obj``; raise the :class:`SpecError` it raises.
+
+    With a per-cell ``timeout`` the check runs in a daemon thread and is given
+    up after ``timeout`` seconds, so a generation that hangs does not hang the
+    run before it starts: its cells record ``timeout`` rows instead. Python
+    cannot stop the thread; it runs on until it ends or the process does.
+    """
+    problem: list[SpecError] = []
+
+    def check() -> None:
+        try:
+            obj.instance(0, seed)
+        except SpecError as exc:
+            problem.append(exc)
+        except Exception:
+            pass  # the cells record it
+
+    if timeout is None:
+        check()
+    else:
+        thread = threading.Thread(target=check, daemon=True, name="mi-harness-instance-check")
+        thread.start()
+        thread.join(timeout)
+    if problem:
+        raise problem[0]
 
 
 @dataclass(frozen=True)
@@ -180,6 +207,7 @@ def _new_grid(
     seeds: int | Iterable[int],
     n: int | None,
     device: str,
+    timeout: float | None = None,
 ) -> Grid:
     if not estimators:
         raise SpecError("give at least one estimator, e.g. estimators=['ksg', 'kde']")
@@ -196,7 +224,8 @@ def _new_grid(
         seen.add(key)
     task_spec = _task_spec(task, n)
     seed_list = tuple(_seeds(seeds))
-    return Grid(tuple(est_specs), task_spec, seed_list, _n_instances(task_spec, seed_list[0]))
+    count = _n_instances(task_spec, seed_list[0], timeout)
+    return Grid(tuple(est_specs), task_spec, seed_list, count)
 
 
 def _artifacts(spec: EstimatorSpec) -> dict[str, str]:
@@ -221,7 +250,10 @@ def _check_artifacts(run_id: str, rec: dict[str, Any], now: dict[str, dict[str, 
 
 
 def _stored_grid(
-    rec: dict[str, Any], supplied: Sequence[Estimator] = (), device: str = "auto"
+    rec: dict[str, Any],
+    supplied: Sequence[Estimator] = (),
+    device: str = "auto",
+    timeout: float | None = None,
 ) -> Grid:
     """The grid of a stored run; ``supplied`` estimator objects stand in for
     classes the registry does not know (an estimator defined in a script)."""
@@ -259,7 +291,7 @@ def _stored_grid(
     cls = task_registry.registry.get_class(rec["task"])
     task = TaskSpec(rec["task"], cls, _float_params(rec["task_params"], cls))
     seeds = tuple(rec["seeds"])
-    return Grid(tuple(ests), task, seeds, _n_instances(task, seeds[0]))
+    return Grid(tuple(ests), task, seeds, _n_instances(task, seeds[0], timeout))
 
 
 # -- grid and chunks -------------------------------------------------------------
@@ -374,7 +406,8 @@ def run(
     -------
     pandas.DataFrame
         One row per cell (latest attempt) in grid order, the result schema plus
-        one column per instance meta key; ``df.attrs`` holds ``run_id`` and ``store``.
+        one column per instance meta key; ``df.attrs`` holds ``run_id``, ``store``
+        and ``provenance`` (the run record and sessions, which an export keeps).
 
     Raises
     ------
@@ -406,7 +439,8 @@ def run(
             raise SpecError("retry_failed only applies with resume")
         if run_id is not None:
             _check_run_id(run_id)
-        grid = _new_grid(estimators, task, seeds, n, device)
+        limit = _checked_timeout(timeout if timeout is not None else _own_timeout(executor))
+        grid = _new_grid(estimators, task, seeds, n, device, limit)
         workers = 1 if workers is None else workers
         ex = _executor(executor, workers, timeout, scheduler)  # before a store file exists
     own_store = not isinstance(store, Store)
@@ -461,6 +495,21 @@ def _executor(executor: Any, workers: int, timeout: float | None, scheduler: str
         raise SpecError(str(exc)) from None
 
 
+def _checked_timeout(timeout: Any) -> float | None:
+    """``timeout`` if it is a valid per-cell timeout, else None (the executor's
+    check reports it, after the grid is validated)."""
+    try:
+        check_timeout(timeout)
+    except ValueError:
+        return None
+    return timeout
+
+
+def _own_timeout(executor: Any) -> Any:
+    """The per-cell timeout an :class:`Executor` object was given, else None."""
+    return getattr(executor, "timeout", None) if isinstance(executor, Executor) else None
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -507,9 +556,9 @@ def _run(
     if resume is not None:
         rec = st.get_run(resume)
         run_id = rec["run_id"]
-        grid = _stored_grid(rec, supplied, device)
         workers = rec["workers"] if workers is None else workers
         timeout = rec["timeout"] if timeout is None else timeout
+        grid = _stored_grid(rec, supplied, device, _checked_timeout(timeout))
         _check_not_running(st, run_id)
         ex = _executor(executor, workers, timeout, scheduler)
     elif run_id is not None and st.has_run(run_id):
@@ -653,9 +702,10 @@ def _session(
             st.update_run(run_id, status=status, finished=end)
         except StoreError:
             pass  # keep the original exception
-    df = to_frame(st.rows(run_id), st.get_run(run_id)["estimators"])
+    record = st.get_run(run_id)
+    df = to_frame(st.rows(run_id), record["estimators"])
     df.attrs.update(run_id=run_id, store=str(st.path))
-    return df
+    return provenance.attach(df, record, st.sessions(run_id))
 
 
 def _as_list(seeds: int | Iterable[int]) -> list[int]:

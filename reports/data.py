@@ -1,7 +1,10 @@
 """Runs for a report: rows, run record and sessions, and their provenance lines.
 
 A run comes from the results store (with its run record and sessions), from
-an exported Parquet/CSV file, or as a DataFrame; the last two carry their
+an exported Parquet/CSV file, or as a DataFrame. A file or DataFrame carries
+the run record and sessions in ``df.attrs["provenance"]`` when it was
+exported or loaded by this version (:mod:`results.provenance`), and then
+gets the same provenance card as the stored run; an older file has its
 provenance only in the row columns (commit, dirty flag, version, host, device).
 """
 
@@ -9,19 +12,15 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["RunData", "load_run", "provenance", "redact"]
+from results import provenance as carried
+from results.provenance import is_secret_key, redact
 
-_SECRET_KEY = re.compile(r"(token|secret|passw(or)?d|api[_-]?key|credential)", re.IGNORECASE)
-_SECRET_ARG = re.compile(
-    r"((?:token|secret|passw(?:or)?d|api[_-]?key|credential)[A-Za-z_-]*[=:\s]+)(\S+)",
-    re.IGNORECASE,
-)
+__all__ = ["RunData", "load_run", "provenance", "redact"]
 
 
 @dataclass
@@ -54,10 +53,10 @@ def load_run(ref: Any, store: str | os.PathLike[str] | None = None) -> RunData:
 
     if isinstance(ref, pd.DataFrame):
         run_id = ref.attrs.get("run_id") or _first(ref, "run_id") or "rows"
-        return RunData(str(run_id), ref, "DataFrame")
+        return _carried(ref, str(run_id), "DataFrame")
     if is_export(ref):
         df = results.load(ref)
-        return RunData(str(_first(df, "run_id") or os.fspath(ref)), df, os.fspath(ref))
+        return _carried(df, str(_first(df, "run_id") or os.fspath(ref)), os.fspath(ref))
     with Store(store, create=False) as st:
         run_id = st.resolve(str(ref))
         record = st.get_run(run_id)
@@ -67,6 +66,14 @@ def load_run(ref: Any, store: str | os.PathLike[str] | None = None) -> RunData:
     return RunData(run_id, df, path, record, sessions)
 
 
+def _carried(df: pd.DataFrame, run_id: str, source: str) -> RunData:
+    """A run from rows alone, with the record and sessions their attrs carry (if any)."""
+    record, sessions = carried.of(df)
+    if record is not None and record.get("run_id"):
+        run_id = str(record["run_id"])
+    return RunData(run_id, df, source, record, sessions)
+
+
 def _first(df: pd.DataFrame, col: str) -> Any:
     if col not in df or not len(df):
         return None
@@ -74,17 +81,12 @@ def _first(df: pd.DataFrame, col: str) -> Any:
     return vals.iloc[0] if len(vals) else None
 
 
-def redact(text: Any) -> str:
-    """``text`` with values of token/secret/password-like arguments replaced by ``***``."""
-    return _SECRET_ARG.sub(lambda m: m.group(1) + "***", str(text))
-
-
 def _compact(value: Any) -> str:
     if value is None:
         return "–"
     if isinstance(value, dict):
         items = [
-            f"{k} {'***' if _SECRET_KEY.search(str(k)) else _compact(v)}"
+            f"{k} {'***' if is_secret_key(k) else _compact(v)}"
             for k, v in value.items()
             if v is not None
         ]

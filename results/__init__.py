@@ -18,6 +18,7 @@ import os
 
 import pandas as pd
 
+from results import provenance
 from results.export import is_export, read, to_frame, write
 from results.store import Store, StoreError, default_path
 
@@ -58,15 +59,20 @@ def load(
     Returns
     -------
     pandas.DataFrame
-        One row per cell; ``df.attrs`` holds ``run_id`` and ``store``.
+        One row per cell; ``df.attrs`` holds ``run_id``, ``store`` (for a stored
+        run) and ``provenance``, the run record and sessions as JSON
+        (:mod:`results.provenance`), which :func:`write` puts into the file and
+        :func:`read` takes back out (files written before it have none).
     """
     if _is_file_ref(run_or_path):
         return read(run_or_path)
     with Store(store, create=False) as st:
         run_id = st.resolve(str(run_or_path))
         rows = st.rows(run_id, all_attempts=all_attempts)
-        df = to_frame(rows, st.get_run(run_id)["estimators"])
+        record = st.get_run(run_id)
+        df = to_frame(rows, record["estimators"])
         df.attrs.update(run_id=run_id, store=str(st.path))
+        provenance.attach(df, record, st.sessions(run_id))
     return df
 
 

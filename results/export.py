@@ -2,6 +2,10 @@
 
 Instance ``meta`` (level, K, rho, triplet, member, ...) becomes one column per
 key; a key that clashes with a standard column is renamed ``meta_<key>``.
+
+A file also carries its run's record and sessions (command, commit, versions:
+:mod:`results.provenance`) when the rows it is written from hold them in
+``df.attrs``, as rows loaded from the store do.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from results import provenance
 from results.schema import NON_FINITE_TEXT, RESULT_COLUMNS, RESULT_FIELDS, dumps
 
 __all__ = ["FORMATS", "artifact_tag", "file_format", "is_export", "read", "to_frame", "write"]
@@ -23,6 +28,8 @@ _INT = tuple(n for n, t in RESULT_COLUMNS if t.startswith("INTEGER"))
 #: Columns :func:`to_frame` derives from the run record rather than the result rows.
 DERIVED_TEXT = ("artifacts",)
 _TEXT = tuple(n for n, t in RESULT_COLUMNS if t.startswith("TEXT") and n != "meta") + DERIVED_TEXT
+#: Names a meta key may not take as its column (it becomes ``meta_<key>``).
+_RESERVED = ("meta", provenance.COLUMN)
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".csv.gz": "csv"}
 _PANDAS3 = int(pd.__version__.split(".")[0]) >= 3
 
@@ -95,7 +102,7 @@ def to_frame(
         if isinstance(meta, str):
             meta = json.loads(meta) if meta else {}
         for key, value in (meta or {}).items():
-            col = f"meta_{key}" if key in rec or key == "meta" else key
+            col = f"meta_{key}" if key in rec or key in _RESERVED else key
             meta_cols.setdefault(col)
             # non-finite floats are stored as text (JSON has none): floats again here
             rec[col] = NON_FINITE_TEXT.get(value, value) if isinstance(value, str) else value
@@ -127,11 +134,50 @@ def file_format(path: str | Path) -> str:
     return fmt
 
 
+def _with_provenance(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with the provenance JSON of its attrs in the first row of column
+    :data:`results.provenance.COLUMN` (other rows empty); ``df`` itself if it has
+    none (or none for its rows' run ids), no rows, or the column already."""
+    value = df.attrs.get(provenance.ATTR)
+    if not len(df) or provenance.COLUMN in df or provenance.of(df)[0] is None:
+        return df
+    out = df.copy(deep=False)
+    out.attrs = {k: v for k, v in df.attrs.items() if k != provenance.ATTR}  # no second copy
+    out[provenance.COLUMN] = pd.Series([value] + [None] * (len(df) - 1), dtype=object).values
+    return out
+
+
+def _take_provenance(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` without the provenance column, its JSON moved into ``df.attrs``.
+
+    A file of rows of several runs (one JSON per run) keeps none: its rows
+    name their commits themselves.
+    """
+    if provenance.COLUMN not in df:
+        return df
+    values = pd.unique(df[provenance.COLUMN].dropna())
+    df = df.drop(columns=provenance.COLUMN)
+    df.attrs.pop(provenance.ATTR, None)
+    if len(values) == 1:
+        df.attrs[provenance.ATTR] = str(values[0])
+        record, _ = provenance.of(df)
+        if record is None:
+            del df.attrs[provenance.ATTR]
+        else:
+            df.attrs.setdefault("run_id", record.get("run_id"))
+    return df
+
+
 def write(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``df`` to Parquet or CSV, chosen by the file suffix."""
+    """Write ``df`` to Parquet or CSV, chosen by the file suffix.
+
+    The run's provenance in ``df.attrs`` (see :mod:`results.provenance`) goes
+    into the first row of the column ``run_provenance``.
+    """
     path = Path(path)
     fmt = file_format(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    df = _with_provenance(df)
     if fmt == "parquet":
         df.to_parquet(path, index=False)
     else:
@@ -141,17 +187,22 @@ def write(df: pd.DataFrame, path: str | Path) -> Path:
 
 
 def read(path: str | Path) -> pd.DataFrame:
-    """Read a file written by :func:`write`, standard columns with their dtypes."""
+    """Read a file written by :func:`write`, standard columns with their dtypes.
+
+    A run's provenance written with the rows is in ``df.attrs["provenance"]``
+    (not a column); older files have none.
+    """
     path = Path(path)
     fmt = file_format(path)
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
     if fmt == "parquet":
-        return _coerce(pd.read_parquet(path))
+        return _coerce(_take_provenance(pd.read_parquet(path)))
     # everything is read as text; standard columns get their dtypes, and a meta
     # column becomes numbers or booleans only when every value is written the way
     # the writer writes one ("007" stays text, as does "1" as an instance id)
     df = pd.read_csv(path, dtype=object, keep_default_na=False, na_values=[""])
+    df = _take_provenance(df)
     for col in df.columns:
         if col not in _FLOAT + _INT + _TEXT:
             df[col] = _meta_column(df[col])

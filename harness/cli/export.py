@@ -11,7 +11,11 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "export",
         parents=[common],
         help="export a run to Parquet/CSV",
-        description="Write the rows of a stored run to a .parquet, .csv or .csv.gz file.",
+        description=(
+            "Write the rows of a stored run to a .parquet, .csv or .csv.gz file, with the "
+            "run record and sessions (command, git commit, dirty flag, package versions) "
+            "as JSON in the first row of the column run_provenance."
+        ),
     )
     p.add_argument("run", metavar="RUN", help="run id, unique prefix, or 'latest'")
     p.add_argument(

@@ -175,7 +175,10 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "--timeout",
         type=float,
         metavar="S",
-        help="seconds allowed per cell; slower cells are stored as 'timeout' (default: no limit)",
+        help=(
+            "seconds allowed per cell (its sample generation, the estimator's prepare() "
+            "and the estimate each); slower cells are stored as 'timeout' (default: no limit)"
+        ),
     )
     x.add_argument("--resume", metavar="RUN", help="continue a stored run (id or 'latest')")
     x.add_argument(

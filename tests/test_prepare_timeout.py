@@ -1,0 +1,116 @@
+"""The per-cell timeout covers an estimator's ``prepare()`` and the instance generation.
+
+A hung ``prepare()`` or ``Task.instance()`` used to hang the run: the
+executors started a cell's clock only when its estimate began. Now each
+phase has a deadline; the cells it holds up are stored as ``timeout`` rows
+and the run goes on. A ``prepare()`` that raises gives ``failed`` rows.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import fake_plugins as fp
+import numpy as np
+import pytest
+
+import harness
+from harness.cells import EstimatorSpec, Job, TaskSpec, make_cell
+from harness.dask_executor import run_chunk_on_worker
+from harness.interface import Instance, Task
+
+TIMEOUT = 0.5
+
+
+class HangingGauss(Task):
+    """``fake_gauss`` whose instance ``hang`` takes ``delay`` seconds to generate."""
+
+    name = "hanging_gauss"
+    summary = "levels"
+
+    def __init__(self, hang: int = 0, delay: float = 20.0, n: int = 100):
+        self.hang = hang
+        self.delay = delay
+        self.n = n
+
+    def n_instances(self) -> int:
+        return 3
+
+    def instance(self, index: int, seed: int) -> Instance:
+        if index == self.hang:
+            time.sleep(self.delay)
+        return fp.FakeGauss(n=self.n).instance(index, seed)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _fakes():
+    fp.register()
+    yield
+    fp.unregister()
+
+
+def _by_label(df) -> dict[str, list[tuple[str, str | None]]]:
+    out: dict[str, list[tuple[str, str | None]]] = {}
+    for r in df.itertuples():
+        message = None if not isinstance(r.message, str) else r.message
+        out.setdefault(r.label, []).append((r.status, message))
+    return out
+
+
+def test_a_hung_or_raising_prepare_gives_rows_and_the_run_goes_on(tmp_path: Path) -> None:
+    t0 = time.monotonic()
+    df = harness.run(
+        ["fake_prepare:load=60", "fake_prepare:fail=true,load=0", "fake_corr"],
+        "fake_gauss",
+        store=tmp_path / "s.sqlite",
+        timeout=TIMEOUT,
+        progress=False,
+    )
+    assert time.monotonic() - t0 < 30  # not the 60 s prepare
+    cells = _by_label(df)
+    hung = "prepare() of fake_prepare:load=60.0 exceeded the 0.5 s per-cell timeout"
+    assert cells["fake_prepare:load=60.0"] == [("timeout", hung)] * 3
+    failed = "could not prepare fake_prepare: FileNotFoundError: weights.pt not found"
+    assert cells["fake_prepare:fail=True,load=0.0"] == [("failed", failed)] * 3
+    assert cells["fake_corr"] == [("ok", None)] * 3
+    timed_out = df[df["status"] == "timeout"]
+    assert timed_out["seconds"].isna().all()  # no estimate ran
+    assert timed_out["instance_index"].tolist() == [0, 1, 2]
+
+
+def test_a_hung_instance_gives_a_timeout_row_and_keeps_the_others(tmp_path: Path) -> None:
+    t0 = time.monotonic()
+    df = harness.run(
+        ["fake_corr"],
+        HangingGauss(hang=0),  # the driver's check of instance 0 hangs as well
+        store=tmp_path / "s.sqlite",
+        timeout=TIMEOUT,
+        progress=False,
+    )
+    assert time.monotonic() - t0 < 15  # not the 20 s generation
+    text = "generating the instance exceeded the 0.5 s per-cell timeout"
+    assert _by_label(df)["fake_corr"] == [("timeout", text), ("ok", None), ("ok", None)]
+    ok = df[df["status"] == "ok"]
+    for row in ok.itertuples():
+        inst = fp.FakeGauss(n=100).instance(row.instance_index, row.seed)
+        assert row.estimate == fp.corr_mi(inst.x, inst.y)
+    assert np.isnan(df["true_mi"].iloc[0]) and df["true_mi"].iloc[1:].notna().all()
+
+
+def test_the_dask_worker_times_prepare_and_instances_too() -> None:
+    task = TaskSpec("hanging_gauss", HangingGauss, {"hang": 1, "delay": 5.0, "n": 100})
+    specs = (
+        EstimatorSpec("fake_prepare", fp.FakePrepare, {"load": 5.0, "fail": False}, "slow"),
+        EstimatorSpec("fake_corr", fp.FakeCorr, {"shrink": 0.0}, "fake_corr"),
+    )
+    job = Job("prepare-timeout-test", task, specs)
+    cells = [make_cell(job, 0, i, 0) for i in range(3)]
+    res = run_chunk_on_worker(job, cells, TIMEOUT)
+    assert [r["status"] for r in res.rows] == ["timeout"] * 3 and res.unfinished == []
+    assert res.rows[0]["message"] == "prepare() of slow exceeded the 0.5 s per-cell timeout"
+    cells = [make_cell(job, 1, i, 0) for i in range(3)]
+    res = run_chunk_on_worker(job, cells, TIMEOUT)
+    assert [r["status"] for r in res.rows] == ["ok", "timeout"]
+    assert res.rows[1]["message"].startswith("generating the instance exceeded")
+    assert res.unfinished == [2]  # resubmitted by the driver
