@@ -23,6 +23,7 @@ cell is otherwise information, not a regression.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +31,7 @@ import pandas as pd
 
 from reports.frames import SCORE_VIEWS, view_kind
 
-__all__ = ["DiffRule", "compare", "gate_regressions", "summary"]
+__all__ = ["DiffRule", "baselines", "cell_keys", "compare", "gate_regressions", "summary"]
 
 
 @dataclass(frozen=True)
@@ -54,14 +55,67 @@ class DiffRule:
         )
 
 
-def _keys(df: pd.DataFrame) -> pd.Series:
+def cell_keys(df: pd.DataFrame) -> pd.Series:
+    """The key each row of ``df`` is matched on (:func:`harness.matching.matching_keys`).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Result rows of one run.
+
+    Returns
+    -------
+    pandas.Series of str
+        Aligned with ``df``; computing them once per run lets :func:`compare` pair
+        one run with many others without recomputing them.
+    """
     from harness.matching import matching_keys
 
     return matching_keys(df)
 
 
-def compare(base: pd.DataFrame, new: pd.DataFrame, rule: DiffRule | None = None) -> pd.DataFrame:
+def baselines(keys: Sequence[Iterable[str]]) -> list[int | None]:
+    """For each run, the index of the first earlier run that shares a cell with it.
+
+    Parameters
+    ----------
+    keys : sequence of iterables of str
+        The cell keys (:func:`cell_keys`) of each run, in the runs' order.
+
+    Returns
+    -------
+    list of int or None
+        ``out[j]`` is the smallest ``i < j`` whose keys meet those of run ``j``
+        (``None`` when no earlier run does): the runs are indexed by key once,
+        so runs sharing no cell are never paired.
+    """
+    first: dict[str, int] = {}  # key -> the first run holding it
+    out: list[int | None] = []
+    for j, run_keys in enumerate(keys):
+        held = set(run_keys)
+        out.append(min((first[k] for k in held if k in first), default=None))
+        for k in held:
+            first.setdefault(k, j)
+    return out
+
+
+def compare(
+    base: pd.DataFrame,
+    new: pd.DataFrame,
+    rule: DiffRule | None = None,
+    *,
+    keys: tuple[pd.Series, pd.Series] | None = None,
+) -> pd.DataFrame:
     """One row per cell present in both runs, with differences and flags.
+
+    Parameters
+    ----------
+    base, new : pandas.DataFrame
+        Result rows of the baseline and the new run.
+    rule : DiffRule, optional
+        Thresholds of the flags; default :class:`DiffRule`.
+    keys : tuple of two pandas.Series, optional
+        :func:`cell_keys` of ``base`` and ``new``, when already computed.
 
     Returns
     -------
@@ -77,8 +131,9 @@ def compare(base: pd.DataFrame, new: pd.DataFrame, rule: DiffRule | None = None)
     """
     rule = rule or DiffRule()
     cols = ["status", "estimate", "error", "seconds"]
-    b = base.assign(_key=_keys(base).to_numpy()).drop_duplicates("_key", keep="last")
-    n = new.assign(_key=_keys(new).to_numpy()).drop_duplicates("_key", keep="last")
+    base_keys, new_keys = keys if keys is not None else (cell_keys(base), cell_keys(new))
+    b = base.assign(_key=base_keys.to_numpy()).drop_duplicates("_key", keep="last")
+    n = new.assign(_key=new_keys.to_numpy()).drop_duplicates("_key", keep="last")
     keep = ["_key", "task", "label", "instance_index", "seed", "n_samples", "true_mi"]
     keep = [c for c in keep if c in n]
     n = n.assign(_score=_is_score(n))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["LINESTYLES", "MARKERS", "PALETTE", "Panel", "Series", "plot", "svg_uri"]
+__all__ = ["INSIDE_MAX", "LINESTYLES", "MARKERS", "PALETTE", "Panel", "Series", "plot", "svg_uri"]
 
 #: Okabe-Ito colours, safe for colour-blind readers, ordered so that the first ones
 #: are far apart in hue (blue, orange, bluish green, reddish purple); yellow, faint on
@@ -36,6 +36,13 @@ PALETTE = (
 #: (:func:`reports.frames.series_styles`).
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 LINESTYLES = ("-", "--", ":", "-.")
+
+#: Most legend entries an axes draws inside itself; a figure with more on any axes
+#: gets one legend below its panels instead, so the legend hides no data.
+INSIDE_MAX = 6
+
+#: Most columns of a legend below a figure.
+_LEGEND_COLUMNS = 6
 
 _RC = {
     "text.parse_math": False,  # a "$" in a run label is text, not mathtext
@@ -166,29 +173,67 @@ def plot(
     rows = math.ceil(n / cols)
     with matplotlib.rc_context(_RC):
         fig = Figure(figsize=(width if cols == 1 else 4.2 * cols, height * rows))
-        axes = fig.subplots(rows, cols, squeeze=False)
-        for ax, panel in zip(axes.flat, panels, strict=False):
+        axes = list(fig.subplots(rows, cols, squeeze=False).flat)
+        for ax, panel in zip(axes, panels, strict=False):
             if diagonal:
                 lo, hi = _range(panel.series)
                 ax.plot([lo, hi], [lo, hi], color="#222222", lw=0.9, label="truth (y = x)")
             for s in panel.series:
                 _draw(ax, s)
-            if any(s.style == "points" for s in panel.series):
-                ax.margins(0.1)  # whole markers inside the frame, not cut by it
-            if logx:
-                _log(ax.xaxis, ax.set_xscale, _grid_values(panel.series))
-            if logy:
-                _log(ax.yaxis, ax.set_yscale)
-            ax.set_xlabel(xlabel)
-            ax.set_ylabel(ylabel)
-            if panel.title:
-                ax.set_title(_short(panel.title, 60), fontsize=9)
+            _decorate(ax, panel, xlabel=xlabel, ylabel=ylabel, logx=logx, logy=logy)
+        for ax in axes[len(panels) :]:
+            ax.set_visible(False)
+        _legends(fig, axes[: len(panels)])
+        return svg_uri(fig)
+
+
+def _decorate(ax, panel: Panel, *, xlabel: str, ylabel: str, logx: bool, logy: bool) -> None:
+    """Margins, scales, axis labels and title of a drawn panel."""
+    if any(s.style == "points" for s in panel.series):
+        ax.margins(0.1)  # whole markers inside the frame, not cut by it
+    if logx:
+        xs = [v for ser in panel.series for v in ser.x]
+        _log(ax.xaxis, ax.set_xscale, _grid_values(panel.series), _decades(xs))
+    if logy:
+        _log(ax.yaxis, ax.set_yscale, decades=_decades([v for ser in panel.series for v in ser.y]))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if panel.title:
+        ax.set_title(_short(panel.title, 60), fontsize=9)
+
+
+def _legends(fig, axes: Sequence) -> None:
+    """Lay ``fig`` out with its legends: each axes' inside it, where it hides the least
+    data, while no axes has more than :data:`INSIDE_MAX` entries; else one below all."""
+    most = max((len(ax.get_legend_handles_labels()[1]) for ax in axes), default=0)
+    inside = most <= INSIDE_MAX
+    if inside:
+        for ax in axes:
             if ax.get_legend_handles_labels()[0]:
                 ax.legend(loc="best")
-        for ax in list(axes.flat)[len(panels) :]:
-            ax.set_visible(False)
-        fig.tight_layout()
-        return svg_uri(fig)
+    fig.tight_layout()
+    if not inside:  # after the layout, which leaves a figure's own legends out
+        _legend_below(fig, axes)
+
+
+def _legend_below(fig, axes: Sequence) -> None:
+    """One legend for all ``axes`` (each label once), hanging below the figure in as many
+    columns as its width holds; the saved figure (``bbox_inches="tight"``) grows to fit."""
+    entries: dict[str, object] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            entries.setdefault(label, handle)
+    width = fig.get_window_extent().width
+    ncols = min(len(entries), _LEGEND_COLUMNS)
+    while True:
+        legend = fig.legend(
+            list(entries.values()), list(entries), loc="upper center",
+            bbox_to_anchor=(0.5, 0.0), ncols=ncols, borderaxespad=0.2,
+        )  # fmt: skip
+        if ncols == 1 or legend.get_window_extent().width <= width:
+            return
+        legend.remove()
+        ncols -= 1
 
 
 def _grid_values(series: Sequence[Series], most: int = 8) -> list[float] | None:
@@ -200,11 +245,23 @@ def _grid_values(series: Sequence[Series], most: int = 8) -> list[float] | None:
     return xs if 0 < len(xs) <= most else None
 
 
-def _log(axis, set_scale, ticks: Sequence[float] | None = None) -> None:
+#: Decades a log axis may span and still be ticked at 1, 2 and 5 of each (wider:
+#: at the powers of ten only, so the labels do not run into each other).
+_DECADES_WITH_SUBTICKS = 3.0
+
+
+def _decades(values: Sequence[float | None]) -> float:
+    """Decades spanned by the positive finite ``values`` (0 with fewer than two)."""
+    pos = [float(v) for v in values if v is not None and np.isfinite(float(v)) and float(v) > 0]
+    return math.log10(max(pos) / min(pos)) if len(pos) > 1 else 0.0
+
+
+def _log(axis, set_scale, ticks: Sequence[float] | None = None, decades: float = 0.0) -> None:
     from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
 
     set_scale("log")
-    axis.set_major_locator(FixedLocator(ticks) if ticks else LogLocator(subs=(1.0, 2.0, 5.0)))
+    subs = (1.0, 2.0, 5.0) if decades <= _DECADES_WITH_SUBTICKS else (1.0,)
+    axis.set_major_locator(FixedLocator(ticks) if ticks else LogLocator(subs=subs))
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     axis.set_minor_formatter(NullFormatter())
 

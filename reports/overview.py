@@ -10,15 +10,22 @@ import pandas as pd
 from harness import metrics
 from reports.blocks import Section
 from reports.estimator_views import headline
-from reports.frames import TaskFrame, sample_sizes
+from reports.frames import TaskFrame, label_settings, sample_sizes
 from reports.tables import Cell, Row, Table, num_cell
 
 __all__ = ["overview_section"]
 
 
 def _sizes(df: pd.DataFrame) -> pd.Series:
-    """Each label's set of sample sizes (estimators are ranked among those of the same sizes)."""
-    return pd.Series({lab: sample_sizes(rows) for lab, rows in df.groupby("label", sort=False)})
+    """Each label's setting (:func:`~reports.frames.label_settings`) and set of sample
+    sizes: estimators are ranked among those of the same setting and sizes."""
+    settings = label_settings(df)
+    return pd.Series(
+        {
+            lab: (settings[str(lab)][1], sample_sizes(rows))
+            for lab, rows in df.groupby("label", sort=False)
+        }
+    )
 
 
 def _best(score: pd.Series, sizes: pd.Series, higher: bool) -> pd.Series:

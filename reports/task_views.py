@@ -9,6 +9,7 @@ returns the section's blocks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,14 @@ from harness import metrics
 from reports import published as pub
 from reports.blocks import Figure, Note
 from reports.figures import Panel, Series, plot
-from reports.frames import auc_groups, ok_rows, series_styles, task_facets, versus_first
+from reports.frames import (
+    auc_groups,
+    label_settings,
+    ok_rows,
+    row_settings,
+    series_styles,
+    versus_first,
+)
 from reports.published_rows import add_published, published_table
 from reports.tables import Row, fmt, frame_table, num_cell, slug, with_errors
 
@@ -187,6 +195,43 @@ def _instance(ok: pd.DataFrame) -> list[str]:
     return [c for c in ("task_params", "instance_index") if c in ok]
 
 
+def _setting_panels(
+    ok: pd.DataFrame,
+    value: str,
+    labels: list[str],
+    styles: dict[str, dict[str, int]],
+    name: Callable[[str, str], str] | None = None,
+) -> list[Panel]:
+    """One panel per setting of ``ok`` (:func:`~reports.frames.row_settings`, titled by
+    it; one untitled panel where the task has one): per label the mean of ``value`` over
+    seeds (±1 sd) per instance against its true MI, named by the label without its
+    setting (or by ``name(label, name without setting)``), in its colour and with
+    one marker per name of that colour in every panel (``ksg [a]``, ``ksg [b]``)."""
+    names = label_settings(ok)
+    setting = row_settings(ok)
+    variants: dict[int, dict[str, int]] = {}
+    panels = []
+    for title in pd.unique(setting):
+        part = ok[(setting == title).to_numpy()]
+        g = part.groupby(["label", *_instance(part)], sort=False)
+        agg = pd.DataFrame(
+            {"true": g["true_mi"].mean(), "y": g[value].mean(), "sd": g[value].std()}
+        ).reset_index()
+        series = []
+        for lab in labels:
+            p = agg[agg["label"] == lab].sort_values("true")
+            if len(p):
+                short = names.get(lab, (lab, ""))[0]
+                shown = short if name is None else name(lab, short)
+                colour = styles[str(lab)]["color"]
+                marks = variants.setdefault(colour, {})
+                variant = marks.setdefault(short, len(marks))
+                series.append(Series(shown, p["true"], p["y"], p["sd"], color=colour,
+                                     variant=variant))  # fmt: skip
+        panels.append(Panel(str(title), series))
+    return panels
+
+
 def _curves(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
     ok = ok_rows(df)
     if ok.empty or not np.isfinite(ok["true_mi"]).any():
@@ -203,23 +248,21 @@ def _curves(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
         wide, slug(sid, "estimates"), "Mean estimate per instance (columns: true MI, nats)",
         "nats", head_label="estimator \\ true MI", columns=cols,
     )  # fmt: skip
-    styles = series_styles(df)
-    series = []
-    for lab in pd.unique(df["label"]):
-        part = agg[agg["label"] == lab].sort_values("true")
-        if part.empty:
-            continue
+
+    def legend(lab: str, short: str) -> str:
+        short = short if len(short) <= 28 else short[:27] + "…"
         r = et.loc[lab]
-        short = lab if len(lab) <= 28 else lab[:27] + "…"
-        name = f"{short} — MAE {fmt(r['mae'], 'nats')}, {fmt(r['median_seconds'], 's')} s"
-        series.append(Series(name, part["true"], part["est"], part["sd"], **styles[str(lab)]))
+        return f"{short} — MAE {fmt(r['mae'], 'nats')}, {fmt(r['median_seconds'], 's')} s"
+
+    labels = list(pd.unique(df["label"]))
+    panels = _setting_panels(ok, "estimate", labels, series_styles(df), legend)
     fig = Figure(
         slug(sid, "estimate-vs-true"),
         "Estimate vs true MI",
-        plot([Panel("", series)], xlabel="true MI (nats)", ylabel="estimate (nats)",
-             diagonal=True),
+        plot(panels, xlabel="true MI (nats)", ylabel="estimate (nats)", diagonal=True),
         "Mean estimate over seeds (±1 sd) per instance; the line is the truth. The legend "
-        "gives each estimator's mean absolute error and median seconds per estimate.",
+        "gives each estimator's mean absolute error and median seconds per estimate"
+        f"{'; one panel per setting' if len(panels) > 1 else ''}.",
     )  # fmt: skip
     return [fig, t]
 
@@ -422,26 +465,12 @@ def _error_vs_truth(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
     ok = ok_rows(df)
     if ok.empty or not np.isfinite(ok["true_mi"]).any():
         return [Note("no ok cells with a true MI", "warn")]
-    facets = task_facets(str(ok["task"].iloc[0]))
-    facet = [c for c in facets if c in ok and ok[c].nunique() > 1]
-    labels = list(pd.unique(df["label"]))
-    styles = series_styles(df)
-    panels = []
-    groups = ok.groupby(facet, sort=False) if facet else [((), ok)]
-    for key, part in groups:
-        key = key if isinstance(key, tuple) else (key,)
-        title = ", ".join(f"{k}={v}" for k, v in zip(facet, key, strict=True))
-        g = part.groupby(["label", *_instance(part)], sort=False)
-        agg = pd.DataFrame(
-            {"true": g["true_mi"].mean(), "err": g["error"].mean(), "sd": g["error"].std()}
-        ).reset_index()
-        series = [Series("zero error", [agg["true"].min(), agg["true"].max()], [0, 0],
-                         style="truth")]  # fmt: skip
-        for lab in labels:
-            p = agg[agg["label"] == lab].sort_values("true")
-            if len(p):
-                series.append(Series(str(lab), p["true"], p["err"], p["sd"], **styles[str(lab)]))
-        panels.append(Panel(title, series))
+    panels = _setting_panels(ok, "error", list(pd.unique(df["label"])), series_styles(df))
+    for panel in panels:
+        xs = [float(x) for s in panel.series for x in s.x if np.isfinite(x)]
+        if xs:
+            zero = Series("zero error", [min(xs), max(xs)], [0, 0], style="truth")
+            panel.series.insert(0, zero)
     fig = Figure(
         slug(sid, "error-vs-truth"),
         "Error vs true MI",

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import pandas as pd
-
 from reports.blocks import Figure, Note, Section
 from reports.diff_views import diff_sections
 from reports.estimator_views import (
@@ -22,6 +20,7 @@ from reports.estimator_views import (
 )
 from reports.failures import failures
 from reports.frames import SCORE_VIEWS, TaskFrame, task_frames
+from reports.headings import task_params_text
 from reports.overview import overview_section
 from reports.tables import slug
 from reports.task_views import VIEWS
@@ -38,18 +37,13 @@ __all__ = [
 ]
 
 
-def _task_params(df: pd.DataFrame) -> str:
-    vals = [str(v) for v in pd.unique(df["task_params"].dropna())] if "task_params" in df else []
-    return " | ".join(vals)
-
-
 def task_sections(frames: Sequence[TaskFrame]) -> list[Section]:
     """One section per task (:func:`~reports.frames.task_frames`), in order of first
     appearance."""
     out = []
     for task, df, info, kind in frames:
         sid = slug("task", task)
-        section = Section(sid, f"{task}", subtitle=_task_params(df))
+        section = Section(sid, f"{task}", subtitle=task_params_text(task, df))
         try:
             section.blocks += VIEWS[kind](df, info, sid)
         except Exception as exc:  # a broken view must not lose the rest of the report

@@ -36,14 +36,16 @@ def _format(text: str) -> tuple[str, int]:
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory) -> list[pd.DataFrame]:
     """Run "a" of ksg and kde on a Gaussian, a GMM-levels and a GMM-order grid, and
-    run "b", the same rows under another run id."""
+    run "b", the same cells under another run id with estimates 1e-4 higher (a
+    file holding the very same results would be pooled as one series)."""
     db = tmp_path_factory.mktemp("consistency") / "runs.sqlite"
     parts = [
         harness.run(["ksg", "kde"], task, seeds=[0], store=db, progress=False, run_id=f"a{i}")
         for i, task in enumerate(TASKS)
     ]
     a = pd.concat(parts, ignore_index=True).assign(run_id="a")
-    return [a, a.assign(run_id="b")]
+    b = a.assign(run_id="b", estimate=a["estimate"] + 1e-4, error=a["error"] + 1e-4)
+    return [a, b]
 
 
 @pytest.fixture(scope="module")
