@@ -82,6 +82,41 @@ def test_mi_balance_mixes_recipe_and_balanced_members():
     assert not torch.equal(mixed[1][3:], same[1][3:])
 
 
+def _needle_share(w: torch.Tensor, chol: torch.Tensor) -> torch.Tensor:
+    """Share of each member's components that are needles (covariance d d^T + 0.01 I)."""
+    low = torch.linalg.eigvalsh((chol @ chol.transpose(-1, -2)).double())[..., 0]
+    needle = (low - 0.01).abs() < 1e-5
+    active = w > 0
+    return (needle & active).sum(dim=1) / active.sum(dim=1)
+
+
+def test_thin_members_have_needles_and_keep_the_random_stream():
+    plain = random_gmm_params(64, generator=torch.Generator().manual_seed(7))
+    thin = random_gmm_params(64, generator=torch.Generator().manual_seed(7), thin=0.5)
+    w, mu, chol = thin
+    assert torch.equal(w, plain[0]) and torch.equal(mu, plain[1])  # same stream
+    assert torch.equal(chol[:32], plain[2][:32])  # the first members as the recipe draws them
+    share = _needle_share(w, chol)
+    assert share[:32].mean() < 0.05  # the recipe's rare needles
+    assert 0.4 < share[32:].mean() < 0.6  # half the components of the thin members
+    # their MI mostly in the range of the benchmark's levels, not far above it
+    mi = quick_gmm_mi(w[32:], mu[32:], chol[32:], generator=torch.Generator().manual_seed(1))
+    assert 0.5 < mi.median() < 1.3 and mi.median() > quick_gmm_mi(*plain).median() + 0.2
+
+
+def test_draw_batch_puts_thin_mixtures_after_the_re_paired_and_weakened_members():
+    from estimators.infonet.batches import draw_batch
+
+    gen = torch.Generator().manual_seed(3)
+    drawn = draw_batch(16, 50, gen, thin=0.25, independent=0.25, weak=0.25)
+    share = _needle_share(drawn.params[0], drawn.params[2])
+    assert share[:12].mean() < 0.05 and share[12:].mean() > 0.3  # the last four
+    assert (drawn.keep[12:] == 1).all()  # and dependent
+    # 8 MI-balanced members: the recipe's 8 are all re-paired or weakened, none thin
+    drawn = draw_batch(16, 50, gen, thin=0.5, independent=0.25, weak=0.25, mi_balance=0.5)
+    assert _needle_share(drawn.params[0], drawn.params[2]).mean() < 0.05
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
@@ -95,6 +130,7 @@ def test_mi_balance_mixes_recipe_and_balanced_members():
         (["--rank", "-1"], "--rank must be >= 0"),
         (["--rank", "1", "--calibrate", "20", "--weak", "0.2"], "--rank needs --calibrate"),
         (["--ema", "1"], "--ema must lie in [0, 1)"),
+        (["--thin", "1.5"], "--thin must lie in [0, 1]"),
     ],
 )
 def test_training_option_out_of_range_is_refused(capsys, options, message):

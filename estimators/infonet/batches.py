@@ -90,6 +90,7 @@ def draw_batch(
     gaussian: float = 0.0,
     gaussian_rho_max: float = GAUSSIAN_RHO_MAX,
     twins: bool = False,
+    thin: float = 0.0,
 ) -> TrainingBatch:
     """The members of one training batch and ``draws`` samples of each.
 
@@ -110,6 +111,11 @@ def draw_batch(
         Correlation range of the Gaussian members.
     twins : bool
         Give the first weakened members the first re-paired members' mixtures.
+    thin : float
+        Fraction of the batch (rounded) drawn as mixtures with needle-thin
+        components (:func:`~estimators.infonet.simulator.random_gmm_params`):
+        recipe mixtures placed after the re-paired and weakened members, so
+        they keep their dependence.
     """
     dev = torch.device(device)
     unpaired = round(independent * batch)
@@ -117,8 +123,15 @@ def draw_batch(
     gaussians = min(round(gaussian * batch), batch - unpaired - weakened)
     # mixtures for every member but the Gaussians: recipe ones first (the re-paired
     # and weakened members take those), then the MI-balanced ones
+    mixtures = batch - gaussians
+    recipe = mixtures - round(mi_balance * mixtures)  # as gmm_batch_params splits them
+    needles = min(round(thin * batch), max(0, recipe - unpaired - weakened))
     params = gmm_batch_params(
-        batch - gaussians, generator=generator, device=dev, mi_balance=mi_balance
+        mixtures,
+        generator=generator,
+        device=dev,
+        mi_balance=mi_balance,
+        thin=needles / mixtures if mixtures else 0.0,
     )
     pairs = min(unpaired, weakened) if twins else 0
     if pairs:

@@ -13,6 +13,9 @@ import math
 
 import torch
 
+#: With ``thin``: the chance that a component of a thin member is a needle.
+NEEDLE_SHARE = 0.5
+
 
 def random_gmm_params(
     batch: int,
@@ -21,8 +24,19 @@ def random_gmm_params(
     max_components: int = 20,
     generator: torch.Generator | None = None,
     device: torch.device | str = "cpu",
+    thin: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Parameters of ``batch`` random GMMs, padded to ``max_components``.
+
+    ``thin`` is the fraction of the batch (rounded; the last members) in which
+    each component is, with probability :data:`NEEDLE_SHARE`, as thin as the
+    recipe allows: D's second column is zeroed, so its covariance is
+    d d^T + 0.01 I, standard deviation 0.1 across its long axis. The recipe
+    draws such needles only now and then, and mixtures whose MI they carry
+    are where the trained network errs most (docs/infonet_training.md,
+    session 24); with half the components needles the MI stays mostly in
+    0.3-1.5 nats (all of them: 1.2-2.1). ``thin = 0`` draws exactly the
+    recipe's random stream.
 
     Returns
     -------
@@ -47,6 +61,10 @@ def random_gmm_params(
     weights = weights / weights.sum(dim=1, keepdim=True)
     means = uniform(batch, kmax, dim, low=-5.0, high=5.0)
     d = uniform(batch, kmax, dim, dim, low=-3.0, high=3.0)
+    needles = round(thin * batch)
+    if needles:
+        coin = torch.rand(needles, kmax, generator=g, device=dev) < NEEDLE_SHARE
+        d[batch - needles :, :, :, 1:] *= ~coin[..., None, None]
     cov = d @ d.transpose(-1, -2) + 0.01 * torch.eye(dim, device=dev)
     return weights, means, torch.linalg.cholesky(cov)
 
@@ -74,6 +92,7 @@ def gmm_batch_params(
     generator: torch.Generator | None = None,
     device: torch.device | str = "cpu",
     mi_balance: float = 0.0,
+    thin: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Parameters of ``batch`` fresh random GMMs, as :func:`random_gmm_params` returns them.
 
@@ -91,12 +110,22 @@ def gmm_batch_params(
         Fraction of the batch (rounded) drawn by :func:`balanced_gmm_params`,
         MI spread evenly up to 1.2 nats; the rest straight from the recipe.
         0 draws exactly what the recipe alone draws. 2-D only.
+    thin : float
+        Fraction of the whole batch (rounded) drawn from the recipe with
+        needle-thin components (:func:`random_gmm_params`); at most what
+        ``mi_balance`` leaves.
     """
     balanced = round(mi_balance * batch)
     if balanced and dim != 2:
         raise ValueError(f"mi_balance needs dim = 2 (a 2-D MI), got dim = {dim}")
+    recipe = batch - balanced
     params = random_gmm_params(
-        batch - balanced, dim=dim, max_components=max_components, generator=generator, device=device
+        recipe,
+        dim=dim,
+        max_components=max_components,
+        generator=generator,
+        device=device,
+        thin=min(round(thin * batch), recipe) / recipe if recipe else 0.0,
     )
     if balanced:
         extra = balanced_gmm_params(

@@ -73,6 +73,7 @@ RECIPE_OPTIONS = (
     "readout",
     "objective",
     "mi_balance",
+    "thin",
     "calibrate",
     "calibrate_scale",
     "independent",
@@ -276,6 +277,7 @@ def train_step(
     rank: float = 0.0,
     gaussian: float = 0.0,
     gaussian_rho_max: float = GAUSSIAN_RHO_MAX,
+    thin: float = 0.0,
 ) -> float:
     """One Adam step on a fresh batch of GMMs; returns the mean DV value.
 
@@ -283,8 +285,8 @@ def train_step(
     random GMMs (``mi_balance`` of them MI-balanced) with ``independent``
     re-paired members (MI exactly 0), ``weak`` partly re-paired ones and
     ``gaussian`` bivariate Gaussians with correlation up to
-    ``gaussian_rho_max`` (see :mod:`estimators.infonet.batches` for why each
-    is there).
+    ``gaussian_rho_max`` and ``thin`` mixtures of needle-thin components (see
+    :mod:`estimators.infonet.batches` for why each is there).
 
     With ``heldout`` (the default) each GMM gives 2n samples: the network sees
     the first n and the DV value is taken on the other n. Each half is ranked
@@ -333,6 +335,7 @@ def train_step(
         gaussian=gaussian,
         gaussian_rho_max=gaussian_rho_max,
         twins=rank > 0,
+        thin=thin,
     )
     x, y = drawn.xy[..., 0], drawn.xy[..., 1]
     u, v = copula(x[:, :n]), copula(y[:, :n])
@@ -423,6 +426,14 @@ def main(argv: list[str] | None = None) -> int:
         "(the recipe alone gives few mixtures above 0.6)",
     )
     p.add_argument(
+        "--thin",
+        type=float,
+        default=0.0,
+        help="fraction of each batch drawn from the recipe with half the components "
+        "needle-thin (rank-one D: standard deviation 0.1 across); mixtures whose MI "
+        "such needles carry are where the network errs most (0: none, the paper's recipe)",
+    )
+    p.add_argument(
         "--calibrate",
         type=float,
         default=0.0,
@@ -508,6 +519,8 @@ def main(argv: list[str] | None = None) -> int:
     changed = {k: v for k, v in stored.items() if k in given and getattr(args, k) != v}
     if not 0.0 <= args.mi_balance <= 1.0:
         p.error(f"--mi-balance must lie in [0, 1], got {args.mi_balance}")
+    if not 0.0 <= args.thin <= 1.0:
+        p.error(f"--thin must lie in [0, 1], got {args.thin}")
     if args.calibrate < 0:
         p.error(f"--calibrate must be >= 0, got {args.calibrate}")
     if args.calibrate_scale < 0:
@@ -745,6 +758,7 @@ def main(argv: list[str] | None = None) -> int:
                 rank=args.rank,
                 gaussian=step_gaussian(args.gaussian, n, args.gaussian_max_n),
                 gaussian_rho_max=args.gaussian_rho_max,
+                thin=args.thin,
             )
             if not math.isfinite(value):
                 raise FloatingPointError(f"non-finite DV value at step {step}")
