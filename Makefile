@@ -33,7 +33,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
-	$(PY) benchmarks/speed_classical.py
+	$(PY) benchmarks/speed_classical.py --out $(RUNS)/speed_classical.csv
 	$(PY) -m pytest tests/bench --benchmark-only
 
 clean:

@@ -8,9 +8,9 @@
 #                                               InfoNet training on cuda, from RESUME (default:
 #                                               the shipped model; a state.pt continues a run)
 #
-# Results go to $OUT (default benchmarks/results/gpu): check -> cuda_check.csv; latency ->
-# infonet_latency_cuda.csv, pytest_bench_cuda.json; train -> train/{best.pt,best.json,
-# state.pt,train.log}. Ship a trained model with
+# Results go to $OUT (default benchmarks/results/gpu, where they are committed): check ->
+# cuda_check.csv; latency -> infonet_latency_cuda.csv, pytest_bench_cuda.json; train ->
+# train/{best.pt,best.json,state.pt} and train.log. Ship a trained model with
 #   python -m estimators.infonet.evaluate $OUT/train/best.pt --ship
 # on the CPU machine. Uses $PYTHON (default python3) with the repository on PYTHONPATH, so
 # no install is needed where torch, numpy, scipy, pandas and numba already are.
@@ -48,6 +48,6 @@ train)
         --calibrate-scale 0.02 --independent 0.15 --weak 0.15 --gaussian 0.6 --gaussian-max-n 300 \
         --gaussian-rho-max 0.95 --ema 0.999 \
         --n 50,50,50,100,100,200,300,1000,2000,3000 --eval-every 1000 --checkpoint-minutes 2 \
-        --validation "${VALIDATION:-$OUT/train/validation.npz}"
+        --validation "${VALIDATION:-$OUT/train/validation.npz}" 2>&1 | tee -a "$OUT/train.log"
     ;;
 esac

@@ -17,7 +17,8 @@ per task and estimator, on the cells that succeeded in both runs:
 * latency is reported, not gated, except the ratio of an estimator's median
   seconds to the reference estimator's (KSG) median seconds *in the same
   run*: it may grow by at most a factor (3 by default), so a slower shared
-  machine does not fail the check but a slower estimator does.
+  machine does not fail the check but a slower estimator does; and the
+  reference itself may get at most ``reference_slowdown`` (10) times slower.
 
 >>> from harness.compare import compare, Tolerances
 >>> result = compare(results.load("benchmarks/baseline/gmm_levels.csv"), results.load("latest"))
