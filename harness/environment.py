@@ -2,20 +2,37 @@
 
 Nothing here imports torch or other heavy packages: versions come from
 package metadata and GPU details from ``nvidia-smi`` when it is installed.
+
+Estimators and tasks from outside mi-harness (entry-point plugins, classes
+registered or passed at run time) are recorded too, in ``versions["plugins"]``:
+per defining module, the distribution and its version and a short sha256 of
+the module's source file, so runs of two versions of a plugin tell apart.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import platform
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["collect", "cpu_info", "git_info", "gpu_info", "thread_settings", "versions"]
+__all__ = [
+    "collect",
+    "cpu_info",
+    "git_info",
+    "gpu_info",
+    "plugin_info",
+    "plugin_lines",
+    "thread_settings",
+    "versions",
+]
 
 PACKAGES = (
     "mi-harness",
@@ -40,10 +57,22 @@ THREAD_ENV = (
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+#: Top-level packages of mi-harness itself: code there is pinned by the git commit.
+HARNESS_PACKAGES = frozenset(
+    {"estimators", "ground_truth", "harness", "reports", "results", "tasks"}
+)
 
-def versions() -> dict[str, str | None]:
-    """Installed versions of the packages results depend on (``None`` if absent)."""
-    out: dict[str, str | None] = {"python": platform.python_version()}
+#: Hex digits kept of a plugin module's sha256.
+SOURCE_DIGITS = 12
+
+
+def versions(used: Iterable[Any] | None = None) -> dict[str, Any]:
+    """Installed versions of the packages results depend on (``None`` if absent).
+
+    With plugin code in play (see :func:`plugin_info`), ``"plugins"`` maps each
+    defining module to its distribution, version and source hash.
+    """
+    out: dict[str, Any] = {"python": platform.python_version()}
     for name in PACKAGES:
         try:
             out[name] = metadata.version(name)
@@ -53,7 +82,133 @@ def versions() -> dict[str, str | None]:
         from harness import __version__
 
         out["mi-harness"] = __version__
+    plugins = plugin_info(used)
+    if plugins:
+        out["plugins"] = plugins
     return out
+
+
+def _module_path(module: Any) -> Path | None:
+    file = getattr(module, "__file__", None)
+    if not file:
+        return None
+    try:
+        return Path(file).resolve()
+    except (OSError, RuntimeError):
+        return None
+
+
+def _is_harness_code(name: str, path: Path | None) -> bool:
+    """Whether module ``name`` belongs to mi-harness or to its git checkout (tests,
+    benchmarks): the commit and dirty flag pin those already."""
+    if name.split(".")[0] in HARNESS_PACKAGES:
+        return True
+    if path is None or not (REPO_ROOT / ".git").exists():
+        return False
+    try:
+        rel = path.relative_to(REPO_ROOT)
+    except ValueError:
+        return False
+    installed = {"site-packages", "dist-packages", ".venv", "venv"}
+    return not any(part in installed for part in rel.parts)
+
+
+@functools.lru_cache(maxsize=1)
+def _top_level_dists() -> dict[str, list[str]]:
+    try:
+        return dict(metadata.packages_distributions())
+    except Exception:  # broken metadata somewhere must not stop a run
+        return {}
+
+
+def _distribution(module: str) -> str | None:
+    """The installed distribution providing ``module`` (None: not from one)."""
+    from harness.registry import plugin_distribution
+
+    dist = plugin_distribution(module)
+    if dist is not None:
+        return dist
+    dists = _top_level_dists().get(module.split(".")[0]) or []
+    return sorted(dists)[0] if dists else None
+
+
+def _source_hash(path: Path | None) -> str | None:
+    """First :data:`SOURCE_DIGITS` hex digits of the sha256 of a Python source file."""
+    if path is None or path.suffix != ".py":
+        return None
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:SOURCE_DIGITS]
+    except OSError:
+        return None
+
+
+def _version(dist: str | None) -> str | None:
+    if dist is None:
+        return None
+    try:
+        return metadata.version(dist)
+    except (metadata.PackageNotFoundError, ValueError):
+        return None
+
+
+def _in_play() -> list[type]:
+    """Estimator and task classes this process has defined, registered or loaded."""
+    from harness.interface import defined_classes
+    from harness.registry import loaded_classes
+
+    return [*defined_classes(), *loaded_classes()]
+
+
+def plugin_info(used: Iterable[Any] | None = None) -> dict[str, dict[str, str | None]]:
+    """Where the estimator and task code from outside mi-harness comes from.
+
+    Parameters
+    ----------
+    used : iterable, optional
+        The estimators and tasks of a run (objects or classes). Default: every
+        estimator and task class defined, registered or loaded in this process.
+
+    Returns
+    -------
+    dict
+        Defining module -> ``{"dist": distribution or None, "version": its
+        version or None, "sha256": the first 12 hex digits of the module's
+        source file's sha256, or None}``, sorted by module; mi-harness's own
+        modules (and other code of its git checkout) are left out.
+    """
+    classes = _in_play() if used is None else [o if isinstance(o, type) else type(o) for o in used]
+    out: dict[str, dict[str, str | None]] = {}
+    for cls in classes:
+        name = getattr(cls, "__module__", None)
+        if not isinstance(name, str) or name in out:
+            continue
+        if used is None and name not in sys.modules:  # unloaded since: not in play
+            continue
+        path = _module_path(sys.modules.get(name))
+        if _is_harness_code(name, path):
+            continue
+        dist = _distribution(name)
+        out[name] = {"dist": dist, "version": _version(dist), "sha256": _source_hash(path)}
+    return dict(sorted(out.items()))
+
+
+def plugin_lines(recorded: Any) -> list[str]:
+    """One line per module of a record's ``versions["plugins"]``, e.g.
+    ``"my_plugin: my-mi-plugin 0.2.0, source sha256 1a2b3c4d5e6f"`` (for reports)."""
+    plugins = recorded.get("plugins") if isinstance(recorded, dict) else None
+    if not isinstance(plugins, dict):
+        return []
+    lines = []
+    for module, info in plugins.items():
+        info = info if isinstance(info, dict) else {}
+        parts = []
+        if info.get("dist"):
+            parts.append(f"{info['dist']} {info.get('version') or '(version unknown)'}")
+        else:
+            parts.append("no distribution")
+        parts.append(f"source sha256 {info['sha256']}" if info.get("sha256") else "no source file")
+        lines.append(f"{module}: {', '.join(parts)}")
+    return lines
 
 
 def _git(*args: str) -> str | None:
@@ -156,11 +311,16 @@ def _numba_threads() -> int | None:
     return int(numba.config.NUMBA_NUM_THREADS)
 
 
-def collect(worker_threads: int | None = None) -> dict[str, Any]:
-    """Environment fields of a run record (see :data:`results.schema.RUN_FIELDS`)."""
+def collect(worker_threads: int | None = None, used: Iterable[Any] | None = None) -> dict[str, Any]:
+    """Environment fields of a run record (see :data:`results.schema.RUN_FIELDS`).
+
+    ``used``: the run's estimators and task (objects or classes), whose code
+    from outside mi-harness ``versions["plugins"]`` records; by default every
+    estimator and task class in play in this process (:func:`plugin_info`).
+    """
     git = git_info()
     return {
-        "versions": versions(),
+        "versions": versions(used),
         "git_commit": git["commit"],
         "git_dirty": None if git["dirty"] is None else int(git["dirty"]),
         "host": platform.node(),

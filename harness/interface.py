@@ -13,6 +13,7 @@ without import cycles.
 from __future__ import annotations
 
 import inspect
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -26,7 +27,9 @@ __all__ = [
     "Instance",
     "SpecError",
     "Task",
+    "defined_classes",
     "get_params",
+    "param_defaults",
     "validate_samples",
 ]
 
@@ -44,23 +47,88 @@ def get_params(obj: Any) -> dict[str, Any]:
 
     Like scikit-learn's ``get_params``: every keyword of ``__init__`` is stored
     unchanged on the instance under the same name.
+
+    Raises
+    ------
+    SpecError
+        If a keyword of ``__init__`` has no attribute of that name (stored
+        under another name, e.g. ``self._shrink = shrink``).
     """
     sig = inspect.signature(type(obj).__init__)
-    return {
-        name: getattr(obj, name)
-        for name, p in sig.parameters.items()
-        if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-    }
+    out: dict[str, Any] = {}
+    for name, p in sig.parameters.items():
+        if name == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        try:
+            out[name] = getattr(obj, name)
+        except AttributeError:
+            raise SpecError(_not_stored(obj, name)) from None
+    return out
+
+
+def _not_stored(obj: Any, name: str) -> str:
+    """Why :func:`get_params` cannot read parameter ``name`` of ``obj`` back."""
+    cls = type(obj).__name__
+    kind = "estimator" if isinstance(obj, Estimator) else "task" if isinstance(obj, Task) else ""
+    found = [
+        a
+        for a in (f"_{name}", f"__{name}", f"_{cls}__{name}", f"{name}_")
+        if a in getattr(obj, "__dict__", {})
+    ]
+    seen = f" (it has self.{found[0]})" if found else ""
+    return (
+        f"{kind + ' ' if kind else ''}{cls}: __init__ takes {name!r} but does not store it as "
+        f"self.{name}{seen}; store each __init__ parameter unchanged under its own name "
+        f"(self.{name} = {name}), as scikit-learn does: the harness reads the parameters back "
+        "from those attributes to label, store and rebuild it (work on values or derived "
+        "attributes belongs in _check_params, prepare or _estimate)"
+    )
+
+
+def _json_form(value: Any) -> Any:
+    """``value`` with tuples as lists, in lists and dicts too: the form a parameter
+    has after the store's JSON round trip."""
+    if isinstance(value, dict):
+        return {k: _json_form(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_form(v) for v in value]
+    return value
 
 
 def param_defaults(cls: type) -> dict[str, Any]:
-    """Constructor keywords of ``cls`` and their defaults (without instantiating)."""
+    """Constructor keywords of ``cls`` and their defaults (without instantiating).
+
+    Sequence defaults are given as lists (``weights=(1.0, 2.0)`` as
+    ``[1.0, 2.0]``), the form the parameters take once stored as JSON, so a
+    default compares equal to the parameter read back from a run.
+    """
     sig = inspect.signature(cls.__init__)
     return {
-        name: (None if p.default is inspect.Parameter.empty else p.default)
+        name: (None if p.default is inspect.Parameter.empty else _json_form(p.default))
         for name, p in sig.parameters.items()
         if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     }
+
+
+def _spec_repr(obj: Any) -> str:
+    """``name:key=value,...`` of an estimator or task (never raises: used in messages)."""
+    name = getattr(obj, "name", "") or type(obj).__name__
+    try:
+        params = obj.get_params()
+    except Exception:
+        return f"<{name} (parameters unreadable)>"
+    args = ",".join(f"{k}={v}" for k, v in params.items())
+    return f"{name}:{args}" if args else name
+
+
+#: Every subclass of :class:`Estimator` and :class:`Task` defined in this process
+#: (read by :mod:`harness.environment` to record where plugin code came from).
+_DEFINED: weakref.WeakSet[type] = weakref.WeakSet()
+
+
+def defined_classes() -> list[type]:
+    """The :class:`Estimator` and :class:`Task` subclasses defined so far in this process."""
+    return list(_DEFINED)
 
 
 # --------------------------------------------------------------------------
@@ -225,17 +293,24 @@ class Estimator:
     """Base class for MI estimators.
 
     Subclasses set the class attributes ``name`` and ``capabilities``, take
-    plain keyword parameters in ``__init__`` (stored unchanged, no work done),
+    plain keyword parameters in ``__init__`` (each stored unchanged under its
+    own name, ``self.k = k``, no work done: :func:`get_params` reads them back),
     validate them in :meth:`_check_params`, and implement :meth:`_estimate`
     on validated float64 arrays (batched ones also :meth:`_estimate_batch`).
-    Estimates are in nats. The public :meth:`estimate` and :meth:`estimate_batch`
-    are the base class's: they validate, check the result, and the runner calls
+    Optional hooks: :meth:`min_samples` (with :meth:`_min_reason` for its
+    message), :meth:`prepare` and :meth:`artifacts`. Estimates are in nats.
+    The public :meth:`estimate` and :meth:`estimate_batch` are the base
+    class's: they validate, check the result, and the runner calls
     ``estimate_batch(..., allow_nonfinite=True)``, so an override of them must
     keep that signature.
     """
 
     name: ClassVar[str] = ""
     capabilities: ClassVar[Capabilities] = Capabilities()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _DEFINED.add(cls)
 
     # -- parameters ---------------------------------------------------------
     def get_params(self) -> dict[str, Any]:
@@ -253,8 +328,18 @@ class Estimator:
         """Identities of files the estimates depend on beyond the parameters.
 
         For example the sha256 of trained weights. The runner records them
-        with each run and refuses to resume a run after they changed, so one
-        run never mixes two models. Estimators that load nothing return ``{}``.
+        with each run (the report header shows them) and refuses to resume a
+        run after they changed, so one run never mixes two models. Estimators
+        that load nothing return ``{}``.
+
+        Plugin authors can return whatever should pin a run to one version of
+        their estimator, e.g. ``{"weights": sha256_of_file(path)}``, a hash of
+        a model directory or of their own code, or the version of a package
+        whose results matter: the run environment already records each
+        plugin's distribution version and a hash of the module defining the
+        class, but only this hook makes a resume refuse a change. Keep it
+        cheap and deterministic (it runs once per session, before any cell);
+        values are strings.
         """
         return {}
 
@@ -268,7 +353,12 @@ class Estimator:
         """
 
     def min_samples(self) -> int:
-        """Smallest sample size the estimator accepts."""
+        """Smallest sample size the estimator accepts (override; default 2).
+
+        Fewer samples raise :class:`InputError` ``need at least N samples
+        (<name> <reason>); got n``, the reason coming from :meth:`_min_reason`
+        when it is overridden, else just the estimator's name.
+        """
         return 2
 
     def supports(self, dim_x: int, dim_y: int) -> bool:
@@ -284,9 +374,9 @@ class Estimator:
     # -- estimation ---------------------------------------------------------
     def _validate(self, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
         self._check_params()
-        xa, ya = validate_samples(
-            x, y, min_samples=self.min_samples(), reason=f"{self.name} {self._min_reason()}"
-        )
+        why = self._min_reason()
+        reason = " ".join(part for part in (self.name, why) if part)
+        xa, ya = validate_samples(x, y, min_samples=self.min_samples(), reason=reason)
         if not self.supports(xa.shape[1], ya.shape[1]):
             raise InputError(
                 f"{self.name} does not support dim_x={xa.shape[1]}, dim_y={ya.shape[1]} "
@@ -295,6 +385,8 @@ class Estimator:
         return xa, ya
 
     def _min_reason(self) -> str:
+        """Optional: why :meth:`min_samples` is what it is, for the error message
+        (``"k=5"`` for KSG); ``""`` (the default) leaves only the estimator's name."""
         return ""
 
     def estimate(self, x: Any, y: Any) -> float:
@@ -333,8 +425,7 @@ class Estimator:
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        args = ",".join(f"{k}={v}" for k, v in self.get_params().items())
-        return f"{self.name}:{args}" if args else self.name
+        return _spec_repr(self)
 
 
 # --------------------------------------------------------------------------
@@ -376,6 +467,10 @@ class Task:
     #: as error against the truth, one panel per setting present.
     facets: ClassVar[tuple[str, ...]] = ()
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _DEFINED.add(cls)
+
     def get_params(self) -> dict[str, Any]:
         return get_params(self)
 
@@ -403,5 +498,4 @@ class Task:
         return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(index,)))
 
     def __repr__(self) -> str:
-        args = ",".join(f"{k}={v}" for k, v in self.get_params().items())
-        return f"{self.name}:{args}" if args else self.name
+        return _spec_repr(self)

@@ -3,7 +3,9 @@
 Built-ins are ``name -> "module:Class"`` strings imported only when asked for,
 so listing names never imports torch. Third-party plugins register through an
 entry-point group; one that fails to load is reported as unavailable with a
-warning, not a crash.
+warning, not a crash, and one named like a built-in is ignored with a warning
+(the built-in wins). Those warnings are :class:`PluginWarning`, printed as one
+``warning: ...`` line.
 """
 
 from __future__ import annotations
@@ -11,13 +13,66 @@ from __future__ import annotations
 import difflib
 import importlib
 import warnings
+import weakref
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
 
-from harness.interface import SpecError, param_defaults
+from harness.interface import SpecError, get_params, param_defaults
 
-__all__ = ["Registry", "did_you_mean", "parse_spec", "parse_value", "format_spec"]
+__all__ = [
+    "PluginWarning",
+    "Registry",
+    "did_you_mean",
+    "format_spec",
+    "loaded_classes",
+    "parse_spec",
+    "parse_value",
+    "plugin_distribution",
+]
+
+
+class PluginWarning(UserWarning):
+    """A plugin entry point was ignored or could not be loaded.
+
+    Shown as one ``warning: <message>`` line, without the file, line and
+    source line Python's default warning format adds.
+    """
+
+
+_formatwarning = warnings.formatwarning
+
+
+def _format_plugin_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    line: str | None = None,
+) -> str:
+    if isinstance(category, type) and issubclass(category, PluginWarning):
+        return f"warning: {' '.join(str(message).split())}\n"
+    return _formatwarning(message, category, filename, lineno, line)
+
+
+# only this module's category is formatted differently; every other warning as before
+warnings.formatwarning = _format_plugin_warning
+
+#: Every registry made in this process (for :func:`loaded_classes`).
+_REGISTRIES: weakref.WeakSet[Registry] = weakref.WeakSet()
+#: Module of each class loaded from an entry point -> the distribution providing it.
+_PLUGIN_MODULES: dict[str, str] = {}
+
+
+def plugin_distribution(module: str) -> str | None:
+    """The distribution whose entry point loaded a class from ``module`` in this
+    process, if any."""
+    return _PLUGIN_MODULES.get(module)
+
+
+def loaded_classes() -> list[type]:
+    """Classes every registry of this process has loaded or had registered so far."""
+    return [cls for reg in list(_REGISTRIES) for cls in reg._classes.values()]
 
 
 def parse_value(text: str) -> Any:
@@ -84,7 +139,12 @@ def did_you_mean(name: str, choices: list[str]) -> str:
 class Entry:
     name: str
     target: str  # "module:Class"
-    source: str  # "builtin" or the distribution of a plugin
+    source: str  # "builtin", "registered", or the distribution of a plugin ("plugin": unknown)
+
+    def origin(self) -> str:
+        """``"plugin 'x' from distribution 'y' (module:Class)"`` for messages."""
+        dist = "" if self.source == "plugin" else f" from distribution {self.source!r}"
+        return f"plugin {self.name!r}{dist} ({self.target})"
 
 
 class Registry:
@@ -109,20 +169,39 @@ class Registry:
         self.base = base
         self._builtins = dict(builtins)
         self._plugins: dict[str, Entry] | None = None
+        self._shadowed: dict[str, list[Entry]] = {}
         self._classes: dict[str, type] = {}
         self._extra: dict[str, type] = {}
+        _REGISTRIES.add(self)
 
     # -- discovery ----------------------------------------------------------
     def _plugin_entries(self) -> dict[str, Entry]:
         if self._plugins is None:
             found: dict[str, Entry] = {}
+            shadowed: dict[str, list[Entry]] = {}
             for ep in entry_points(group=self.group):
-                if ep.name in self._builtins:
-                    continue  # built-ins win; a plugin cannot shadow them
                 dist = getattr(getattr(ep, "dist", None), "name", None) or "plugin"
-                found[ep.name] = Entry(ep.name, ep.value, dist)
-            self._plugins = found
+                entry = Entry(ep.name, ep.value, dist)
+                if ep.name in self._builtins:  # built-ins win; a plugin cannot shadow them
+                    shadowed.setdefault(ep.name, []).append(entry)
+                    continue
+                found[ep.name] = entry
+            self._plugins, self._shadowed = found, shadowed
+            for entries in shadowed.values():
+                for entry in entries:
+                    warnings.warn(
+                        f"{self.kind} {entry.origin()} is ignored: the built-in {self.kind} "
+                        f"{entry.name!r} has that name and wins; register the plugin under "
+                        "another name",
+                        PluginWarning,
+                        stacklevel=3,
+                    )
         return self._plugins
+
+    def shadowed(self) -> dict[str, list[Entry]]:
+        """Plugin entry points ignored because a built-in has their name (name -> entries)."""
+        self._plugin_entries()
+        return {name: list(entries) for name, entries in self._shadowed.items()}
 
     def entries(self) -> dict[str, Entry]:
         out = {n: Entry(n, t, "builtin") for n, t in self._builtins.items()}
@@ -168,10 +247,19 @@ class Registry:
         except Exception as exc:  # a broken plugin must not take the registry down
             if entry.source == "builtin":
                 raise
+            why = " ".join(str(exc).split())
+            why = f"{type(exc).__name__}: {why}" if why else type(exc).__name__
             warnings.warn(
-                f"{self.kind} plugin {name!r} ({entry.target}) failed to load: {exc}", stacklevel=2
+                f"{self.kind} {entry.origin()} could not be loaded: {why}",
+                PluginWarning,
+                stacklevel=2,
             )
-            raise SpecError(f"{self.kind} {name!r} is installed but failed to load: {exc}") from exc
+            dist = "" if entry.source in ("plugin", "registered") else f" (from {entry.source!r})"
+            raise SpecError(
+                f"{self.kind} {name!r}{dist} is installed but failed to load: {why}"
+            ) from exc
+        if entry.source not in ("builtin", "registered", "plugin"):
+            _PLUGIN_MODULES[module] = entry.source
         self._classes[name] = obj
         return obj
 
@@ -244,6 +332,12 @@ class Registry:
             if k in valid and k not in params:
                 params[k] = v
         obj = cls(**params)
+        # each parameter must be readable back (self.k = k): fail here, with the rule
+        read_back = getattr(obj, "get_params", None)
+        if callable(read_back):
+            read_back()
+        else:
+            get_params(obj)
         check = getattr(obj, "_check_params", None)
         if check is not None:
             check()

@@ -613,7 +613,7 @@ def _session(
 
     argv = list(sys.argv if argv is None else argv)
     threads = 1 if getattr(ex, "threads", None) == 1 else None
-    env = environment.collect(threads)
+    env = environment.collect(threads, used=[grid.task.cls, *(e.cls for e in grid.estimators)])
     executor_name = executor if isinstance(executor, str) else type(executor).__name__
     session = 1 if rec is None else int(rec["sessions"]) + 1
     started = now()

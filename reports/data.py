@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from harness.environment import plugin_lines
 from results import provenance as carried
 from results.provenance import is_secret_key, redact
 
@@ -153,6 +154,7 @@ def provenance(run: RunData) -> dict[str, Any]:
                 for e in rec.get("estimators") or []
                 if e.get("artifacts")
             ),
+            *(("plugins", "; ".join(plugin_lines(rec.get("versions")))),) * _has_plugins(rec),
             ("seeds", seeds_text(rec.get("seeds") or [])),
             ("n", str(rec.get("n") if rec.get("n") is not None else "task default")),
             ("created", str(rec.get("created") or "–")),
@@ -190,13 +192,26 @@ def provenance(run: RunData) -> dict[str, Any]:
                 ("platform", str(s.get("platform") or "–")),
                 ("executor", f"{s.get('executor') or '–'} (workers {s.get('workers') or 1})"),
                 ("timeout", "none" if s.get("timeout") is None else f"{s.get('timeout')} s"),
-                ("versions", _compact(s.get("versions"))),
+                ("versions", _compact(_without_plugins(s.get("versions")))),
+                *(("plugins", "; ".join(plugin_lines(s.get("versions")))),) * _has_plugins(s),
                 ("cpu", _compact(s.get("cpu"))),
                 ("gpu", _compact(s.get("gpu")) if s.get("gpu") else "none"),
                 ("threads", _compact(s.get("threads"))),
             ]
         )
     return {"run_id": run.run_id, "source": run.source, "summary": summary, "sessions": sessions}
+
+
+def _has_plugins(record: dict[str, Any]) -> bool:
+    """Whether a run record or session names plugin code (``versions["plugins"]``)."""
+    return bool(plugin_lines(record.get("versions")))
+
+
+def _without_plugins(versions: Any) -> Any:
+    """Package versions without the plugin code (shown on a line of its own)."""
+    if not isinstance(versions, dict):
+        return versions
+    return {k: v for k, v in versions.items() if k != "plugins"}
 
 
 def _counts(df: pd.DataFrame) -> str:

@@ -64,6 +64,31 @@ def _devices() -> list[str]:
     return lines
 
 
+def _plugins() -> list[str]:
+    """Installed entry-point plugins with their distribution (none is imported)."""
+    import warnings
+
+    import estimators
+    import tasks
+    from harness.cli.listing import _dist_text
+
+    lines = []
+    for reg in (estimators.registry, tasks.registry):
+        with warnings.catch_warnings():  # said below, once per plugin
+            warnings.simplefilter("ignore")
+            entries = reg.entries()
+            shadowed = reg.shadowed()
+        for name, entry in entries.items():
+            if entry.source not in ("builtin", "registered"):
+                dist = _dist_text(entry.source) or "unknown distribution"
+                lines.append(f"{reg.kind} {name}: {dist} ({entry.target})")
+        for name, ignored in shadowed.items():
+            for e in ignored:
+                dist = _dist_text(e.source) or "unknown distribution"
+                lines.append(f"{reg.kind} {name}: {dist} ({e.target}) ignored: the built-in wins")
+    return lines
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the environment a run here would record, and the state of the store."""
     from harness import environment
@@ -85,7 +110,12 @@ def run(args: argparse.Namespace) -> int:
             f"{cpu['usable_cores']} usable)",
             *[f"gpu {g['name']} ({g['memory']}, driver {g['driver']})" for g in env["gpu"]],
         ],
-        "packages": [f"{name} {ver or '(not installed)'}" for name, ver in env["versions"].items()],
+        "packages": [
+            f"{name} {ver or '(not installed)'}"
+            for name, ver in env["versions"].items()
+            if name != "plugins"
+        ],
+        "plugins": _plugins() or ["(none installed)"],
         "threads": [
             *[f"{k}={v}" for k, v in env["threads"].items() if v is not None],
             *_threads(),

@@ -121,9 +121,12 @@ def heavy_imports(module: str, _seen: set[str] | None = None) -> set[str]:
 
 def _literal(node: ast.expr) -> Any:
     try:
-        return ast.literal_eval(node)
+        value = ast.literal_eval(node)
     except ValueError:
         return ast.unparse(node)
+    from harness.interface import _json_form
+
+    return _json_form(value)  # as param_defaults gives it: tuples as lists
 
 
 def static_describe(target: str) -> dict[str, Any] | None:
@@ -208,15 +211,30 @@ def describe(kind: str) -> list[dict[str, Any]]:
     else:
         import tasks as reg
     out = []
-    for name, entry in reg.registry.entries().items():
+    with warnings.catch_warnings():  # what they warn about is in the listing's notes
+        warnings.simplefilter("ignore")
+        entries = reg.registry.entries()
+        shadowed = reg.registry.shadowed()
+    for name, entry in entries.items():
         item: dict[str, Any] = {"name": name}
+        origin = _origin(entry.source)
+        ignored = [
+            f"plugin {name!r} from {_dist_text(e.source) or 'an unknown distribution'} "
+            f"({e.target}) ignored: the built-in wins"
+            for e in shadowed.get(name, [])
+            if entry.source == "builtin"
+        ]
         module = entry.target.partition(":")[0]
         heavy = set() if name in reg.registry._classes else heavy_imports(module)
         if heavy:
             info = static_describe(entry.target) or {"doc": "", "params": {}}
             missing = _missing(heavy)
             item.update(info)
-            item["notes"] = [f"imports {', '.join(sorted(heavy))} when loaded (not loaded here)"]
+            item["notes"] = [
+                *origin,
+                f"imports {', '.join(sorted(heavy))} when loaded (not loaded here)",
+                *ignored,
+            ]
             item["status"] = "unavailable: needs " + ", ".join(missing) if missing else "available"
             out.append(item)
             continue
@@ -225,12 +243,35 @@ def describe(kind: str) -> list[dict[str, Any]]:
                 warnings.simplefilter("ignore")
                 cls = reg.registry.get_class(name)
         except Exception as exc:
-            item.update(doc="", params={}, notes=[], status=f"unavailable: {one_line(exc)}")
+            item.update(
+                doc="", params={}, notes=[*origin, *ignored], status=f"unavailable: {one_line(exc)}"
+            )
             out.append(item)
             continue
         item.update(_from_class(kind, cls))
+        item["notes"] = [*origin, *item["notes"], *ignored]
         out.append(item)
     return out
+
+
+def _dist_text(source: str) -> str | None:
+    """``"my-dist 0.2.0"`` for an entry's distribution (None: built-in or unknown)."""
+    if source in ("builtin", "registered", "plugin"):
+        return None
+    from importlib import metadata
+
+    try:
+        return f"{source} {metadata.version(source)}"
+    except (metadata.PackageNotFoundError, ValueError):
+        return source
+
+
+def _origin(source: str) -> list[str]:
+    """``["plugin from my-dist 0.2.0"]`` for an entry-point plugin, else ``[]``."""
+    if source in ("builtin", "registered"):
+        return []
+    dist = _dist_text(source)
+    return [f"plugin from {dist}" if dist else "plugin"]
 
 
 def one_line(exc: BaseException) -> str:
