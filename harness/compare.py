@@ -13,7 +13,10 @@ per task and estimator, on the cells that succeeded in both runs:
   scores (:data:`~harness.metrics.SCORE_SUMMARIES`: independence tests,
   Omniglot) are not gated on MAE;
 * a cell that succeeded in the baseline but is missing, failed, timed out or
-  was skipped in the candidate is a regression;
+  was skipped in the candidate is a regression -- an estimator configuration
+  the candidate did not run (``ksg:k=3`` against the baseline's ``ksg``) too,
+  with a note naming what the candidate ran instead (``harness report`` is the
+  tool to set different configurations side by side);
 * latency is reported, not gated, except the ratio of an estimator's median
   seconds to the reference estimator's (KSG) median seconds *in the same
   run*: it may grow by at most a factor (3 by default), so a slower shared
@@ -27,13 +30,15 @@ per task and estimator, on the cells that succeeded in both runs:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from harness.interface import InputError, SpecError
-from harness.matching import match_params
+from harness.matching import canonical_numbers, match_params
 from harness.metrics import (
     SCORE_SUMMARIES,
     auc_table,
@@ -43,6 +48,7 @@ from harness.metrics import (
     rank_agreement,
     summary_kind,
 )
+from harness.spans import int_spans
 
 __all__ = ["CELL_KEY", "Comparison", "Tolerances", "compare", "parse_tolerances"]
 
@@ -154,13 +160,18 @@ class Comparison:
         text such as ``"<= +0.005"``), ``gated`` and ``regressed``.
     cells : pandas.DataFrame
         Cells that succeeded in the baseline but not in the candidate:
-        ``task``, ``estimator``, ``instance_index``, ``instance_id``, ``seed``,
+        ``task``, ``estimator`` (the baseline's label, with the parameters that
+        tell it from a configuration only the candidate ran),
+        ``instance_index``, ``instance_id``, ``seed``,
         ``baseline_status``,
         ``candidate_status`` (``missing`` when absent), ``message``.
     matched, new_cells : int
         Cells present in both runs; cells only in the candidate (ignored).
     tolerances : Tolerances
     notes : list of str
+    lost_configs : list of str
+        Estimator configurations of the baseline the candidate did not run
+        (displayed like ``estimator`` in :attr:`cells`).
     """
 
     checks: pd.DataFrame
@@ -169,6 +180,7 @@ class Comparison:
     new_cells: int
     tolerances: Tolerances
     notes: list[str] = field(default_factory=list)
+    lost_configs: list[str] = field(default_factory=list)
 
     @property
     def regressions(self) -> pd.DataFrame:
@@ -190,7 +202,13 @@ class Comparison:
             )
             text = table.to_string(index=False, float_format=_fmt, na_rep="-")
             parts.append(f"task {task}\n{text}")
-        if len(self.cells):
+        if len(self.cells) > CELL_LIST_LIMIT:
+            text = lost_summary(self.cells).to_string(index=False, max_colwidth=60)
+            parts.append(
+                f"cells that succeeded in the baseline but not in the candidate "
+                f"({len(self.cells)}, counted per task, estimator, status and message)\n{text}"
+            )
+        elif len(self.cells):
             text = self.cells.to_string(index=False, max_colwidth=60)
             parts.append(f"cells that succeeded in the baseline but not in the candidate\n{text}")
         parts.extend(f"note: {n}" for n in self.notes)
@@ -200,8 +218,34 @@ class Comparison:
             if self.regressed
             else "ok: no regression beyond the tolerances"
         )
+        n_cfg = int(self.cells["estimator"].isin(self.lost_configs).sum()) if len(self.cells) else 0
+        if n_cfg:
+            verdict += f" ({n_cfg} of them of {_and(self.lost_configs)}, not run by the candidate)"
         parts.append(f"{self.matched} cells compared; {verdict}")
         return "\n\n".join(parts)
+
+
+#: Lost cells :meth:`Comparison.format` lists one per line up to this many;
+#: beyond, it counts them per task, estimator, status and message.
+CELL_LIST_LIMIT = 20
+
+
+def lost_summary(cells: pd.DataFrame) -> pd.DataFrame:
+    """:attr:`Comparison.cells` counted per task, estimator, candidate status and
+    message: ``cells``, ``instances`` (the instance indices, as ranges) and ``seeds``."""
+    key = ["task", "estimator", "candidate_status", "message"]
+    rows = []
+    for values, part in cells.groupby(key, sort=False, dropna=False):
+        rows.append(
+            dict(
+                zip(key[:3], values[:3], strict=True),
+                cells=len(part),
+                instances=int_spans(part["instance_index"], 4),
+                seeds=int_spans(part["seed"], 4),
+                message=values[3],
+            )
+        )
+    return pd.DataFrame(rows, columns=[*key[:3], "cells", "instances", "seeds", "message"])
 
 
 def _fmt(v: float) -> str:
@@ -439,6 +483,110 @@ def _check_reference(reference: str, base: pd.DataFrame, cand: pd.DataFrame) -> 
     )
 
 
+_CONFIG = ["estimator", "estimator_params"]
+
+
+class _Configs:
+    """Estimator configurations (name and parameters, as matched) of the two runs:
+    those of the baseline the candidate did not run, and what it ran instead.
+
+    ``notes`` say, per estimator name, which configurations of the baseline have
+    no counterpart and which of the candidate stand in their place; ``display``
+    shows a baseline label with the parameters that tell it from those
+    (the baseline's ``ksg`` at its default k is shown as ``ksg:k=5`` beside the
+    candidate's ``ksg:k=3``).
+    """
+
+    def __init__(
+        self, base: pd.DataFrame, cand: pd.DataFrame, raw_base: pd.Series, raw_cand: pd.Series
+    ):
+        b = base[[*_CONFIG, "label"]].assign(raw=raw_base.to_numpy())
+        c = cand[[*_CONFIG, "label"]].assign(raw=raw_cand.to_numpy())
+        b_key = list(zip(b["estimator"], b["estimator_params"], strict=True))
+        c_key = list(zip(c["estimator"], c["estimator_params"], strict=True))
+        b_set, c_set = set(b_key), set(c_key)
+        only_b = b[np.array([k not in c_set for k in b_key], dtype=bool)]
+        only_c = c[np.array([k not in b_set for k in c_key], dtype=bool)]
+        self._names: dict[tuple[str, str], str] = {}
+        self.notes: list[str] = []
+        self.lost_labels: list[str] = []
+        self.counterpart_cells = 0
+        lost_b = only_b.drop_duplicates(_CONFIG)
+        new_c = only_c.drop_duplicates(_CONFIG)
+        for name, lost in lost_b.groupby("estimator", sort=False):
+            instead = new_c[new_c["estimator"] == name]
+            keys = _differing(list(lost["estimator_params"]) + list(instead["estimator_params"]))
+            shown_b = [_with_params(x.label, x.raw, keys) for x in lost.itertuples()]
+            shown_c = [_with_params(x.label, x.raw, keys) for x in instead.itertuples()]
+            for x, text in zip(lost.itertuples(), shown_b, strict=True):
+                self._names[(x.estimator, x.estimator_params)] = text
+            self.lost_labels += shown_b
+            have = "has" if len(shown_b) == 1 else "have"
+            head = f"baseline's {_and(shown_b)} {have} no counterpart in the candidate"
+            if shown_c:
+                self.counterpart_cells += int((only_c["estimator"] == name).sum())
+                self.notes.append(
+                    f"{head}, which has {_and(shown_c)} — compare is for two runs of one grid; "
+                    "use `harness report BASE CAND` to set different configurations side by side"
+                )
+            else:
+                its = "its" if len(shown_b) == 1 else "their"
+                self.notes.append(f"{head}; {its} cells count as lost")
+
+    def display(self, rows: pd.DataFrame) -> pd.Series:
+        """The label of each of ``rows`` (baseline rows), with the parameters that tell a
+        configuration the candidate did not run from the ones it ran instead."""
+        keys = zip(rows["estimator"], rows["estimator_params"], strict=True)
+        shown = [self._names.get(k, label) for k, label in zip(keys, rows["label"], strict=True)]
+        return pd.Series(shown, index=rows.index, dtype=object)
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _load(text: Any) -> dict:
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return {}
+    return canonical_numbers(value) if isinstance(value, dict) else {}
+
+
+def _differing(params: list[str]) -> list[str]:
+    """Keys whose (matched) values are not the same in all of ``params``."""
+    loaded = [_load(p) for p in params]
+    keys = sorted({k for d in loaded for k in d})
+    return [k for k in keys if len({json.dumps(d.get(k), sort_keys=True) for d in loaded}) > 1]
+
+
+def _spec_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return str(v).lower()
+    if v is None:
+        return "none"
+    if isinstance(v, list):
+        return ";".join(_spec_value(x) for x in v)
+    return str(v)
+
+
+def _with_params(label: str, raw: Any, keys: list[str]) -> str:
+    """``label`` plus those of ``keys`` it does not show, valued from the stored ``raw``
+    parameters (``ksg`` -> ``ksg:k=5``)."""
+    from harness.registry import parse_spec
+
+    label = str(label)
+    values = _load(raw)
+    try:
+        shown = parse_spec(label)[1]
+    except SpecError:
+        shown = {}
+    extra = [f"{k}={_spec_value(values[k])}" for k in keys if k not in shown and k in values]
+    if not extra:
+        return label
+    return label + ("," if ":" in label else ":") + ",".join(extra)
+
+
 def compare(
     baseline: pd.DataFrame, candidate: pd.DataFrame, tolerances: Tolerances | None = None
 ) -> Comparison:
@@ -479,21 +627,24 @@ def compare(
         suffixes=("_b", "_c"),
         indicator=True,
     )
+    configs = _Configs(base, cand, baseline["estimator_params"], candidate["estimator_params"])
     matched = int((merged["_merge"] == "both").sum())
     if matched == 0:
+        hint = "".join(f"; {n}" for n in configs.notes)
         raise InputError(
             "baseline and candidate share no cell (task, task_params, estimator, "
-            "estimator_params, instance_index, seed); they are not runs of the same grid"
+            f"estimator_params, instance_index, seed); they are not runs of the same grid{hint}"
         )
-    notes: list[str] = []
+    notes: list[str] = list(configs.notes)
     new_cells = int((merged["_merge"] == "right_only").sum())
-    if new_cells:
-        notes.append(f"{new_cells} candidate cell(s) are not in the baseline and were ignored")
+    unexplained = new_cells - configs.counterpart_cells
+    if unexplained:
+        notes.append(f"{unexplained} candidate cell(s) are not in the baseline and were ignored")
     lost = merged[(merged["status_b"] == "ok") & (merged["status_c"] != "ok")]
     cells = pd.DataFrame(
         {
             "task": lost["task"],
-            "estimator": lost["label"],
+            "estimator": configs.display(lost),
             "instance_index": lost["instance_index"],
             "instance_id": lost["instance_id"],
             "seed": lost["seed"],
@@ -514,4 +665,4 @@ def compare(
         rows += _speed_checks(task, b, c, tol, notes)
     checks = pd.DataFrame(rows, columns=CHECK_COLUMNS)
     checks = checks.astype({"gated": bool, "regressed": bool})
-    return Comparison(checks, cells, matched, new_cells, tol, notes)
+    return Comparison(checks, cells, matched, new_cells, tol, notes, configs.lost_labels)

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from harness.environment import plugin_lines
+from harness.spans import int_spans
 from results import provenance as carried
 from results.provenance import is_secret_key, redact
 
@@ -98,19 +99,11 @@ def _compact(value: Any) -> str:
 
 
 def seeds_text(seeds: Any) -> str:
-    """``[0, 1, 2, 5]`` as ``"0..2, 5"``."""
+    """``[0, 1, 2, 5]`` as ``"0..2, 5"`` (the CLI's seed syntax)."""
     try:
-        vals = sorted({int(s) for s in seeds})
+        return int_spans(seeds, dash="..") or "–"
     except (TypeError, ValueError):
         return _compact(seeds)
-    out, i = [], 0
-    while i < len(vals):
-        j = i
-        while j + 1 < len(vals) and vals[j + 1] == vals[j] + 1:
-            j += 1
-        out.append(f"{vals[i]}..{vals[j]}" if j > i + 1 else ", ".join(map(str, vals[i : j + 1])))
-        i = j + 1
-    return ", ".join(out) or "–"
 
 
 def _dirty(flag: Any) -> str:

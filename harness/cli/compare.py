@@ -19,7 +19,10 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
             "MAE, |mean error| per MI level, order accuracy and ROC AUC may get worse by at "
             "most their tolerance; cells that succeeded in the baseline must succeed. "
             "Latency is reported; only an estimator's seconds relative to KSG's in the same "
-            "run are gated. Exit 0: no regression, 1: regression, 2: error."
+            "run are gated. An estimator configuration of the baseline that the candidate "
+            "did not run (ksg:k=3 where the baseline ran ksg) counts as lost, with a note "
+            "naming what the candidate ran instead; `harness report BASE CAND` sets different "
+            "configurations side by side. Exit 0: no regression, 1: regression, 2: error."
         ),
     )
     p.add_argument(
