@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from functools import cached_property
 from typing import Any
 
-from harness.interface import Estimator, Instance, Task
+from harness.interface import Estimator, Instance, SpecError, Task
 from results.schema import cell_key, dumps, jsonable
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "EstimatorSpec",
     "Job",
     "TaskSpec",
+    "WorkerSetupError",
     "deadline",
     "instance_info",
     "iter_chunk",
@@ -42,6 +43,12 @@ __all__ = [
 ]
 
 MESSAGE_LIMIT = 500
+
+
+class WorkerSetupError(SpecError):
+    """Worker processes cannot run the job at all (they cannot import its classes, or
+    they re-run the driver's script); raised by the driver, which stops the run."""
+
 
 #: Phases of a cell that an executor's per-cell timeout covers, each with its own
 #: deadline: generating the instance's samples, the estimator's one-off

@@ -94,6 +94,20 @@ def local_cluster(workers: int, config: dict[str, Any] | None = None, **options:
         return LocalCluster(**kwargs)
 
 
+def _cluster_failed(exc: Exception) -> str:
+    """The message for a local cluster that did not start."""
+    from harness.cells import one_line
+    from harness.executors import main_reimported
+
+    text = f"could not start a local Dask cluster ({one_line(exc)})"
+    if main_reimported():  # its worker processes import the driver's script again
+        text += (
+            "; worker processes import the script again, so if it calls harness.run(...) "
+            'at import, put the call under `if __name__ == "__main__":`'
+        )
+    return text
+
+
 def quiet_interrupted_client() -> None:
     """Silence the client's comm-teardown errors once a run is interrupted.
 
@@ -288,7 +302,10 @@ class DaskExecutor(Executor):
                 "executor 'dask' needs the 'distributed' package (pip install 'mi-harness[dask]')"
             ) from None
         if self.scheduler is None:
-            self.cluster = local_cluster(self.workers)
+            try:
+                self.cluster = local_cluster(self.workers)
+            except Exception as exc:
+                raise ValueError(_cluster_failed(exc)) from exc
             self.client = Client(self.cluster)
             return self
         try:

@@ -18,6 +18,14 @@ loop over that iterator stores rows as they arrive, whatever runs them.
 :func:`make_executor` maps names to executors (:data:`EXECUTORS`): ``local``
 and ``dask``.
 
+Worker processes load the job's classes by reference (module and name), so
+:meth:`Executor.check_classes` refuses, before a run starts, classes they could
+not import (one defined in the ``__main__`` of a notebook, ``python -c`` or
+stdin); a worker that still cannot unpickle a job reports why, and one that
+exits with :data:`RERUN_EXIT_CODE` (its import of the driver's script ran
+``harness.run`` again) stops the run with a
+:class:`~harness.cells.WorkerSetupError` instead of failing every cell.
+
 This module imports only the standard library at the top so that a spawned
 worker can set its thread limits before NumPy, Numba or torch load.
 """
@@ -28,11 +36,13 @@ import concurrent.futures as cf
 import multiprocessing as mp
 import os
 import signal
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
+from multiprocessing.reduction import ForkingPickler
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -41,13 +51,17 @@ if TYPE_CHECKING:
 __all__ = [
     "EXECUTORS",
     "MAX_TIMEOUT",
+    "RERUN_EXIT_CODE",
     "Executor",
     "FuturesExecutor",
     "ProcessExecutor",
     "SerialExecutor",
     "check_timeout",
+    "in_worker",
+    "main_reimported",
     "make_executor",
     "single_thread_env",
+    "worker_import_problem",
 ]
 
 Rows = list[dict[str, Any]]
@@ -61,6 +75,89 @@ THREAD_VARS = (
     "NUMEXPR_NUM_THREADS",
     "NUMBA_NUM_THREADS",
 )
+
+
+#: Exit status of a worker process that was about to run ``harness.run`` itself: the
+#: driver's main script, which a spawned worker imports again, calls it without an
+#: ``if __name__ == "__main__":`` guard (see :func:`harness.runner.run`). The driver
+#: stops the run with one error instead of failing every cell.
+RERUN_EXIT_CODE = 86
+
+RERUN_MESSAGE = (
+    "worker processes re-ran the script's harness.run(...) at import (a worker process "
+    "imports the main script again before it runs any cell); put the call under "
+    '`if __name__ == "__main__":`'
+)
+
+#: What a class the workers cannot load needs (for error messages).
+IMPORTABLE_HINT = (
+    "worker processes must be able to import the estimator and task classes: define them "
+    "at the top level of a module or a script file, or run with workers=1 and no timeout"
+)
+
+#: Set in a process running :func:`_worker_main`.
+_IN_WORKER = False
+
+
+def in_worker() -> bool:
+    """Whether this process is a :class:`ProcessExecutor` worker."""
+    return _IN_WORKER
+
+
+def main_reimported() -> bool:
+    """Whether spawned children re-create the ``__main__`` module (as multiprocessing's
+    spawn does: by module name after ``python -m``, else from the script's file)."""
+    main = sys.modules.get("__main__")
+    name = getattr(getattr(main, "__spec__", None), "name", None)
+    if name is not None:
+        return name != "__main__" and not name.endswith(".__main__")
+    path = getattr(main, "__file__", None)
+    if path is None or _missing_main_file() is not None:
+        return False
+    return os.path.splitext(os.path.basename(path))[0] != "ipython"
+
+
+def _missing_main_file() -> str | None:
+    """``__main__.__file__`` when spawn would run that file in a child but it is no
+    file (``<stdin>`` for ``python -``), else None."""
+    main = sys.modules.get("__main__")
+    if getattr(getattr(main, "__spec__", None), "name", None) is not None:
+        return None
+    path = getattr(main, "__file__", None)
+    if not isinstance(path, str):
+        return None
+    origin = mp.process.ORIGINAL_DIR
+    full = path if os.path.isabs(path) or origin is None else os.path.join(origin, path)
+    return None if os.path.isfile(full) else path
+
+
+def worker_import_problem(cls: type, start_method: str = "spawn") -> str | None:
+    """Why a worker process started with ``start_method`` could not load ``cls``, or None.
+
+    Classes travel to workers by reference (module and name): a class must pickle,
+    and one defined in ``__main__`` needs a main module the worker imports again (a
+    script file or ``python -m module``; not an interactive session, a notebook,
+    ``python -c``, stdin or a package's ``__main__.py``). A forked worker has the
+    driver's modules already.
+    """
+    try:
+        ForkingPickler.dumps(cls)  # as the pipe to a worker pickles it
+    except Exception as exc:
+        why = f"{type(exc).__name__}: {exc}"
+        return f"{cls.__qualname__} cannot be sent to worker processes ({why})"
+    if start_method != "fork" and cls.__module__ == "__main__" and not main_reimported():
+        return (
+            f"{cls.__qualname__} is defined in __main__ of an interactive session, notebook, "
+            "`python -c`, stdin or a package's __main__.py"
+        )
+    return None
+
+
+def _check_classes(classes: Iterable[type], start_method: str) -> None:
+    for cls in classes:
+        problem = worker_import_problem(cls, start_method)
+        if problem is not None:
+            raise ValueError(f"{problem}; {IMPORTABLE_HINT}")
 
 
 #: Longest per-cell timeout accepted, seconds (about 11.6 days): the process
@@ -93,6 +190,10 @@ class Executor:
 
     def run(self, job: Job, chunks: Iterable[Chunk]) -> Iterator[Rows]:
         raise NotImplementedError
+
+    def check_classes(self, classes: Iterable[type]) -> None:
+        """Raise ValueError if the workers could not load one of ``classes``
+        (called before a run starts; the default accepts any)."""
 
     def close(self) -> None:
         """Release workers (idempotent)."""
@@ -142,6 +243,11 @@ class FuturesExecutor(Executor):
         self.owns = owns
         self.on_close = on_close
 
+    def check_classes(self, classes: Iterable[type]) -> None:
+        if isinstance(self.pool, cf.ProcessPoolExecutor):
+            ctx = getattr(self.pool, "_mp_context", None) or mp.get_context()
+            _check_classes(classes, ctx.get_start_method())
+
     def run(self, job: Job, chunks: Iterable[Chunk]) -> Iterator[Rows]:
         from harness.cells import failed_row, one_line, run_chunk
 
@@ -170,7 +276,13 @@ class FuturesExecutor(Executor):
 
 
 def _worker_main(conn: Connection, env: dict[str, str], threads: int | None) -> None:
-    """Body of a worker process: run chunks sent by the driver, stream back messages."""
+    """Body of a worker process: run chunks sent by the driver, stream back messages.
+
+    A job the worker cannot unpickle (a class it cannot import) is reported as
+    ``("unloadable", message)`` rather than killing the worker.
+    """
+    global _IN_WORKER
+    _IN_WORKER = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's business
     os.environ.update(env)  # before NumPy/Numba/torch are imported below
     from harness.cells import iter_chunk, one_line
@@ -186,8 +298,12 @@ def _worker_main(conn: Connection, env: dict[str, str], threads: int | None) -> 
     while True:
         try:
             msg = conn.recv()
-        except EOFError:
+        except (EOFError, OSError):  # the driver is gone
             return
+        except Exception as exc:  # unpickling it: e.g. AttributeError: Can't get attribute 'X'
+            conn.send(("unloadable", one_line(exc)))
+            conn.send(("done",))
+            continue
         if msg is None:
             return
         job, chunk = msg
@@ -256,6 +372,9 @@ class ProcessExecutor(Executor):
         self.ctx = mp.get_context(start_method)
         self._pool: list[_Worker] = []
 
+    def check_classes(self, classes: Iterable[type]) -> None:
+        _check_classes(classes, self.ctx.get_start_method())
+
     # -- worker management ---------------------------------------------------
     def _spawn(self) -> _Worker:
         parent, child = self.ctx.Pipe(duplex=True)
@@ -269,9 +388,18 @@ class ProcessExecutor(Executor):
         # the thread variables: it must inherit them (Numba reads its count at import)
         saved = {k: os.environ.get(k) for k in self.env}
         os.environ.update(self.env)
+        # spawn runs __main__.__file__ in the child; with `python -` that is "<stdin>",
+        # no file, and every child would die: hide it (classes of that __main__ are
+        # refused up front by check_classes)
+        main = sys.modules.get("__main__")
+        hidden = None
+        if self.ctx.get_start_method() != "fork" and _missing_main_file() is not None:
+            hidden = main.__dict__.pop("__file__")
         try:
             proc.start()
         finally:
+            if hidden is not None:
+                main.__file__ = hidden
             for key, value in saved.items():
                 if value is None:
                     os.environ.pop(key, None)
@@ -334,6 +462,8 @@ class ProcessExecutor(Executor):
                 worker.conn.send((job, chunk))
             except OSError:  # it died just now: the chunk waits for another worker
                 pending.appendleft(chunk)
+                worker.proc.join(timeout=5)
+                self._check_rerun(worker)
                 self._discard(worker)
 
     def _limit(self, worker: _Worker) -> float:
@@ -378,6 +508,15 @@ class ProcessExecutor(Executor):
             worker.running, worker.infos = [], []
         elif kind == "done":
             worker.chunk, worker.running, worker.infos = None, [], []
+        elif kind == "unloadable":  # every worker would fail alike: stop the run
+            from harness.cells import WorkerSetupError
+
+            raise WorkerSetupError(
+                f"worker processes could not load the job: {msg[1]}; define the estimator "
+                "and task classes at the top level of a module or a script file (not under "
+                '`if __name__ == "__main__":`), where worker processes can import them, or '
+                "run with workers=1 and no timeout"
+            )
 
     def _died(
         self, job: Job, worker: _Worker, pending: deque[list[Any]], failed_row: Callable[..., Any]
@@ -385,6 +524,7 @@ class ProcessExecutor(Executor):
         """Rows for the cells a dead worker was running; its other cells run again."""
         chunk = worker.chunk or []
         worker.proc.join(timeout=5)
+        self._check_rerun(worker)
         code = worker.proc.exitcode
         positions = worker.running or worker.unfinished()[:1]
         infos = worker.infos if worker.running else [None] * len(positions)
@@ -405,6 +545,14 @@ class ProcessExecutor(Executor):
             failed_row(job, chunk[p], msg_text, i, regenerate=phase != "instance")
             for p, i in zip(positions, infos, strict=True)
         ]
+
+    def _check_rerun(self, worker: _Worker) -> None:
+        """Stop the run if ``worker`` exited because it was about to run ``harness.run``."""
+        if worker.proc.exitcode == RERUN_EXIT_CODE:
+            from harness.cells import WorkerSetupError
+
+            self._discard(worker)
+            raise WorkerSetupError(RERUN_MESSAGE) from None
 
     def _expire(
         self, job: Job, pending: deque[list[Any]], make_row: Callable[..., Any]

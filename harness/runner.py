@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
+import multiprocessing.spawn
 import operator
 import os
 import platform
@@ -30,8 +32,16 @@ import pandas as pd
 
 import estimators as estimator_registry
 import tasks as task_registry
-from harness.cells import Cell, EstimatorSpec, Job, TaskSpec, make_cell, one_line
-from harness.executors import Executor, check_timeout, make_executor
+from harness.cells import (
+    Cell,
+    EstimatorSpec,
+    Job,
+    TaskSpec,
+    WorkerSetupError,
+    make_cell,
+    one_line,
+)
+from harness.executors import RERUN_EXIT_CODE, Executor, check_timeout, in_worker, make_executor
 from harness.interface import Estimator, SpecError, Task, param_defaults
 from harness.matching import canonical_numbers
 from harness.params import MAX_SEED
@@ -275,11 +285,7 @@ def _stored_grid(
         elif e["name"] in estimator_registry.registry.names():
             cls = estimator_registry.registry.get_class(e["name"])
         else:
-            raise SpecError(
-                f"run {rec['run_id']} used the estimator {e['label']!r}, which is not registered; "
-                "resume it from Python, passing the same estimator object again: "
-                f"harness.run(estimators=[...], resume={rec['run_id']!r})"
-            )
+            _unmatched(rec, e, [g for g in given if g.name == e["name"]])
         ests.append(EstimatorSpec(e["name"], cls, _float_params(e["params"], cls), e["label"]))
     extra = [g.label for i, g in enumerate(given) if i not in used]
     if extra:
@@ -292,6 +298,64 @@ def _stored_grid(
     task = TaskSpec(rec["task"], cls, _float_params(rec["task_params"], cls))
     seeds = tuple(rec["seeds"])
     return Grid(tuple(ests), task, seeds, _n_instances(task, seeds[0], timeout))
+
+
+def _unmatched(rec: dict[str, Any], stored: dict[str, Any], named: list[EstimatorSpec]) -> None:
+    """Raise the SpecError for a stored, unregistered estimator no object matched;
+    ``named`` are the given objects of its name (whose parameters differ)."""
+    run_id = rec["run_id"]
+    if not named:
+        raise SpecError(
+            f"run {run_id} used the estimator {stored['label']!r}, which is not registered; "
+            "resume it from Python, passing the same estimator object again: "
+            f"harness.run(estimators=[...], resume={run_id!r})"
+        )
+    cls = named[0].cls
+    want = _float_params(stored["params"], cls)
+    got = "; ".join(_kwargs(g.params) for g in named)
+    given = "object given has" if len(named) == 1 else "objects given have"
+    raise SpecError(
+        f"run {run_id} used the estimator {stored['name']!r} with {_kwargs(want)}, but the "
+        f"{stored['name']!r} {given} {got}; pass it with the stored parameters to resume: "
+        f"harness.run(estimators=[{_constructor(cls, want)}], resume={run_id!r})"
+    )
+
+
+def _kwargs(params: dict[str, Any], defaults: dict[str, Any] | None = None) -> str:
+    """``k=v, ...`` (leaving out values equal to ``defaults``), or "no parameters"."""
+    missing = object()
+    shown = {k: v for k, v in params.items() if defaults is None or defaults.get(k, missing) != v}
+    text = ", ".join(f"{k}={v!r}" for k, v in shown.items())
+    return text or ("" if defaults is not None else "no parameters")
+
+
+def _constructor(cls: type, params: dict[str, Any]) -> str:
+    """``Cls(k=v, ...)`` with the parameters that differ from the defaults."""
+    return f"{cls.__name__}({_kwargs(params, param_defaults(cls))})"
+
+
+def _unregistered(grid: Grid) -> list[EstimatorSpec]:
+    """Estimators a resume cannot rebuild from the registry (their objects must be given)."""
+    names = set(estimator_registry.registry.names())
+    out = []
+    for e in grid.estimators:
+        try:
+            same = e.name in names and estimator_registry.registry.get_class(e.name) is e.cls
+        except Exception:
+            same = False
+        if not same:
+            out.append(e)
+    return out
+
+
+def _resume_call(run_id: str, store: Path, grid: Grid) -> str:
+    """The ``harness.run(...)`` call that continues ``run_id``."""
+    call = f"harness.run(resume={run_id!r}, store={str(store)!r}"
+    own = _unregistered(grid)
+    if own:
+        objects = ", ".join(_constructor(e.cls, e.params) for e in own)
+        call += f", estimators=[{objects}]"
+    return call + ")"
 
 
 # -- grid and chunks -------------------------------------------------------------
@@ -416,7 +480,23 @@ def run(
         anything runs or is stored.
     KeyboardInterrupt
         After storing every finished cell and marking the run ``interrupted``.
+    WorkerSetupError
+        (a SpecError) Worker processes cannot run the job: a class they cannot
+        import (checked up front where possible), or a script that calls
+        ``harness.run`` without an ``if __name__ == "__main__":`` guard (which
+        each worker would run again as it imports the script). Cells finished
+        before are stored; the run is marked ``crashed``.
+
+    Notes
+    -----
+    Called in a worker process that is still starting (see
+    :func:`_starting_worker`), ``run`` touches nothing: it prints one line on
+    stderr and ends the process with exit status
+    :data:`~harness.executors.RERUN_EXIT_CODE`, which the driver turns into a
+    :class:`~harness.cells.WorkerSetupError`.
     """
+    if _starting_worker():
+        _leave_worker()
     if isinstance(estimators, (str, Estimator)):
         estimators = [estimators]
     supplied: list[Estimator] = []
@@ -442,7 +522,7 @@ def run(
         limit = _checked_timeout(timeout if timeout is not None else _own_timeout(executor))
         grid = _new_grid(estimators, task, seeds, n, device, limit)
         workers = 1 if workers is None else workers
-        ex = _executor(executor, workers, timeout, scheduler)  # before a store file exists
+        ex = _executor(executor, workers, timeout, scheduler, grid)  # before a store file exists
     own_store = not isinstance(store, Store)
     try:
         if own_store:
@@ -488,11 +568,65 @@ def _check_run_id(run_id: str) -> None:
         )
 
 
-def _executor(executor: Any, workers: int, timeout: float | None, scheduler: str | None) -> Any:
+def _executor(
+    executor: Any, workers: int, timeout: float | None, scheduler: str | None, grid: Grid
+) -> Any:
+    """The executor, once it is known that its workers can load the grid's classes."""
     try:
-        return make_executor(executor, workers, timeout, scheduler=scheduler)
+        ex = make_executor(executor, workers, timeout, scheduler=scheduler)
     except ValueError as exc:
         raise SpecError(str(exc)) from None
+    try:
+        ex.check_classes([grid.task.cls, *(e.cls for e in grid.estimators)])
+    except ValueError as exc:
+        ex.close()
+        raise WorkerSetupError(str(exc)) from None
+    except BaseException:
+        ex.close()
+        raise
+    return ex
+
+
+#: multiprocessing.spawn functions that import the driver's main module in a new process
+_MAIN_IMPORTERS = frozenset({"_fixup_main_from_path", "_fixup_main_from_name", "import_main_path"})
+
+
+def _starting_worker() -> bool:
+    """Whether this process is a worker process that is still starting up, or a
+    harness worker (:func:`~harness.executors.in_worker`).
+
+    With the ``spawn`` (and ``forkserver``) start methods, multiprocessing imports
+    the driver's main script again in each new process, as ``__mp_main__``, before
+    the process runs its target; an unguarded ``harness.run(...)`` in the script
+    runs then. Two signs, either of which is enough: ``current_process()._inheriting``,
+    which multiprocessing sets for exactly that phase (its own "bootstrapping
+    phase" RuntimeError tests it), and, should that private attribute go away,
+    multiprocessing.spawn's main-module import on the call stack. Neither holds in
+    a spawned process's target, so ``harness.run`` in a user's own pool works.
+    """
+    if in_worker() or getattr(multiprocessing.current_process(), "_inheriting", False):
+        return True
+    spawn_file = multiprocessing.spawn.__file__
+    frame = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_filename == spawn_file and code.co_name in _MAIN_IMPORTERS:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _leave_worker() -> None:
+    """End a starting worker process that was about to run ``harness.run``: one line
+    on stderr, exit status RERUN_EXIT_CODE (the driver stops the run with an error)."""
+    print(
+        f"mi-harness: worker process {os.getpid()} was about to run harness.run(...) as it "
+        'imported the driver\'s script (a call outside `if __name__ == "__main__":`); '
+        "not running it there",
+        file=sys.stderr,
+        flush=True,
+    )
+    os._exit(RERUN_EXIT_CODE)  # no cleanup: the process has done nothing worth keeping
 
 
 def _checked_timeout(timeout: Any) -> float | None:
@@ -560,7 +694,7 @@ def _run(
         timeout = rec["timeout"] if timeout is None else timeout
         grid = _stored_grid(rec, supplied, device, _checked_timeout(timeout))
         _check_not_running(st, run_id)
-        ex = _executor(executor, workers, timeout, scheduler)
+        ex = _executor(executor, workers, timeout, scheduler, grid)
     elif run_id is not None and st.has_run(run_id):
         raise SpecError(
             f"run {run_id} already exists; resume it (resume={run_id!r}, or --resume {run_id} "
@@ -690,7 +824,7 @@ def _session(
         if hasattr(exc, "add_note"):  # Python >= 3.11
             exc.add_note(
                 f"run {run_id}: every finished cell is stored; continue with "
-                f"harness.run(resume={run_id!r}, store={str(st.path)!r})"
+                + _resume_call(run_id, st.path, grid)
             )
         raise
     finally:

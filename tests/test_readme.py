@@ -20,7 +20,7 @@ def _example() -> str:
 def test_own_estimator_example_runs_beside_the_field(tmp_path, monkeypatch, capsys):
     pytest.importorskip("torch")
     monkeypatch.setenv("MI_HARNESS_STORE", str(tmp_path / "runs.sqlite"))
-    namespace: dict = {}
+    namespace: dict = {"__name__": "__main__"}
     exec(compile(_example(), str(README), "exec"), namespace)
     df = namespace["df"]
     assert set(df["label"]) == {"gauss_plugin:shrink=0.05", "ksg", "infonet"}
