@@ -99,8 +99,10 @@ def capacity_errors(
     from benchmarks.infonet_capacity import best_table_value
     from tasks.gmm_levels import GMMLevels
 
-    params = json.loads(rows["task_params"].iloc[0])
-    task = GMMLevels(**{k: v for k, v in params.items() if v is not None})
+    params = {json.dumps(json.loads(p), sort_keys=True) for p in rows["task_params"]}
+    if len(params) != 1:
+        raise ValueError("expected the rows of one gmm_levels task (one set of parameters)")
+    task = GMMLevels(**{k: v for k, v in json.loads(params.pop()).items() if v is not None})
     out = {}
     for index in indices:
         gmm = task.mixture(index)

@@ -220,10 +220,20 @@ def failed_row(
     return make_row(job, cell, info, "failed", message=message)
 
 
+#: Seconds ``prepare()`` may always take, whatever the per-cell timeout: a first
+#: call compiles or loads what every later estimate reuses (KSG's Numba kernels
+#: with an empty cache: ~20 s on 2 cores), and a worker killed mid-compile never
+#: writes its cache, so a small timeout would fail every run the same way.
+PREPARE_FLOOR = 300.0
+
+
 def deadline(timeout: float, phase: str, cells: int) -> float:
     """Seconds ``cells`` cells may spend in ``phase``: ``cells * timeout`` for an
-    estimate (a batch), ``timeout`` to generate one instance or to prepare."""
-    return timeout * cells if phase == ESTIMATE else timeout
+    estimate (a batch), ``timeout`` to generate one instance, and
+    ``max(timeout, PREPARE_FLOOR)`` to prepare."""
+    if phase == ESTIMATE:
+        return timeout * cells
+    return max(timeout, PREPARE_FLOOR) if phase == PREPARE else timeout
 
 
 def timeout_rows(
@@ -268,7 +278,11 @@ def timeout_rows(
     """
     if phase == PREPARE:
         label = job.estimators[chunk[0].estimator].label
-        text = f"prepare() of {label} exceeded the {timeout:g} s per-cell timeout"
+        limit = deadline(timeout, PREPARE, 1)
+        text = (
+            f"prepare() of {label} exceeded {limit:g} s "
+            f"(the per-cell timeout, at least {PREPARE_FLOOR:g} s)"
+        )
         held = [*zip(running, infos, strict=True), *((p, None) for p in waiting)]
         return [make(job, chunk[p], i, "timeout", message=text) for p, i in held], []
     if phase == INSTANCE:

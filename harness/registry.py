@@ -40,9 +40,6 @@ class PluginWarning(UserWarning):
     """
 
 
-_formatwarning = warnings.formatwarning
-
-
 def _format_plugin_warning(
     message: Warning | str,
     category: type[Warning],
@@ -50,13 +47,19 @@ def _format_plugin_warning(
     lineno: int,
     line: str | None = None,
 ) -> str:
-    if isinstance(category, type) and issubclass(category, PluginWarning):
-        return f"warning: {' '.join(str(message).split())}\n"
-    return _formatwarning(message, category, filename, lineno, line)
+    return f"warning: {' '.join(str(message).split())}\n"
 
 
-# only this module's category is formatted differently; every other warning as before
-warnings.formatwarning = _format_plugin_warning
+def _warn(message: str, stacklevel: int) -> None:
+    """Issue a :class:`PluginWarning`, shown as one line: the format is swapped in only
+    for this call, so no other warning of the process changes."""
+    previous = warnings.formatwarning
+    warnings.formatwarning = _format_plugin_warning
+    try:
+        warnings.warn(message, PluginWarning, stacklevel=stacklevel + 1)
+    finally:
+        warnings.formatwarning = previous
+
 
 #: Every registry made in this process (for :func:`loaded_classes`).
 _REGISTRIES: weakref.WeakSet[Registry] = weakref.WeakSet()
@@ -189,11 +192,10 @@ class Registry:
             self._plugins, self._shadowed = found, shadowed
             for entries in shadowed.values():
                 for entry in entries:
-                    warnings.warn(
+                    _warn(
                         f"{self.kind} {entry.origin()} is ignored: the built-in {self.kind} "
                         f"{entry.name!r} has that name and wins; register the plugin under "
                         "another name",
-                        PluginWarning,
                         stacklevel=3,
                     )
         return self._plugins
@@ -249,11 +251,7 @@ class Registry:
                 raise
             why = " ".join(str(exc).split())
             why = f"{type(exc).__name__}: {why}" if why else type(exc).__name__
-            warnings.warn(
-                f"{self.kind} {entry.origin()} could not be loaded: {why}",
-                PluginWarning,
-                stacklevel=2,
-            )
+            _warn(f"{self.kind} {entry.origin()} could not be loaded: {why}", stacklevel=2)
             dist = "" if entry.source in ("plugin", "registered") else f" (from {entry.source!r})"
             raise SpecError(
                 f"{self.kind} {name!r}{dist} is installed but failed to load: {why}"

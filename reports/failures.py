@@ -84,6 +84,8 @@ def _dims(part: pd.DataFrame) -> str:
 
 def _group_row(r: RunData, key: tuple, part: pd.DataFrame, head: str) -> Row:
     task, label, status, message = key
+    if "instance_index" not in part:  # rows handed over without it: count the rows
+        part = part.assign(instance_index=range(len(part)))
     ordered = part.sort_values("instance_index", kind="stable")
     first, last = ordered.iloc[0], ordered.iloc[-1]
     n_inst = int(part["instance_index"].nunique())
@@ -102,7 +104,7 @@ def _group_row(r: RunData, key: tuple, part: pd.DataFrame, head: str) -> Row:
         Cell(task, title=task_title),
         Cell(label),
         Cell(inst, title=inst_title),
-        _span_cell(part["seed"]),
+        _span_cell(part["seed"]) if "seed" in part else num_cell(None, "int"),
         _span_cell(part["n_samples"]) if "n_samples" in part else num_cell(None, "int"),
         Cell(status, cls=f"status-{status}"),
         num_cell(len(part), "int"),

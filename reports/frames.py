@@ -170,7 +170,9 @@ def _one_label_per_estimator(
     parts: Sequence[tuple[str, pd.DataFrame]], keys: Sequence[pd.Series]
 ) -> list[tuple[str, pd.DataFrame]]:
     """``parts`` with the labels of one estimator configuration (``keys``:
-    :func:`_estimator_keys`) made the shortest of them (the first of equal length)."""
+    :func:`_estimator_keys`) made the shortest of them (the first of equal length)
+    that no other configuration uses (``ksg`` stored when k=3 was the default stays
+    apart from today's ``ksg``); where each is used elsewhere, they stay as they are."""
     spellings: dict[str, list[str]] = {}
     for (_, p), k in zip(parts, keys, strict=True):
         pairs = pd.DataFrame({"key": k, "label": p["label"].astype(str)}).drop_duplicates()
@@ -178,7 +180,15 @@ def _one_label_per_estimator(
             spellings.setdefault(key, [])
             if lab not in spellings[key]:
                 spellings[key].append(lab)
-    chosen = {key: min(labs, key=len) for key, labs in spellings.items() if len(labs) > 1}
+    owners: dict[str, set[str]] = {}
+    for key, labs in spellings.items():
+        for lab in labs:
+            owners.setdefault(lab, set()).add(key)
+    chosen = {}
+    for key, labs in spellings.items():
+        own = [lab for lab in labs if owners[lab] == {key}]
+        if len(labs) > 1 and own:
+            chosen[key] = min(own, key=len)
     if not chosen:
         return list(parts)
     return [
@@ -206,10 +216,16 @@ def _cells(rows: pd.DataFrame, task: str) -> pd.Series:
 
 
 def _results(rows: pd.DataFrame) -> pd.Series:
-    """Each row's result as text: its status and its estimate to ten digits."""
+    """Each row's result as text: its status, estimate to ten digits and seconds (and host
+    and device where stored), so a re-run that reproduced a deterministic estimate on
+    another machine or at another speed is not mistaken for a copy."""
     status = rows["status"].astype(str) if "status" in rows else pd.Series("", rows.index)
-    estimate = rows["estimate"].map(lambda v: "nan" if pd.isna(v) else f"{float(v):.10g}")
-    return _joined([status, estimate])
+    texts = [status]
+    for col in ("estimate", "seconds"):
+        if col in rows:
+            texts.append(rows[col].map(lambda v: "nan" if pd.isna(v) else f"{float(v):.10g}"))
+    texts += [rows[c].astype(str) for c in ("host", "device") if c in rows]
+    return _joined(texts)
 
 
 #: Columns a row needs for its cell and result to be compared with another run's.

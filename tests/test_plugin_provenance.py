@@ -293,11 +293,21 @@ def test_a_plugin_named_like_a_built_in_warns_and_list_says_so(install, monkeypa
     assert f"plugin from {DIST} 0.4.0" in listed["weird"]["notes"]
 
 
-def test_plugin_warnings_print_as_one_clean_line() -> None:
-    text = warnings.formatwarning(PluginWarning("plugin 'x' broke"), PluginWarning, "f.py", 3)
-    assert text == "warning: plugin 'x' broke\n"
+def test_plugin_warnings_print_as_one_clean_line(capsys) -> None:
+    import harness.registry as registry
+
+    before = warnings.formatwarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        # as Python shows a warning (pytest records them instead)
+        warnings.showwarning = lambda m, c, f, n, file=None, line=None: sys.stderr.write(
+            warnings.formatwarning(m, c, f, n, line)
+        )
+        registry._warn("plugin 'x'\n broke", stacklevel=1)
+    assert capsys.readouterr().err == "warning: plugin 'x' broke\n"
+    assert warnings.formatwarning is before  # no other warning of the process changes
     other = warnings.formatwarning(UserWarning("u"), UserWarning, "f.py", 3, "src")
-    assert other.startswith("f.py:3: UserWarning: u")  # other warnings as before
+    assert other.startswith("f.py:3: UserWarning: u")
 
 
 def test_cli_prints_a_broken_plugin_as_one_warning_line(install, tmp_path) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import harness
+import harness.cells as cells
 from harness.cells import EstimatorSpec, Job, TaskSpec, make_cell
 from harness.dask_executor import run_chunk_on_worker
 from harness.interface import Instance, Task
@@ -41,6 +42,12 @@ class HangingGauss(Task):
         if index == self.hang:
             time.sleep(self.delay)
         return fp.FakeGauss(n=self.n).instance(index, seed)
+
+
+@pytest.fixture(autouse=True)
+def _no_prepare_floor(monkeypatch):
+    """prepare() gets at least PREPARE_FLOOR (300 s) in use; these tests time it at 0.5 s."""
+    monkeypatch.setattr(cells, "PREPARE_FLOOR", 0.0)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -69,7 +76,7 @@ def test_a_hung_or_raising_prepare_gives_rows_and_the_run_goes_on(tmp_path: Path
     )
     assert time.monotonic() - t0 < 30  # not the 60 s prepare
     cells = _by_label(df)
-    hung = "prepare() of fake_prepare:load=60.0 exceeded the 0.5 s per-cell timeout"
+    hung = "prepare() of fake_prepare:load=60.0 exceeded 0.5 s (the per-cell timeout, at least 0 s)"
     assert cells["fake_prepare:load=60.0"] == [("timeout", hung)] * 3
     failed = "could not prepare fake_prepare: FileNotFoundError: weights.pt not found"
     assert cells["fake_prepare:fail=True,load=0.0"] == [("failed", failed)] * 3
@@ -108,9 +115,22 @@ def test_the_dask_worker_times_prepare_and_instances_too() -> None:
     cells = [make_cell(job, 0, i, 0) for i in range(3)]
     res = run_chunk_on_worker(job, cells, TIMEOUT)
     assert [r["status"] for r in res.rows] == ["timeout"] * 3 and res.unfinished == []
-    assert res.rows[0]["message"] == "prepare() of slow exceeded the 0.5 s per-cell timeout"
+    assert (
+        res.rows[0]["message"]
+        == "prepare() of slow exceeded 0.5 s (the per-cell timeout, at least 0 s)"
+    )
     cells = [make_cell(job, 1, i, 0) for i in range(3)]
     res = run_chunk_on_worker(job, cells, TIMEOUT)
     assert [r["status"] for r in res.rows] == ["ok", "timeout"]
     assert res.rows[1]["message"].startswith("generating the instance exceeded")
     assert res.unfinished == [2]  # resubmitted by the driver
+
+
+def test_prepare_always_gets_the_floor(monkeypatch):
+    """A first prepare() compiles kernels (KSG: ~20 s with an empty Numba cache); a small
+    per-cell timeout must not kill it, or every run times out the same way."""
+    monkeypatch.setattr(cells, "PREPARE_FLOOR", 300.0)
+    assert cells.deadline(3.0, cells.PREPARE, 4) == 300.0
+    assert cells.deadline(500.0, cells.PREPARE, 1) == 500.0
+    assert cells.deadline(3.0, cells.ESTIMATE, 4) == 12.0
+    assert cells.deadline(3.0, cells.INSTANCE, 4) == 3.0

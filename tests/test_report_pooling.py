@@ -196,3 +196,38 @@ def test_task_parameters_read_as_words() -> None:
     assert task_params_text("highdim_independence", pd.DataFrame({"task_params": sweep})) == (
         "n = 50, 100, 300 · d = 16, 128 · dependence = two_features, one_feature"
     )
+
+
+def test_a_re_run_at_another_speed_is_not_a_copy() -> None:
+    """A deterministic estimator reproduces its estimates on another machine; the run
+    must stay in the report (its seconds are what the comparison is about)."""
+    laptop = _rows("laptop", "ksg", {})
+    server = _rows("server", "ksg", {}).assign(seconds=0.5)
+    labels = _labels("gaussian", laptop, server)
+    assert sorted(labels.unique()) == ["ksg [laptop]", "ksg [server]"]
+
+
+def test_a_spelling_another_configuration_uses_is_not_chosen() -> None:
+    """Run a stored 'ksg' when k=3 was the default; run c 'ksg:k=3'; run b today's 'ksg'.
+    a and c are one configuration, but its short spelling 'ksg' is b's: keep them apart."""
+    old = _rows("a", "ksg", {"k": 3}, shift=0.01)
+    explicit = _rows("c", "ksg:k=3", {"k": 3}, seeds=(1,), shift=0.01)
+    today = _rows("b", "ksg", {"k": 5}, seeds=(2,))
+    labels = _labels("gaussian", old, explicit, today)  # every row kept, in run order
+    frame = pd.concat([old, explicit, today], ignore_index=True).assign(shown=labels.to_numpy())
+    k3 = set(frame.loc[frame["estimator_params"] == '{"k": 3}', "shown"])
+    k5 = set(frame.loc[frame["estimator_params"] == '{"k": 5}', "shown"])
+    assert not k3 & k5
+
+
+def test_grouped_failures_without_seed_or_instance_columns() -> None:
+    from reports.data import RunData
+    from reports.failures import failures
+
+    rows = pd.DataFrame(
+        {"run_id": "r", "task": "gaussian", "label": "x", "status": "skipped",
+         "message": "1-D only", "estimator": "x"},
+        index=range(60),
+    )  # fmt: skip
+    table = failures([RunData("r", rows, "DataFrame")])
+    assert len(table.rows) == 1

@@ -176,8 +176,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         type=float,
         metavar="S",
         help=(
-            "seconds allowed per cell (its sample generation, the estimator's prepare() "
-            "and the estimate each); slower cells are stored as 'timeout' (default: no limit)"
+            "seconds allowed per cell (its sample generation and the estimate each; the "
+            "estimator's prepare() at least 300 s); slower cells are stored as 'timeout' "
+            "(default: no limit)"
         ),
     )
     x.add_argument("--resume", metavar="RUN", help="continue a stored run (id or 'latest')")
