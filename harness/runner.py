@@ -173,6 +173,21 @@ def _n_instances(task: TaskSpec, seed: int, timeout: float | None = None) -> int
     return count
 
 
+def _used_classes(grid: Grid) -> list[type]:
+    """The task and estimator classes of ``grid``, with the base of a ``sliced``
+    estimator (``sliced:base=my_plugin``), whose code provenance records."""
+    out: list[type] = [grid.task.cls]
+    for e in grid.estimators:
+        out.append(e.cls)
+        base = e.params.get("base")
+        if isinstance(base, str):
+            try:
+                out.append(estimator_registry.registry.get_class(base.split(":")[0]))
+            except Exception:  # an unknown base fails its cells, with their message
+                pass
+    return out
+
+
 def _check_first_instance(obj: Task, seed: int, timeout: float | None) -> None:
     """Generate instance 0 of ``obj``; raise the :class:`SpecError` it raises.
 
@@ -747,7 +762,7 @@ def _session(
 
     argv = list(sys.argv if argv is None else argv)
     threads = 1 if getattr(ex, "threads", None) == 1 else None
-    env = environment.collect(threads, used=[grid.task.cls, *(e.cls for e in grid.estimators)])
+    env = environment.collect(threads, used=_used_classes(grid))
     executor_name = executor if isinstance(executor, str) else type(executor).__name__
     session = 1 if rec is None else int(rec["sessions"]) + 1
     started = now()

@@ -332,3 +332,12 @@ def test_cli_prints_a_broken_plugin_as_one_warning_line(install, tmp_path) -> No
     ]
     shadow = [line for line in lines if "'ksg'" in line]
     assert len(shadow) == 1 and shadow[0].startswith("warning: estimator plugin 'ksg' from")
+
+
+def test_the_base_of_a_sliced_estimator_counts_as_used() -> None:
+    """``sliced:base=my_plugin`` runs the plugin's code: provenance must record it."""
+    from estimators.ksg import KSG
+    from harness.runner import _new_grid, _used_classes
+
+    grid = _new_grid(["sliced:base=ksg,projections=4"], "gaussian:n=200,d=2", 0, None, "cpu")
+    assert KSG in _used_classes(grid)
