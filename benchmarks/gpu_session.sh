@@ -42,11 +42,12 @@ train)
     minutes=${2:?minutes}
     resume=${3:-shipped}
     # a fresh schedule from any starting point; the shipped model's last data recipe (README,
-    # Training): small Gaussian samples in the steps of n <= 300, the GMM recipe above
+    # Training): small Gaussian samples in the steps of n <= 300, the GMM recipe above, plus
+    # 8 % needle mixtures (--thin: docs/infonet_training.md, session 24)
     "$PY" -m estimators.infonet.train --resume "$resume" --device cuda --out "$OUT/train" \
         --minutes "$minutes" --steps 60000 --warmup 300 --lr 1e-4 --batch 64 --mi-balance 0.5 --calibrate 20 \
         --calibrate-scale 0.02 --independent 0.15 --weak 0.15 --gaussian 0.6 --gaussian-max-n 300 \
-        --gaussian-rho-max 0.95 --ema 0.999 \
+        --gaussian-rho-max 0.95 --ema 0.999 --thin 0.08 \
         --n 50,50,50,100,100,200,300,1000,2000,3000 --eval-every 1000 --checkpoint-minutes 2 \
         --validation "${VALIDATION:-$OUT/train/validation.npz}" 2>&1 | tee -a "$OUT/train.log"
     ;;
