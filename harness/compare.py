@@ -560,20 +560,10 @@ def _differing(params: list[str]) -> list[str]:
     return [k for k in keys if len({json.dumps(d.get(k), sort_keys=True) for d in loaded}) > 1]
 
 
-def _spec_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return str(v).lower()
-    if v is None:
-        return "none"
-    if isinstance(v, list):
-        return ";".join(_spec_value(x) for x in v)
-    return str(v)
-
-
 def _with_params(label: str, raw: Any, keys: list[str]) -> str:
     """``label`` plus those of ``keys`` it does not show, valued from the stored ``raw``
     parameters (``ksg`` -> ``ksg:k=5``)."""
-    from harness.registry import parse_spec
+    from harness.registry import format_spec, parse_spec
 
     label = str(label)
     values = _load(raw)
@@ -581,10 +571,11 @@ def _with_params(label: str, raw: Any, keys: list[str]) -> str:
         shown = parse_spec(label)[1]
     except SpecError:
         shown = {}
-    extra = [f"{k}={_spec_value(values[k])}" for k in keys if k not in shown and k in values]
+    extra = {k: values[k] for k in keys if k not in shown and k in values}
     if not extra:
         return label
-    return label + ("," if ":" in label else ":") + ",".join(extra)
+    # spelled as the runner spells labels (format_spec), so the two read alike
+    return label + ("," if ":" in label else ":") + format_spec("", extra)[1:]
 
 
 def compare(

@@ -26,6 +26,7 @@ from typing import Any
 __all__ = [
     "collect",
     "cpu_info",
+    "distribution_version",
     "git_info",
     "gpu_info",
     "plugin_info",
@@ -142,7 +143,8 @@ def _source_hash(path: Path | None) -> str | None:
         return None
 
 
-def _version(dist: str | None) -> str | None:
+def distribution_version(dist: str | None) -> str | None:
+    """The installed version of distribution ``dist`` (None: not installed)."""
     if dist is None:
         return None
     try:
@@ -188,7 +190,8 @@ def plugin_info(used: Iterable[Any] | None = None) -> dict[str, dict[str, str | 
         if _is_harness_code(name, path):
             continue
         dist = _distribution(name)
-        out[name] = {"dist": dist, "version": _version(dist), "sha256": _source_hash(path)}
+        version = distribution_version(dist)
+        out[name] = {"dist": dist, "version": version, "sha256": _source_hash(path)}
     return dict(sorted(out.items()))
 
 

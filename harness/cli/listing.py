@@ -258,12 +258,10 @@ def _dist_text(source: str) -> str | None:
     """``"my-dist 0.2.0"`` for an entry's distribution (None: built-in or unknown)."""
     if source in ("builtin", "registered", "plugin"):
         return None
-    from importlib import metadata
+    from harness.environment import distribution_version
 
-    try:
-        return f"{source} {metadata.version(source)}"
-    except (metadata.PackageNotFoundError, ValueError):
-        return source
+    version = distribution_version(source)
+    return f"{source} {version}" if version else source
 
 
 def _origin(source: str) -> list[str]:
