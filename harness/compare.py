@@ -15,8 +15,10 @@ per task and estimator, on the cells that succeeded in both runs:
 * a cell that succeeded in the baseline but is missing, failed, timed out or
   was skipped in the candidate is a regression -- an estimator configuration
   the candidate did not run (``ksg:k=3`` against the baseline's ``ksg``) too,
-  with a note naming what the candidate ran instead (``harness report`` is the
-  tool to set different configurations side by side);
+  and a task run with other parameters (``gmm_levels:per_level=5`` against
+  the baseline's ``per_level=20``), each with a note naming what the candidate
+  ran instead (``harness report`` is the tool to set different configurations
+  side by side);
 * latency is reported, not gated, except the ratio of an estimator's median
   seconds to the reference estimator's (KSG) median seconds *in the same
   run*: it may grow by at most a factor (3 by default), so a slower shared
@@ -31,6 +33,8 @@ per task and estimator, on the cells that succeeded in both runs:
 from __future__ import annotations
 
 import json
+import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -48,6 +52,7 @@ from harness.metrics import (
     rank_agreement,
     summary_kind,
 )
+from harness.params import stored_params
 from harness.spans import int_spans
 
 __all__ = ["CELL_KEY", "Comparison", "Tolerances", "compare", "parse_tolerances"]
@@ -160,8 +165,8 @@ class Comparison:
         text such as ``"<= +0.005"``), ``gated`` and ``regressed``.
     cells : pandas.DataFrame
         Cells that succeeded in the baseline but not in the candidate:
-        ``task``, ``estimator`` (the baseline's label, with the parameters that
-        tell it from a configuration only the candidate ran),
+        ``task`` (with the parameters that tell it from a task configuration only
+        the candidate ran), ``estimator`` (the baseline's label, likewise),
         ``instance_index``, ``instance_id``, ``seed``,
         ``baseline_status``,
         ``candidate_status`` (``missing`` when absent), ``message``.
@@ -172,6 +177,9 @@ class Comparison:
     lost_configs : list of str
         Estimator configurations of the baseline the candidate did not run
         (displayed like ``estimator`` in :attr:`cells`).
+    lost_tasks : list of str
+        Task configurations (a task and its parameters) of the baseline the
+        candidate did not run (displayed like ``task`` in :attr:`cells`).
     """
 
     checks: pd.DataFrame
@@ -181,6 +189,7 @@ class Comparison:
     tolerances: Tolerances
     notes: list[str] = field(default_factory=list)
     lost_configs: list[str] = field(default_factory=list)
+    lost_tasks: list[str] = field(default_factory=list)
 
     @property
     def regressions(self) -> pd.DataFrame:
@@ -218,9 +227,13 @@ class Comparison:
             if self.regressed
             else "ok: no regression beyond the tolerances"
         )
-        n_cfg = int(self.cells["estimator"].isin(self.lost_configs).sum()) if len(self.cells) else 0
+        n_cfg = 0
+        if len(self.cells):
+            unrun = self.cells["task"].isin(self.lost_tasks)
+            n_cfg = int((unrun | self.cells["estimator"].isin(self.lost_configs)).sum())
         if n_cfg:
-            verdict += f" ({n_cfg} of them of {_and(self.lost_configs)}, not run by the candidate)"
+            unrun_names = _and([*self.lost_tasks, *self.lost_configs])
+            verdict += f" ({n_cfg} of them of {unrun_names}, not run by the candidate)"
         parts.append(f"{self.matched} cells compared; {verdict}")
         return "\n\n".join(parts)
 
@@ -483,61 +496,78 @@ def _check_reference(reference: str, base: pd.DataFrame, cand: pd.DataFrame) -> 
     )
 
 
-_CONFIG = ["estimator", "estimator_params"]
+class _Unmatched:
+    """Configurations of one ``kind`` -- estimators or tasks, each a name and its
+    parameters as matched -- that the baseline ran and the candidate did not, and
+    what the candidate ran instead.
 
-
-class _Configs:
-    """Estimator configurations (name and parameters, as matched) of the two runs:
-    those of the baseline the candidate did not run, and what it ran instead.
-
-    ``notes`` say, per estimator name, which configurations of the baseline have
-    no counterpart and which of the candidate stand in their place; ``display``
-    shows a baseline label with the parameters that tell it from those
+    ``notes`` say, per name, which configurations of the baseline have no
+    counterpart and which of the candidate stand in their place; ``display``
+    shows a baseline configuration with the parameters that tell it from those
     (the baseline's ``ksg`` at its default k is shown as ``ksg:k=5`` beside the
-    candidate's ``ksg:k=3``).
+    candidate's ``ksg:k=3``, its ``gmm_levels`` as ``gmm_levels:per_level=20``
+    beside the candidate's ``gmm_levels:per_level=5``), or where it has none, from
+    the other configurations of its name in either run. ``standing_in`` marks the
+    candidate's rows of a configuration the notes name as standing in.
     """
 
     def __init__(
-        self, base: pd.DataFrame, cand: pd.DataFrame, raw_base: pd.Series, raw_cand: pd.Series
+        self,
+        kind: str,
+        base: pd.DataFrame,
+        cand: pd.DataFrame,
+        raw: tuple[pd.Series, pd.Series],
+        report: str,
     ):
-        b = base[[*_CONFIG, "label"]].assign(raw=raw_base.to_numpy())
-        c = cand[[*_CONFIG, "label"]].assign(raw=raw_cand.to_numpy())
-        b_key = list(zip(b["estimator"], b["estimator_params"], strict=True))
-        c_key = list(zip(c["estimator"], c["estimator_params"], strict=True))
+        label = "label" if kind == "estimator" else kind
+
+        def configs(df: pd.DataFrame, raw_params: pd.Series) -> pd.DataFrame:
+            cols = {"name": kind, "params": f"{kind}_params", "label": label}
+            out = pd.DataFrame({k: df[c].to_numpy() for k, c in cols.items()})
+            return out.assign(raw=raw_params.to_numpy())
+
+        b, c = configs(base, raw[0]), configs(cand, raw[1])
+        b_key = list(zip(b["name"], b["params"], strict=True))
+        c_key = list(zip(c["name"], c["params"], strict=True))
         b_set, c_set = set(b_key), set(c_key)
         only_b = b[np.array([k not in c_set for k in b_key], dtype=bool)]
-        only_c = c[np.array([k not in b_set for k in c_key], dtype=bool)]
+        new_c = np.array([k not in b_set for k in c_key], dtype=bool)
+        self._kind = kind
         self._names: dict[tuple[str, str], str] = {}
         self.notes: list[str] = []
-        self.lost_labels: list[str] = []
-        self.counterpart_cells = 0
-        lost_b = only_b.drop_duplicates(_CONFIG)
-        new_c = only_c.drop_duplicates(_CONFIG)
-        for name, lost in lost_b.groupby("estimator", sort=False):
-            instead = new_c[new_c["estimator"] == name]
-            keys = _differing(list(lost["estimator_params"]) + list(instead["estimator_params"]))
+        self.lost: list[str] = []
+        self.standing_in = np.zeros(len(c), dtype=bool)
+        lost_b = only_b.drop_duplicates(["name", "params"])
+        instead_c = c[new_c].drop_duplicates(["name", "params"])
+        for name, lost in lost_b.groupby("name", sort=False):
+            instead = instead_c[instead_c["name"] == name]
+            keys = _differing([*lost["params"], *instead["params"]])
+            if not keys:  # one configuration alone: told from the others of its name
+                keys = _differing([*pd.unique(b.loc[b["name"] == name, "params"])])
             shown_b = [_with_params(x.label, x.raw, keys) for x in lost.itertuples()]
             shown_c = [_with_params(x.label, x.raw, keys) for x in instead.itertuples()]
             for x, text in zip(lost.itertuples(), shown_b, strict=True):
-                self._names[(x.estimator, x.estimator_params)] = text
-            self.lost_labels += shown_b
+                self._names[(x.name, x.params)] = text
+            self.lost += shown_b
             have = "has" if len(shown_b) == 1 else "have"
             head = f"baseline's {_and(shown_b)} {have} no counterpart in the candidate"
             if shown_c:
-                self.counterpart_cells += int((only_c["estimator"] == name).sum())
+                self.standing_in |= new_c & (c["name"] == name).to_numpy()
                 self.notes.append(
-                    f"{head}, which has {_and(shown_c)} — compare is for two runs of one grid; "
-                    "use `harness report BASE CAND` to set different configurations side by side"
+                    f"{head}, which ran {_and(shown_c)} — compare is for two runs of one grid; "
+                    f"use `harness report {report}` to set different configurations side by side"
                 )
             else:
                 its = "its" if len(shown_b) == 1 else "their"
                 self.notes.append(f"{head}; {its} cells count as lost")
 
     def display(self, rows: pd.DataFrame) -> pd.Series:
-        """The label of each of ``rows`` (baseline rows), with the parameters that tell a
-        configuration the candidate did not run from the ones it ran instead."""
-        keys = zip(rows["estimator"], rows["estimator_params"], strict=True)
-        shown = [self._names.get(k, label) for k, label in zip(keys, rows["label"], strict=True)]
+        """The configuration of each of ``rows`` (baseline rows) as shown: its label (the
+        task's name), with the parameters that tell a configuration the candidate did
+        not run from the ones it ran instead."""
+        label = "label" if self._kind == "estimator" else self._kind
+        keys = zip(rows[self._kind], rows[f"{self._kind}_params"], strict=True)
+        shown = [self._names.get(k, lab) for k, lab in zip(keys, rows[label], strict=True)]
         return pd.Series(shown, index=rows.index, dtype=object)
 
 
@@ -545,17 +575,14 @@ def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _load(text: Any) -> dict:
-    try:
-        value = json.loads(text)
-    except (TypeError, ValueError):
-        return {}
-    return canonical_numbers(value) if isinstance(value, dict) else {}
+def _params(text: Any) -> dict:
+    """Stored or matched parameter JSON as a dict, whole-number floats as ints."""
+    return canonical_numbers(stored_params(text))
 
 
 def _differing(params: list[str]) -> list[str]:
     """Keys whose (matched) values are not the same in all of ``params``."""
-    loaded = [_load(p) for p in params]
+    loaded = [_params(p) for p in params]
     keys = sorted({k for d in loaded for k in d})
     return [k for k in keys if len({json.dumps(d.get(k), sort_keys=True) for d in loaded}) > 1]
 
@@ -566,7 +593,7 @@ def _with_params(label: str, raw: Any, keys: list[str]) -> str:
     from harness.registry import format_spec, parse_spec
 
     label = str(label)
-    values = _load(raw)
+    values = _params(raw)
     try:
         shown = parse_spec(label)[1]
     except SpecError:
@@ -579,7 +606,10 @@ def _with_params(label: str, raw: Any, keys: list[str]) -> str:
 
 
 def compare(
-    baseline: pd.DataFrame, candidate: pd.DataFrame, tolerances: Tolerances | None = None
+    baseline: pd.DataFrame,
+    candidate: pd.DataFrame,
+    tolerances: Tolerances | None = None,
+    report_args: Sequence[str] = ("BASE", "CAND"),
 ) -> Comparison:
     """Check ``candidate`` against ``baseline``, two runs of the same grid.
 
@@ -590,6 +620,10 @@ def compare(
         exported Parquet/CSV file), one row per cell.
     tolerances : Tolerances, optional
         Allowed worsening; default :class:`Tolerances`.
+    report_args : sequence of str, optional
+        The arguments of ``harness report`` that name the two runs (export files,
+        or run ids and ``--store PATH``), for the notes on configurations the
+        candidate did not run; default ``BASE CAND``.
 
     Returns
     -------
@@ -618,23 +652,34 @@ def compare(
         suffixes=("_b", "_c"),
         indicator=True,
     )
-    configs = _Configs(base, cand, baseline["estimator_params"], candidate["estimator_params"])
+    report = " ".join(shlex.quote(str(a)) for a in report_args)
+    unmatched = {
+        kind: _Unmatched(
+            kind,
+            base,
+            cand,
+            (baseline[f"{kind}_params"], candidate[f"{kind}_params"]),
+            report,
+        )
+        for kind in ("task", "estimator")
+    }
+    tasks, configs = unmatched["task"], unmatched["estimator"]
+    notes: list[str] = [*tasks.notes, *configs.notes]
     matched = int((merged["_merge"] == "both").sum())
     if matched == 0:
-        hint = "".join(f"; {n}" for n in configs.notes)
+        hint = "".join(f"; {n}" for n in notes)
         raise InputError(
             "baseline and candidate share no cell (task, task_params, estimator, "
             f"estimator_params, instance_index, seed); they are not runs of the same grid{hint}"
         )
-    notes: list[str] = list(configs.notes)
     new_cells = int((merged["_merge"] == "right_only").sum())
-    unexplained = new_cells - configs.counterpart_cells
+    unexplained = new_cells - int((tasks.standing_in | configs.standing_in).sum())
     if unexplained:
         notes.append(f"{unexplained} candidate cell(s) are not in the baseline and were ignored")
     lost = merged[(merged["status_b"] == "ok") & (merged["status_c"] != "ok")]
     cells = pd.DataFrame(
         {
-            "task": lost["task"],
+            "task": tasks.display(lost),
             "estimator": configs.display(lost),
             "instance_index": lost["instance_index"],
             "instance_id": lost["instance_id"],
@@ -656,4 +701,4 @@ def compare(
         rows += _speed_checks(task, b, c, tol, notes)
     checks = pd.DataFrame(rows, columns=CHECK_COLUMNS)
     checks = checks.astype({"gated": bool, "regressed": bool})
-    return Comparison(checks, cells, matched, new_cells, tol, notes, configs.lost_labels)
+    return Comparison(checks, cells, matched, new_cells, tol, notes, configs.lost, tasks.lost)

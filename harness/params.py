@@ -1,13 +1,16 @@
-"""Parameter checks shared by estimators and tasks.
+"""Parameter checks shared by estimators and tasks, and stored parameters read back.
 
-Each function returns the value in a canonical Python type or raises one
-:class:`~harness.interface.SpecError` whose message reads
+Each ``check_*`` function returns the value in a canonical Python type or raises
+one :class:`~harness.interface.SpecError` whose message reads
 ``"<owner>: <name> must ...; got <value!r>"``. Booleans are never numbers here,
-although Python counts ``True`` as the integer 1.
+although Python counts ``True`` as the integer 1. :func:`stored_params` reads a
+row's parameter JSON back into a dict, and :func:`value_text` writes one value
+for a reader.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
 import re
@@ -28,6 +31,8 @@ __all__ = [
     "check_number",
     "check_optional_int",
     "check_seed",
+    "stored_params",
+    "value_text",
 ]
 
 #: Default upper bound for sizes and counts: anything larger cannot be allocated anyway.
@@ -286,3 +291,28 @@ def check_device(owner: str, value: Any) -> str:
     if not isinstance(value, str) or not _DEVICE.fullmatch(value):
         raise SpecError(f"{owner}: device must be 'auto', 'cpu', 'cuda' or 'cuda:i'; got {value!r}")
     return str(value)
+
+
+def stored_params(text: Any) -> dict[str, Any]:
+    """The parameters of a stored row (``estimator_params`` or ``task_params``, JSON
+    text) as a dict; a dict as it is, and ``{}`` for a missing or unreadable text or
+    JSON that is not an object."""
+    if isinstance(text, dict):
+        return text
+    try:
+        value = json.loads(text) if isinstance(text, str) and text else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def value_text(value: Any) -> str:
+    """A parameter value for a reader: ``true``/``false``, a whole float as an
+    integer (``2000``), another float to six significant digits (``0.333333``), and
+    anything else as :class:`str` writes it. Labels and specs are spelled exactly
+    instead (:func:`harness.registry.format_spec`)."""
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return f"{value:g}" if isinstance(value, float) else str(value)

@@ -19,6 +19,11 @@ is, a less accurate or slower one where the gate failed a check of its task
 and estimator (:func:`gate_regressions`). Latency fails that gate only as the
 ratio of an estimator's median seconds to KSG's in the same run, so a slower
 cell is otherwise information, not a regression.
+
+A report pairs runs on the rows they do not repeat from an earlier file
+(:func:`repeated`: the same cell of the same estimator configuration with the same
+result, the rule by which the report's tables count such a cell once), so a run
+and its exact copy, or an export and the stored run it came from, are not compared.
 """
 
 from __future__ import annotations
@@ -29,9 +34,19 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from reports.frames import SCORE_VIEWS, view_kind
+from reports import row_keys
+from reports.copies import without_copies
+from reports.view_kinds import SCORE_VIEWS, view_kind
 
-__all__ = ["DiffRule", "baselines", "cell_keys", "compare", "gate_regressions", "summary"]
+__all__ = [
+    "DiffRule",
+    "baselines",
+    "cell_keys",
+    "compare",
+    "gate_regressions",
+    "repeated",
+    "summary",
+]
 
 
 @dataclass(frozen=True)
@@ -72,6 +87,62 @@ def cell_keys(df: pd.DataFrame) -> pd.Series:
     from harness.matching import matching_keys
 
     return matching_keys(df)
+
+
+def repeated(frames: Sequence[pd.DataFrame], also: Sequence[str] = ()) -> list[np.ndarray]:
+    """For each frame, which of its rows repeat a row of an earlier frame.
+
+    A row repeats another when both hold the same cell of the same estimator
+    configuration with the same result (status, estimate, seconds, host and device):
+    the rule by which the report's tables count a cell repeated by several files once
+    (:func:`reports.copies.without_copies`), so a file and its copy, or an export and the
+    stored run it came from, hold the same rows twice. Rows whose results differ do
+    not repeat each other; rows without a seed, instance or estimate repeat none.
+
+    Parameters
+    ----------
+    frames : sequence of pandas.DataFrame
+        Result rows of each run, in the report's order.
+    also : sequence of str
+        Further columns whose values (as text; missing as ``""``) must agree too,
+        e.g. ``("message",)`` for a table that shows the message.
+
+    Returns
+    -------
+    list of numpy.ndarray of bool
+        Aligned with each frame's rows by position: True where an earlier frame holds
+        the row already (the first of repeated rows is never marked).
+    """
+    out = [np.zeros(len(df), dtype=bool) for df in frames]
+    by_task: dict[str, list[tuple[str, pd.DataFrame]]] = {}  # task -> (position, rows)
+    for j, df in enumerate(frames if len(frames) > 1 else ()):
+        if not len(df) or not {"task", "label"} <= set(df):
+            continue
+        df = df.reset_index(drop=True)  # index: positions, not the frame's own
+        for task, part in df.groupby(df["task"].astype(str), sort=False):
+            by_task.setdefault(str(task), []).append((str(j), part))
+    for task, parts in by_task.items():
+        if len(parts) < 2:
+            continue
+        keys = [row_keys.estimator_keys(p) for _, p in parts]
+        if also:
+            keys = [
+                row_keys.joined([k, *(_column_text(p, c) for c in also)])
+                for k, (_, p) in zip(keys, parts, strict=True)
+            ]
+        cells = [row_keys.cell_keys(p, task) for _, p in parts]
+        kept = {j: p.index for j, p in without_copies(parts, keys, cells)[0]}
+        for j, p in parts:
+            copies = p.index.difference(kept.get(j, p.index[:0]))
+            out[int(j)][copies.to_numpy()] = True
+    return out
+
+
+def _column_text(rows: pd.DataFrame, col: str) -> pd.Series:
+    """Column ``col`` of ``rows`` as text, a missing value or column as ``""``."""
+    if col not in rows:
+        return pd.Series("", index=rows.index, dtype=object)
+    return rows[col].map(lambda v: "" if pd.isna(v) else str(v))
 
 
 def baselines(keys: Sequence[Iterable[str]]) -> list[int | None]:
@@ -194,7 +265,7 @@ def gate_regressions(cells: pd.DataFrame, checks: pd.DataFrame) -> pd.Series:
 
 def _is_score(df: pd.DataFrame) -> pd.Series:
     """Rows of tasks whose view scores the estimates otherwise than against ``true_mi``
-    (:data:`reports.frames.SCORE_VIEWS`: independence tests, Omniglot): their |error|
+    (:data:`reports.view_kinds.SCORE_VIEWS`: independence tests, Omniglot): their |error|
     means nothing, so they get no accuracy flag (``harness compare`` checks their AUC
     or Spearman)."""
     if "task" not in df:

@@ -4,14 +4,19 @@ The verdict of a section is that of ``python -m harness compare`` on the same
 two runs (:func:`harness.compare.compare`, default tolerances); the cells
 flagged by :class:`~reports.diff.DiffRule` show where the runs differ, and
 count as regressions only as far as that verdict does
-(:func:`~reports.diff.gate_regressions`).
+(:func:`~reports.diff.gate_regressions`). A run is paired on its own rows, not on
+those it repeats from an earlier file with the same result
+(:func:`~reports.diff.repeated`), as the tables count those once: a run and its
+exact copy, or an export and the stored run it came from, are not compared.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from harness.compare import Comparison
@@ -19,7 +24,15 @@ from harness.compare import compare as gate
 from harness.interface import InputError
 from reports.blocks import Note, Section
 from reports.data import RunData
-from reports.diff import DiffRule, baselines, cell_keys, compare, gate_regressions, summary
+from reports.diff import (
+    DiffRule,
+    baselines,
+    cell_keys,
+    compare,
+    gate_regressions,
+    repeated,
+    summary,
+)
 from reports.tables import Cell, Row, Table, frame_table, num_cell, slug
 
 __all__ = ["diff_sections", "gate_verdict"]
@@ -60,19 +73,41 @@ def diff_sections(runs: Sequence[RunData], rule: DiffRule) -> list[Section]:
     such run is its baseline.
 
     Each run's cell keys are computed once and indexed (:func:`reports.diff.baselines`),
-    so only runs that share cells are compared.
+    so only runs that share cells are compared. A run is paired on its own cells: its
+    rows that repeat an earlier file's with the same result
+    (:func:`reports.diff.repeated`) count once, there, as in the tables, so a run whose
+    every row repeats earlier files' gets no section and is no baseline. Paired runs
+    are compared whole, as ``python -m harness compare`` compares them.
     """
     if len(runs) < 2:
         return []
     keys = [cell_keys(run.df) for run in runs]
+    own = [run_keys[fresh] for run_keys, fresh in zip(keys, _own_rows(runs, keys), strict=True)]
     out = []
-    for j, i in enumerate(baselines(keys)):
+    for j, i in enumerate(baselines(own)):
         if i is None:
             continue
         base, new = runs[i], runs[j]
         cells = compare(base.df, new.df, rule, keys=(keys[i], keys[j]))
         out.append(_diff_section(base, new, cells, rule))
     return out
+
+
+def _own_rows(runs: Sequence[RunData], keys: Sequence[pd.Series]) -> list[np.ndarray]:
+    """For each run, its rows that repeat no earlier file's (:func:`reports.diff.repeated`).
+
+    A repeated row holds a cell that an earlier run holds too, so only the rows whose
+    cell key (``keys``: :func:`reports.diff.cell_keys`) several runs hold are looked at.
+    """
+    holders = Counter(k for run_keys in keys for k in set(run_keys))
+    several = [run_keys.map(holders).to_numpy() > 1 for run_keys in keys]
+    own = [np.ones(len(run.df), dtype=bool) for run in runs]
+    if not any(s.any() for s in several):
+        return own
+    marks = repeated([run.df[s] for run, s in zip(runs, several, strict=True)])
+    for o, s, m in zip(own, several, marks, strict=True):
+        o[np.flatnonzero(s)[m]] = False
+    return own
 
 
 def _diff_section(base: RunData, new: RunData, cells: pd.DataFrame, rule: DiffRule) -> Section:

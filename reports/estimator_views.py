@@ -8,14 +8,11 @@ import pandas as pd
 from harness import metrics
 from reports.blocks import Figure
 from reports.figures import Panel, Series, plot
-from reports.frames import (
-    SCORE_VIEWS,
-    auc_groups,
-    series_styles,
-    sliced_labels,
-    versus_first,
-)
+from reports.rows import auc_groups, sliced_labels
+from reports.series_styles import series_styles
+from reports.settings import versus_first
 from reports.tables import Table, frame_table, slug, with_errors
+from reports.view_kinds import SCORE_VIEWS
 
 __all__ = [
     "error_components_table",
@@ -43,7 +40,7 @@ _ERROR_COLUMNS = {
 def errors_table(df: pd.DataFrame, sid: str, kind: str = "") -> Table:
     """Per-estimator error and time table, failed and timed-out counts marked.
 
-    For views in :data:`~reports.frames.SCORE_VIEWS` the error columns are left out.
+    For views in :data:`~reports.view_kinds.SCORE_VIEWS` the error columns are left out.
     """
     errors = metrics.paper_tables({"errors": metrics.error_table(df)})
     title, et = next(iter(errors.items()))

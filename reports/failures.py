@@ -8,6 +8,11 @@ its thousands of cells for one reason), is one row: its cell count, the
 instances it covers (first and last id, every instance index in the cell's
 tooltip), the seeds and sample sizes it spans, its dimensions where they vary,
 and the task parameters in the task cell's tooltip.
+
+A cell that a later file repeats with the same result and message (a run
+exported twice, or an export and the stored run it came from:
+:func:`reports.diff.repeated`, the rule by which the report's tables count such
+a cell once) is listed once, under the first file that holds it.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import pandas as pd
 
 from harness.spans import int_spans
 from reports.data import RunData
+from reports.diff import repeated
 from reports.tables import Cell, Row, Table, num_cell
 
 __all__ = ["LIST_LIMIT", "failures", "int_spans"]
@@ -116,9 +122,12 @@ def _group_row(r: RunData, key: tuple, part: pd.DataFrame, head: str) -> Row:
 def failures(runs: Sequence[RunData]) -> Table:
     """Cells whose status is not ``ok``, with their messages, grouped where many share one."""
     rows: list[Row] = []
-    n_bad = n_grouped = 0
-    for r in runs:
-        bad = r.df[r.df["status"] != "ok"]
+    n_bad = n_grouped = n_repeated = 0
+    # a row's result includes its status: only rows not ok can repeat rows not ok
+    bads = [r.df[r.df["status"] != "ok"] for r in runs]
+    for r, bad, again in zip(runs, bads, repeated(bads, also=("message",)), strict=True):
+        n_repeated += int(again.sum())
+        bad = bad[~again]
         if bad.empty:
             continue
         n_bad += len(bad)
@@ -152,4 +161,10 @@ def failures(runs: Sequence[RunData]) -> Table:
     )
     if n_grouped:
         t.note += f" {n_grouped:,} of the {n_bad:,} cells are shown in grouped rows."
+    if n_repeated:
+        t.note += (
+            f" {n_repeated:,} cells that a later file repeats with the same result (status, "
+            "estimate, seconds, host, device) and message are listed once, under the first "
+            "file holding them."
+        )
     return t

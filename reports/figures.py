@@ -33,7 +33,7 @@ PALETTE = (
 )
 
 #: Marker and line style of each series variant: the runs of one estimator
-#: (:func:`reports.frames.series_styles`).
+#: (:func:`reports.series_styles.series_styles`).
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 LINESTYLES = ("-", "--", ":", "-.")
 

@@ -10,7 +10,7 @@ import pandas as pd
 
 from harness import metrics
 from harness.matching import canonical_numbers, match_params
-from reports.frames import _params, _value_text
+from harness.params import stored_params, value_text
 from results.schema import dumps
 
 __all__ = ["task_params_text"]
@@ -26,7 +26,7 @@ def _task_default(task: str, key: str) -> Any:
 
 def _listing(values: Sequence[Any]) -> str:
     """``0, 0.2``; from five values on ``0, 0.1, …, 0.99: 12 values``."""
-    texts = [_value_text(v) for v in values]
+    texts = [value_text(v) for v in values]
     if len(texts) > 4:
         return f"{texts[0]}, {texts[1]}, …, {texts[-1]}: {len(texts)} values"
     return ", ".join(texts)
@@ -40,12 +40,12 @@ def _value_words(task: str, key: str, value: Any) -> str:
         if default is None:
             return "task default"
         listed = isinstance(default, (list, tuple))
-        return f"task default ({_listing(default) if listed else _value_text(default)})"
+        return f"task default ({_listing(default) if listed else value_text(default)})"
     if isinstance(value, str) and ";" in value:
         value = value.split(";")
     if isinstance(value, (list, tuple)):
         return _listing(value)
-    return _value_text(value)
+    return value_text(value)
 
 
 def _param_text(task: str, key: str, value: Any) -> str:
@@ -82,9 +82,11 @@ def task_params_text(task: str, df: pd.DataFrame) -> str:
     if "task_params" not in df:
         return ""
     texts = [str(t) for t in pd.unique(df["task_params"].dropna())]
-    sets = [canonical_numbers(_params(t)) for t in texts]
+    sets = [canonical_numbers(stored_params(t)) for t in texts]
     names = pd.Series(task, index=range(len(texts)), dtype=object)
-    off = [set(_params(k)) for k in match_params(names, pd.Series(texts, dtype=object), "task")]
+    off = [
+        set(stored_params(k)) for k in match_params(names, pd.Series(texts, dtype=object), "task")
+    ]
     keys = sorted(dict.fromkeys(k for s in sets for k in s), key=lambda k: k != "n")
     varying = {k for k in keys if len({dumps(s.get(k)) for s in sets}) > 1}
     shown = [[k for k in keys if k in s and (k == "n" or k in o or k in varying)]

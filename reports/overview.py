@@ -10,14 +10,16 @@ import pandas as pd
 from harness import metrics
 from reports.blocks import Section
 from reports.estimator_views import headline
-from reports.frames import TaskFrame, label_settings, sample_sizes
+from reports.frames import TaskFrame
+from reports.rows import sample_sizes
+from reports.settings import label_settings
 from reports.tables import Cell, Row, Table, num_cell
 
 __all__ = ["overview_section"]
 
 
 def _sizes(df: pd.DataFrame) -> pd.Series:
-    """Each label's setting (:func:`~reports.frames.label_settings`) and set of sample
+    """Each label's setting (:func:`~reports.settings.label_settings`) and set of sample
     sizes: estimators are ranked among those of the same setting and sizes."""
     settings = label_settings(df)
     return pd.Series(

@@ -19,15 +19,10 @@ from harness import metrics
 from reports import published as pub
 from reports.blocks import Figure, Note
 from reports.figures import Panel, Series, plot
-from reports.frames import (
-    auc_groups,
-    label_settings,
-    ok_rows,
-    row_settings,
-    series_styles,
-    versus_first,
-)
 from reports.published_rows import add_published, published_table
+from reports.rows import auc_groups, ok_rows
+from reports.series_styles import series_styles
+from reports.settings import label_settings, row_settings, versus_first
 from reports.tables import Row, fmt, frame_table, num_cell, slug, with_errors
 
 __all__ = ["VIEWS"]
@@ -202,7 +197,7 @@ def _setting_panels(
     styles: dict[str, dict[str, int]],
     name: Callable[[str, str], str] | None = None,
 ) -> list[Panel]:
-    """One panel per setting of ``ok`` (:func:`~reports.frames.row_settings`, titled by
+    """One panel per setting of ``ok`` (:func:`~reports.settings.row_settings`, titled by
     it; one untitled panel where the task has one): per label the mean of ``value`` over
     seeds (±1 sd) per instance against its true MI, named by the label without its
     setting (or by ``name(label, name without setting)``), in its colour and with

@@ -19,11 +19,12 @@ from reports.estimator_views import (
     speed_accuracy,
 )
 from reports.failures import failures
-from reports.frames import SCORE_VIEWS, TaskFrame, task_frames
+from reports.frames import TaskFrame, task_frames
 from reports.headings import task_params_text
 from reports.overview import overview_section
 from reports.tables import slug
 from reports.task_views import VIEWS
+from reports.view_kinds import SCORE_VIEWS
 
 __all__ = [
     "Figure",

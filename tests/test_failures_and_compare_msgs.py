@@ -11,6 +11,7 @@ import pytest
 
 import harness
 import reports
+import results
 from harness.cli import main
 from harness.compare import compare
 from harness.interface import InputError
@@ -24,7 +25,7 @@ FAIL_SPEC = "ksg:k=500"  # needs 501 samples: every cell fails at n = 200
 HINT = (
     "compare is for two runs of one grid; use `harness report BASE CAND` to set "
     "different configurations side by side"
-)
+)  # the library's default names; the CLI names the runs it compares
 
 # -- the failures table ------------------------------------------------------------
 
@@ -112,12 +113,20 @@ def test_int_spans():
 # -- compare: a configuration the candidate did not run -------------------------------
 
 
-def cells(label: str, estimator: str, params: str, count: int = 30) -> pd.DataFrame:
-    """``count`` ok cells of one estimator configuration on a toy task, seed 0."""
+def cells(
+    label: str,
+    estimator: str,
+    params: str,
+    count: int = 30,
+    task: str = "toy",
+    task_params: str = '{"n":100}',
+) -> pd.DataFrame:
+    """``count`` ok cells of one estimator configuration on one task (a toy one by
+    default), seed 0."""
     return pd.DataFrame(
         {
-            "task": "toy",
-            "task_params": '{"n":100}',
+            "task": task,
+            "task_params": task_params,
             "estimator": estimator,
             "estimator_params": params,
             "instance_index": range(count),
@@ -139,7 +148,7 @@ def test_a_configuration_the_candidate_did_not_run_is_explained_in_one_note():
     cand = pd.concat([kde, cells("binned:bins=30", "binned", '{"bins":30}', 50)])
     result = compare(base, cand)
     assert result.regressed  # a lost configuration stays a regression for the CI gate
-    note = f"baseline's binned:bins=10 has no counterpart in the candidate, which has binned:bins=30 — {HINT}"  # noqa: E501
+    note = f"baseline's binned:bins=10 has no counterpart in the candidate, which ran binned:bins=30 — {HINT}"  # noqa: E501
     assert result.notes[0] == note
     assert not any("were ignored" in n for n in result.notes)  # the note accounts for them
     assert set(result.cells["estimator"]) == {"binned:bins=10"}
@@ -161,7 +170,7 @@ def test_a_label_at_default_parameters_is_shown_with_what_tells_it_apart():
     base = pd.concat([kde, cells("ksg", "ksg", '{"k":5,"standardize":true}', 5)])
     cand = pd.concat([kde, cells("ksg:k=3", "ksg", '{"k":3,"standardize":true}', 5)])
     result = compare(base, cand)
-    note = f"baseline's ksg:k=5 has no counterpart in the candidate, which has ksg:k=3 — {HINT}"
+    note = f"baseline's ksg:k=5 has no counterpart in the candidate, which ran ksg:k=3 — {HINT}"
     assert note in result.notes
     assert list(result.cells["estimator"]) == ["ksg:k=5"] * 5
     text = result.format()
@@ -180,7 +189,7 @@ def test_runs_sharing_no_cell_name_the_configurations():
         compare(base, cand)
     assert str(info.value).endswith(
         f"not runs of the same grid; baseline's ksg:k=5 has no counterpart in the candidate, "
-        f"which has ksg:k=3 — {HINT}"
+        f"which ran ksg:k=3 — {HINT}"
     )
 
 
@@ -190,11 +199,105 @@ def test_cli_explains_a_changed_parameter(tmp_path, capsys):
     harness.run(["kde", "ksg"], run_id="k5", **common)
     harness.run(["kde", "ksg:k=3"], run_id="k3", **common)
     tol = ["--tolerance", "speed_ratio=inf,reference_slowdown=inf"]
-    assert main(["compare", "k5", "k3", "--store", str(store), *tol]) == 1
+    assert main(["compare", "k5", "latest", "--store", str(store), *tol]) == 1
     out = capsys.readouterr().out
+    # the note's command names the runs compared (`latest` by its run id) and their store
+    hint = HINT.replace("BASE CAND", f"k5 k3 --store {store}")
     assert out.count(f"note: baseline's ksg:k=5 has no counterpart in the candidate, "
-                     f"which has ksg:k=3 — {HINT}") == 1  # fmt: skip
+                     f"which ran ksg:k=3 — {hint}") == 1  # fmt: skip
     assert "were ignored" not in out
     lost = [line for line in out.splitlines() if "missing" in line]
     assert len(lost) == 1 and "ksg:k=5" in lost[0] and " 24 " in lost[0]
     assert out.rstrip().endswith("(24 of them of ksg:k=5, not run by the candidate)")
+
+
+def test_cli_names_the_files_it_compares_in_the_note(tmp_path, capsys):
+    store = tmp_path / "runs.sqlite"
+    common = dict(task="gaussian:n=200,rhos=0.2;0.8", store=store, progress=False)
+    files = [
+        str(results.write(harness.run(["kde", spec], run_id=name, **common), tmp_path / file))
+        for spec, name, file in (("ksg", "k5", "k5.csv.gz"), ("ksg:k=3", "k3", "k3.parquet"))
+    ]
+    tol = ["--tolerance", "speed_ratio=inf,reference_slowdown=inf"]
+    assert main(["compare", *files, *tol]) == 1
+    out = capsys.readouterr().out
+    hint = HINT.replace("BASE CAND", " ".join(files))
+    assert f"which ran ksg:k=3 — {hint}" in out and "BASE CAND" not in out
+
+
+# -- compare: a task the candidate ran with other parameters ------------------------------
+
+
+def levels(per_level: int) -> pd.DataFrame:
+    """kde's cells of a gmm_levels set of ``per_level`` mixtures (as many cells)."""
+    params = f'{{"n":2000,"per_level":{per_level},"set_seed":0}}'
+    return cells("kde", "kde", "{}", per_level, task="gmm_levels", task_params=params)
+
+
+def test_a_task_run_with_other_parameters_is_explained_in_one_note():
+    # the same estimator on the same toy cells, but gmm_levels at another set size
+    kde = cells("kde", "kde", "{}")
+    result = compare(pd.concat([kde, levels(20)]), pd.concat([kde, levels(5)]))
+    assert result.regressed
+    note = (
+        "baseline's gmm_levels:per_level=20 has no counterpart in the candidate, which ran "
+        f"gmm_levels:per_level=5 — {HINT}"
+    )
+    assert result.notes[0] == note
+    assert not any("were ignored" in n for n in result.notes)  # the note accounts for them
+    assert result.lost_tasks == ["gmm_levels:per_level=20"] and result.lost_configs == []
+    assert set(result.cells["task"]) == {"gmm_levels:per_level=20"}
+    assert len(result.cells) == 20
+    text = result.format()
+    assert text.count(note) == 1
+    assert text.endswith(
+        "30 cells compared; REGRESSION: 0 metric(s) and 20 cell(s) worse than the baseline "
+        "(20 of them of gmm_levels:per_level=20, not run by the candidate)"
+    )
+
+
+def test_runs_of_another_sample_size_name_it_when_they_share_no_cell():
+    gaussian = dict(task="gaussian")
+    base = cells("ksg", "ksg", "{}", **gaussian, task_params='{"n":2000,"d":1}')
+    cand = cells("ksg", "ksg", "{}", **gaussian, task_params='{"n":500,"d":1}')
+    with pytest.raises(InputError) as info:
+        compare(base, cand, report_args=("runs/a.csv.gz", "runs/my b.csv.gz"))
+    assert str(info.value).endswith(
+        "not runs of the same grid; baseline's gaussian:n=2000 has no counterpart in the "
+        "candidate, which ran gaussian:n=500 — compare is for two runs of one grid; use "
+        "`harness report runs/a.csv.gz 'runs/my b.csv.gz'` to set different configurations "
+        "side by side"
+    )
+
+
+def test_a_task_configuration_the_candidate_dropped_is_shown_apart_from_those_it_kept():
+    kde = cells("kde", "kde", "{}")
+    wider = cells("kde", "kde", "{}", 10, task_params='{"n":200}')
+    other = cells("kde", "kde", "{}", 10, task="other")
+    result = compare(pd.concat([kde, wider, other]), kde)
+    assert result.notes[:2] == [
+        "baseline's toy:n=200 has no counterpart in the candidate; its cells count as lost",
+        "baseline's other has no counterpart in the candidate; its cells count as lost",
+    ]
+    assert result.cells["task"].value_counts().to_dict() == {"toy:n=200": 10, "other": 10}
+    assert result.format().endswith("(20 of them of toy:n=200 and other, not run by the candidate)")
+    # an estimator configuration alike: the baseline's `ksg` (k=5) beside the k=3 both ran
+    k3 = cells("ksg:k=3", "ksg", '{"k":3}', 10)
+    result = compare(pd.concat([kde, k3, cells("ksg", "ksg", '{"k":5}', 10)]), pd.concat([kde, k3]))
+    assert "baseline's ksg:k=5 has no counterpart in the candidate; its cells count as lost" in (
+        result.notes
+    )
+
+
+def test_cli_explains_a_changed_task_parameter(tmp_path, capsys):
+    store = tmp_path / "runs.sqlite"
+    common = dict(seeds=[0], store=store, progress=False)
+    harness.run(["ksg"], "gaussian:n=200,rhos=0.2;0.8", run_id="n200", **common)
+    harness.run(["ksg"], "gaussian:n=100,rhos=0.2;0.8", run_id="n100", **common)
+    assert main(["compare", "n200", "n100", "--store", str(store)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "baseline's gaussian:n=200 has no counterpart in the candidate, which ran "
+        f"gaussian:n=100 — compare is for two runs of one grid; use `harness report n200 n100 "
+        f"--store {store}` to set different configurations side by side"
+    ) in err

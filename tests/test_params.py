@@ -198,6 +198,43 @@ def test_check_device_rejects(value):
         check_device("own", value)
 
 
+# -- stored parameters read back, and a value for a reader ------------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('{"k":5,"noise":1e-10}', {"k": 5, "noise": 1e-10}),
+        ({"k": 5}, {"k": 5}),  # already read
+        ("", {}),
+        (None, {}),
+        (math.nan, {}),  # a missing cell of a frame
+        ("{not json", {}),
+        ("[1, 2]", {}),  # JSON, but not an object
+    ],
+)
+def test_stored_params(text, expected):
+    assert params.stored_params(text) == expected
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (True, "true"),
+        (np.bool_(False), "false"),
+        (2000.0, "2000"),
+        (np.float64(0.5), "0.5"),
+        (1 / 3, "0.333333"),
+        (1e-10, "1e-10"),
+        (7, "7"),
+        ("cubic", "cubic"),
+        (None, "None"),
+    ],
+)
+def test_value_text(value, expected):
+    assert params.value_text(value) == expected
+
+
 # -- every built-in estimator ----------------------------------------------------
 
 PARAMS = [

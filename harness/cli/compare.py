@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 EXIT_REGRESSION = 1
@@ -20,9 +21,11 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
             "most their tolerance; cells that succeeded in the baseline must succeed. "
             "Latency is reported; only an estimator's seconds relative to KSG's in the same "
             "run are gated. An estimator configuration of the baseline that the candidate "
-            "did not run (ksg:k=3 where the baseline ran ksg) counts as lost, with a note "
-            "naming what the candidate ran instead; `harness report BASE CAND` sets different "
-            "configurations side by side. Exit 0: no regression, 1: regression, 2: error."
+            "did not run (ksg:k=3 where the baseline ran ksg), or a task it ran with other "
+            "parameters (gmm_levels:per_level=5 where the baseline ran per_level=20), counts "
+            "as lost, with a note naming what the candidate ran instead and the `harness "
+            "report` command that sets the two runs side by side. Exit 0: no regression, "
+            "1: regression, 2: error."
         ),
     )
     p.add_argument(
@@ -69,11 +72,33 @@ def run(args: argparse.Namespace) -> int:
         tol = parse_tolerances(text, tol)
     baseline = results.load(args.baseline, args.baseline_store or args.store)
     candidate = results.load(args.candidate, args.store)
-    outcome = compare(baseline, candidate, tol)
+    refs = (args.baseline, args.candidate)
+    outcome = compare(baseline, candidate, tol, _report_args(refs, (baseline, candidate)))
     names = _name(baseline, args.baseline), _name(candidate, args.candidate)
     print("baseline {}; candidate {}".format(*names))
     print(outcome.format(only_regressions=args.only_regressions))
     return EXIT_REGRESSION if outcome.regressed else 0
+
+
+def _report_args(refs: tuple[str, str], frames: tuple[Any, Any]) -> list[str]:
+    """The ``harness report`` arguments naming the two runs: an export file as given, a
+    stored run by its run id (not ``latest``), and ``--store`` where the stored runs
+    share a store other than the default."""
+    import results
+    from results.export import is_export
+
+    out, stores = [], set()
+    for ref, df in zip(refs, frames, strict=True):
+        if is_export(ref):
+            out.append(ref)
+        else:
+            out.append(str(df.attrs.get("run_id", ref)))
+            stores.add(str(df.attrs.get("store", results.default_path())))
+    if len(stores) == 1:
+        store = stores.pop()
+        if Path(store).resolve() != Path(results.default_path()).resolve():
+            out += ["--store", store]
+    return out
 
 
 def _name(df: Any, ref: str) -> str:

@@ -22,7 +22,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         nargs="+",
         metavar="RUN",
         help="run id, unique prefix, 'latest', or an exported .parquet/.csv file; "
-        "the first run sharing cells with a later one is its baseline",
+        "the first run sharing cells of its own with a later one is its baseline",
     )
     p.add_argument(
         "-o",

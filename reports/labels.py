@@ -1,0 +1,110 @@
+"""The labels a task's rows are shown under: one per estimator configuration, then one
+per setting and run, so that runs pool where they may and stay apart where they must."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import pandas as pd
+
+from results.export import artifact_tag
+
+__all__ = ["ShownLabel", "one_label_per_estimator", "run_labels"]
+
+
+def one_label_per_estimator(
+    parts: Sequence[tuple[str, pd.DataFrame]], keys: Sequence[pd.Series]
+) -> list[tuple[str, pd.DataFrame]]:
+    """``parts`` with the labels of one estimator configuration (``keys``:
+    :func:`~reports.row_keys.estimator_keys`) made the shortest of them (the first of
+    equal length) that no other configuration uses (``ksg`` stored when k=3 was the
+    default stays apart from today's ``ksg``); where each is used elsewhere, they stay
+    as they are."""
+    spellings: dict[str, list[str]] = {}
+    for (_, p), k in zip(parts, keys, strict=True):
+        pairs = pd.DataFrame({"key": k, "label": p["label"].astype(str)}).drop_duplicates()
+        for key, lab in pairs.itertuples(index=False):
+            spellings.setdefault(key, [])
+            if lab not in spellings[key]:
+                spellings[key].append(lab)
+    owners: dict[str, set[str]] = {}
+    for key, labs in spellings.items():
+        for lab in labs:
+            owners.setdefault(lab, set()).add(key)
+    chosen = {}
+    for key, labs in spellings.items():
+        own = [lab for lab in labs if owners[lab] == {key}]
+        if len(labs) > 1 and own:
+            chosen[key] = min(own, key=len)
+    if not chosen:
+        return list(parts)
+    return [
+        (
+            rid,
+            p.assign(label=[chosen.get(key, lab) for key, lab in zip(k, p["label"], strict=True)]),
+        )
+        for (rid, p), k in zip(parts, keys, strict=True)
+    ]
+
+
+class ShownLabel(NamedTuple):
+    """A label as shown, and its name without the setting (a figure panel's series)."""
+
+    shown: str
+    name: str
+
+
+def run_labels(
+    parts: Sequence[tuple[str, pd.DataFrame]],
+    cells: Sequence[pd.Series],
+    settings: Sequence[pd.Series],
+) -> dict[tuple[str, str, str], ShownLabel]:
+    """``(label, setting, run id) -> label shown``.
+
+    A label of one setting found in one run, or in several runs that used the
+    same files and scored different cells (a sweep stored one run per cell, or
+    more seeds later), stays as it is, so the runs' rows pool into one
+    estimator. Where the runs used different files, the files' tag
+    (:func:`~results.export.artifact_tag`) follows the label, and the runs of
+    one tag pool alike (``infonet@161570a6``; a tag of one run is also named by
+    its run, ``infonet@69be315e [run id]``). Runs that scored the same cell
+    differently are each ``label [run id]``. The setting follows the label:
+    ``ksg · n=50 [run id]``.
+    """
+    owners: dict[tuple[str, str], list[str]] = {}
+    files: dict[tuple[str, str, str], str] = {}
+    held: dict[tuple[str, str, str], set] = {}
+    for (rid, p), cell, setting in zip(parts, cells, settings, strict=True):
+        tags = p.groupby("label")["artifacts"].first() if "artifacts" in p else {}
+        keys = pd.DataFrame({"label": p["label"].astype(str), "setting": setting, "cell": cell})
+        for (lab, s), rows in keys.groupby(["label", "setting"], sort=False):
+            owners.setdefault((lab, s), []).append(rid)
+            files[lab, s, rid] = artifact_tag(tags.get(lab))
+            held[lab, s, rid] = set(rows["cell"])
+    shown = {}
+    for (lab, s), runs in owners.items():
+        groups: dict[str, list[str]] = {}
+        for r in runs:
+            groups.setdefault(files[lab, s, r], []).append(r)
+        for tag, members in groups.items():
+            head = f"{lab}{tag}" if len(groups) > 1 else lab
+            # one run of several files is named by its run too
+            pooled = _disjoint([held[lab, s, r] for r in members]) and (
+                len(members) > 1 or len(groups) == 1
+            )
+            for r in members:
+                tail = "" if pooled else f" [{r}]"
+                full = f"{head} · {s}{tail}" if s else f"{head}{tail}"
+                shown[lab, s, r] = ShownLabel(full, head + tail)
+    return shown
+
+
+def _disjoint(cells: Sequence[set]) -> bool:
+    """Whether no two of ``cells`` share a cell."""
+    seen: set = set()
+    for held in cells:
+        if held & seen:
+            return False
+        seen |= held
+    return True
