@@ -28,6 +28,7 @@ __all__ = [
     "INSTANCE",
     "PHASES",
     "PREPARE",
+    "PREPARE_FLOOR",
     "Cell",
     "EstimatorSpec",
     "Job",
@@ -55,6 +56,13 @@ class WorkerSetupError(SpecError):
 #: ``prepare()`` (for every cell of the chunk that waits on it), and the estimate.
 INSTANCE, PREPARE, ESTIMATE = "instance", "prepare", "estimate"
 PHASES = (INSTANCE, PREPARE, ESTIMATE)
+
+#: Default seconds ``prepare()`` may always take, whatever the per-cell timeout (a
+#: run's ``prepare_timeout``): a first call compiles or loads what every later
+#: estimate reuses (KSG's Numba kernels with an empty cache: ~20 s on 2 cores), and
+#: a worker killed mid-compile never writes its cache, so a small timeout would
+#: fail every run the same way.
+PREPARE_FLOOR = 300.0
 
 #: Called by :func:`iter_chunk` as some cells enter a phase:
 #: ``on_start(positions_in_chunk, instance_infos, phase)``; an info is None
@@ -102,11 +110,16 @@ class TaskSpec:
 
 @dataclass(frozen=True)
 class Job:
-    """Everything a worker needs besides the cells: small and picklable."""
+    """Everything a worker needs besides the cells: small and picklable.
+
+    ``prepare_timeout`` is the least time an estimator's ``prepare()`` gets
+    under a per-cell timeout (see :func:`deadline`).
+    """
 
     job_id: str
     task: TaskSpec
     estimators: tuple[EstimatorSpec, ...]
+    prepare_timeout: float = PREPARE_FLOOR
 
 
 @dataclass(frozen=True)
@@ -220,20 +233,13 @@ def failed_row(
     return make_row(job, cell, info, "failed", message=message)
 
 
-#: Seconds ``prepare()`` may always take, whatever the per-cell timeout: a first
-#: call compiles or loads what every later estimate reuses (KSG's Numba kernels
-#: with an empty cache: ~20 s on 2 cores), and a worker killed mid-compile never
-#: writes its cache, so a small timeout would fail every run the same way.
-PREPARE_FLOOR = 300.0
-
-
-def deadline(timeout: float, phase: str, cells: int) -> float:
+def deadline(timeout: float, phase: str, cells: int, prepare_timeout: float) -> float:
     """Seconds ``cells`` cells may spend in ``phase``: ``cells * timeout`` for an
     estimate (a batch), ``timeout`` to generate one instance, and
-    ``max(timeout, PREPARE_FLOOR)`` to prepare."""
+    ``max(timeout, prepare_timeout)`` to prepare (a job's :attr:`Job.prepare_timeout`)."""
     if phase == ESTIMATE:
         return timeout * cells
-    return max(timeout, PREPARE_FLOOR) if phase == PREPARE else timeout
+    return max(timeout, prepare_timeout) if phase == PREPARE else timeout
 
 
 def timeout_rows(
@@ -278,10 +284,10 @@ def timeout_rows(
     """
     if phase == PREPARE:
         label = job.estimators[chunk[0].estimator].label
-        limit = deadline(timeout, PREPARE, 1)
+        limit = deadline(timeout, PREPARE, 1, job.prepare_timeout)
         text = (
             f"prepare() of {label} exceeded {limit:g} s "
-            f"(the per-cell timeout, at least {PREPARE_FLOOR:g} s)"
+            f"(the per-cell timeout, at least {job.prepare_timeout:g} s)"
         )
         held = [*zip(running, infos, strict=True), *((p, None) for p in waiting)]
         return [make(job, chunk[p], i, "timeout", message=text) for p, i in held], []

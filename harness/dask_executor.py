@@ -21,8 +21,9 @@ Faults:
 * Per-cell ``timeout``: the worker runs the chunk in a thread and stops waiting
   at the deadline; the cell gets a ``timeout`` row and the chunk's unstarted
   cells are resubmitted. Generating an instance and the estimator's
-  ``prepare()`` have a deadline of their own (``timeout`` each); a prepare()
-  past it times out every cell of the chunk waiting on it. Python cannot
+  ``prepare()`` have a deadline of their own (``timeout``; for prepare() at
+  least the job's ``prepare_timeout``); a prepare() past it times out every
+  cell of the chunk waiting on it. Python cannot
   interrupt Numba or torch code, so the stuck thread runs on in the
   background (later chunks on that worker build fresh estimator objects); at
   the end of the run the driver restarts such workers through their nannies
@@ -196,7 +197,8 @@ def _run_with_deadline(
     while True:
         wait = None
         if running:
-            wait = max(0.0, started + deadline(timeout, phase, len(running)) - time.monotonic())
+            limit = deadline(timeout, phase, len(running), job.prepare_timeout)
+            wait = max(0.0, started + limit - time.monotonic())
         try:
             msg = inbox.get(timeout=wait)
         except queue.Empty:

@@ -26,6 +26,7 @@ from typing import Any
 __all__ = [
     "collect",
     "cpu_info",
+    "distribution",
     "distribution_version",
     "git_info",
     "gpu_info",
@@ -122,11 +123,16 @@ def _top_level_dists() -> dict[str, list[str]]:
         return {}
 
 
-def _distribution(module: str) -> str | None:
-    """The installed distribution providing ``module`` (None: not from one)."""
-    from harness.registry import plugin_distribution
+def distribution(module: str) -> str | None:
+    """The installed distribution providing module ``module`` (None: not from one).
 
-    dist = plugin_distribution(module)
+    A module a registry loaded a class from through an entry point belongs to
+    that entry point's distribution; any other module to the distribution that
+    installed its top-level package.
+    """
+    from harness.registry import _PLUGIN_MODULES
+
+    dist = _PLUGIN_MODULES.get(module)
     if dist is not None:
         return dist
     dists = _top_level_dists().get(module.split(".")[0]) or []
@@ -189,7 +195,7 @@ def plugin_info(used: Iterable[Any] | None = None) -> dict[str, dict[str, str | 
         path = _module_path(sys.modules.get(name))
         if _is_harness_code(name, path):
             continue
-        dist = _distribution(name)
+        dist = distribution(name)
         version = distribution_version(dist)
         out[name] = {"dist": dist, "version": version, "sha256": _source_hash(path)}
     return dict(sorted(out.items()))

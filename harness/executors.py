@@ -8,7 +8,8 @@ loop over that iterator stores rows as they arrive, whatever runs them.
   ``workers`` and a per-cell ``timeout``. Python cannot interrupt Numba or torch
   code, so a cell past its deadline costs its worker, which is replaced. The
   timeout covers generating a cell's instance, the estimator's ``prepare()``
-  and the estimate, each with its own deadline (:func:`harness.cells.deadline`).
+  (at least the job's ``prepare_timeout``) and the estimate, each with its own
+  deadline (:func:`harness.cells.deadline`).
 * :class:`FuturesExecutor` -- any ``concurrent.futures.Executor``
   (``ProcessPoolExecutor``, Dask's ``Client.get_executor()``, ...), fed
   chunks and drained with ``as_completed``. No per-cell timeout there.
@@ -165,15 +166,16 @@ def _check_classes(classes: Iterable[type], start_method: str) -> None:
 MAX_TIMEOUT = 1e6
 
 
-def check_timeout(timeout: float | None) -> None:
-    """Raise ValueError unless ``timeout`` is None or a number of seconds in (0, MAX_TIMEOUT]."""
+def check_timeout(timeout: float | None, name: str = "timeout") -> None:
+    """Raise ValueError unless ``timeout`` is None or a number of seconds in (0, MAX_TIMEOUT]
+    (``name``: what the messages call it)."""
     if timeout is None:
         return
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-        raise ValueError(f"timeout must be a number of seconds; got {timeout!r}")
+        raise ValueError(f"{name} must be a number of seconds; got {timeout!r}")
     if not 0 < timeout <= MAX_TIMEOUT:  # also refuses NaN and inf
         raise ValueError(
-            f"timeout must be > 0 and at most {MAX_TIMEOUT:g} seconds (or none); got {timeout}"
+            f"{name} must be > 0 and at most {MAX_TIMEOUT:g} seconds (or none); got {timeout}"
         )
 
 
@@ -342,8 +344,9 @@ class ProcessExecutor(Executor):
     timeout : float, optional
         Seconds one cell may take (a batch of ``m`` cells gets ``m * timeout``);
         past it the cell is recorded as ``"timeout"``. Generating a cell's
-        instance and the estimator's ``prepare()`` get ``timeout`` each; a
-        prepare() past it times out every cell of the chunk that waits on it.
+        instance gets ``timeout``, and the estimator's ``prepare()`` at least
+        the job's ``prepare_timeout``; a prepare() past its deadline times out
+        every cell of the chunk that waits on it.
     threads : int, optional
         Limit each worker to this many BLAS/OpenMP/Numba/torch threads.
     start_method : str
@@ -439,7 +442,7 @@ class ProcessExecutor(Executor):
             while pending or any(w.chunk is not None for w in self._pool):
                 self._assign(job, pending)
                 busy = [w for w in self._pool if w.chunk is not None]
-                ready = wait([w.conn for w in busy], self._wait_time(busy))
+                ready = wait([w.conn for w in busy], self._wait_time(job, busy))
                 for conn in ready:
                     worker = next(w for w in busy if w.conn is conn)
                     yield from self._receive(job, worker, pending, failed_row)
@@ -466,17 +469,17 @@ class ProcessExecutor(Executor):
                 self._check_rerun(worker)
                 self._discard(worker)
 
-    def _limit(self, worker: _Worker) -> float:
+    def _limit(self, job: Job, worker: _Worker) -> float:
         """Seconds the worker's running cells may spend in their phase."""
         from harness.cells import deadline
 
         assert self.timeout is not None
-        return deadline(self.timeout, worker.phase, len(worker.running))
+        return deadline(self.timeout, worker.phase, len(worker.running), job.prepare_timeout)
 
-    def _wait_time(self, busy: list[_Worker]) -> float | None:
+    def _wait_time(self, job: Job, busy: list[_Worker]) -> float | None:
         if self.timeout is None:
             return None
-        ends = [w.started + self._limit(w) for w in busy if w.running]
+        ends = [w.started + self._limit(job, w) for w in busy if w.running]
         return max(0.0, min(ends) - time.monotonic()) if ends else None
 
     def _receive(
@@ -563,7 +566,7 @@ class ProcessExecutor(Executor):
             return
         now = time.monotonic()
         for worker in [w for w in self._pool if w.chunk is not None and w.running]:
-            if now - worker.started < self._limit(worker) or worker.conn.poll():
+            if now - worker.started < self._limit(job, worker) or worker.conn.poll():
                 continue  # in time, or its rows wait to be read (the driver was late)
             chunk = worker.chunk or []
             rows, again = timeout_rows(

@@ -28,7 +28,6 @@ __all__ = [
     "loaded_classes",
     "parse_spec",
     "parse_value",
-    "plugin_distribution",
 ]
 
 
@@ -63,14 +62,9 @@ def _warn(message: str, stacklevel: int) -> None:
 
 #: Every registry made in this process (for :func:`loaded_classes`).
 _REGISTRIES: weakref.WeakSet[Registry] = weakref.WeakSet()
-#: Module of each class loaded from an entry point -> the distribution providing it.
+#: Module of each class loaded from an entry point -> the distribution providing it
+#: (read by :func:`harness.environment.distribution`).
 _PLUGIN_MODULES: dict[str, str] = {}
-
-
-def plugin_distribution(module: str) -> str | None:
-    """The distribution whose entry point loaded a class from ``module`` in this
-    process, if any."""
-    return _PLUGIN_MODULES.get(module)
 
 
 def loaded_classes() -> list[type]:
@@ -144,9 +138,14 @@ class Entry:
     target: str  # "module:Class"
     source: str  # "builtin", "registered", or the distribution of a plugin ("plugin": unknown)
 
+    @property
+    def dist(self) -> str | None:
+        """The distribution of an entry-point plugin (None: built-in, registered or unknown)."""
+        return None if self.source in ("builtin", "registered", "plugin") else self.source
+
     def origin(self) -> str:
         """``"plugin 'x' from distribution 'y' (module:Class)"`` for messages."""
-        dist = "" if self.source == "plugin" else f" from distribution {self.source!r}"
+        dist = f" from distribution {self.dist!r}" if self.dist else ""
         return f"plugin {self.name!r}{dist} ({self.target})"
 
 
@@ -252,12 +251,12 @@ class Registry:
             why = " ".join(str(exc).split())
             why = f"{type(exc).__name__}: {why}" if why else type(exc).__name__
             _warn(f"{self.kind} {entry.origin()} could not be loaded: {why}", stacklevel=2)
-            dist = "" if entry.source in ("plugin", "registered") else f" (from {entry.source!r})"
+            dist = f" (from {entry.dist!r})" if entry.dist else ""
             raise SpecError(
                 f"{self.kind} {name!r}{dist} is installed but failed to load: {why}"
             ) from exc
-        if entry.source not in ("builtin", "registered", "plugin"):
-            _PLUGIN_MODULES[module] = entry.source
+        if entry.dist is not None:
+            _PLUGIN_MODULES[module] = entry.dist
         self._classes[name] = obj
         return obj
 

@@ -33,6 +33,7 @@ import pandas as pd
 import estimators as estimator_registry
 import tasks as task_registry
 from harness.cells import (
+    PREPARE_FLOOR,
     Cell,
     EstimatorSpec,
     Job,
@@ -426,6 +427,7 @@ def run(
     *,
     workers: int | None = None,
     timeout: float | None = None,
+    prepare_timeout: float | None = None,
     resume: str | None = None,
     device: str = "auto",
     progress: bool | None = None,
@@ -461,6 +463,13 @@ def run(
     timeout : float, optional
         Seconds per cell; a slower cell is recorded as ``"timeout"``. On resume,
         ``None`` keeps the stored value.
+    prepare_timeout : float, optional
+        Seconds an estimator's one-off ``prepare()`` always gets under a
+        ``timeout`` (it gets ``timeout`` when that is longer); past it every cell
+        waiting on the prepare() is recorded as ``"timeout"``. Default
+        :data:`~harness.cells.PREPARE_FLOOR` (300: a first call compiling Numba
+        kernels is not cut short); on resume, ``None`` keeps the stored value.
+        Needs a ``timeout`` (given, stored or the executor object's own).
     resume : str, optional
         Run id (or unique prefix, or ``"latest"``) to continue: its grid is rebuilt
         from the store and only cells without a final row run. ``task``,
@@ -534,7 +543,9 @@ def run(
             raise SpecError("retry_failed only applies with resume")
         if run_id is not None:
             _check_run_id(run_id)
-        limit = _checked_timeout(timeout if timeout is not None else _own_timeout(executor))
+        given = timeout if timeout is not None else _own_timeout(executor)
+        _check_prepare_timeout(prepare_timeout, given)
+        limit = _checked_timeout(given)
         grid = _new_grid(estimators, task, seeds, n, device, limit)
         workers = 1 if workers is None else workers
         ex = _executor(executor, workers, timeout, scheduler, grid)  # before a store file exists
@@ -555,6 +566,7 @@ def run(
                 executor,
                 workers,
                 timeout,
+                prepare_timeout,
                 resume,
                 device,
                 progress,
@@ -654,6 +666,20 @@ def _checked_timeout(timeout: Any) -> float | None:
     return timeout
 
 
+def _check_prepare_timeout(prepare_timeout: Any, timeout: Any) -> None:
+    """Refuse a ``prepare_timeout`` that is not a number of seconds, or that comes
+    without a per-cell ``timeout`` (nothing would enforce it)."""
+    try:
+        check_timeout(prepare_timeout, "prepare_timeout")
+    except ValueError as exc:
+        raise SpecError(str(exc)) from None
+    if prepare_timeout is not None and timeout is None:
+        raise SpecError(
+            "prepare_timeout (--prepare-timeout) applies under a per-cell timeout; "
+            "give timeout (--timeout) as well"
+        )
+
+
 def _own_timeout(executor: Any) -> Any:
     """The per-cell timeout an :class:`Executor` object was given, else None."""
     return getattr(executor, "timeout", None) if isinstance(executor, Executor) else None
@@ -693,6 +719,7 @@ def _run(
     executor: Any,
     workers: int | None,
     timeout: float | None,
+    prepare_timeout: float | None,
     resume: str | None,
     device: str,
     progress: bool | None,
@@ -707,6 +734,11 @@ def _run(
         run_id = rec["run_id"]
         workers = rec["workers"] if workers is None else workers
         timeout = rec["timeout"] if timeout is None else timeout
+        _check_prepare_timeout(
+            prepare_timeout, timeout if timeout is not None else _own_timeout(executor)
+        )
+        if prepare_timeout is None:
+            prepare_timeout = rec.get("prepare_timeout")  # None in a run stored before it
         grid = _stored_grid(rec, supplied, device, _checked_timeout(timeout))
         _check_not_running(st, run_id)
         ex = _executor(executor, workers, timeout, scheduler, grid)
@@ -725,6 +757,7 @@ def _run(
             rec,
             workers,
             timeout,
+            PREPARE_FLOOR if prepare_timeout is None else prepare_timeout,
             device,
             progress,
             run_id or new_run_id(),
@@ -741,6 +774,7 @@ def _session(
     rec: dict[str, Any] | None,
     workers: int,
     timeout: float | None,
+    prepare_timeout: float,
     device: str,
     progress: bool | None,
     run_id: str,
@@ -750,7 +784,7 @@ def _session(
     """One invocation's work on a run: record the session, run the cells, store rows."""
     from harness import environment
 
-    job = Job(f"{run_id}:{secrets.token_hex(4)}", grid.task, grid.estimators)
+    job = Job(f"{run_id}:{secrets.token_hex(4)}", grid.task, grid.estimators, prepare_timeout)
     cells = plan(job, grid.seeds, grid.n_instances)
     states = st.cell_states(run_id) if rec is not None else {}
     closed = FINAL - RETRYABLE if retry_failed else FINAL
@@ -786,6 +820,7 @@ def _session(
                 "executor": executor_name,
                 "workers": workers,
                 "timeout": timeout,
+                "prepare_timeout": prepare_timeout,
                 "started": started,
                 "status": "running",
                 "sessions": 1,
@@ -803,6 +838,7 @@ def _session(
             "executor": executor_name,
             "workers": workers,
             "timeout": timeout,
+            "prepare_timeout": prepare_timeout,
             "pid": os.getpid(),
             "started": started,
             "status": "running",

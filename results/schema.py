@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Iterable
 from typing import Any
 
 SCHEMA_VERSION = 2
@@ -72,6 +73,7 @@ RUN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("executor", "TEXT"),
     ("workers", "INTEGER"),
     ("timeout", "REAL"),
+    ("prepare_timeout", "REAL"),  # seconds prepare() gets at least under the timeout
     ("versions", "TEXT"),  # JSON
     ("git_commit", "TEXT"),
     ("git_dirty", "INTEGER"),
@@ -96,6 +98,7 @@ SESSION_COLUMNS: tuple[tuple[str, str], ...] = (
     ("executor", "TEXT"),
     ("workers", "INTEGER"),
     ("timeout", "REAL"),
+    ("prepare_timeout", "REAL"),  # seconds prepare() gets at least under the timeout
     ("versions", "TEXT"),  # JSON
     ("git_commit", "TEXT"),
     ("git_dirty", "INTEGER"),
@@ -138,6 +141,16 @@ def ddl() -> list[str]:
         f"CREATE TABLE IF NOT EXISTS sessions (\n  {ses},\n  PRIMARY KEY (run_id, session)\n)",
         "CREATE INDEX IF NOT EXISTS results_run ON results (run_id, cell_key)",
     ]
+
+
+def added_columns(table: str, have: Iterable[str]) -> list[str]:
+    """Statements adding the columns of ``table`` (``"runs"``, ``"results"`` or
+    ``"sessions"``) missing from a store made before they were (``have``: the
+    columns it has). Such a column is nullable: its older rows read as NULL."""
+    columns = {"runs": RUN_COLUMNS, "results": RESULT_COLUMNS, "sessions": SESSION_COLUMNS}
+    present = set(have)
+    missing = [(n, t) for n, t in columns[table] if n not in present]
+    return [f"ALTER TABLE {table} ADD COLUMN {n} {t}" for n, t in missing]
 
 
 #: Non-finite floats as :func:`jsonable` writes them (JSON has none): text to read back.

@@ -24,6 +24,7 @@ from results.schema import (
     RUN_FIELDS,
     SCHEMA_VERSION,
     SESSION_FIELDS,
+    added_columns,
     ddl,
     dumps,
 )
@@ -140,6 +141,10 @@ class Store:
         c.execute("BEGIN IMMEDIATE")
         for stmt in ddl():
             c.execute(stmt)
+        for table in ("runs", "results", "sessions"):  # columns added since it was made
+            have = [r[1] for r in c.execute(f"PRAGMA table_info({table})")]
+            for stmt in added_columns(table, have):
+                c.execute(stmt)
         c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         c.execute("COMMIT")
 

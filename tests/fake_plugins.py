@@ -121,6 +121,37 @@ class FakeSlow(Estimator):
         return corr_mi(x, y)
 
 
+class FakeGate(Estimator):
+    """The first ``free`` estimates, counted over every process, run at once; later ones
+    wait until the file ``open`` appears in the folder ``gate`` (at most ``wait`` seconds).
+
+    A test lets a few cells finish, acts while the others are held, then opens the
+    gate. Each free estimate takes a token, a file ``token-<i>`` created exclusively
+    in ``gate``. Without ``gate``, no estimate waits.
+    """
+
+    name = "fake_gate"
+
+    def __init__(self, gate: str = "", free: int = 6, wait: float = 60.0):
+        self.gate = gate
+        self.free = free
+        self.wait = wait
+
+    def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
+        if self.gate and not any(self._take(i) for i in range(self.free)):
+            end = time.monotonic() + self.wait
+            while not Path(self.gate, "open").exists() and time.monotonic() < end:
+                time.sleep(0.02)
+        return corr_mi(x, y)
+
+    def _take(self, token: int) -> bool:
+        try:
+            os.close(os.open(Path(self.gate, f"token-{token}"), os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            return False
+        return True
+
+
 #: Arm with ``INTERRUPT["after"] = m``: the (m+1)-th estimate raises KeyboardInterrupt.
 INTERRUPT: dict[str, int | None] = {"after": None, "calls": 0}
 
@@ -260,6 +291,7 @@ ESTIMATORS = (
     FakeSleep,
     FakeCrash,
     FakeSlow,
+    FakeGate,
     FakeInterrupt,
     FakeBatched,
     FakeOneDim,

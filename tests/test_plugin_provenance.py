@@ -293,6 +293,38 @@ def test_a_plugin_named_like_a_built_in_warns_and_list_says_so(install, monkeypa
     assert f"plugin from {DIST} 0.4.0" in listed["weird"]["notes"]
 
 
+def test_info_and_list_describe_the_same_plugins(install, tmp_path, capsys) -> None:
+    """``info`` and ``list`` walk the plugins alike (``harness.cli.listing.plugins``)."""
+    install("0.4.1", "info")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # both say it in their output instead
+        assert main(["info", "--store", str(tmp_path / "r.sqlite")]) == 0
+        assert main(["list", "estimators"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    start = out.index("plugins") + 1
+    section = out[start : start + next(i for i, x in enumerate(out[start:]) if x[:1] != " ")]
+    dist = f"{DIST} 0.4.1"
+    assert section == [
+        f"  estimator binned: {dist} ({MODULE}:Binned)",
+        f"  estimator broken: {dist} ({MODULE}_missing:Nothing)",
+        f"  estimator hidden: {dist} ({MODULE}:Hidden)",
+        f"  estimator weird: {dist} ({MODULE}:Weird)",
+        f"  estimator ksg: {dist} ({MODULE}:Shadow) ignored: the built-in wins",
+    ]
+    listed: dict[str, list[str]] = {}  # list: name -> its lines, the last one notes; status
+    for line in out[out.index("estimators:") + 1 :]:
+        if line[2:3] != " ":
+            listed[line.split()[0]] = []
+        listed[list(listed)[-1]].append(line.strip())
+    notes = {name: lines[-1] for name, lines in listed.items()}
+    assert notes["weird"] == f"plugin from {dist}; available"
+    assert notes["ksg"] == (
+        f"plugin 'ksg' from {dist} ({MODULE}:Shadow) ignored: the built-in wins; available"
+    )
+    assert notes["broken"].startswith(f"plugin from {dist}; unavailable: SpecError: ")
+    assert notes["kde"] == "available"
+
+
 def test_plugin_warnings_print_as_one_clean_line(capsys) -> None:
     import harness.registry as registry
 

@@ -371,6 +371,7 @@ def test_workers_start_with_the_thread_limits_even_when_the_driver_imported_numb
 
 
 def test_the_timeout_spares_a_worker_whose_rows_wait_to_be_read() -> None:
+    from harness.cells import Job, TaskSpec
     from harness.executors import ProcessExecutor, _Worker
 
     class Conn:
@@ -398,7 +399,8 @@ def test_the_timeout_spares_a_worker_whose_rows_wait_to_be_read() -> None:
         def make_row(job, cell, info, status, **kw):
             return status
 
-        out = list(ex._expire(None, deque(), make_row))
+        job = Job("j", TaskSpec("fake_gauss", fp.FakeGauss, {}), ())
+        out = list(ex._expire(job, deque(), make_row))
         assert len(out) == rows
         assert (worker in ex._pool) == ready  # its rows are read on the next turn
     assert out == [["timeout"]]

@@ -66,26 +66,16 @@ def _devices() -> list[str]:
 
 def _plugins() -> list[str]:
     """Installed entry-point plugins with their distribution (none is imported)."""
-    import warnings
-
     import estimators
     import tasks
-    from harness.cli.listing import _dist_text
+    from harness.cli.listing import plugins
 
     lines = []
     for reg in (estimators.registry, tasks.registry):
-        with warnings.catch_warnings():  # said below, once per plugin
-            warnings.simplefilter("ignore")
-            entries = reg.entries()
-            shadowed = reg.shadowed()
-        for name, entry in entries.items():
-            if entry.source not in ("builtin", "registered"):
-                dist = _dist_text(entry.source) or "unknown distribution"
-                lines.append(f"{reg.kind} {name}: {dist} ({entry.target})")
-        for name, ignored in shadowed.items():
-            for e in ignored:
-                dist = _dist_text(e.source) or "unknown distribution"
-                lines.append(f"{reg.kind} {name}: {dist} ({e.target}) ignored: the built-in wins")
+        for p in plugins(reg):
+            dist = p.dist or "unknown distribution"
+            line = f"{reg.kind} {p.entry.name}: {dist} ({p.entry.target})"
+            lines.append(f"{line} ignored: the built-in wins" if p.ignored else line)
     return lines
 
 

@@ -15,7 +15,10 @@ import ast
 import importlib.util
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from harness.registry import Entry, Registry
 
 #: Packages ``list`` must not import.
 HEAVY = frozenset({"torch"})
@@ -214,16 +217,21 @@ def describe(kind: str) -> list[dict[str, Any]]:
     with warnings.catch_warnings():  # what they warn about is in the listing's notes
         warnings.simplefilter("ignore")
         entries = reg.registry.entries()
-        shadowed = reg.registry.shadowed()
+    origins: dict[str, list[str]] = {}
+    shadowed: dict[str, list[str]] = {}
+    for p in plugins(reg.registry):
+        name = p.entry.name
+        if p.ignored:
+            shadowed.setdefault(name, []).append(
+                f"plugin {name!r} from {p.dist or 'an unknown distribution'} "
+                f"({p.entry.target}) ignored: the built-in wins"
+            )
+        else:
+            origins[name] = [f"plugin from {p.dist}" if p.dist else "plugin"]
     for name, entry in entries.items():
         item: dict[str, Any] = {"name": name}
-        origin = _origin(entry.source)
-        ignored = [
-            f"plugin {name!r} from {_dist_text(e.source) or 'an unknown distribution'} "
-            f"({e.target}) ignored: the built-in wins"
-            for e in shadowed.get(name, [])
-            if entry.source == "builtin"
-        ]
+        origin = origins.get(name, [])
+        ignored = shadowed.get(name, []) if entry.source == "builtin" else []
         module = entry.target.partition(":")[0]
         heavy = set() if name in reg.registry._classes else heavy_imports(module)
         if heavy:
@@ -254,22 +262,32 @@ def describe(kind: str) -> list[dict[str, Any]]:
     return out
 
 
-def _dist_text(source: str) -> str | None:
-    """``"my-dist 0.2.0"`` for an entry's distribution (None: built-in or unknown)."""
-    if source in ("builtin", "registered", "plugin"):
-        return None
+class Plugin(NamedTuple):
+    """An entry-point plugin as ``list`` and ``info`` describe it."""
+
+    entry: Entry
+    #: ``"my-dist 0.2.0"``, or the name alone when no version is installed (None: unknown)
+    dist: str | None
+    #: a built-in has the plugin's name and wins
+    ignored: bool
+
+
+def plugins(registry: Registry) -> list[Plugin]:
+    """The entry-point plugins of ``registry``, none of them imported: those in use
+    (by name), then those a built-in of their name shadows. The registry's warnings
+    about them are silenced: the caller describes them."""
     from harness.environment import distribution_version
 
-    version = distribution_version(source)
-    return f"{source} {version}" if version else source
-
-
-def _origin(source: str) -> list[str]:
-    """``["plugin from my-dist 0.2.0"]`` for an entry-point plugin, else ``[]``."""
-    if source in ("builtin", "registered"):
-        return []
-    dist = _dist_text(source)
-    return [f"plugin from {dist}" if dist else "plugin"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        used = [e for e in registry.entries().values() if e.source not in ("builtin", "registered")]
+        shadowed = [e for found in registry.shadowed().values() for e in found]
+    out = []
+    for entry, ignored in [*((e, False) for e in used), *((e, True) for e in shadowed)]:
+        version = distribution_version(entry.dist)
+        dist = f"{entry.dist} {version}" if version else entry.dist
+        out.append(Plugin(entry, dist, ignored))
+    return out
 
 
 def one_line(exc: BaseException) -> str:

@@ -177,8 +177,19 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         metavar="S",
         help=(
             "seconds allowed per cell (its sample generation and the estimate each; the "
-            "estimator's prepare() at least 300 s); slower cells are stored as 'timeout' "
-            "(default: no limit)"
+            "estimator's prepare() at least --prepare-timeout); slower cells are stored as "
+            "'timeout' (default: no limit)"
+        ),
+    )
+    x.add_argument(
+        "--prepare-timeout",
+        type=float,
+        metavar="S",
+        help=(
+            "with --timeout: seconds an estimator's one-off prepare() gets at least (it gets "
+            "--timeout if longer); past it the cells waiting on it are stored as 'timeout' "
+            "(default 300, so a first Numba compile is not cut short; on --resume, the "
+            "run's own)"
         ),
     )
     x.add_argument("--resume", metavar="RUN", help="continue a stored run (id or 'latest')")
@@ -254,6 +265,7 @@ def run(args: argparse.Namespace) -> int:
         "scheduler": args.scheduler,
         "workers": args.workers,
         "timeout": args.timeout,
+        "prepare_timeout": args.prepare_timeout,
         "store": args.store,
         "progress": False if args.quiet else None,
         "argv": getattr(args, "argv", None) or ["python", "-m", "harness", *sys.argv[1:]],
