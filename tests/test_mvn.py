@@ -112,3 +112,14 @@ def test_index_out_of_range():
 def test_the_largest_levels_accepted_are_carried_exactly():
     task = MVN(mis=[12.0, 14.0], d=1)
     assert [task.instance(i, 0).true_mi for i in range(2)] == pytest.approx([12.0, 14.0], rel=1e-6)
+
+
+def test_a_huge_dimension_is_checked_without_its_covariance_matrix():
+    """Checking ``mvn:d=1000000`` once built the 2d x 2d covariance (7 TiB) and died of a
+    MemoryError; the truth is the pairs' sum, checked against mvn_mi at d = 20 above."""
+    task = MVN(d=1_000_000, n=2, mis=2.0)
+    task._check_params()
+    rho = pair_correlations(2.0, 1_000_000, False)
+    assert -0.5 * np.sum(np.log1p(-(rho**2))) == pytest.approx(2.0, rel=1e-9)
+    with pytest.raises(SpecError, match="too large for d=1"):
+        MVN(d=1, n=2, mis=40.0)._check_params()
