@@ -18,10 +18,10 @@ from typing import Any
 
 import pandas as pd
 
-from reports.data import RunData, load_run, provenance
+from reports.data import CODE_FIELDS, RunData, load_run, provenance, provenance_overview
 from reports.diff import DiffRule
 
-__all__ = ["DiffRule", "RunData", "build_report", "load_run", "render"]
+__all__ = ["DiffRule", "RunData", "build_report", "default_title", "load_run", "render"]
 
 _HERE = Path(__file__).resolve().parent
 
@@ -50,19 +50,40 @@ def render(
     rule = rule or DiffRule()
     frames = views.task_frames(runs)
     context: dict[str, Any] = {
-        "title": title or "mi-harness report: " + ", ".join(r.run_id for r in runs),
+        "title": title or default_title(runs),
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "version": __version__,
         "runs": runs,
-        "provenance": [provenance(r) for r in runs],
+        "provenance": provenance_overview([provenance(r) for r in runs]),
+        "code_fields": CODE_FIELDS,
         "overview": views.overview_section(frames),
         "sections": views.task_sections(frames),
         "failures": views.failures(runs),
         "diffs": views.diff_sections(runs, rule),
+        "diff_rules": rule.describe(),
     }
     for table in _tables(context):
         table.harmonize()
     return _environment().get_template("report.html.j2").render(**context)
+
+
+#: Runs a default title names one by one; more are counted.
+TITLE_RUNS = 3
+
+
+def default_title(runs: Sequence[RunData]) -> str:
+    """``mi-harness report: a, b`` for up to :data:`TITLE_RUNS` runs; beyond, the count
+    and the tasks: ``mi-harness report: 32 runs of highdim_independence``, ``… 55 runs,
+    8 tasks`` (every run id is in the provenance section)."""
+    if len(runs) <= TITLE_RUNS:
+        return "mi-harness report: " + ", ".join(r.run_id for r in runs)
+    tasks = list(
+        dict.fromkeys(str(t) for r in runs if "task" in r.df for t in pd.unique(r.df["task"]))
+    )
+    head = f"mi-harness report: {len(runs)} runs"
+    if not tasks:
+        return head
+    return f"{head} of {', '.join(tasks)}" if len(tasks) <= 2 else f"{head}, {len(tasks)} tasks"
 
 
 def _tables(context: dict[str, Any]) -> list[Any]:

@@ -30,9 +30,12 @@ class Note:
 
 @dataclass
 class Section:
-    """A report section: a heading and blocks (tables, figures, notes) in order."""
+    """A report section: a heading and blocks (tables, figures, notes) in order; a
+    ``collapsed`` one shows its heading and ``summary`` until opened."""
 
     id: str
     title: str
     blocks: list[Any] = field(default_factory=list)
     subtitle: str = ""
+    collapsed: bool = False
+    summary: str = ""

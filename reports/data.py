@@ -6,23 +6,30 @@ the run record and sessions in ``df.attrs["provenance"]`` when it was
 exported or loaded by this version (:mod:`results.provenance`), and then
 gets the same provenance card as the stored run; an older file has its
 provenance only in the row columns (commit, dirty flag, version, host, device).
+
+A report shows the cards of all its runs at once (:func:`provenance_overview`):
+what every run shares once, then one row per run with what differs, and the
+sessions likewise.
 """
 
 from __future__ import annotations
 
-import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from harness.environment import plugin_lines
+from harness.params import stored_params
 from harness.spans import int_spans
+from reports.headings import params_words
+from reports.tables import Cell, Row, Table
 from results import provenance as carried
 from results.provenance import is_secret_key, redact
 
-__all__ = ["RunData", "load_run", "provenance", "redact"]
+__all__ = ["RunData", "load_run", "provenance", "provenance_overview", "redact"]
 
 
 @dataclass
@@ -106,6 +113,15 @@ def seeds_text(seeds: Any) -> str:
         return _compact(seeds)
 
 
+def time_text(value: Any) -> str:
+    """A stored time (ISO 8601) to the second, in UTC: ``2026-12-04 12:28:55 UTC``; the
+    text as it is when it is not a time, ``–`` when missing."""
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value == "":
+        return "–"
+    when = pd.to_datetime(str(value), utc=True, errors="coerce")
+    return str(value) if pd.isna(when) else when.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def _dirty(flag: Any) -> str:
     if flag is None or (isinstance(flag, float) and pd.isna(flag)):
         return "unknown"
@@ -137,10 +153,8 @@ def provenance(run: RunData) -> dict[str, Any]:
     summary: list[tuple[str, str]] = []
     if rec is not None:
         summary += [
-            (
-                "task",
-                f"{rec.get('task')} {json.dumps(rec.get('task_params') or {}, sort_keys=True)}",
-            ),
+            ("task", str(rec.get("task"))),
+            ("task parameters", params_words(str(rec.get("task")), rec.get("task_params")) or "–"),
             ("estimators", ", ".join(e.get("label", "?") for e in rec.get("estimators") or [])),
             *(
                 (f"{e.get('label', '?')} files", _artifact_text(e["artifacts"]))
@@ -149,14 +163,19 @@ def provenance(run: RunData) -> dict[str, Any]:
             ),
             *(("plugins", "; ".join(plugin_lines(rec.get("versions")))),) * _has_plugins(rec),
             ("seeds", seeds_text(rec.get("seeds") or [])),
+            ("git commit", str(rec.get("git_commit") or "–")),
+            ("tree", _dirty(rec.get("git_dirty"))),
+            ("harness version", str((rec.get("versions") or {}).get("mi-harness") or "–")),
+            ("host", str(rec.get("host") or "–")),
             ("n", str(rec.get("n") if rec.get("n") is not None else "task default")),
-            ("created", str(rec.get("created") or "–")),
+            ("created", time_text(rec.get("created"))),
             ("status", str(rec.get("status") or "–")),
             ("device requested", str(rec.get("device") or "–")),
         ]
     else:
         summary += [
             ("task", _unique(df, "task")),
+            ("task parameters", _rows_params(df)),
             ("estimators", _unique(df, "label")),
             ("seeds", seeds_text(df["seed"].dropna()) if "seed" in df else "–"),
             ("git commit", _unique(df, "git_commit")),
@@ -169,7 +188,7 @@ def provenance(run: RunData) -> dict[str, Any]:
         ("cells", f"{len(df)} ({_counts(df)})"),
     ]
     if "finished_at" in df and df["finished_at"].notna().any():
-        summary.append(("last cell finished", str(df["finished_at"].dropna().max())))
+        summary.append(("last cell finished", time_text(df["finished_at"].dropna().max())))
     sessions = []
     for s in run.sessions:
         sessions.append(
@@ -178,8 +197,8 @@ def provenance(run: RunData) -> dict[str, Any]:
                 ("command", redact(s.get("command") or "–")),
                 ("git commit", str(s.get("git_commit") or "–")),
                 ("tree", _dirty(s.get("git_dirty"))),
-                ("started", str(s.get("started") or "–")),
-                ("finished", str(s.get("finished") or "–")),
+                ("started", time_text(s.get("started"))),
+                ("finished", time_text(s.get("finished"))),
                 ("status", str(s.get("status") or "–")),
                 ("host", str(s.get("host") or "–")),
                 ("platform", str(s.get("platform") or "–")),
@@ -193,6 +212,120 @@ def provenance(run: RunData) -> dict[str, Any]:
             ]
         )
     return {"run_id": run.run_id, "source": run.source, "summary": summary, "sessions": sessions}
+
+
+#: Parameter sets of a run's rows that its card lists one by one.
+_LISTED_SETS = 3
+
+
+def _rows_params(df: pd.DataFrame) -> str:
+    """The task parameters of a run's rows in words: each set (of each task), up to
+    :data:`_LISTED_SETS`, then how many more."""
+    if "task_params" not in df or "task" not in df:
+        return "–"
+    pairs = df[["task", "task_params"]].dropna().drop_duplicates()
+    texts = [
+        params_words(str(task), stored_params(params)) or "–"
+        for task, params in pairs.itertuples(index=False)
+    ]
+    texts = list(dict.fromkeys(texts))
+    more = len(texts) - _LISTED_SETS
+    shown = " | ".join(texts[:_LISTED_SETS]) or "–"
+    return shown + (f" | … ({more} more sets)" if more > 0 else "")
+
+
+#: Provenance fields shown in a monospace font.
+CODE_FIELDS = frozenset({"source", "command", "git commit", "versions", "plugins"})
+
+
+def _shared_and_varying(
+    items: Sequence[tuple[str, Sequence[tuple[str, str]]]],
+) -> tuple[list[tuple[str, str]], list[str], list[tuple[str, list[str]]]]:
+    """What every item says alike, and what differs.
+
+    Parameters
+    ----------
+    items : sequence of (name, pairs)
+        Each item's name and its (field, value) pairs.
+
+    Returns
+    -------
+    tuple
+        The (field, value) pairs every item holds with one value, in order of first
+        appearance; the fields that differ (or that some item lacks); and per item its
+        name and its values of those fields ("–" where it has none).
+    """
+    order = list(dict.fromkeys(k for _, pairs in items for k, _ in pairs))
+    values = [dict(pairs) for _, pairs in items]
+    shared, varying = [], []
+    for key in order:
+        seen = {v.get(key) for v in values}
+        if len(items) > 1 and (len(seen) > 1 or None in seen):
+            varying.append(key)
+        elif None not in seen:
+            shared.append((key, values[0][key]))
+    rows = [
+        (name, [v.get(k, "–") for k in varying]) for (name, _), v in zip(items, values, strict=True)
+    ]
+    return shared, varying, rows
+
+
+def _varying_table(id: str, title: str, head: str, varying: list[str], rows) -> Table | None:
+    """A table of the fields that differ, one row per item; None when none differ."""
+    if not varying:
+        return None
+    cells = [
+        Row(name, [Cell(v, cls="text code" if k in CODE_FIELDS else "text")
+                   for k, v in zip(varying, vals, strict=True)])
+        for name, vals in rows
+    ]  # fmt: skip
+    return Table(id, title, list(varying), cells, head_label=head)
+
+
+def _files_merged(summary: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A card's summary with its estimators' files (``LABEL files`` fields) in one
+    ``estimator files`` field, where the first of them stood."""
+    files = [(k[: -len(" files")], v) for k, v in summary if k.endswith(" files")]
+    out: list[tuple[str, str]] = []
+    for k, v in summary:
+        if not k.endswith(" files"):
+            out.append((k, v))
+        elif not any(key == "estimator files" for key, _ in out):
+            out.append(("estimator files", "; ".join(f"{lab}: {text}" for lab, text in files)))
+    return out
+
+
+def provenance_overview(cards: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The provenance of several runs (:func:`provenance` cards) at a glance.
+
+    Returns
+    -------
+    dict
+        ``count``: runs; ``shared``: (field, value) pairs every run holds alike
+        (``source`` among them); ``runs``: a :class:`~reports.tables.Table` of the
+        fields that differ, one row per run, or None (one run, or runs alike);
+        ``sessions``: the same for all runs' sessions together (``count``,
+        ``shared``, ``table``, each row named ``run id · session``).
+    """
+    items = [(c["run_id"], [("source", c["source"]), *_files_merged(c["summary"])]) for c in cards]
+    shared, varying, rows = _shared_and_varying(items)
+    runs = _varying_table("provenance-runs", "What differs between the runs", "run",
+                          varying, rows)  # fmt: skip
+    sessions = [
+        (f"{c['run_id']} · session {dict(s).get('session', '?')}",
+         [(k, v) for k, v in s if k != "session"])
+        for c in cards
+        for s in c["sessions"]
+    ]  # fmt: skip
+    s_shared, s_varying, s_rows = _shared_and_varying(sessions)
+    s_table = _varying_table("provenance-sessions", "What differs between the sessions",
+                             "session", s_varying, s_rows)  # fmt: skip
+    return {
+        "count": len(cards),
+        "shared": shared,
+        "runs": runs,
+        "sessions": {"count": len(sessions), "shared": s_shared, "table": s_table},
+    }
 
 
 def _has_plugins(record: dict[str, Any]) -> bool:

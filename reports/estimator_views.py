@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
 from harness import metrics
 from reports.blocks import Figure
-from reports.figures import Panel, Series, plot
-from reports.rows import auc_groups, sliced_labels
+from reports.figures import Panel, Series, plot, shorten
+from reports.rows import auc_groups, ok_rows, sliced_labels
 from reports.series_styles import series_styles
 from reports.settings import versus_first
 from reports.tables import Table, frame_table, slug, with_errors
@@ -19,6 +22,7 @@ __all__ = [
     "errors_table",
     "headline",
     "mae_differences",
+    "mean_se",
     "speed_accuracy",
 ]
 
@@ -94,7 +98,9 @@ def mae_differences(df: pd.DataFrame, sid: str) -> Table | None:
     t.note = (
         "Over the instances both estimated: the standard error is that of the mean of the "
         "paired differences of |error|, so the instances' own difficulty cancels; a "
-        "difference beyond two standard errors is unlikely to be chance." + _sliced_note(df)
+        "difference beyond two standard errors is unlikely to be chance."
+        + _sliced_note(df)
+        + paired.note("instances")
     )
     return t
 
@@ -114,6 +120,7 @@ def error_components_table(df: pd.DataFrame, sid: str) -> Table | None:
         "Error variance: sampling vs systematic (nats²)",
         dict(zip(columns, kinds, strict=True)), head_label="estimator", columns=columns,
     )  # fmt: skip
+    t.format_groups.append(("sampling var", "systematic var"))  # two parts of one variance
     t.note = (
         "Over the instances estimated under two seeds or more (fresh samples of one "
         "distribution): the sampling variance is the mean over instances of the variance "
@@ -148,53 +155,179 @@ def headline(
     absolute error in nats over ok cells (from ``errors``, the task's
     :func:`harness.metrics.error_table`, when the caller has it).
     """
+    score, what, higher, score_kind, _ = _headline(df, kind, errors)
+    return score, what, higher, score_kind
+
+
+def _headline(
+    df: pd.DataFrame, kind: str, errors: pd.DataFrame | None = None
+) -> tuple[pd.Series, str, bool, str, tuple[pd.Series, pd.Series] | None]:
+    """:func:`headline`, and each value's error bar below and above it: ± one standard
+    error of the mean AUC over cells (DeLong's, of independent cells) or of the MAE
+    (:func:`mean_se`), the 95 % Wilson interval of the order accuracy; ``None`` for
+    Spearman ρ."""
     if kind == "auc" and "dependent" in df:
         by, trial = auc_groups(df)
         agg = metrics.auc_table(df, by=by, trials=trial)
         if not agg.empty:
-            score = agg["auc"].groupby(level=0, sort=False).mean()
-            return score, "mean ROC AUC over cells", True, "auc"
+            g = agg.groupby(level=0, sort=False)
+            score = g["auc"].mean()
+            # a mean of independent cells: sqrt(sum se²) / cells, as over trials
+            se = np.sqrt(g["auc_se"].apply(lambda e: (e**2).sum(min_count=1))) / g["auc"].count()
+            return score, "mean ROC AUC over cells", True, "auc", (se, se)
     if kind == "order" and {"triplet", "member"} <= set(df):
         ot = metrics.order_table(df, by="K" if "K" in df else "d")
         if not ot.empty:
             total = ot.groupby(level=0, sort=False)[["correct", "triplets"]].sum()
-            return 100 * total["correct"] / total["triplets"], "order accuracy (%)", True, "pct"
+            score = 100 * total["correct"] / total["triplets"]
+            low, high = metrics.wilson_interval(total["correct"], total["triplets"])
+            bars = (score - 100 * low, 100 * high - score)
+            return score, "order accuracy (%)", True, "pct", bars
     if kind == "rescaled":
         rt = metrics.rank_table(df)
         if not rt.empty:
             score = rt["spearman"].groupby(level=0, sort=False).mean()
-            return score, "Spearman ρ with truth", True, "auc"
+            return score, "Spearman ρ with truth", True, "auc", None
     errors = metrics.error_table(df) if errors is None else errors
-    return errors["mae"].astype(float), "mean absolute error (nats)", False, "nats"
+    ok = ok_rows(df).assign(abs_error=lambda d: d["error"].astype(float).abs())
+    se = mean_se(ok[np.isfinite(ok["abs_error"])], "abs_error", ["label"])
+    return errors["mae"].astype(float), "mean absolute error (nats)", False, "nats", (se, se)
+
+
+def mean_se(rows: pd.DataFrame, value: str, by: Sequence[str]) -> pd.Series:
+    """Standard error of the mean of ``value`` over the ``rows`` of each ``by`` group,
+    counting the rows of one distribution (one instance, :data:`harness.metrics.
+    INSTANCE_COLUMNS`: its seeds) as one draw, since their errors share that
+    distribution's: sqrt(G / (G − 1) · Σᵢ (Σⱼ (vᵢⱼ − mean))²) / N over G distributions
+    and N rows (the cluster-robust standard error; sd / √N with one row per
+    distribution); NaN for a group of one distribution."""
+    by = list(by)
+    if rows.empty:
+        return pd.Series(dtype=float)
+    inst = [c for c in metrics.INSTANCE_COLUMNS if c in rows and c not in by]
+    keys = [rows[c] for c in by]
+    dev = rows[value].astype(float) - rows.groupby(keys, dropna=False)[value].transform("mean")
+    # one row, one draw, where the rows name no distribution
+    units = [rows[c] for c in inst] if inst else [pd.Series(np.arange(len(rows)), rows.index)]
+    sums = dev.groupby([*keys, *units], dropna=False).sum()
+    g = sums.groupby(level=list(range(len(by))), dropna=False)
+    draws = g.size()
+    count = rows.groupby(keys, dropna=False)[value].size()
+    square = g.apply(lambda v: float((v**2).sum()))
+    out = np.sqrt(draws / (draws - 1) * square) / count.reindex(draws.index)
+    return out.where(draws > 1)
+
+
+#: A parameter value naming a file (``checkpoint=runs/s24/best.pt``).
+_PATH = re.compile(r"(?<==)[^,·\[\]\s]*/[^,·\[\]\s]*")
+
+
+def point_texts(labels: Sequence[str], width: int = 44) -> dict[str, str]:
+    """A short text per label, to write beside its point (the legend keeps the whole
+    label): each file a parameter names cut to the fewest last path parts no other
+    label's file ends with (``infonet:checkpoint=s24t/best.pt``), the whole at most
+    ``width`` characters (cut in the middle)."""
+    files = {f for lab in labels for f in _PATH.findall(lab)}
+
+    def tail(path: str) -> str:
+        parts = path.split("/")
+        for k in range(1, len(parts)):
+            end = "/".join(parts[-k:])
+            if not any(f != path and (f == end or f.endswith("/" + end)) for f in files):
+                return end
+        return path
+
+    out = {}
+    for lab in labels:
+        text = _PATH.sub(lambda m: tail(m.group(0)), lab)
+        out[lab] = text if len(text) <= width else shorten(text, width)
+    return out
+
+
+def _y_limits(
+    low: np.ndarray, high: np.ndarray, *, floor: float | None, span: float, top: float | None
+) -> tuple[float | None, float | None]:
+    """Y limits for values (with their bars) from ``low`` to ``high``: from ``floor``
+    where given, and at least ``span`` tall (not past ``top``), so that a gap well
+    within the noise does not fill the plot."""
+    lo, hi = float(np.nanmin(low)), float(np.nanmax(high))
+    if floor is not None:
+        lo = floor
+    if hi - lo >= span:
+        return (floor, None)
+    mid = (lo + hi) / 2
+    lo, hi = (lo, lo + span) if floor is not None else (mid - span / 2, mid + span / 2)
+    if top is not None and hi > top:
+        lo, hi = lo - (hi - top), top
+    pad = 0.06 * span
+    return (lo if floor is not None else lo - pad, hi + pad)
+
+
+#: Least height of the accuracy axis per score kind (one tenth of the AUC or Spearman
+#: range, ten points of accuracy) and its highest value.
+_SCORE_SPAN = {"auc": (0.1, 1.0), "pct": (10.0, 100.0)}
 
 
 def speed_accuracy(df: pd.DataFrame, sid: str, kind: str = "") -> Figure | None:
-    """Accuracy (:func:`headline`) against median seconds per estimator; ``None`` with no
-    point to draw."""
+    """Accuracy (:func:`headline`) against median seconds per estimator, each point
+    named beside it, with its error bar; ``None`` with no point to draw."""
     et = metrics.error_table(df)
     seconds = et["median_seconds"].astype(float)
-    score, ylabel, higher, _ = headline(df, kind, et)
+    score, ylabel, higher, score_kind, bars = _headline(df, kind, et)
     score = score.reindex(et.index).astype(float)
     keep = np.isfinite(score) & (seconds > 0)
     if not keep.any():
         return None
+    shown = et.index[keep.to_numpy()]
+    below, above = (
+        (b.reindex(shown).astype(float).to_numpy() for b in bars)
+        if bars is not None
+        else (np.full(len(shown), np.nan),) * 2
+    )
     styles = series_styles(df)
+    texts = point_texts([str(lab) for lab in shown])
     series = [
-        Series(str(lab), [seconds[lab]], [score[lab]], **styles[str(lab)], style="points")
-        for lab in et.index[keep.to_numpy()]
-    ]
+        Series(str(lab), [seconds[lab]], [score[lab]],
+               None if np.isnan(lo) and np.isnan(hi) else [[lo], [hi]],
+               **styles[str(lab)], style="points", text=texts[str(lab)])
+        for lab, lo, hi in zip(shown, below, above, strict=True)
+    ]  # fmt: skip
+    y = score[shown].to_numpy()
+    low, high = y - np.nan_to_num(below), y + np.nan_to_num(above)
+    span, top = _SCORE_SPAN.get(score_kind, (0.1, 1.0))
+    ylim = (
+        _y_limits(low, high, floor=0.0, span=0.0, top=None)
+        if not higher
+        else _y_limits(low, high, floor=None, span=span, top=top)
+    )
     uri = plot(
-        [Panel("", series)],
+        [Panel("", series, ylim=None if ylim == (None, None) else ylim)],
         xlabel="median seconds per estimate (log)",
         ylabel=ylabel,
         logx=True,
-        height=3.2,
+        height=3.6,
     )
     what = "mean absolute error over ok cells" if not higher else ylabel
+    bar = {
+        "pct": "the 95 % Wilson interval of the accuracy",
+        "auc": "± one standard error (DeLong's, of the mean over cells)",
+        "nats": "± one standard error of the mean absolute error (the seeds of one "
+        "distribution counted as one draw)",
+    }
+    least = f"{span:g} points" if score_kind == "pct" else f"{span:g}"
+    why = ", from 0" if not higher else f"; the axis spans at least {least}"
     return Figure(
         slug(sid, "speed-accuracy"),
         "Accuracy vs speed",
         uri,
         f"One point per estimator: median seconds per estimate against {what}; "
-        f"{'upper' if higher else 'lower'} left is better.",
+        f"{'upper' if higher else 'lower'} left is better"
+        + (f". Bars: {bar[score_kind]}" if bars is not None else "")
+        + f"{why}, so that a gap within the noise does not fill the plot"
+        + (
+            ". Two estimators' gap is judged more sharply by their paired difference on "
+            "the same samples (above)."
+            if kind != "rescaled"
+            else "."
+        ),
     )

@@ -16,7 +16,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["INSIDE_MAX", "LINESTYLES", "MARKERS", "PALETTE", "Panel", "Series", "plot", "svg_uri"]
+__all__ = [
+    "INSIDE_MAX",
+    "LINESTYLES",
+    "MARKERS",
+    "PALETTE",
+    "Panel",
+    "Series",
+    "look",
+    "plot",
+    "shorten",
+    "svg_uri",
+]
 
 #: Okabe-Ito colours, safe for colour-blind readers, ordered so that the first ones
 #: are far apart in hue (blue, orange, bluish green, reddish purple); yellow, faint on
@@ -32,13 +43,19 @@ PALETTE = (
     "#F0E442",
 )
 
-#: Marker and line style of each series variant: the runs of one estimator
-#: (:func:`reports.series_styles.series_styles`).
-MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+#: Marker and line style of each series variant: the runs and settings of one
+#: estimator (:func:`reports.series_styles.series_styles`); colours past the palette's
+#: end take them further on as well (:func:`look`).
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "p", "h", "<", ">")
 LINESTYLES = ("-", "--", ":", "-.")
 
-#: Most legend entries an axes draws inside itself; a figure with more on any axes
-#: gets one legend below its panels instead, so the legend hides no data.
+#: How far each round of the palette moves a colour's markers along :data:`MARKERS`:
+#: the first four variants of colours ``i`` and ``i + len(PALETTE)`` share no marker.
+_ROUND_STEP = 4
+
+#: Most legend entries an axes draws inside itself; a figure with more on any axes, or
+#: with an axes where no place for its legend is free of data, gets one legend below
+#: its panels instead, so the legend hides no data.
 INSIDE_MAX = 6
 
 #: Most columns of a legend below a figure.
@@ -67,8 +84,9 @@ class Series:
 
     ``style``: ``"line"`` (markers joined), ``"points"`` (markers only),
     ``"published"`` (dashed, x markers) or ``"truth"`` (thin black line).
-    ``color`` indexes :data:`PALETTE`; ``variant`` picks the marker
-    (:data:`MARKERS`) and the line style (:data:`LINESTYLES`) of a line or points.
+    ``color`` and ``variant`` pick the colour, marker and line style (:func:`look`).
+    ``text``: written beside the first point (a scatter's points named where they
+    are), clear of the other points and texts.
     """
 
     label: str
@@ -78,14 +96,35 @@ class Series:
     color: int = 0
     style: str = "line"
     variant: int = 0
+    text: str = ""
 
 
 @dataclass
 class Panel:
-    """One axes: a title and its series."""
+    """One axes: a title, its series and optionally its y limits (``None`` for a bound
+    left to the data)."""
 
     title: str
     series: list[Series] = field(default_factory=list)
+    ylim: tuple[float | None, float | None] | None = None
+
+
+def look(color: int, variant: int) -> tuple[str, str, str, bool]:
+    """The colour, marker, line style and whether the marker is filled of a series of
+    colour index ``color`` and ``variant``.
+
+    Colour ``i`` is ``PALETTE[i % len(PALETTE)]``; each round of the palette moves the
+    marker :data:`_ROUND_STEP` places on and the line style one, so that colour 8 (blue
+    again) is told from colour 0 by its marker and line style. A variant above 0 has
+    a hollow marker, so that one drawn over another still shows.
+    """
+    turn = color // len(PALETTE)
+    return (
+        PALETTE[color % len(PALETTE)],
+        MARKERS[(variant + _ROUND_STEP * turn) % len(MARKERS)],
+        LINESTYLES[(variant + turn) % len(LINESTYLES)],
+        variant == 0,
+    )
 
 
 def svg_uri(fig) -> str:
@@ -98,13 +137,21 @@ def svg_uri(fig) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _short(text: str, width: int = 48) -> str:
+def shorten(text: str, width: int = 48) -> str:
     """``text`` cut in the middle to ``width`` characters, so a label's start and its
     suffix (`` · n=300``, ``[run]``, ``d=128``) both stay readable."""
     if len(text) <= width:
         return text
     tail = (width - 1) // 3
     return text[: width - 1 - tail] + "…" + text[-tail:]
+
+
+def _legend_label(s: Series) -> str:
+    """The label a series has in its legend."""
+    label = shorten(s.label, 64)
+    if label.startswith("_"):  # matplotlib leaves such labels out of legends
+        label = "\u2009" + label
+    return label
 
 
 def _draw(ax, s: Series) -> None:
@@ -120,21 +167,18 @@ def _draw(ax, s: Series) -> None:
     x, y = x[keep], y[keep]
     if not len(x):
         return
-    label = _short(s.label, 64)
-    if label.startswith("_"):  # matplotlib leaves such labels out of legends
-        label = "\u2009" + label
+    label = _legend_label(s)
     if s.style == "truth":
         ax.plot(x, y, color="#222222", lw=1.0, ls="-", label=label, zorder=1)
         return
-    color = PALETTE[s.color % len(PALETTE)]
+    color, marker, ls, filled = look(s.color, s.variant)
     if s.style == "published":
-        ax.plot(x, y, color=color, lw=1.0, ls="--", marker="x", ms=4, alpha=0.8, label=label)
+        mark = "x" if s.color < len(PALETTE) else "+"
+        ax.plot(x, y, color=color, lw=1.0, ls="--", marker=mark, ms=4, alpha=0.8, label=label)
         return
-    ls = LINESTYLES[s.variant % len(LINESTYLES)] if s.style == "line" else "none"
-    marker = MARKERS[s.variant % len(MARKERS)]
-    ms = (3.5 if s.style == "line" else 6.0) + (2.0 if s.variant else 0.0)
-    # later runs' markers hollow, so one drawn over another still shows
-    face = color if s.variant == 0 else "none"
+    ls = ls if s.style == "line" else "none"
+    ms = (3.5 if s.style == "line" else 6.0) + (0.0 if filled else 2.0)
+    face = color if filled else "none"
     if err is not None:
         ax.errorbar(
             x, y, yerr=err, color=color, lw=1.3, ls=ls, marker=marker, ms=ms, mfc=face,
@@ -147,6 +191,10 @@ def _draw(ax, s: Series) -> None:
         )  # fmt: skip
 
 
+#: The legend label of the line y = x.
+_DIAGONAL = "truth (y = x)"
+
+
 def plot(
     panels: Sequence[Panel],
     *,
@@ -155,8 +203,10 @@ def plot(
     logx: bool = False,
     logy: bool = False,
     diagonal: bool = False,
+    zero: bool = False,
     width: float = 6.4,
     height: float = 3.8,
+    panel_width: float = 4.2,
 ) -> str:
     """Draw one or more panels side by side and return the SVG data URI.
 
@@ -164,6 +214,10 @@ def plot(
     ----------
     diagonal : bool
         Draw the line y = x (the truth for estimate-vs-true plots).
+    zero : bool
+        Draw the line y = 0 (no error, for error-vs-truth plots).
+    width, panel_width, height : float
+        Inches: the width of a figure of one panel, else of each panel; each panel's height.
     """
     import matplotlib
     from matplotlib.figure import Figure
@@ -172,23 +226,29 @@ def plot(
     cols = min(n, 3)
     rows = math.ceil(n / cols)
     with matplotlib.rc_context(_RC):
-        fig = Figure(figsize=(width if cols == 1 else 4.2 * cols, height * rows))
+        fig = Figure(figsize=(width if cols == 1 else panel_width * cols, height * rows))
         axes = list(fig.subplots(rows, cols, squeeze=False).flat)
         for ax, panel in zip(axes, panels, strict=False):
             if diagonal:
                 lo, hi = _range(panel.series)
-                ax.plot([lo, hi], [lo, hi], color="#222222", lw=0.9, label="truth (y = x)")
+                ax.plot([lo, hi], [lo, hi], color="#222222", lw=0.9, label=_DIAGONAL)
+            if zero:
+                ax.axhline(0.0, color="#222222", lw=0.9, zorder=1)
             for s in panel.series:
                 _draw(ax, s)
             _decorate(ax, panel, xlabel=xlabel, ylabel=ylabel, logx=logx, logy=logy)
         for ax in axes[len(panels) :]:
             ax.set_visible(False)
-        _legends(fig, axes[: len(panels)])
+        fig.tight_layout()
+        for ax, panel in zip(axes, panels, strict=False):
+            _write_texts(ax, panel.series)
+        order = [_DIAGONAL, *(_legend_label(s) for p in panels for s in p.series)]
+        _legends(fig, axes[: len(panels)], order)
         return svg_uri(fig)
 
 
 def _decorate(ax, panel: Panel, *, xlabel: str, ylabel: str, logx: bool, logy: bool) -> None:
-    """Margins, scales, axis labels and title of a drawn panel."""
+    """Margins, scales, limits, axis labels and title of a drawn panel."""
     if any(s.style == "points" for s in panel.series):
         ax.margins(0.1)  # whole markers inside the frame, not cut by it
     if logx:
@@ -196,33 +256,164 @@ def _decorate(ax, panel: Panel, *, xlabel: str, ylabel: str, logx: bool, logy: b
         _log(ax.xaxis, ax.set_xscale, _grid_values(panel.series), _decades(xs))
     if logy:
         _log(ax.yaxis, ax.set_yscale, decades=_decades([v for ser in panel.series for v in ser.y]))
+    if panel.ylim is not None:
+        ax.set_ylim(*panel.ylim)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if panel.title:
-        ax.set_title(_short(panel.title, 60), fontsize=9)
+        ax.set_title(shorten(panel.title, 60), fontsize=9)
 
 
-def _legends(fig, axes: Sequence) -> None:
-    """Lay ``fig`` out with its legends: each axes' inside it, where it hides the least
-    data, while no axes has more than :data:`INSIDE_MAX` entries; else one below all."""
+#: Where a point's text may go, in points from the point: beside it, then above or
+#: below it, then further off (joined to it by a thin line).
+_TEXT_OFFSETS = (
+    (7, 0), (-7, 0), (5, 6), (5, -6), (-5, 6), (-5, -6), (0, 10), (0, -10),
+    *((dx, dy) for r in (16, 26, 36, 48) for dy in (r, -r) for dx in (8, -8)),
+)  # fmt: skip
+
+
+def _write_texts(ax, series: Sequence[Series]) -> None:
+    """Write each series' :attr:`Series.text` beside its first point: at the first of
+    :data:`_TEXT_OFFSETS` where it covers no marker, error bar or text already written
+    and stays inside the axes (else where it covers the fewest)."""
+    points = [
+        (float(s.x[0]), float(s.y[0]), s.text)
+        for s in series
+        if s.text and len(s.x) and np.isfinite(float(s.x[0])) and np.isfinite(float(s.y[0]))
+    ]
+    if not points:
+        return
+    frame = ax.get_window_extent()
+    taken = _marks(ax)
+    for x, y, text in sorted(points, key=lambda p: (p[0], p[1])):
+        best = None
+        for dx, dy in _TEXT_OFFSETS:
+            note = _note(ax, text, (x, y), (dx, dy))
+            box = note.get_window_extent().padded(1.0)
+            note.remove()
+            outside = not (frame.contains(box.x0, box.y0) and frame.contains(box.x1, box.y1))
+            covered = sum(box.overlaps(t) for t in taken) + 2 * outside
+            if best is None or covered < best[0]:
+                best = (covered, (dx, dy), box)
+            if covered == 0:
+                break
+        _note(ax, text, (x, y), best[1], leader=abs(best[1][1]) > 10)
+        taken.append(best[2])
+
+
+def _note(
+    ax, text: str, xy: tuple[float, float], offset: tuple[float, float], leader: bool = False
+):
+    """``text`` written ``offset`` points from data point ``xy``, on the side the offset
+    points to; with a thin ``leader`` line back to the point."""
+    dx, dy = offset
+    return ax.annotate(
+        text, xy, xytext=offset, textcoords="offset points", fontsize=7, color="#333333",
+        ha="left" if dx > 0 else "right" if dx < 0 else "center",
+        va="bottom" if dy > 0 else "top" if dy < 0 else "center", zorder=4,
+        arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.6, "shrinkA": 0,
+                    "shrinkB": 3} if leader else None,
+    )  # fmt: skip
+
+
+def _marks(ax, pad: float = 1.5) -> list:
+    """Display boxes of what a text must not cover on ``ax``: each marker (``pad``
+    pixels around its point) and each error bar."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.lines import Line2D
+    from matplotlib.transforms import Bbox
+
+    boxes = []
+    for artist in ax.get_children():
+        if isinstance(artist, Line2D) and artist.get_marker() not in (None, "None", "", " "):
+            xy = artist.get_transform().transform(artist.get_xydata())
+            half = pad + artist.get_markersize() / 2 * ax.figure.dpi / 72
+            boxes.extend(Bbox([[px - half, py - half], [px + half, py + half]]) for px, py in xy)
+        elif isinstance(artist, LineCollection):
+            for path in artist.get_paths():
+                ext = artist.get_transform().transform_path(path).get_extents()
+                boxes.append(ext.padded(1.0))
+    return [b for b in boxes if np.isfinite(b.get_points()).all()]
+
+
+def _covers_data(ax, box) -> bool:
+    """Whether display box ``box`` covers any line, marker, error bar or text of ``ax``."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.lines import Line2D
+    from matplotlib.text import Text
+
+    if any(box.overlaps(b) for b in _marks(ax, pad=2.0)):
+        return True
+    for artist in ax.get_children():
+        if isinstance(artist, Line2D) and artist.get_linestyle() not in ("None", "none", ""):
+            path = artist.get_transform().transform_path(artist.get_path())
+            if path.intersects_bbox(box, filled=False):
+                return True
+        elif isinstance(artist, LineCollection):
+            for path in artist.get_paths():
+                if artist.get_transform().transform_path(path).intersects_bbox(box, filled=False):
+                    return True
+        elif isinstance(artist, Text) and artist.get_visible() and artist.get_text():
+            if artist is not ax.title and box.overlaps(artist.get_window_extent()):
+                return True
+    return False
+
+
+#: Legend locations tried inside an axes, in this order (the first that covers no data).
+_INSIDE_LOCATIONS = (
+    "upper left", "upper right", "lower right", "lower left", "upper center",
+    "lower center", "center left", "center right", "center",
+)  # fmt: skip
+
+
+def _entries(ax, order: Sequence[str]) -> tuple[list, list[str]]:
+    """The legend handles and labels of ``ax`` in the ``order`` of their labels (as the
+    series were given; matplotlib lists plain lines before error-bar lines)."""
+    pairs = list(zip(*ax.get_legend_handles_labels(), strict=True))
+    rank = {label: i for i, label in reversed(list(enumerate(order)))}
+    pairs.sort(key=lambda p: rank.get(p[1], len(rank)))
+    return [h for h, _ in pairs], [label for _, label in pairs]
+
+
+def _legends(fig, axes: Sequence, order: Sequence[str] = ()) -> None:
+    """Each axes' legend inside it where it has at most :data:`INSIDE_MAX` entries and
+    some place there covers no data (line, marker, error bar or text); else one legend
+    for all, below them; entries in the ``order`` of their labels. Call after the
+    layout, which leaves a figure's own legends out."""
     most = max((len(ax.get_legend_handles_labels()[1]) for ax in axes), default=0)
+    if most == 0:
+        return
+    placed = []
     inside = most <= INSIDE_MAX
-    if inside:
-        for ax in axes:
-            if ax.get_legend_handles_labels()[0]:
-                ax.legend(loc="best")
-    fig.tight_layout()
-    if not inside:  # after the layout, which leaves a figure's own legends out
-        _legend_below(fig, axes)
+    for ax in axes if inside else ():
+        handles, labels = _entries(ax, order)
+        if not handles:
+            continue
+        legend = ax.legend(handles, labels, loc="upper left")
+        placed.append(legend)
+        for loc in _INSIDE_LOCATIONS:
+            legend.set_loc(loc)
+            if not _covers_data(ax, legend.get_window_extent().padded(2.0)):
+                break
+        else:
+            inside = False
+            break
+    if not inside:
+        for legend in placed:
+            legend.remove()
+        _legend_below(fig, axes, order)
 
 
-def _legend_below(fig, axes: Sequence) -> None:
-    """One legend for all ``axes`` (each label once), hanging below the figure in as many
-    columns as its width holds; the saved figure (``bbox_inches="tight"``) grows to fit."""
+def _legend_below(fig, axes: Sequence, order: Sequence[str] = ()) -> None:
+    """One legend for all ``axes`` (each label once, in the ``order`` of the labels),
+    hanging below the figure in as many columns as its width holds; the saved figure
+    (``bbox_inches="tight"``) grows to fit."""
     entries: dict[str, object] = {}
     for ax in axes:
-        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+        for handle, label in zip(*_entries(ax, order), strict=True):
             entries.setdefault(label, handle)
+    rank = {label: i for i, label in reversed(list(enumerate(order)))}
+    entries = dict(sorted(entries.items(), key=lambda e: rank.get(e[0], len(rank))))
     width = fig.get_window_extent().width
     ncols = min(len(entries), _LEGEND_COLUMNS)
     while True:

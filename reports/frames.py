@@ -10,8 +10,10 @@
    for the path parameter that named it (``checkpoint`` for
    ``checkpoint_sha256``), so the shipped InfoNet checkpoint is one estimator
    whether a run named its path or not (:func:`~reports.row_keys.estimator_keys`);
-2. a cell that an earlier run holds with the same result (status and estimate)
-   is dropped, so a cell repeated by several files is counted once
+   ``device`` is left out where the cells ran on one device (it says where an
+   estimate ran, not what was estimated);
+2. a cell that an earlier run holds with the same result (status, estimate,
+   seconds, host and device) is dropped, so a cell repeated by several files is counted once
    (:func:`~reports.copies.without_copies`);
 3. where the task's rows span several settings
    (:func:`~reports.settings.setting_columns`: the task's facets, sample size and

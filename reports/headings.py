@@ -13,7 +13,7 @@ from harness.matching import canonical_numbers, match_params
 from harness.params import stored_params, value_text
 from results.schema import dumps
 
-__all__ = ["task_params_text"]
+__all__ = ["params_words", "task_params_text"]
 
 
 def _task_default(task: str, key: str) -> Any:
@@ -61,6 +61,14 @@ def _summed_up(task: str, key: str, values: Sequence[Any]) -> str:
         distinct.sort()
     words = [_value_words(task, key, v) for v in distinct]
     return f"{key} = {('; ' if any(',' in w for w in words) else ', ').join(words)}"
+
+
+def params_words(task: str, params: dict[str, Any] | None) -> str:
+    """Every parameter of one set in words, ``n`` first, then by name: ``n = 2000 ·
+    levels: task default (0, 0.1, …, 0.9: 10 values) · per_level = 20``; ``""`` for
+    none."""
+    keys = sorted(params or {}, key=lambda k: (k != "n", k))
+    return " · ".join(_param_text(task, k, (params or {})[k]) for k in keys)
 
 
 #: Parameter sets a heading lists one by one; more are summed up per parameter.

@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
+from reports.row_keys import parameter_keys, placements
 from results.export import artifact_tag
 
 __all__ = ["ShownLabel", "one_label_per_estimator", "run_labels"]
@@ -20,7 +21,8 @@ def one_label_per_estimator(
     :func:`~reports.row_keys.estimator_keys`) made the shortest of them (the first of
     equal length) that no other configuration uses (``ksg`` stored when k=3 was the
     default stays apart from today's ``ksg``); where each is used elsewhere, they stay
-    as they are."""
+    as they are. Then the ``device`` parameter is spelled only where it tells runs
+    apart (:func:`_placed`)."""
     spellings: dict[str, list[str]] = {}
     for (_, p), k in zip(parts, keys, strict=True):
         pairs = pd.DataFrame({"key": k, "label": p["label"].astype(str)}).drop_duplicates()
@@ -37,15 +39,91 @@ def one_label_per_estimator(
         own = [lab for lab in labs if owners[lab] == {key}]
         if len(labs) > 1 and own:
             chosen[key] = min(own, key=len)
-    if not chosen:
+    if chosen:
+        parts = [
+            (
+                rid,
+                p.assign(
+                    label=[chosen.get(key, lab) for key, lab in zip(k, p["label"], strict=True)]
+                ),
+            )
+            for (rid, p), k in zip(parts, keys, strict=True)
+        ]
+    return _placed(parts)
+
+
+def _placed(parts: Sequence[tuple[str, pd.DataFrame]]) -> list[tuple[str, pd.DataFrame]]:
+    """``parts`` with the ``device`` parameter of estimators that take one spelled only
+    where it tells runs apart: where it ran (:func:`~reports.row_keys.placements`),
+    not what it computes.
+
+    The labels that read alike without their ``device`` (``infonet:batch_size=1`` for
+    ``infonet:batch_size=1,device=cpu`` and ``infonet:batch_size=1``) and whose rows
+    hold one configuration (:func:`~reports.row_keys.parameter_keys`) become that
+    spelling where their cells ran on one device, and spell the device each ran on
+    where they ran on several (``infonet:device=cpu``, ``infonet:device=cuda``).
+    Labels read alike by other configurations stay as they are, as do rows whose
+    device is not known (cells that all failed with ``device=auto``).
+    """
+    rows = []
+    for _, p in parts:
+        label = p["label"].astype(str)
+        device = placements(p)
+        plain = [_without_device(lab) if d else lab for lab, d in zip(label, device, strict=True)]
+        rows.append(pd.DataFrame({"plain": plain, "config": parameter_keys(p), "device": device}))
+    if not rows:
         return list(parts)
-    return [
-        (
-            rid,
-            p.assign(label=[chosen.get(key, lab) for key, lab in zip(k, p["label"], strict=True)]),
-        )
-        for (rid, p), k in zip(parts, keys, strict=True)
-    ]
+    every = pd.concat(rows, ignore_index=True)
+    if not (every["device"] != "").any():
+        return list(parts)
+    spell = {}
+    for plain, group in every.groupby("plain", sort=False):
+        if group["config"].nunique() > 1:
+            continue  # another configuration reads alike
+        ran = set(group["device"]) - {"", "auto"}
+        spell[plain] = len(ran) > 1
+    out = []
+    for (rid, p), r in zip(parts, rows, strict=True):
+        labels = []
+        for lab, plain, device in zip(p["label"].astype(str), r["plain"], r["device"], strict=True):
+            if not device or plain not in spell or (spell[plain] and device == "auto"):
+                labels.append(lab)
+            else:
+                labels.append(_with_device(plain, device) if spell[plain] else plain)
+        out.append((rid, p.assign(label=labels)))
+    return out
+
+
+def _items(label: str) -> tuple[str, list[str]] | None:
+    """A spec label's name and ``key=value`` items; None for a label that is not one."""
+    name, _, rest = label.partition(":")
+    items = [item for item in rest.split(",") if item] if rest else []
+    if not name or any("=" not in item for item in items):
+        return None
+    return name, items
+
+
+def _without_device(label: str) -> str:
+    """``label`` without its ``device=…`` item (``infonet:batch_size=1``)."""
+    parsed = _items(label)
+    if parsed is None:
+        return label
+    name, items = parsed
+    kept = [item for item in items if item.partition("=")[0].strip() != "device"]
+    return f"{name}:{','.join(kept)}" if kept else name
+
+
+def _with_device(label: str, device: str) -> str:
+    """``label`` (without a device) with ``device=…`` among its items, in order of
+    their names as the runner spells them where they are in that order."""
+    parsed = _items(label)
+    if parsed is None:
+        return label
+    name, items = parsed
+    placed = [*items, f"device={device}"]
+    if items == sorted(items):
+        placed.sort()
+    return f"{name}:{','.join(placed)}"
 
 
 class ShownLabel(NamedTuple):

@@ -29,6 +29,7 @@ def add_published(
     ptab = pub.table(key)
     out_rows: list[Row] = []
     matched: list[tuple[str, pub.PublishedRow]] = []
+    notes: list[str] = []
     for row in table.rows:
         out_rows.append(row)
         est = info.get(row.head)
@@ -36,19 +37,49 @@ def add_published(
         if prow is None or any(p is prow for _, p in matched):
             continue
         cells = []
+        row_notes = []
         for col in table.columns:
             try:
-                v = prow.values.get(colkey(col))
+                ckey = colkey(col)
+                v = prow.values.get(ckey)
             except (TypeError, ValueError):
-                v = None
-            cells.append(num_cell(v, kind, "published") if v is not None else Cell("", cls="num"))
+                ckey, v = None, None
+            if v is None:
+                cells.append(Cell("", cls="num"))
+                continue
+            cells.append(_published_cell(prow, ckey, v, kind))
+            if prow.notes.get(ckey):
+                row_notes.append(_footnote(prow, col, prow.notes[ckey]))
         if any(c.value is not None for c in cells):
             out_rows.append(
                 Row(f"published: {prow.name}", cells, "published", head_title=ptab.caption)
             )
             matched.append((row.head, prow))
+            notes += row_notes
     table.rows = out_rows
+    if notes:
+        table.note = " ".join([table.note, *notes]).strip()
     return matched
+
+
+#: The sign beside a published value that carries a note.
+MARK = "†"
+
+
+def _published_cell(prow: pub.PublishedRow, ckey: Any, v: float | None, kind: str) -> Cell:
+    """A published number; one with a note gets :data:`MARK` and the note as its tooltip."""
+    cell = num_cell(v, kind, "published")
+    note = prow.notes.get(ckey)
+    if note:
+        cell.mark = f" {MARK}"
+        cell.text += cell.mark
+        cell.title = note
+    return cell
+
+
+def _footnote(prow: pub.PublishedRow, col: str, note: str) -> str:
+    """The footnote under a table for a marked value: ``† KDE at 0.3: as printed …``."""
+    return f"{MARK} {prow.name} at {col}: {note}."
 
 
 def published_table(key: str, section_id: str, kind: str) -> Table:
@@ -56,12 +87,13 @@ def published_table(key: str, section_id: str, kind: str) -> Table:
     ptab = pub.table(key)
     cols = sorted({c for r in ptab.rows for c in r.values})
     rows = [
-        Row(r.name, [num_cell(r.values.get(c), kind, "published") for c in cols], "published")
+        Row(r.name, [_published_cell(r, c, r.values.get(c), kind) for c in cols], "published")
         for r in ptab.rows
     ]
     names = [_col(c) for c in cols]
     t = Table(slug(section_id, "published", key), ptab.caption, names, rows, head_label="row",
               format_groups=[tuple(names)])  # fmt: skip
+    t.note = " ".join(_footnote(r, _col(c), note) for r in ptab.rows for c, note in r.notes.items())
     t.classes.append("collapsed")
     return t
 

@@ -12,7 +12,14 @@ from harness.params import stored_params
 from results.export import artifact_tag
 from results.schema import dumps
 
-__all__ = ["cell_keys", "estimator_keys", "joined", "result_keys"]
+__all__ = [
+    "cell_keys",
+    "estimator_keys",
+    "joined",
+    "parameter_keys",
+    "placements",
+    "result_keys",
+]
 
 #: Columns that identify a cell of a task across runs (a sample of one instance).
 _CELL_COLUMNS = ("task_params", "n_samples", "seed", "instance_index")
@@ -50,10 +57,33 @@ def _without_file_params(params: str, files: str) -> str:
     )
 
 
-def estimator_keys(rows: pd.DataFrame) -> pd.Series:
-    """Each row's estimator configuration as text: the label's estimator name, the
-    parameters off their current default, and the recorded files by digest (which
-    stand for the path parameters that named them)."""
+def _without_device(params: str) -> str:
+    """Parameter JSON ``params`` without its ``device``: where an estimate runs is not
+    part of its configuration (:func:`placements`)."""
+    values = stored_params(params)
+    if "device" not in values:
+        return params
+    return dumps({k: v for k, v in values.items() if k != "device"})
+
+
+def placements(rows: pd.DataFrame) -> pd.Series:
+    """Each row's device, for estimators with a ``device`` parameter (``""`` for the
+    others): the one its cell ran on (the ``device`` column), for a row without one
+    (a failed cell) that of the other rows of its label and parameters, else its
+    ``device`` parameter (``auto``: not known)."""
+    index = rows.index
+    params = rows["estimator_params"] if "estimator_params" in rows else pd.Series("{}", index)
+    params = params.map(lambda v: v if isinstance(v, str) else "{}")
+    asked = params.map(lambda p: str(stored_params(p).get("device") or "")).astype(object)
+    if "device" not in rows:
+        return asked
+    ran = rows["device"].astype(object).where(rows["device"].notna())
+    ran = ran.fillna(ran.groupby([rows["label"].astype(str), params]).transform("first"))
+    return ran.where(asked != "", "").fillna(asked).astype(str)
+
+
+def _parts(rows: pd.DataFrame) -> tuple[list[pd.Series], pd.Series]:
+    """The parts of :func:`estimator_keys` but the files, and the files' tags."""
     index = rows.index
     label = rows["label"].astype(str)
     names = rows["estimator"].astype(str) if "estimator" in rows else label.str.split(":").str[0]
@@ -63,10 +93,27 @@ def estimator_keys(rows: pd.DataFrame) -> pd.Series:
     files = files.map(lambda v: v if isinstance(v, str) else "")
     pairs = dict.fromkeys(zip(params, files, strict=True))
     for p, f in pairs:
-        pairs[p, f] = _without_file_params(p, f)
+        pairs[p, f] = _without_device(_without_file_params(p, f))
     stripped = pd.Series([pairs[p, f] for p, f in zip(params, files, strict=True)], index=index)
     kept = match_params(names, stripped, "estimator")
-    return joined([label.str.split(":").str[0], names, kept, files.map(artifact_tag)])
+    return [label.str.split(":").str[0], names, kept], files.map(artifact_tag)
+
+
+def parameter_keys(rows: pd.DataFrame) -> pd.Series:
+    """:func:`estimator_keys` without the recorded files: rows of one estimator and
+    parameters whose checkpoints may differ."""
+    return joined(_parts(rows)[0])
+
+
+def estimator_keys(rows: pd.DataFrame) -> pd.Series:
+    """Each row's estimator configuration as text: the label's estimator name, the
+    parameters off their current default, and the recorded files by digest (which
+    stand for the path parameters that named them). The ``device`` parameter is left
+    out: it says where an estimate runs, not what it computes
+    (:func:`~reports.labels.one_label_per_estimator` keeps runs on different devices
+    apart)."""
+    texts, files = _parts(rows)
+    return joined([*texts, files])
 
 
 def cell_keys(rows: pd.DataFrame, task: str) -> pd.Series:

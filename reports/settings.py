@@ -1,10 +1,11 @@
 """The settings a task's rows span (``n=2000``, ``d=4, transform=cubic``): the columns
 that set them apart, each row's and each label's setting, and each label paired with
-the first label of its setting."""
+its setting's reference (its KSG label, else its first)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -12,7 +13,14 @@ from harness.params import value_text
 from reports.rows import ok_rows
 from reports.view_kinds import task_facets, view_kind
 
-__all__ = ["label_settings", "row_settings", "setting_columns", "setting_texts", "versus_first"]
+__all__ = [
+    "Paired",
+    "label_settings",
+    "row_settings",
+    "setting_columns",
+    "setting_texts",
+    "versus_first",
+]
 
 #: Columns of a row that change the estimation problem besides the task's facets.
 _PROBLEM_COLUMNS = ("n_samples", "dim_x", "dim_y")
@@ -96,33 +104,79 @@ def row_settings(df: pd.DataFrame) -> pd.Series:
     return setting_texts(df, setting_columns(task, view_kind(task, df), df))
 
 
+class Paired(NamedTuple):
+    """What :func:`versus_first` returns: the reference's name (``ksg``; several
+    joined by ``/``) and the other labels' differences from it stacked, the label
+    heading the index. ``frame.attrs["unpaired"]`` names the labels that could not be
+    paired with their reference (:attr:`unpaired`)."""
+
+    first: str
+    frame: pd.DataFrame
+
+    @property
+    def unpaired(self) -> list[str]:
+        """The labels left out: they share no cell with their setting's reference."""
+        return list(self.frame.attrs.get("unpaired", []))
+
+    def note(self, what: str = "samples") -> str:
+        """A sentence for the table's note naming :attr:`unpaired` (``""`` when none):
+        ``" Not paired with ksg, as they share no samples with it: kde."``."""
+        if not self.unpaired:
+            return ""
+        return (
+            f" Not paired with {self.first}, as they share no {what} with it: "
+            f"{', '.join(self.unpaired)}."
+        )
+
+
+def _reference(labels: Sequence[str], estimators: dict[str, str]) -> str:
+    """The label ``labels`` are paired with: the first of the speed-ratio reference
+    estimator (:attr:`harness.compare.Tolerances.reference`, KSG), else the first."""
+    from harness.compare import Tolerances
+
+    return next((lab for lab in labels if estimators.get(lab) == Tolerances.reference), labels[0])
+
+
 def versus_first(
     df: pd.DataFrame,
     difference: Callable[[str, str], pd.DataFrame],
     skip: tuple[type[Exception], ...],
-) -> tuple[str, pd.DataFrame] | None:
-    """The first label of ``df`` and every other label's ``difference(other, first)``
-    stacked, the label heading the index (labels in the run's order); None when none
-    could be paired (``difference`` raised one of ``skip`` for each).
+) -> Paired | None:
+    """Every label of ``df`` but its setting's reference, ``difference(other,
+    reference)`` stacked (labels in the run's order); None when none could be paired
+    (``difference`` raised one of ``skip`` for each).
 
-    Each label is paired with the first label of its own setting
-    (:func:`label_settings`), and the first is then named without its setting
-    (``ksg`` for ``ksg · n=50`` and ``ksg · n=2000``; their names joined by ``/``
-    where they differ).
+    Each label is paired with the reference of its own setting
+    (:func:`label_settings`): its KSG label, as ``harness compare`` takes KSG for
+    its speed ratios, or where it has none its first label. The reference is then
+    named without its setting (``ksg`` for ``ksg · n=50`` and ``ksg · n=2000``; their
+    names joined by ``/`` where they differ). Labels for which ``difference``
+    raised are named in ``attrs["unpaired"]`` (:attr:`Paired.unpaired`).
     """
     named = label_settings(df)
-    firsts: dict[str, str] = {}
+    ok = ok_rows(df)
+    estimators = (
+        dict(zip(ok["label"].astype(str), ok["estimator"].astype(str), strict=True))
+        if "estimator" in ok
+        else {}
+    )
+    by_setting: dict[str, list[str]] = {}
+    for label in map(str, pd.unique(ok["label"])):
+        by_setting.setdefault(named.get(label, (label, ""))[1], []).append(label)
+    firsts = {s: _reference(labels, estimators) for s, labels in by_setting.items()}
     parts = {}
-    for label in map(str, pd.unique(ok_rows(df)["label"])):
-        setting = named.get(label, (label, ""))[1]
-        if setting not in firsts:
-            firsts[setting] = label
+    unpaired = []
+    for label in map(str, pd.unique(ok["label"])):
+        reference = firsts[named.get(label, (label, ""))[1]]
+        if label == reference:
             continue
         try:
-            parts[label] = difference(label, firsts[setting])
+            parts[label] = difference(label, reference)
         except skip:
-            continue
+            unpaired.append(label)
     if not parts:
         return None
     first = dict.fromkeys(named.get(lab, (lab, ""))[0] for lab in firsts.values())
-    return " / ".join(first), pd.concat(parts, names=["label"])
+    frame = pd.concat(parts, names=["label"])
+    frame.attrs["unpaired"] = unpaired
+    return Paired(" / ".join(first), frame)

@@ -18,7 +18,17 @@ import pandas as pd
 
 from harness.metrics import column_format
 
-__all__ = ["Cell", "Row", "Table", "column_spec", "fmt", "frame_table", "slug", "with_errors"]
+__all__ = [
+    "Cell",
+    "Row",
+    "Table",
+    "column_spec",
+    "fmt",
+    "frame_table",
+    "si_seconds",
+    "slug",
+    "with_errors",
+]
 
 
 @dataclass
@@ -27,7 +37,7 @@ class Cell:
 
     A numeric cell also has its format ``kind`` (:func:`fmt`) and, where it shows
     "value ± error", the ``error``: :meth:`Table.harmonize` rewrites its text in
-    its column's format.
+    its column's format, then appends ``mark`` (a footnote sign such as ``" †"``).
     """
 
     text: str
@@ -36,6 +46,7 @@ class Cell:
     title: str = ""
     kind: str = ""
     error: float | None = None
+    mark: str = ""
 
     @property
     def data_value(self) -> str | None:
@@ -94,6 +105,7 @@ class Table:
                 c.text = fmt(c.value, c.kind, spec)
                 if c.error is not None:
                     c.text += f" ± {fmt(c.error, kind, spec)}"
+                c.text += c.mark
 
 
 def slug(*parts: Any) -> str:
@@ -113,27 +125,57 @@ def _finite(v: Any) -> bool:
 _FIXED = {"int": ",.0f", "nats": ".4f", "pct": ".1f", "auc": ".3f", "ratio": ".2f"}
 
 #: Significant digits of the kinds whose decimals depend on the column, and whether
-#: they keep them for the smallest magnitude (variances, seconds: ``True``) or for
-#: the largest (general numbers).
-_SIGNIFICANT = {"var": (3, True), "s": (3, True), "num": (4, False)}
+#: they keep them for the smallest magnitude (variances: ``True``) or for the largest
+#: (general numbers).
+_SIGNIFICANT = {"var": (3, True), "num": (4, False)}
+
+#: The spec :func:`column_spec` gives seconds: each cell in its own SI unit
+#: (:func:`si_seconds`), as a column of seconds spans orders of magnitude.
+SI = "si"
+
+#: SI units of seconds, largest first.
+_SECOND_UNITS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
+
+
+def si_seconds(v: float) -> str:
+    """Seconds in the unit that leaves 1 to 999 of it, three significant digits:
+    ``"845 µs"``, ``"21.7 ms"``, ``"3.70 s"``, ``"237 s"``; from 1000 s on whole
+    seconds (``"1,234 s"``); zero is ``"0 s"``."""
+    a = abs(float(v))
+    sign = "-" if v < 0 else ""
+    if a == 0:
+        return "0 s"
+    if a >= 999.5:
+        return f"{sign}{a:,.0f} s"
+    rounded = float(f"{a:.3g}")  # 999.7 µs is 1.00 ms
+    scale, unit = next(((f, u) for f, u in _SECOND_UNITS if rounded >= f), _SECOND_UNITS[-1])
+    x = rounded / scale
+    decimals = 0 if x >= 100 else 1 if x >= 10 else 2
+    text = f"{x:.{decimals}f}" if x >= 1 else f"{a / scale:.3g}"  # below 1 ns
+    return f"{sign}{text} {unit}"
 
 
 def column_spec(values: Iterable[Any], kind: str = "num") -> str:
     """The one format spec (``".4f"``, ``".2e"``...) for a column of ``values`` of ``kind``.
 
     ``"int"``, ``"nats"``, ``"pct"``, ``"auc"`` and ``"ratio"`` have fixed decimals
-    (:func:`fmt`). The others are chosen from the column: whole numbers show no
-    decimals; ``"var"`` and ``"s"`` (which span orders of magnitude) get decimals for
-    three significant digits of the smallest non-zero magnitude, at most five and at
-    most five significant digits of the largest, and turn scientific when that
-    leaves the smallest fewer than two; ``"num"`` gets four significant digits of the
-    largest magnitude, at most four decimals, and is scientific when the largest is
-    below 1e-3. A column that is not all whole numbers is scientific from
-    magnitudes of a million up.
+    (:func:`fmt`). Seconds (``"s"``) get :data:`SI`: each cell in its own SI unit
+    with three significant digits (:func:`si_seconds`: ``845 µs``, ``21.7 ms``,
+    ``3.70 s``), since a column of seconds often spans several orders of magnitude.
+    The others are chosen from the column: whole numbers show no decimals; ``"var"``
+    (which spans orders of magnitude) gets decimals for three significant digits of
+    the smallest non-zero magnitude, at most five and at most five significant
+    digits of the largest, and turns scientific when that leaves the smallest
+    fewer than two; ``"num"`` gets four significant digits of the largest
+    magnitude, at most four decimals, and is scientific when the largest is below
+    1e-3. A column that is not all whole numbers is scientific from magnitudes of a
+    million up.
     """
     kind = kind.lstrip("+")
     if kind in _FIXED:
         return _FIXED[kind]
+    if kind == "s":
+        return SI
     significant, relative = _SIGNIFICANT.get(kind, _SIGNIFICANT["num"])
     return column_format([float(v) for v in values if _finite(v)], significant, relative)
 
@@ -142,8 +184,9 @@ def fmt(v: Any, kind: str = "num", spec: str | None = None) -> str:
     """Format a number for display.
 
     ``kind``: ``"int"``, ``"nats"`` (4 decimals), ``"pct"`` (1 decimal), ``"auc"``
-    (3 decimals), ``"ratio"`` (2 decimals and a ×), ``"var"``, ``"s"`` (seconds) or
-    ``"num"`` (general), whose decimals :func:`column_spec` chooses; a leading
+    (3 decimals), ``"ratio"`` (2 decimals and a ×), ``"s"`` (seconds, with their SI
+    unit: ``"21.7 ms"``), ``"var"`` or ``"num"`` (general), whose decimals
+    :func:`column_spec` chooses; a leading
     ``"+"`` (``"+pct"``) also signs positive values, for differences. ``spec``: the
     format of the value's column (:func:`column_spec`); default the value's own.
     """
@@ -157,16 +200,19 @@ def fmt(v: Any, kind: str = "num", spec: str | None = None) -> str:
     if kind.startswith("+"):
         text = fmt(v, kind[1:], spec)
         return "+" + text if v > 0 and text.strip("0.") else text
-    text = format(v, spec or column_spec([v], kind))
+    spec = spec or column_spec([v], kind)
+    text = si_seconds(v) if spec == SI else format(v, spec)
     if text.startswith("-") and not text.strip("-0.,"):
         text = text[1:]  # rounds to zero: "0.0000", not "-0.0000"
     return text + "×" if kind == "ratio" else text
 
 
 def num_cell(v: Any, kind: str = "num", cls: str = "") -> Cell:
-    """A right-aligned numeric cell keeping the exact value."""
+    """A right-aligned numeric cell keeping the exact value (seconds also say it in
+    their tooltip, as their text is rounded to three digits in a unit)."""
     value = float(v) if _finite(v) else None
-    return Cell(fmt(v, kind), value, ("num " + cls).strip(), kind=kind)
+    title = f"{value:.6g} s" if value is not None and kind.lstrip("+") == "s" else ""
+    return Cell(fmt(v, kind), value, ("num " + cls).strip(), title=title, kind=kind)
 
 
 def frame_table(

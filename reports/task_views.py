@@ -9,6 +9,7 @@ returns the section's blocks.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,7 @@ import pandas as pd
 from harness import metrics
 from reports import published as pub
 from reports.blocks import Figure, Note
+from reports.estimator_views import mean_se
 from reports.figures import Panel, Series, plot
 from reports.published_rows import add_published, published_table
 from reports.rows import auc_groups, ok_rows
@@ -40,6 +42,7 @@ def _levels(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
         return [Note("no ok cells with an MI level", "warn")]
     tables = metrics.paper_tables(views)
     blocks: list[Any] = []
+    matched: dict[str, list[tuple[str, pub.PublishedRow]]] = {}
     for key, (title, kind, pkey) in {
         "mean error per MI level (nats)": ("Mean error per MI level (nats)", "nats", "level_mean"),
         "error variance per MI level": ("Error variance per MI level (nats²)", "var", "level_var"),
@@ -50,7 +53,7 @@ def _levels(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
             tables[key], slug(sid, pkey), f"{title} — InfoNet Table 2 layout", kind,
             head_label="estimator \\ MI level",
         )  # fmt: skip
-        add_published(t, pkey, info, lambda c: round(float(c), 1), kind)
+        matched[pkey] = add_published(t, pkey, info, lambda c: round(float(c), 1), kind)
         blocks.append(t)
     counts = views["levels"]["count"]
     blocks.append(
@@ -59,39 +62,107 @@ def _levels(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
             "(the paper uses 1000 per level at n = 2000)."
         )
     )
-    ok = ok_rows(df)
-    g = ok.groupby(["label", "level"], sort=False)
-    agg = pd.DataFrame(
-        {"true": g["true_mi"].mean(), "est": g["estimate"].mean(), "sd": g["estimate"].std()}
-    ).reset_index()
-    labels = list(pd.unique(df["label"]))
-    styles = series_styles(df)
-    step = 0.008
-    series = []
-    for i, lab in enumerate(labels):
-        part = agg[agg["label"] == lab]
-        off = (i - (len(labels) - 1) / 2) * step
-        series.append(
-            Series(str(lab), part["true"] + off, part["est"], part["sd"], **styles[str(lab)])
-        )
-    blocks.append(
-        Figure(
-            slug(sid, "estimate-vs-true"),
-            "Estimate vs true MI per level",
-            plot(
-                [Panel("", series)],
-                xlabel="true MI (nats)",
-                ylabel="estimate (nats)",
-                diagonal=True,
-            ),
-            "Mean estimate per MI level with ±1 standard deviation over the level's "
-            "instances, against the level's mean true MI (series shifted slightly "
-            "sideways to stay apart); the line is the truth.",
-        )  # fmt: skip
-    )
+    blocks.append(_level_errors(df, views["levels"], matched.get("level_mean", []), sid))
     blocks.append(published_table("level_mean", sid, "nats"))
     blocks.append(published_table("level_var", sid, "var"))
     return blocks
+
+
+#: Sideways shift between the series of a per-level figure (MI levels are 0.1 apart).
+_LEVEL_STEP = 0.008
+
+
+def _level_errors(
+    df: pd.DataFrame,
+    levels: pd.DataFrame,
+    published: list[tuple[str, pub.PublishedRow]],
+    sid: str,
+) -> Figure:
+    """Mean error against MI level (the Table 2 means as a figure): ours ± one standard
+    error, the paper's rows ``published`` dashed in the colour of the row they went
+    under; with a close-up around zero beside it where the least biased estimators would
+    otherwise sit in a band too thin to tell them apart."""
+    ok = ok_rows(df)
+    ok = ok[np.isfinite(ok["error"].astype(float))]
+    se = mean_se(ok, "error", ["label", "level"])
+    labels = [lab for lab in pd.unique(df["label"]) if lab in levels.index.get_level_values(0)]
+    styles = series_styles(df)
+    series = []
+    for i, lab in enumerate(labels):
+        part = levels.xs(lab, level=0)
+        off = (i - (len(labels) - 1) / 2) * _LEVEL_STEP
+        x = part.index.astype(float)
+        bars = se.reindex(pd.MultiIndex.from_product([[lab], part.index])).to_numpy()
+        series.append(Series(str(lab), x + off, part["mean_error"], bars, **styles[str(lab)]))
+    for lab, prow in published:
+        xs = sorted(prow.values)
+        series.append(
+            Series(f"published {prow.name}", xs, [prow.values[x] for x in xs],
+                   color=styles[str(lab)]["color"], style="published")
+        )  # fmt: skip
+    panels = [Panel("", series)]
+    close = _close_up(series[: len(labels)], series)
+    if close is not None:
+        near = [t for t in (_within(s, *close) for s in series) if t is not None]
+        panels = [Panel("all estimators", series),
+                  Panel("close-up around zero", near, ylim=close)]  # fmt: skip
+    doubts = "".join(
+        f" The paper's {prow.name} at {key:g}: {note}."
+        for _, prow in published
+        for key, note in getattr(prow, "notes", {}).items()
+    )
+    return Figure(
+        slug(sid, "error-vs-level"),
+        "Mean error per MI level",
+        plot(panels, xlabel="MI level (nats)", ylabel="mean error: estimate − truth (nats)",
+             zero=True, panel_width=5.4, width=7.5, height=4.2),
+        "Each estimator's mean error (estimate − true MI) over the level's instances, ± one "
+        "standard error of that mean (the seeds of one distribution counted as one draw, "
+        "since their errors share it); series shifted slightly sideways to stay apart; the "
+        "black line is zero error. Dashed: the paper's Table 2 as printed, for the matching "
+        "estimator (1000 GMMs per level at n = 2000)"
+        f"{'. Right: the same, close up around zero' if close is not None else ''}.{doubts}",
+    )  # fmt: skip
+
+
+def _within(s: Series, low: float, high: float) -> Series | None:
+    """``s`` without the points a close-up from ``low`` to ``high`` would not show: those
+    outside it, but for the neighbours of those inside (the lines to them leave the
+    frame where they should); ``None`` where none is inside."""
+    y = np.asarray(s.y, dtype=float)
+    inside = (y >= low) & (y <= high)
+    if not inside.any():
+        return None
+    keep = inside | np.roll(inside, 1) & (np.arange(len(y)) > 0)
+    keep |= np.roll(inside, -1) & (np.arange(len(y)) < len(y) - 1)
+    err = None if s.yerr is None else np.asarray(s.yerr, dtype=float)[..., keep]
+    x = np.asarray(s.x, dtype=float)[keep]
+    return dataclasses.replace(s, x=x, y=y[keep], yerr=err)
+
+
+def _close_up(
+    ours: list[Series], drawn: list[Series], spread: float = 4.0
+) -> tuple[float, float] | None:
+    """Y limits of a close-up around zero that holds the better half of ``ours`` (by
+    their largest |y| ± bar), where all ``drawn`` span more than ``spread`` times its
+    height; ``None`` where the full plot shows them well enough."""
+
+    def bounds(s: Series) -> tuple[float, float]:
+        y = np.asarray(s.y, dtype=float)
+        bar = np.nan_to_num(np.asarray(s.yerr, dtype=float)) if s.yerr is not None else 0.0
+        return float(np.nanmin(y - bar)), float(np.nanmax(y + bar))
+
+    spans = [bounds(s) for s in ours if np.isfinite(np.asarray(s.y, dtype=float)).any()]
+    if len(spans) < 2:
+        return None
+    spans.sort(key=lambda b: max(-b[0], b[1]))
+    better = spans[: (len(spans) + 1) // 2]
+    low, high = min(0.0, *(b[0] for b in better)), max(0.0, *(b[1] for b in better))
+    pad = 0.1 * max(high - low, 1e-3)
+    low, high = low - pad, high + pad
+    every = [bounds(s) for s in drawn if np.isfinite(np.asarray(s.y, dtype=float)).any()]
+    full = max(0.0, *(b[1] for b in every)) - min(0.0, *(b[0] for b in every))
+    return (low, high) if full > spread * (high - low) else None
 
 
 def _order(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
@@ -180,7 +251,7 @@ def _order_differences(df: pd.DataFrame, by: str, sid: str) -> list[Any]:
         "Paired on the triplets both estimators scored on the same samples: triplets "
         "both get right (or wrong) cancel, so the standard error, sd(c₁ − c₂)/√triplets, "
         "is usually well below either accuracy's; harness.metrics.order_difference."
-    )
+    ) + paired.note("triplets")
     return [t]
 
 
@@ -190,18 +261,29 @@ def _instance(ok: pd.DataFrame) -> list[str]:
     return [c for c in ("task_params", "instance_index") if c in ok]
 
 
+def _variant(variants: dict[int, dict[str, int]], colour: int, name: str) -> int:
+    """The variant (marker and line style) of the series ``name`` in ``colour``: the next
+    one of its colour the first time ``variants`` sees the name, the same one after, so
+    that a name keeps its look in every panel."""
+    marks = variants.setdefault(colour, {})
+    return marks.setdefault(name, len(marks))
+
+
 def _setting_panels(
     ok: pd.DataFrame,
     value: str,
     labels: list[str],
     styles: dict[str, dict[str, int]],
     name: Callable[[str, str], str] | None = None,
+    bars: str = "sd",
 ) -> list[Panel]:
     """One panel per setting of ``ok`` (:func:`~reports.settings.row_settings`, titled by
     it; one untitled panel where the task has one): per label the mean of ``value`` over
-    seeds (±1 sd) per instance against its true MI, named by the label without its
-    setting (or by ``name(label, name without setting)``), in its colour and with
-    one marker per name of that colour in every panel (``ksg [a]``, ``ksg [b]``)."""
+    seeds per instance against its true MI, ± one standard deviation over the seeds
+    (``bars="sd"``) or one standard error of their mean (``"se"``), named by the label
+    without its setting (or by ``name(label, name without setting)``), in its colour
+    and with one marker per name of that colour in every panel (``ksg [a]``,
+    ``ksg [b]``)."""
     names = label_settings(ok)
     setting = row_settings(ok)
     variants: dict[int, dict[str, int]] = {}
@@ -209,8 +291,11 @@ def _setting_panels(
     for title in pd.unique(setting):
         part = ok[(setting == title).to_numpy()]
         g = part.groupby(["label", *_instance(part)], sort=False)
+        spread = g[value].std()
+        if bars == "se":
+            spread = spread / np.sqrt(g[value].count())
         agg = pd.DataFrame(
-            {"true": g["true_mi"].mean(), "y": g[value].mean(), "sd": g[value].std()}
+            {"true": g["true_mi"].mean(), "y": g[value].mean(), "bar": spread}
         ).reset_index()
         series = []
         for lab in labels:
@@ -219,10 +304,8 @@ def _setting_panels(
                 short = names.get(lab, (lab, ""))[0]
                 shown = short if name is None else name(lab, short)
                 colour = styles[str(lab)]["color"]
-                marks = variants.setdefault(colour, {})
-                variant = marks.setdefault(short, len(marks))
-                series.append(Series(shown, p["true"], p["y"], p["sd"], color=colour,
-                                     variant=variant))  # fmt: skip
+                series.append(Series(shown, p["true"], p["y"], p["bar"], color=colour,
+                                     variant=_variant(variants, colour, short)))  # fmt: skip
         panels.append(Panel(str(title), series))
     return panels
 
@@ -233,9 +316,7 @@ def _curves(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
         return [Note("no ok cells with a true MI", "warn")]
     et = metrics.error_table(df)
     g = ok.groupby(["label", *_instance(ok)], sort=False)
-    agg = pd.DataFrame(
-        {"true": g["true_mi"].mean(), "est": g["estimate"].mean(), "sd": g["estimate"].std()}
-    ).reset_index()
+    agg = pd.DataFrame({"true": g["true_mi"].mean(), "est": g["estimate"].mean()}).reset_index()
     wide = agg.pivot_table(index="label", columns="true", values="est", sort=True)
     wide = wide.reindex([lab for lab in pd.unique(df["label"]) if lab in wide.index])
     cols = [f"{c:.3f}" for c in wide.columns]
@@ -247,17 +328,22 @@ def _curves(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
     def legend(lab: str, short: str) -> str:
         short = short if len(short) <= 28 else short[:27] + "…"
         r = et.loc[lab]
-        return f"{short} — MAE {fmt(r['mae'], 'nats')}, {fmt(r['median_seconds'], 's')} s"
+        seconds = fmt(r["median_seconds"], "s")
+        seconds += "" if seconds[-1:].isalpha() else " s"  # "1.34 ms" names its unit
+        return f"{short} — MAE {fmt(r['mae'], 'nats')}, {seconds}"
 
     labels = list(pd.unique(df["label"]))
-    panels = _setting_panels(ok, "estimate", labels, series_styles(df), legend)
+    panels = _setting_panels(ok, "error", labels, series_styles(df), legend, bars="se")
     fig = Figure(
-        slug(sid, "estimate-vs-true"),
-        "Estimate vs true MI",
-        plot(panels, xlabel="true MI (nats)", ylabel="estimate (nats)", diagonal=True),
-        "Mean estimate over seeds (±1 sd) per instance; the line is the truth. The legend "
-        "gives each estimator's mean absolute error and median seconds per estimate"
-        f"{'; one panel per setting' if len(panels) > 1 else ''}.",
+        slug(sid, "error-vs-truth"),
+        "Error vs true MI",
+        plot(panels, xlabel="true MI (nats)", ylabel="mean error: estimate − truth (nats)",
+             zero=True),
+        "Mean error (estimate − true MI) over seeds per instance, ± one standard error of "
+        "that mean; the black line is zero error. The legend gives each estimator's mean "
+        "absolute error and median seconds per estimate"
+        f"{'; one panel per setting' if len(panels) > 1 else ''}. The estimates themselves "
+        "are in the table below.",
     )  # fmt: skip
     return [fig, t]
 
@@ -340,6 +426,7 @@ def _auc(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
             else [None]
         )
         panels = []
+        variants: dict[int, dict[str, int]] = {}
         for dep in groups:
             part = agg.xs(dep, level="dependence") if dep is not None else agg
             series = []
@@ -350,7 +437,9 @@ def _auc(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
                 name = " · ".join(f"{k}={v}" if k != "label" else str(v)
                                   for k, v in zip(keys, key, strict=True))  # fmt: skip
                 ns = sub.index.get_level_values("n_samples").astype(float)
-                series.append(Series(name, ns, sub["auc"], yerr=sub["auc_se"], **styles[str(lab)]))
+                colour = styles[str(lab)]["color"]
+                series.append(Series(name, ns, sub["auc"], yerr=sub["auc_se"], color=colour,
+                                     variant=_variant(variants, colour, name)))  # fmt: skip
             panels.append(Panel(str(dep) if dep is not None else "", series))
         blocks.append(
             Figure(
@@ -389,7 +478,7 @@ def _auc_differences(df: pd.DataFrame, by: list[str], trial: list[str], sid: str
         "difference (DeLong) counts that the two AUCs share their samples, so it is "
         "usually well below either AUC's own; a difference beyond two standard errors "
         "is unlikely to be chance."
-    )
+    ) + paired.note("samples")
     return [t]
 
 
@@ -461,16 +550,11 @@ def _error_vs_truth(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
     if ok.empty or not np.isfinite(ok["true_mi"]).any():
         return [Note("no ok cells with a true MI", "warn")]
     panels = _setting_panels(ok, "error", list(pd.unique(df["label"])), series_styles(df))
-    for panel in panels:
-        xs = [float(x) for s in panel.series for x in s.x if np.isfinite(x)]
-        if xs:
-            zero = Series("zero error", [min(xs), max(xs)], [0, 0], style="truth")
-            panel.series.insert(0, zero)
     fig = Figure(
         slug(sid, "error-vs-truth"),
         "Error vs true MI",
-        plot(panels, xlabel="true MI (nats)", ylabel="estimate − truth (nats)"),
-        "Mean error over seeds (±1 sd) per instance.",
+        plot(panels, xlabel="true MI (nats)", ylabel="estimate − truth (nats)", zero=True),
+        "Mean error over seeds (±1 sd) per instance; the black line is zero error.",
     )
     return [fig]
 

@@ -26,8 +26,14 @@ TASKS = ("gaussian:n=200,rhos=0.2;0.5;0.8", "gmm_levels:per_level=2,n=200",
 
 def _format(text: str) -> tuple[str, int]:
     """``("e", 2)`` for ``"-1.07e-04"``, ``("f", 4)`` for ``"0.0410 ± 0.0012"`` or
-    ``"1.41×"``, ``("f", 0)`` for ``"1,024"``: how a cell's number is written."""
-    number = text.split(" ± ")[0].lstrip("+-").rstrip("×").replace(",", "")
+    ``"1.41×"``, ``("f", 0)`` for ``"1,024"``, ``("si", 3)`` for seconds in their SI
+    unit (``"21.7 ms"``, ``"3.70 s"``): how a cell's number is written (a published
+    value's footnote mark ``" †"`` aside)."""
+    number = text.removesuffix(" †").split(" ± ")[0].lstrip("+-").rstrip("×").replace(",", "")
+    if re.fullmatch(r"\d+(\.\d+)? (ns|µs|ms|s)", number):
+        digits = re.sub(r"\D", "", number.split()[0]).lstrip("0")
+        assert len(digits) == 3 or number.split()[1] == "s", text  # 3 significant digits
+        return ("si", 3)
     match = re.fullmatch(r"\d+(?:\.(\d+))?(e[+-]\d+)?", number)
     assert match, text
     return ("e" if match.group(2) else "f", len(match.group(1) or ""))
@@ -61,7 +67,11 @@ def test_column_spec_writes_a_column_one_way() -> None:
     # the user's columns: variances (ours and published), seconds, order accuracy
     assert shown([1.07e-4, 0.002, 0.00218], "var") == ["0.00011", "0.00200", "0.00218"]
     assert shown([9e-4, 0.001], "var") == ["0.00090", "0.00100"]
-    assert shown([0.0494, 0.033], "s") == ["0.0494", "0.0330"]
+    # seconds: each in its SI unit, three significant digits, however far apart
+    assert shown([0.0494, 0.033], "s") == ["49.4 ms", "33.0 ms"]
+    assert shown([8.45e-4, 2.17e-2, 3.7, 236.94], "s") == ["845 µs", "21.7 ms", "3.70 s", "237 s"]
+    assert shown([9.996e-4, 0.0, 1234.5], "s") == ["1.00 ms", "0 s", "1,234 s"]
+    assert fmt(-0.0123, "+s") == "-12.3 ms" and fmt(0.0051, "+s") == "+5.10 ms"
     assert shown([83.3333, 100.0], "num") == ["83.3", "100.0"]  # 4 digits of the largest
     assert shown([2.0, 3.0], "num") == ["2", "3"]  # whole numbers: no decimals
     # scientific only when the whole column needs it, then for all of it

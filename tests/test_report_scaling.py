@@ -144,7 +144,10 @@ def test_a_legend_of_many_series_stays_off_the_data(monkeypatch, n_panels: int) 
 
 
 def test_a_legend_of_few_series_stays_inside_its_axes(monkeypatch) -> None:
-    fig = _figure(monkeypatch, [Panel("", _series(INSIDE_MAX))])
+    # rising lines, which leave the upper left corner free
+    rising = [Series(f"estimator {i}", [0, 1, 2, 3], [0, 0.2, 1.5 + 0.1 * i, 3 + 0.1 * i],
+                     color=i) for i in range(INSIDE_MAX)]  # fmt: skip
+    fig = _figure(monkeypatch, [Panel("", rising)])
     (ax,) = fig.axes
     assert not fig.legends
     legend = ax.get_legend()
