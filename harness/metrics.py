@@ -19,6 +19,8 @@ variance is the sample variance (``ddof=1``).
 * :func:`auc_difference` -- paired AUC difference of two estimators scored on the
   same samples, with its standard error.
 * :func:`mae_difference` -- the same for the mean absolute error.
+* :func:`mean_se` -- standard error of a mean counting the seeds of one
+  distribution as one draw (the paired differences' standard errors do the same).
 * :func:`rank_table` -- Spearman rank agreement with the truth and one-constant
   rescaling (``omniglot_smi``, InfoNet Table 5), per group by :func:`rank_agreement`.
 * :func:`latency_table` -- median seconds per estimate per sample size (InfoNet Table 1).
@@ -45,6 +47,7 @@ __all__ = [
     "latency_table",
     "level_table",
     "mae_difference",
+    "mean_se",
     "order_difference",
     "order_table",
     "paper_tables",
@@ -313,21 +316,28 @@ def order_difference(
     by: str = "K",
     triplet: str = "triplet",
     member: str = "member",
+    pooled: bool = False,
 ) -> pd.DataFrame:
     """Order accuracy of label ``first`` minus that of ``second``, on the same triplets.
 
     Only triplets both estimators scored completely on the same samples (same
     ``by``, task parameters, ``seed``, ``n_samples`` and ``triplet``) count. The standard error
     is that of a mean of paired differences of the 0/1 outcomes, sd(c1 - c2) /
-    sqrt(triplets): triplets that both get right (or wrong) cancel, so it is
-    usually well below either accuracy's binomial error.
+    sqrt(triplets) with one seed: triplets that both get right (or wrong) cancel,
+    so it is usually well below either accuracy's binomial error. The outcomes of
+    one triplet under several seeds count as one draw (:func:`mean_se`).
+
+    Parameters
+    ----------
+    pooled : bool
+        One difference over all ``by`` groups instead of one per group.
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by ``by`` (when ``df`` has that column): ``triplets``, ``first``,
-        ``second`` (the two accuracies), ``difference``, ``difference_se`` and
-        ``z`` (difference / its standard error).
+        Indexed by ``by`` (when ``df`` has that column and not ``pooled``):
+        ``triplets``, ``first``, ``second`` (the two accuracies), ``difference``,
+        ``difference_se`` and ``z`` (difference / its standard error).
     """
     if "task" in df and df["task"].nunique() > 1:
         raise ValueError("order_difference takes the rows of one task")
@@ -343,21 +353,79 @@ def order_difference(
     both = pd.concat(sides, axis=1, keys=["first", "second"], join="inner")
     if both.empty:
         raise ValueError(f"{first!r} and {second!r} scored no triplet in common")
-    return _paired_means(both, by_keys, "triplets")
+    return _paired_means(both, [] if pooled else by_keys, "triplets")
+
+
+def _clustered_se(values: pd.Series, groups: list, units: list) -> pd.Series:
+    """Standard error of the mean of ``values`` per group (``groups``: key arrays, none
+    for one group), counting the values of one unit (``units``: key arrays; none: each
+    value its own) as one draw: sqrt(G / (G - 1) * sum_u (sum_j (v_uj - mean))^2) / N
+    over G units and N values, the cluster-robust standard error (sd / sqrt(N) with
+    one value per unit); NaN for a group of one unit. Indexed like ``groupby(groups)``,
+    or by 0 for one group."""
+    values = values.astype(float)
+    if not units:
+        units = [np.arange(len(values))]
+    if groups:
+        dev = values - values.groupby(groups, dropna=False).transform("mean")
+        sums = dev.groupby([*groups, *units], dropna=False).sum()
+        g = sums.groupby(level=list(range(len(groups))), dropna=False)
+        count = values.groupby(groups, dropna=False).size()
+    else:
+        sums = (values - values.mean()).groupby(units, dropna=False).sum()
+        g = sums.groupby(lambda _: 0)
+        count = pd.Series({0: len(values)})
+    draws = g.size()
+    square = g.apply(lambda v: float((v**2).sum()))
+    out = np.sqrt(draws / (draws - 1) * square) / count.reindex(draws.index)
+    return out.where(draws > 1)
+
+
+def mean_se(rows: pd.DataFrame, value: str, by: Sequence[str] = ()) -> pd.Series:
+    """Standard error of the mean of column ``value`` over the ``rows`` of each ``by`` group.
+
+    The rows of one distribution (one instance, :data:`INSTANCE_COLUMNS`: its
+    seeds) count as one draw, since their errors share that distribution's own
+    (:func:`error_components`): the cluster-robust standard error, sd / sqrt(N)
+    with one row per distribution; NaN for a group of one distribution.
+
+    Returns
+    -------
+    pandas.Series
+        Indexed by the ``by`` groups (by 0 when ``by`` is empty).
+    """
+    by = list(by)
+    if rows.empty:
+        return pd.Series(dtype=float)
+    units = [rows[c] for c in INSTANCE_COLUMNS if c in rows and c not in by]
+    return _clustered_se(rows[value], [rows[c] for c in by], units)
 
 
 def _paired_means(both: pd.DataFrame, by: list[str], count: str) -> pd.DataFrame:
     """Means of the paired columns ``first`` and ``second`` per ``by`` group, their
-    difference and its standard error sd(first - second) / sqrt(pairs), and z."""
+    difference and its standard error, and z.
+
+    The standard error is that of a mean of the paired differences, the differences
+    on one distribution under several seeds (index levels but ``seed`` alike)
+    counting as one draw (:func:`_clustered_se`): an estimator's error on one
+    distribution recurs across its seeds.
+    """
     both = both.assign(difference=both["first"] - both["second"])
     g = both.groupby(level=by, sort=True) if by else both.groupby(lambda _: 0)
+    names = [n for n in both.index.names if n is not None]
+    units = (
+        [both.index.get_level_values(n) for n in names if n not in by and n != "seed"]
+        if "seed" in names
+        else []
+    )
+    groups = [both.index.get_level_values(n) for n in by]
     out = pd.DataFrame(
         {
             count: g.size(),
             "first": g["first"].mean(),
             "second": g["second"].mean(),
             "difference": g["difference"].mean(),
-            "difference_se": g["difference"].std(ddof=1) / np.sqrt(g.size()),
+            "difference_se": _clustered_se(both["difference"], groups, units),
         }
     )
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -585,8 +653,10 @@ def mae_difference(
 
     Rows are matched as in :func:`auc_difference`; only samples both estimated
     (``ok``, finite truth) count. The standard error is that of a mean of
-    paired differences, sd(|e1| - |e2|) / sqrt(pairs): the samples' own
-    difficulty cancels, so it is usually well below either MAE's own error.
+    paired differences, sd(|e1| - |e2|) / sqrt(pairs) with one seed: the samples'
+    own difficulty cancels, so it is usually well below either MAE's own error.
+    The differences on one distribution under several seeds count as one draw
+    (:func:`mean_se`): an estimator's error on a distribution recurs across seeds.
 
     Returns
     -------

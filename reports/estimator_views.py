@@ -22,7 +22,6 @@ __all__ = [
     "errors_table",
     "headline",
     "mae_differences",
-    "mean_se",
     "speed_accuracy",
 ]
 
@@ -164,7 +163,7 @@ def _headline(
 ) -> tuple[pd.Series, str, bool, str, tuple[pd.Series, pd.Series] | None]:
     """:func:`headline`, and each value's error bar below and above it: ± one standard
     error of the mean AUC over cells (DeLong's, of independent cells) or of the MAE
-    (:func:`mean_se`), the 95 % Wilson interval of the order accuracy; ``None`` for
+    (:func:`harness.metrics.mean_se`), the 95 % Wilson interval of the order accuracy; ``None`` for
     Spearman ρ."""
     if kind == "auc" and "dependent" in df:
         by, trial = auc_groups(df)
@@ -190,32 +189,8 @@ def _headline(
             return score, "Spearman ρ with truth", True, "auc", None
     errors = metrics.error_table(df) if errors is None else errors
     ok = ok_rows(df).assign(abs_error=lambda d: d["error"].astype(float).abs())
-    se = mean_se(ok[np.isfinite(ok["abs_error"])], "abs_error", ["label"])
+    se = metrics.mean_se(ok[np.isfinite(ok["abs_error"])], "abs_error", ["label"])
     return errors["mae"].astype(float), "mean absolute error (nats)", False, "nats", (se, se)
-
-
-def mean_se(rows: pd.DataFrame, value: str, by: Sequence[str]) -> pd.Series:
-    """Standard error of the mean of ``value`` over the ``rows`` of each ``by`` group,
-    counting the rows of one distribution (one instance, :data:`harness.metrics.
-    INSTANCE_COLUMNS`: its seeds) as one draw, since their errors share that
-    distribution's: sqrt(G / (G − 1) · Σᵢ (Σⱼ (vᵢⱼ − mean))²) / N over G distributions
-    and N rows (the cluster-robust standard error; sd / √N with one row per
-    distribution); NaN for a group of one distribution."""
-    by = list(by)
-    if rows.empty:
-        return pd.Series(dtype=float)
-    inst = [c for c in metrics.INSTANCE_COLUMNS if c in rows and c not in by]
-    keys = [rows[c] for c in by]
-    dev = rows[value].astype(float) - rows.groupby(keys, dropna=False)[value].transform("mean")
-    # one row, one draw, where the rows name no distribution
-    units = [rows[c] for c in inst] if inst else [pd.Series(np.arange(len(rows)), rows.index)]
-    sums = dev.groupby([*keys, *units], dropna=False).sum()
-    g = sums.groupby(level=list(range(len(by))), dropna=False)
-    draws = g.size()
-    count = rows.groupby(keys, dropna=False)[value].size()
-    square = g.apply(lambda v: float((v**2).sum()))
-    out = np.sqrt(draws / (draws - 1) * square) / count.reindex(draws.index)
-    return out.where(draws > 1)
 
 
 #: A parameter value naming a file (``checkpoint=runs/s24/best.pt``).

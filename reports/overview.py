@@ -64,22 +64,6 @@ def _metric(kind: str, higher: bool) -> str:
     return kind if higher and kind in _SHORT else "mae"
 
 
-def _pooled(diff: pd.DataFrame, count: str) -> tuple[float, float, int]:
-    """Per-group paired differences (:func:`harness.metrics.order_difference`) as one
-    over all pairs: their mean, and the standard error of the mean of all paired
-    differences, sd / sqrt(N), the standard deviation put back together from the
-    groups' (within them and between their means)."""
-    n = diff[count].astype(float)
-    total = float(n.sum())
-    if not total:
-        return math.nan, math.nan, 0
-    mean = float((n * diff["difference"]).sum() / total)
-    within = ((n - 1) * n * diff["difference_se"].astype(float) ** 2).fillna(0.0)
-    squares = float(within.sum() + (n * (diff["difference"] - mean) ** 2).sum())
-    se = math.sqrt(squares / (total - 1) / total) if total > 1 else math.nan
-    return mean, se, int(total)
-
-
 def _mean_of_groups(values: pd.Series, errors: pd.Series) -> tuple[float, float]:
     """Mean of the finite ``values`` of independent groups and its standard error."""
     keep = np.isfinite(values.astype(float))
@@ -98,9 +82,9 @@ def _paired(df: pd.DataFrame, metric: str, other: str, leader: str) -> Gap | Non
             return Gap(float(d["difference"]), float(d["difference_se"]), int(d["pairs"]))
         if metric == "order":
             by = "K" if "K" in df else "d"
-            diff = metrics.order_difference(df, other, leader, by=by)
-            d, se, n = _pooled(diff.reset_index(), "triplets")
-            return Gap(100 * d, 100 * se, n)
+            d = metrics.order_difference(df, other, leader, by=by, pooled=True).iloc[0]
+            diff, se = 100 * float(d["difference"]), 100 * float(d["difference_se"])
+            return Gap(diff, se, int(d["triplets"]))
         if metric == "auc":
             by, trial = auc_groups(df)
             diff = metrics.auc_difference(df, other, leader, by=by, trials=trial)
@@ -114,16 +98,18 @@ def _paired(df: pd.DataFrame, metric: str, other: str, leader: str) -> Gap | Non
 def _own_error(df: pd.DataFrame, metric: str, label: str) -> float:
     """The standard error of ``label``'s headline score on its own.
 
-    MAE: that of a mean of |error|. Order accuracy: binomial, with two successes and
-    two failures added (Agresti–Coull), so that 100 % of 100 triplets is not taken
-    as certain. AUC: DeLong's, of the mean over cells. Spearman ρ: Fieller's
-    approximation, (1 − ρ²)·sqrt(1.06 / (n − 3)), of the mean over cells.
+    MAE: that of a mean of |error|, the seeds of one distribution one draw. Order
+    accuracy: binomial, with two successes and two failures added (Agresti–Coull),
+    so that 100 % of 100 triplets is not taken as certain. AUC: DeLong's, of the
+    mean over cells. Spearman ρ: Fieller's approximation, (1 − ρ²)·sqrt(1.06 /
+    (n − 3)), of the mean over cells.
     """
     rows = df[df["label"] == label]
     if metric == "mae":
-        err = ok_rows(rows)["error"].astype(float).abs()
-        err = err[np.isfinite(err)]
-        return float(err.std(ddof=1) / math.sqrt(len(err))) if len(err) > 1 else math.nan
+        ok = ok_rows(rows)
+        ok = ok.assign(abs_error=ok["error"].astype(float).abs())
+        se = metrics.mean_se(ok[np.isfinite(ok["abs_error"])], "abs_error")
+        return float(se.iloc[0]) if len(se) else math.nan
     if metric == "order":
         by = "K" if "K" in df else "d"
         ot = metrics.order_table(rows, by=by)

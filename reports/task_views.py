@@ -19,7 +19,6 @@ import pandas as pd
 from harness import metrics
 from reports import published as pub
 from reports.blocks import Figure, Note
-from reports.estimator_views import mean_se
 from reports.figures import Panel, Series, plot
 from reports.published_rows import add_published, published_table
 from reports.rows import auc_groups, ok_rows
@@ -84,7 +83,7 @@ def _level_errors(
     otherwise sit in a band too thin to tell them apart."""
     ok = ok_rows(df)
     ok = ok[np.isfinite(ok["error"].astype(float))]
-    se = mean_se(ok, "error", ["label", "level"])
+    se = metrics.mean_se(ok, "error", ["label", "level"])
     labels = [lab for lab in pd.unique(df["label"]) if lab in levels.index.get_level_values(0)]
     styles = series_styles(df)
     series = []

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from harness import metrics
 from reports import estimator_views, figures, task_views
 from reports import published as pub
 from reports.figures import PALETTE, Panel, Series, plot
@@ -234,12 +235,12 @@ def test_order_accuracy_bars_are_wilson_intervals(drawn) -> None:
 def test_mean_se_counts_the_seeds_of_one_distribution_as_one_draw() -> None:
     rows = pd.DataFrame({"label": "a", "instance_index": [0, 0, 1, 1], "v": [1.0, 3.0, 5.0, 7.0]})
     # mean 4; instance sums of deviations -4 and 4: sqrt(2/1 · 32) / 4 = 2
-    assert estimator_views.mean_se(rows, "v", ["label"])["a"] == pytest.approx(2.0)
+    assert metrics.mean_se(rows, "v", ["label"])["a"] == pytest.approx(2.0)
     # one row per instance: sd / sqrt(n)
     single = rows.assign(instance_index=[0, 1, 2, 3])
     expected = np.std([1, 3, 5, 7], ddof=1) / 2
-    assert estimator_views.mean_se(single, "v", ["label"])["a"] == pytest.approx(expected)
-    assert math.isnan(estimator_views.mean_se(rows[:2], "v", ["label"])["a"])  # one instance
+    assert metrics.mean_se(single, "v", ["label"])["a"] == pytest.approx(expected)
+    assert math.isnan(metrics.mean_se(rows[:2], "v", ["label"])["a"])  # one instance
 
 
 # -- error against the truth ---------------------------------------------------------

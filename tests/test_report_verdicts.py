@@ -266,3 +266,46 @@ def test_groups_of_one_task_are_named_by_what_sets_them_apart() -> None:
     over = Page(page).cells("overview-table")
     best = {h for (h, c), (_, _, cls) in over.items() if c == "score" and "good" in cls}
     assert best == {"gmm_order · ksg", "gmm_order · infonet", "gmm_order · mine"}
+
+
+def _seeded(seed_count: int = 30) -> pd.DataFrame:
+    """ksg and kde on 6 distributions x ``seed_count`` seeds: each estimator has its own
+    systematic error per distribution (sd 0.05) and little sampling noise (0.005)."""
+    rng = np.random.default_rng(1)
+    own = {"ksg": rng.normal(0, 0.05, 6), "kde": rng.normal(0, 0.05, 6)}
+    rows = []
+    for label, errors in own.items():
+        for i, e in enumerate(errors):
+            for s in range(seed_count):
+                err = float(e + rng.normal(0, 0.005))
+                rows.append({"task": "gaussian", "task_params": "{}", "label": label,
+                             "estimator": label, "estimator_params": "{}", "instance_index": i,
+                             "instance_id": None, "seed": s, "n_samples": 200, "true_mi": 0.5,
+                             "estimate": 0.5 + err, "error": err, "seconds": 0.001,
+                             "status": "ok", "run_id": "r", "device": "cpu",
+                             "message": None})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_the_seeds_of_one_distribution_count_as_one_draw() -> None:
+    """An estimator's error on a distribution recurs under every seed: the paired
+    standard error is that of the 6 distributions' mean differences, not of 180 pairs
+    (which made kde 'best' on 3 distributions of 6)."""
+    df = _seeded()
+    d = df.assign(a=df["error"].abs()).pivot_table(
+        index=["instance_index", "seed"], columns="label", values="a"
+    )
+    per_distribution = (d["kde"] - d["ksg"]).groupby(level="instance_index").mean()
+    got = metrics.mae_difference(df, "kde", "ksg").iloc[0]
+    assert got["pairs"] == 180
+    assert got["difference"] == pytest.approx(per_distribution.mean())
+    assert got["difference_se"] == pytest.approx(per_distribution.std(ddof=1) / np.sqrt(6))
+    # one seed: the plain sd / sqrt(pairs) of the paired differences
+    one = metrics.mae_difference(df[df["seed"] == 0], "kde", "ksg").iloc[0]
+    first = d.xs(0, level="seed")
+    assert one["difference_se"] == pytest.approx(
+        (first["kde"] - first["ksg"]).std(ddof=1) / np.sqrt(6)
+    )
+    page = reports.build_report(df)
+    [verdict] = _verdicts(page)
+    assert "tied" in verdict, verdict
