@@ -97,7 +97,7 @@ def _tables(context: dict[str, Any]) -> list[Any]:
 
 def build_report(
     runs: Sequence[str | os.PathLike[str] | pd.DataFrame] | str | pd.DataFrame,
-    store: str | os.PathLike[str] | None = None,
+    store: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
     output: str | os.PathLike[str] | None = None,
     *,
     title: str | None = None,
@@ -113,9 +113,10 @@ def build_report(
         Run ids (or unique prefixes, or ``"latest"``), exported Parquet/CSV
         files, or loaded rows. The first run that shares cells with a later one
         is that run's baseline in the comparison section.
-    store : str or path, optional
+    store : str, path or a sequence of them, optional
         Results store for run ids; default ``$MI_HARNESS_STORE`` or
-        ``./runs/mi-harness.sqlite``.
+        ``./runs/mi-harness.sqlite``. Of several, each run id is looked up in the
+        first store holding it.
     output : str or path, optional
         Where to write the page (UTF-8); parent folders are created.
     title : str, optional

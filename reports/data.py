@@ -43,7 +43,9 @@ class RunData:
     sessions: list[dict[str, Any]] = field(default_factory=list)
 
 
-def load_run(ref: Any, store: str | os.PathLike[str] | None = None) -> RunData:
+def load_run(
+    ref: Any, store: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None
+) -> RunData:
     """Load one run for a report.
 
     Parameters
@@ -51,14 +53,15 @@ def load_run(ref: Any, store: str | os.PathLike[str] | None = None) -> RunData:
     ref : str, path or DataFrame
         Run id (or unique prefix, or ``"latest"``), an exported ``.parquet`` /
         ``.csv`` file, or rows already loaded (``df.attrs["run_id"]`` names it).
-    store : str or path, optional
+    store : str, path or a sequence of them, optional
         The results store for run ids; default ``$MI_HARNESS_STORE`` or
-        ``./runs/mi-harness.sqlite``.
+        ``./runs/mi-harness.sqlite``. Of several, the first holding the run.
     """
 
     import results
     from results import Store
     from results.export import is_export
+    from results.store import StoreError
 
     if isinstance(ref, pd.DataFrame):
         run_id = ref.attrs.get("run_id") or _first(ref, "run_id") or "rows"
@@ -66,6 +69,19 @@ def load_run(ref: Any, store: str | os.PathLike[str] | None = None) -> RunData:
     if is_export(ref):
         df = results.load(ref)
         return _carried(df, str(_first(df, "run_id") or os.fspath(ref)), os.fspath(ref))
+    if store is not None and not isinstance(store, (str, os.PathLike)):
+        stores = list(store) or [None]
+        if len(stores) == 1:
+            return load_run(ref, stores[0])
+        missing = []
+        for one in stores:
+            try:
+                return load_run(ref, one)
+            except StoreError as exc:
+                if "ambiguous" in str(exc):
+                    raise
+                missing.append(str(exc))
+        raise StoreError(f"run {ref!r} is in none of the stores: " + "; ".join(missing))
     with Store(store, create=False) as st:
         run_id = st.resolve(str(ref))
         record = st.get_run(run_id)

@@ -225,6 +225,28 @@ def test_cli_names_the_files_it_compares_in_the_note(tmp_path, capsys):
     assert f"which ran ksg:k=3 — {hint}" in out and "BASE CAND" not in out
 
 
+def test_the_note_for_runs_of_two_stores_names_both_and_its_report_works(tmp_path, capsys):
+    """The suggested `harness report` names both stores (report takes --store again),
+    and the command it suggests builds the page."""
+    a, b = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
+    common = dict(task="gaussian:n=200,rhos=0.2;0.8", progress=False)
+    harness.run(["kde", "ksg"], run_id="base", store=a, **common)
+    harness.run(["kde", "ksg:k=3"], run_id="cand", store=b, **common)
+    tol = ["--tolerance", "speed_ratio=inf,reference_slowdown=inf"]
+    assert (
+        main(["compare", "base", "cand", "--baseline-store", str(a), "--store", str(b), *tol]) == 1
+    )
+    out = capsys.readouterr().out
+    args = f"base cand --store {a} --store {b}"
+    assert HINT.replace("BASE CAND", args) in out
+    page = tmp_path / "r.html"
+    assert main(["report", *args.split(), "-o", str(page)]) == 0
+    text = page.read_text()
+    assert "ksg:k=3" in text and str(a) in text and str(b) in text  # both runs, by source
+    with pytest.raises(Exception, match="none of the stores"):
+        main(["report", "nope", "--store", str(a), "--store", str(b), "-o", str(page), "--debug"])
+
+
 # -- compare: a task the candidate ran with other parameters ------------------------------
 
 

@@ -82,22 +82,24 @@ def run(args: argparse.Namespace) -> int:
 
 def _report_args(refs: tuple[str, str], frames: tuple[Any, Any]) -> list[str]:
     """The ``harness report`` arguments naming the two runs: an export file as given, a
-    stored run by its run id (not ``latest``), and ``--store`` where the stored runs
-    share a store other than the default."""
+    stored run by its run id (not ``latest``), and ``--store`` for each store other than
+    the default that a stored run came from."""
     import results
     from results.export import is_export
 
-    out, stores = [], set()
+    out, stores = [], []
     for ref, df in zip(refs, frames, strict=True):
         if is_export(ref):
             out.append(ref)
-        else:
-            out.append(str(df.attrs.get("run_id", ref)))
-            stores.add(str(df.attrs.get("store", results.default_path())))
-    if len(stores) == 1:
-        store = stores.pop()
-        if Path(store).resolve() != Path(results.default_path()).resolve():
-            out += ["--store", store]
+            continue
+        out.append(str(df.attrs.get("run_id", ref)))
+        store = Path(str(df.attrs.get("store", results.default_path())))
+        if store.resolve() not in [s.resolve() for s in stores]:
+            stores.append(store)
+    if len(stores) == 1 and stores[0].resolve() == Path(results.default_path()).resolve():
+        return out
+    for store in stores:
+        out += ["--store", str(store)]
     return out
 
 

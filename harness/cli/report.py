@@ -34,7 +34,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--store",
         metavar="PATH",
-        help="results store (default: $MI_HARNESS_STORE or ./runs/mi-harness.sqlite)",
+        action="append",
+        help="results store (default: $MI_HARNESS_STORE or ./runs/mi-harness.sqlite); "
+        "give it again for runs of several stores (each run id from the first holding it)",
     )
     p.add_argument("--title", help="page title (default: names the runs)")
     p.add_argument(

@@ -189,7 +189,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
             "with --timeout: seconds an estimator's one-off prepare() gets at least (it gets "
             "--timeout if longer); past it the cells waiting on it are stored as 'timeout' "
             "(default 300, so a first Numba compile is not cut short; on --resume, the "
-            "run's own)"
+            "run's own, or the value given for that session only, as with --timeout)"
         ),
     )
     x.add_argument("--resume", metavar="RUN", help="continue a stored run (id or 'latest')")
