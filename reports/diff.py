@@ -93,7 +93,8 @@ def repeated(frames: Sequence[pd.DataFrame], also: Sequence[str] = ()) -> list[n
     """For each frame, which of its rows repeat a row of an earlier frame.
 
     A row repeats another when both hold the same cell of the same estimator
-    configuration with the same result (status, estimate, seconds, host and device):
+    configuration with the same result (status, estimate, seconds, host, device and
+    finish time):
     the rule by which the report's tables count a cell repeated by several files once
     (:func:`reports.copies.without_copies`), so a file and its copy, or an export and the
     stored run it came from, hold the same rows twice. Rows whose results differ do

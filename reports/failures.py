@@ -164,7 +164,7 @@ def failures(runs: Sequence[RunData]) -> Table:
     if n_repeated:
         t.note += (
             f" {n_repeated:,} cells that a later file repeats with the same result (status, "
-            "estimate, seconds, host, device) and message are listed once, under the first "
-            "file holding them."
+            "estimate, seconds, host, device, finish time) and message are listed once, under "
+            "the first file holding them."
         )
     return t

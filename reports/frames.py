@@ -13,7 +13,8 @@
    ``device`` is left out where the cells ran on one device (it says where an
    estimate ran, not what was estimated);
 2. a cell that an earlier run holds with the same result (status, estimate,
-   seconds, host and device) is dropped, so a cell repeated by several files is counted once
+   seconds, host, device and finish time) is dropped, so a cell repeated by several files
+   is counted once
    (:func:`~reports.copies.without_copies`);
 3. where the task's rows span several settings
    (:func:`~reports.settings.setting_columns`: the task's facets, sample size and

@@ -63,7 +63,9 @@ def _placed(parts: Sequence[tuple[str, pd.DataFrame]]) -> list[tuple[str, pd.Dat
     spelling where their cells ran on one device, and spell the device each ran on
     where they ran on several (``infonet:device=cpu``, ``infonet:device=cuda``).
     Labels read alike by other configurations stay as they are, as do rows whose
-    device is not known (cells that all failed with ``device=auto``).
+    device is not known (cells that all failed with ``device=auto``); so do the
+    configurations of one run that differ only in their ``device``
+    (``infonet`` and ``infonet:device=cpu`` side by side: their keys keep it).
     """
     rows = []
     for _, p in parts:

@@ -96,7 +96,19 @@ def _parts(rows: pd.DataFrame) -> tuple[list[pd.Series], pd.Series]:
         pairs[p, f] = _without_device(_without_file_params(p, f))
     stripped = pd.Series([pairs[p, f] for p, f in zip(params, files, strict=True)], index=index)
     kept = match_params(names, stripped, "estimator")
-    return [label.str.split(":").str[0], names, kept], files.map(artifact_tag)
+    apart = _devices_apart(names, kept, params)
+    return [label.str.split(":").str[0], names, kept, apart], files.map(artifact_tag)
+
+
+def _devices_apart(names: pd.Series, kept: pd.Series, params: pd.Series) -> pd.Series:
+    """Each row's ``device`` parameter where the rows (those of one run) hold
+    configurations of estimator ``names`` and parameters ``kept`` (without the device)
+    that differ only in it: ``infonet`` and ``infonet:device=cpu`` run side by side are
+    compared, not pooled. ``""`` elsewhere, so that a configuration run on different
+    devices in different runs is one configuration."""
+    device = params.map(lambda p: str(stored_params(p).get("device") or ""))
+    apart = device.groupby([names, kept]).transform("nunique") > 1
+    return device.where(apart, "")
 
 
 def parameter_keys(rows: pd.DataFrame) -> pd.Series:
@@ -111,7 +123,8 @@ def estimator_keys(rows: pd.DataFrame) -> pd.Series:
     stand for the path parameters that named them). The ``device`` parameter is left
     out: it says where an estimate runs, not what it computes
     (:func:`~reports.labels.one_label_per_estimator` keeps runs on different devices
-    apart)."""
+    apart), except where ``rows`` (one run's) hold configurations that differ only in
+    it (:func:`_devices_apart`)."""
     texts, files = _parts(rows)
     return joined([*texts, files])
 
@@ -132,13 +145,17 @@ def cell_keys(rows: pd.DataFrame, task: str) -> pd.Series:
 
 
 def result_keys(rows: pd.DataFrame) -> pd.Series:
-    """Each row's result as text: its status, estimate to ten digits and seconds (and host
-    and device where stored), so a re-run that reproduced a deterministic estimate on
-    another machine or at another speed is not mistaken for a copy."""
+    """Each row's result as text: its status, estimate to ten digits and seconds (and host,
+    device and the time the cell finished where stored), so a re-run that reproduced a
+    deterministic estimate on another machine or at another speed is not mistaken for a
+    copy, nor is a cell another invocation skipped again (no estimate, no seconds: only
+    its time tells it apart). A copy of a run (an export, a copied file) keeps each
+    row's ``finished_at``; the run id would not do, as a merged file holds another
+    run's rows under its own."""
     status = rows["status"].astype(str) if "status" in rows else pd.Series("", rows.index)
     texts = [status]
     for col in ("estimate", "seconds"):
         if col in rows:
             texts.append(rows[col].map(lambda v: "nan" if pd.isna(v) else f"{float(v):.10g}"))
-    texts += [rows[c].astype(str) for c in ("host", "device") if c in rows]
+    texts += [rows[c].astype(str) for c in ("host", "device", "finished_at") if c in rows]
     return joined(texts)

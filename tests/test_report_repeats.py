@@ -170,3 +170,34 @@ def test_the_tables_keep_the_failed_cells_of_each_run() -> None:
     assert failed["run_id"].value_counts().to_dict() == {"a": 6, "b": 6}
     df, _ = task_frame("gaussian", [_run(a), _run(a.copy(), "a (2)")])
     assert (df["status"] == "failed").sum() == 6  # a true copy still counts once
+
+
+def _skipped(run_id: str, finished: str) -> pd.DataFrame:
+    """One invocation's skipped cells as the runner stores them: no estimate, no seconds,
+    no device; only the time each cell was written (``finished``) is the run's own."""
+    rows = [{"label": "ksg:k=500", "estimator": "ksg", "estimator_params": json.dumps({"k": 500}),
+             "status": "skipped", "estimate": np.nan, "error": np.nan, "seconds": np.nan,
+             "device": None, "true_mi": truth, "seed": seed, "instance_index": i,
+             "message": TOO_FEW, "finished_at": f"{finished}.{3 * seed + i:03d}+00:00"}
+            for seed in (0, 1) for i, truth in enumerate(TRUTHS)]  # fmt: skip
+    return pd.DataFrame(rows).assign(run_id=run_id, task="gaussian", n_samples=200,
+                                     task_params=json.dumps({"n": 200}), host="vm")  # fmt: skip
+
+
+def test_the_skipped_cells_of_each_run_are_kept() -> None:
+    """Two invocations on one host skip the same cells alike, with nothing but the time
+    to tell them apart: each run's skipped cells are listed and tabled, while a copy of
+    a run (every row as it was written) still counts once."""
+    from reports.frames import task_frame
+
+    a, b = _skipped("a", "2024-05-01T10:00:00"), _skipped("b", "2024-05-02T10:00:00")
+    table = failures([_run(a), _run(b)])
+    assert [(row[0], row[-2]) for row in _shown(table)] == [("a", "6"), ("b", "6")]
+    assert "repeats" not in table.note
+    df, _ = task_frame("gaussian", [_run(a), _run(b)])
+    assert df["run_id"].value_counts().to_dict() == {"a": 6, "b": 6}
+    copied = failures([_run(a), _run(a.copy(), "a (2)")])
+    assert _shown(copied) == _shown(failures([_run(a)]))
+    assert "6 cells that a later file repeats with the same result" in copied.note
+    df, _ = task_frame("gaussian", [_run(a), _run(a.copy(), "a (2)")])
+    assert len(df) == 6

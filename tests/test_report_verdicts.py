@@ -244,6 +244,28 @@ def test_device_is_where_an_estimate_ran_not_part_of_the_label() -> None:
     assert _labels(cpu, gpu) == ["infonet:device=cpu", "infonet:device=cuda"]
 
 
+def test_one_run_of_two_devices_compares_them() -> None:
+    """One run holding ``infonet`` (device=auto, ran on the CPU) and
+    ``infonet:device=cpu``: two configurations side by side, each with its own six cells
+    and its own row in the MAE-difference table, not one label of twelve rows."""
+    auto = pd.DataFrame(_infonet("infonet", {}, "cpu", range(6)))
+    cpu = pd.DataFrame(_infonet("infonet:device=cpu", {"device": "cpu"}, "cpu", range(6)))
+    ksg = pd.DataFrame(_gaussian("ksg", [0.01] * 6))
+    auto = auto.assign(error=0.02, estimate=0.52)
+    cpu = cpu.assign(error=[0.03, 0.05] * 3, estimate=[0.53, 0.55] * 3)
+    page = Page(reports.build_report(pd.concat([auto, cpu, ksg], ignore_index=True)))
+    errors = page.cells("task-gaussian-errors")
+    assert [head for head, _, _ in page.tables["task-gaussian-errors"]["rows"]] == [
+        "infonet",
+        "infonet:device=cpu",
+        "ksg",
+    ]
+    assert [errors[lab, "cells"][1] for lab in ("infonet", "infonet:device=cpu")] == [6, 6]
+    diff = page.cells("task-gaussian-mae-difference")
+    assert diff["infonet", "difference"][1] == pytest.approx(0.01)
+    assert diff["infonet:device=cpu", "difference"][1] == pytest.approx(0.03)
+
+
 def test_groups_of_one_task_are_named_by_what_sets_them_apart() -> None:
     """ksg and kde ran triplets of K=1, mine and infonet of K=2 (a column the order view
     draws apart, not one that splits labels): two verdicts, each naming its K, and no
