@@ -96,8 +96,9 @@ def mae_differences(df: pd.DataFrame, sid: str) -> Table | None:
     with_errors(t, errors.assign(difference=frame["difference_se"]).to_numpy(), "nats")
     t.note = (
         "Over the instances both estimated: the standard error is that of the mean of the "
-        "paired differences of |error|, so the instances' own difficulty cancels; a "
-        "difference beyond two standard errors is unlikely to be chance."
+        "paired differences of |error| (the seeds of one distribution counted as one draw), "
+        "so the instances' own difficulty cancels; a difference beyond two standard errors "
+        "is unlikely to be chance."
         + _sliced_note(df)
         + paired.note("instances")
     )
