@@ -98,9 +98,7 @@ def mae_differences(df: pd.DataFrame, sid: str) -> Table | None:
         "Over the instances both estimated: the standard error is that of the mean of the "
         "paired differences of |error| (the seeds of one distribution counted as one draw), "
         "so the instances' own difficulty cancels; a difference beyond two standard errors "
-        "is unlikely to be chance."
-        + _sliced_note(df)
-        + paired.note("instances")
+        "is unlikely to be chance." + _sliced_note(df) + paired.note("instances")
     )
     return t
 

@@ -24,7 +24,7 @@ from reports.published_rows import add_published, published_table
 from reports.rows import auc_groups, ok_rows
 from reports.series_styles import series_styles
 from reports.settings import label_settings, row_settings, versus_first
-from reports.tables import Row, fmt, frame_table, num_cell, slug, with_errors
+from reports.tables import Row, Table, fmt, frame_table, num_cell, slug, with_errors
 
 __all__ = ["VIEWS"]
 
@@ -383,6 +383,22 @@ def _latency(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
     return [t, fig, published_table("latency", sid, "s")]
 
 
+def _mark_reversed(table: Table) -> int:
+    """Mark the AUC cells of ``table`` below 0.5 by more than two standard errors (an
+    estimator whose score ranks independent pairs above dependent ones) as ``bad``;
+    return how many."""
+    count = 0
+    for row in table.rows:
+        for cell in row.cells:
+            if cell.value is None or cell.error is None:
+                continue
+            if float(cell.value) < 0.5 - 2 * float(cell.error):
+                cell.cls = "bad"
+                cell.title += " — ranked the wrong way round: independent pairs scored higher"
+                count += 1
+    return count
+
+
 def _auc(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
     if "dependent" not in df:
         return [Note("no 'dependent' column; cannot score independence tests", "warn")]
@@ -414,6 +430,11 @@ def _auc(df: pd.DataFrame, info: dict, sid: str) -> list[Any]:
         "scored on the same samples are compared more sharply by the paired "
         "difference, harness.metrics.auc_difference."
     )
+    if _mark_reversed(t):
+        t.note += (
+            " Red: below 0.5 by more than two standard errors, the estimator ranked the "
+            "pairs the wrong way round (it scored the independent pairs higher)."
+        )
     blocks.append(t)
     blocks.extend(_auc_differences(df, by, trial, sid))
     # a curve needs two sizes; with one the table says it all

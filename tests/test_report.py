@@ -839,3 +839,29 @@ def test_an_estimator_in_only_one_run_is_not_a_regression_in_the_report(tmp_path
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", out.read_text()))
     assert "no regression beyond the tolerances" in text
     assert "REGRESSION" not in text
+
+
+def test_an_auc_below_chance_beyond_two_standard_errors_is_marked() -> None:
+    """An estimator that scores independent pairs above dependent ones (mine's 0.000 on
+    Fig. 5's notebook two_features) is marked, not shown as an ordinary number."""
+    rng = np.random.default_rng(3)
+    base = {"run_id": "r", "status": "ok", "seed": 0, "instance_id": None, "device": "cpu",
+            "message": None, "seconds": 0.01, "task": "highdim_independence",
+            "task_params": "{}", "dependence": "one_feature", "d": 16, "n_samples": 100,
+            "true_mi": np.nan, "error": np.nan}  # fmt: skip
+    rows = []
+    for i in range(40):
+        dep = i % 2
+        noise = rng.uniform(0, 0.5)
+        for label, estimate in (("ksg", dep + noise), ("mine", 1 - dep + noise),
+                                ("kde", noise)):  # fmt: skip
+            rows.append({**base, "label": label, "estimator": label, "estimator_params": "{}",
+                         "instance_index": i, "dependent": dep, "estimate": estimate})  # fmt: skip
+    html = reports.build_report(pd.DataFrame(rows))
+    auc = Page(html).cells("task-highdim-independence-auc")
+    cls = {k[0]: v[2] for k, v in auc.items()}
+    assert auc[("ksg · one_feature · 16", "100")][1] == 1.0
+    assert auc[("mine · one_feature · 16", "100")][1] == 0.0  # every pair ranked backwards
+    assert "bad" in cls["mine · one_feature · 16"]
+    assert "bad" not in cls["ksg · one_feature · 16"] and "bad" not in cls["kde · one_feature · 16"]
+    assert "ranked the pairs the wrong way round" in html
