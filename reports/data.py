@@ -219,7 +219,7 @@ def provenance(run: RunData) -> dict[str, Any]:
                 ("host", str(s.get("host") or "–")),
                 ("platform", str(s.get("platform") or "–")),
                 ("executor", f"{s.get('executor') or '–'} (workers {s.get('workers') or 1})"),
-                ("timeout", "none" if s.get("timeout") is None else f"{s.get('timeout')} s"),
+                ("timeout", _timeout_text(s)),
                 ("versions", _compact(_without_plugins(s.get("versions")))),
                 *(("plugins", "; ".join(plugin_lines(s.get("versions")))),) * _has_plugins(s),
                 ("cpu", _compact(s.get("cpu"))),
@@ -228,6 +228,16 @@ def provenance(run: RunData) -> dict[str, Any]:
             ]
         )
     return {"run_id": run.run_id, "source": run.source, "summary": summary, "sessions": sessions}
+
+
+def _timeout_text(session: dict[str, Any]) -> str:
+    """A session's per-cell timeout and the least its estimators' prepare() got."""
+    timeout, floor = session.get("timeout"), session.get("prepare_timeout")
+    if timeout is None:
+        return "none"
+    if floor is None:
+        return f"{timeout:g} s"
+    return f"{timeout:g} s (prepare() at least {max(float(timeout), float(floor)):g} s)"
 
 
 #: Parameter sets of a run's rows that its card lists one by one.

@@ -160,6 +160,11 @@ def test_prepare_timeout_option_is_recorded_and_kept_on_resume(tmp_path: Path, c
         ]
         assert st.get_run("slow")["prepare_timeout"] == 1.0
         assert [s["prepare_timeout"] for s in st.sessions("slow")] == [1.0, 1.0]
+    # the report's session provenance says what prepare() got
+    from reports import build_report
+
+    page = build_report(["slow"], store=db)
+    assert page.count("0.5 s (prepare() at least 1 s)") == 1  # one row for both sessions
 
 
 def test_prepare_timeout_is_checked_before_anything_is_stored(tmp_path: Path) -> None:

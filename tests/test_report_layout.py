@@ -122,7 +122,10 @@ def test_provenance_lists_shared_fields_once_and_what_differs_per_run(page) -> N
     assert [head for head, _, _ in sessions["rows"]] == ["s1 · session 1", "s2 · session 1"]
     # the two sessions ran the same command on one host: said once, in the shared list
     timeout = sessions["columns"].index("timeout")
-    assert [cells[timeout][0] for _, cells, _ in sessions["rows"]] == ["none", "60.0 s"]
+    assert [cells[timeout][0] for _, cells, _ in sessions["rows"]] == [
+        "none",
+        "60 s (prepare() at least 300 s)",
+    ]
     assert "command" not in sessions["columns"] and "host" not in sessions["columns"]
     shared = section[section.index('<details class="sessions"') :]
     assert shared.count("<dt>command</dt>") == 1 and "<dt>host</dt>" in shared
