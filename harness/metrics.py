@@ -53,6 +53,7 @@ __all__ = [
     "paper_tables",
     "rank_agreement",
     "rank_table",
+    "se_of_mean",
     "summarize",
     "summary_kind",
     "task_class",
@@ -506,12 +507,12 @@ def _mean_over_trials(out: pd.DataFrame, index: list, means: list[str], se: dict
     for c in means:
         cols[c] = g[c].mean()
         if c in se:
-            cols[se[c]] = g[[c, se[c]]].apply(lambda t, c=c: _se_of_mean(t[c], t[se[c]]))
+            cols[se[c]] = g[[c, se[c]]].apply(lambda t, c=c: se_of_mean(t[c], t[se[c]]))
     cols["trials"] = g[means[0]].count()
     return pd.DataFrame(cols).reset_index().drop(columns="_all", errors="ignore")
 
 
-def _se_of_mean(values: pd.Series, errors: pd.Series) -> float:
+def se_of_mean(values: pd.Series, errors: pd.Series) -> float:
     """Standard error of the mean of the defined ``values`` (independent, errors ``errors``);
     NaN if one of them has none."""
     err = errors[values.notna()]

@@ -77,9 +77,9 @@ def default_title(runs: Sequence[RunData]) -> str:
     8 tasks`` (every run id is in the provenance section)."""
     if len(runs) <= TITLE_RUNS:
         return "mi-harness report: " + ", ".join(r.run_id for r in runs)
-    tasks = list(
-        dict.fromkeys(str(t) for r in runs if "task" in r.df for t in pd.unique(r.df["task"]))
-    )
+    from reports.frames import report_tasks
+
+    tasks = report_tasks(runs)
     head = f"mi-harness report: {len(runs)} runs"
     if not tasks:
         return head

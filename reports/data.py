@@ -29,7 +29,7 @@ from reports.tables import Cell, Row, Table
 from results import provenance as carried
 from results.provenance import is_secret_key, redact
 
-__all__ = ["RunData", "load_run", "provenance", "provenance_overview", "redact"]
+__all__ = ["RunData", "load_run", "provenance", "provenance_overview", "redact", "timestamp"]
 
 
 @dataclass
@@ -129,13 +129,21 @@ def seeds_text(seeds: Any) -> str:
         return _compact(seeds)
 
 
+def timestamp(value: Any) -> pd.Timestamp | None:
+    """A stored time as a UTC timestamp; None for a missing or unreadable one."""
+    if value is None or (not isinstance(value, pd.Timestamp) and pd.isna(value)):
+        return None
+    when = pd.to_datetime(value, utc=True, errors="coerce")
+    return None if pd.isna(when) else when
+
+
 def time_text(value: Any) -> str:
     """A stored time (ISO 8601) to the second, in UTC: ``2026-12-04 12:28:55 UTC``; the
     text as it is when it is not a time, ``–`` when missing."""
     if value is None or (isinstance(value, float) and pd.isna(value)) or value == "":
         return "–"
-    when = pd.to_datetime(str(value), utc=True, errors="coerce")
-    return str(value) if pd.isna(when) else when.strftime("%Y-%m-%d %H:%M:%S UTC")
+    when = timestamp(value)
+    return str(value) if when is None else when.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _dirty(flag: Any) -> str:

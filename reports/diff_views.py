@@ -30,7 +30,7 @@ from harness.compare import Comparison
 from harness.compare import compare as gate
 from harness.interface import InputError
 from reports.blocks import Note, Section
-from reports.data import RunData
+from reports.data import RunData, timestamp
 from reports.diff import (
     DiffRule,
     baselines,
@@ -118,18 +118,10 @@ def run_started(run: RunData) -> pd.Timestamp | None:
         candidates.append(_earliest(run.df["finished_at"]))
     candidates.append(_earliest(pd.Series([s.get("started") for s in run.sessions], dtype=object)))
     for value in candidates:
-        when = _timestamp(value)
+        when = timestamp(value)
         if when is not None:
             return when
     return None
-
-
-def _timestamp(value: Any) -> pd.Timestamp | None:
-    """``value`` as a UTC timestamp; None for a missing or unreadable one."""
-    if value is None or (not isinstance(value, pd.Timestamp) and pd.isna(value)):
-        return None
-    when = pd.to_datetime(value, utc=True, errors="coerce")
-    return None if pd.isna(when) else when
 
 
 def _earliest(values: pd.Series) -> str | None:

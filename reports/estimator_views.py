@@ -170,8 +170,8 @@ def _headline(
         if not agg.empty:
             g = agg.groupby(level=0, sort=False)
             score = g["auc"].mean()
-            # a mean of independent cells: sqrt(sum se²) / cells, as over trials
-            se = np.sqrt(g["auc_se"].apply(lambda e: (e**2).sum(min_count=1))) / g["auc"].count()
+            # a mean of independent cells, as over trials
+            se = g[["auc", "auc_se"]].apply(lambda t: metrics.se_of_mean(t["auc"], t["auc_se"]))
             return score, "mean ROC AUC over cells", True, "auc", (se, se)
     if kind == "order" and {"triplet", "member"} <= set(df):
         ot = metrics.order_table(df, by="K" if "K" in df else "d")

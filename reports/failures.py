@@ -28,7 +28,7 @@ from reports.data import RunData
 from reports.diff import repeated
 from reports.tables import Cell, Row, Table, num_cell
 
-__all__ = ["LIST_LIMIT", "failures", "int_spans"]
+__all__ = ["LIST_LIMIT", "failures"]
 
 #: Failed or timed-out cells of one group listed one per row up to this many.
 LIST_LIMIT = 50

@@ -23,7 +23,7 @@ from reports.blocks import Note, Section
 from reports.estimator_views import headline
 from reports.frames import TaskFrame
 from reports.rows import auc_groups, ok_rows
-from reports.settings import label_settings, setting_columns, setting_texts
+from reports.settings import SETTING_NAMES, label_settings, setting_columns, setting_texts
 from reports.tables import Cell, Row, Table, fmt, num_cell, si_seconds
 
 __all__ = ["Gap", "Standing", "overview_section", "score_gap", "standings"]
@@ -34,9 +34,6 @@ __all__ = ["Gap", "Standing", "overview_section", "score_gap", "standings"]
 #: split their labels. (A level view's K, the components of each mixture, is drawn
 #: per instance, not per setting.)
 _DRAWN = {"auc": ("dependence", "recipe", "d"), "order": ("recipe", "d", "K"), "rescaled": ("d",)}
-
-#: How a group's description names a column (``n=50``).
-_NAMES = {"n_samples": "n", "dim_x": "d_x", "dim_y": "d_y"}
 
 #: Standard errors a lead must exceed to count as one.
 _Z = 2.0
@@ -69,8 +66,8 @@ def _mean_of_groups(values: pd.Series, errors: pd.Series) -> tuple[float, float]
     keep = np.isfinite(values.astype(float))
     if not keep.any():
         return math.nan, math.nan
-    err = errors[keep].astype(float)
-    return float(values[keep].mean()), math.sqrt(float((err**2).sum(skipna=False))) / len(err)
+    kept = values[keep].astype(float)
+    return float(kept.mean()), metrics.se_of_mean(kept, errors[keep].astype(float))
 
 
 def _paired(df: pd.DataFrame, metric: str, other: str, leader: str) -> Gap | None:
@@ -158,16 +155,7 @@ def _setting_columns(df: pd.DataFrame, task: str, kind: str) -> list[str]:
     view ``kind`` draws apart itself (:data:`_DRAWN`) and
     :func:`~reports.settings.setting_columns`, each where it sets rows apart further
     than the columns before it."""
-    ok = ok_rows(df)
-    out: list[str] = []
-    groups = 1
-    drawn = [c for c in _DRAWN.get(kind, ()) if c in ok]
-    for col in dict.fromkeys([*drawn, *setting_columns(task, "", ok)]):
-        count = len(ok[[*out, col]].dropna().drop_duplicates())
-        if count > groups:
-            out.append(col)
-            groups = count
-    return out
+    return setting_columns(task, "", ok_rows(df), first=_DRAWN.get(kind, ()))
 
 
 def _groups(df: pd.DataFrame, task: str, kind: str) -> dict[str, tuple]:
@@ -207,7 +195,7 @@ def _group_names(
         same = [h != g and named[h[0]][1] == named[g[0]][1] for h in groups]
         rivals = [t for t, rival in zip(texts, same, strict=True) if rival]
         differ = [c for c in columns if any(t[c] != text[c] for t in rivals)]
-        words = ", ".join(f"{_NAMES.get(c, c)}={text[c]}" for c in differ)
+        words = ", ".join(f"{SETTING_NAMES.get(c, c)}={text[c]}" for c in differ)
         out.append((words or f"among {', '.join(g)}") if rivals else "")
     return out
 

@@ -14,6 +14,7 @@ from reports.rows import ok_rows
 from reports.view_kinds import task_facets, view_kind
 
 __all__ = [
+    "SETTING_NAMES",
     "Paired",
     "label_settings",
     "row_settings",
@@ -35,22 +36,23 @@ _VIEW_AXES = {
 }
 
 #: How a setting names its columns (``n=50``).
-_SETTING_NAMES = {"n_samples": "n", "dim_x": "d_x", "dim_y": "d_y"}
+SETTING_NAMES = {"n_samples": "n", "dim_x": "d_x", "dim_y": "d_y"}
 
 
-def setting_columns(task: str, kind: str, df: pd.DataFrame) -> list[str]:
+def setting_columns(task: str, kind: str, df: pd.DataFrame, first: Sequence[str] = ()) -> list[str]:
     """The columns whose values set ``task``'s settings apart in view ``kind``.
 
     The task's facets (:func:`~reports.view_kinds.task_facets`), then the sample
     size and the dimensions, each where ``df``'s rows hold several values of it and
     it sets them apart further than the columns before it (``mvn``'s ``d`` already
     sets its dimensions); never a column the view draws apart itself (the AUC
-    view draws each n, d and dependence, the order view each d).
+    view draws each n, d and dependence, the order view each d). Columns ``first``
+    are tried before the facets.
     """
     axes = _VIEW_AXES.get(kind, ())
     out: list[str] = []
     groups = 1
-    for col in dict.fromkeys((*task_facets(task), *_PROBLEM_COLUMNS)):
+    for col in dict.fromkeys((*first, *task_facets(task), *_PROBLEM_COLUMNS)):
         if col in axes or col not in df:
             continue
         count = len(df[[*out, col]].dropna().drop_duplicates())
@@ -74,7 +76,7 @@ def setting_texts(rows: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
         values.append(vals.astype(object))
     texts = [
         ", ".join(
-            f"{_SETTING_NAMES.get(c, c)}={value_text(v)}"
+            f"{SETTING_NAMES.get(c, c)}={value_text(v)}"
             for c, v in zip(columns, vals, strict=True)
             if not pd.isna(v)
         )
