@@ -68,18 +68,16 @@ HARNESS_PACKAGES = frozenset(
 SOURCE_DIGITS = 12
 
 
-def versions(used: Iterable[Any] | None = None) -> dict[str, Any]:
+def versions(used: Iterable[Any] = ()) -> dict[str, Any]:
     """Installed versions of the packages results depend on (``None`` if absent).
 
-    With plugin code in play (see :func:`plugin_info`), ``"plugins"`` maps each
-    defining module to its distribution, version and source hash.
+    Where ``used`` (a run's estimators and task) holds code from outside mi-harness
+    (see :func:`plugin_info`), ``"plugins"`` maps each defining module to its
+    distribution, version and source hash.
     """
     out: dict[str, Any] = {"python": platform.python_version()}
     for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
+        out[name] = distribution_version(name)
     if out["mi-harness"] is None:
         from harness import __version__
 
@@ -159,22 +157,13 @@ def distribution_version(dist: str | None) -> str | None:
         return None
 
 
-def _in_play() -> list[type]:
-    """Estimator and task classes this process has defined, registered or loaded."""
-    from harness.interface import defined_classes
-    from harness.registry import loaded_classes
-
-    return [*defined_classes(), *loaded_classes()]
-
-
-def plugin_info(used: Iterable[Any] | None = None) -> dict[str, dict[str, str | None]]:
+def plugin_info(used: Iterable[Any]) -> dict[str, dict[str, str | None]]:
     """Where the estimator and task code from outside mi-harness comes from.
 
     Parameters
     ----------
-    used : iterable, optional
-        The estimators and tasks of a run (objects or classes). Default: every
-        estimator and task class defined, registered or loaded in this process.
+    used : iterable
+        The estimators and tasks of a run (objects or classes).
 
     Returns
     -------
@@ -184,13 +173,11 @@ def plugin_info(used: Iterable[Any] | None = None) -> dict[str, dict[str, str | 
         source file's sha256, or None}``, sorted by module; mi-harness's own
         modules (and other code of its git checkout) are left out.
     """
-    classes = _in_play() if used is None else [o if isinstance(o, type) else type(o) for o in used]
+    classes = [o if isinstance(o, type) else type(o) for o in used]
     out: dict[str, dict[str, str | None]] = {}
     for cls in classes:
         name = getattr(cls, "__module__", None)
         if not isinstance(name, str) or name in out:
-            continue
-        if used is None and name not in sys.modules:  # unloaded since: not in play
             continue
         path = _module_path(sys.modules.get(name))
         if _is_harness_code(name, path):
@@ -320,12 +307,11 @@ def _numba_threads() -> int | None:
     return int(numba.config.NUMBA_NUM_THREADS)
 
 
-def collect(worker_threads: int | None = None, used: Iterable[Any] | None = None) -> dict[str, Any]:
+def collect(worker_threads: int | None = None, used: Iterable[Any] = ()) -> dict[str, Any]:
     """Environment fields of a run record (see :data:`results.schema.RUN_FIELDS`).
 
     ``used``: the run's estimators and task (objects or classes), whose code
-    from outside mi-harness ``versions["plugins"]`` records; by default every
-    estimator and task class in play in this process (:func:`plugin_info`).
+    from outside mi-harness ``versions["plugins"]`` records (:func:`plugin_info`).
     """
     git = git_info()
     return {

@@ -13,7 +13,6 @@ without import cycles.
 from __future__ import annotations
 
 import inspect
-import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -27,7 +26,6 @@ __all__ = [
     "Instance",
     "SpecError",
     "Task",
-    "defined_classes",
     "get_params",
     "param_defaults",
     "validate_samples",
@@ -119,16 +117,6 @@ def _spec_repr(obj: Any) -> str:
         return f"<{name} (parameters unreadable)>"
     args = ",".join(f"{k}={v}" for k, v in params.items())
     return f"{name}:{args}" if args else name
-
-
-#: Every subclass of :class:`Estimator` and :class:`Task` defined in this process
-#: (read by :mod:`harness.environment` to record where plugin code came from).
-_DEFINED: weakref.WeakSet[type] = weakref.WeakSet()
-
-
-def defined_classes() -> list[type]:
-    """The :class:`Estimator` and :class:`Task` subclasses defined so far in this process."""
-    return list(_DEFINED)
 
 
 # --------------------------------------------------------------------------
@@ -308,10 +296,6 @@ class Estimator:
     name: ClassVar[str] = ""
     capabilities: ClassVar[Capabilities] = Capabilities()
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        _DEFINED.add(cls)
-
     # -- parameters ---------------------------------------------------------
     def get_params(self) -> dict[str, Any]:
         return get_params(self)
@@ -466,10 +450,6 @@ class Task:
     #: comparable point by point: the report draws an "error" task that has facets
     #: as error against the truth, one panel per setting present.
     facets: ClassVar[tuple[str, ...]] = ()
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        _DEFINED.add(cls)
 
     def get_params(self) -> dict[str, Any]:
         return get_params(self)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import difflib
 import importlib
 import warnings
-import weakref
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
@@ -25,7 +24,6 @@ __all__ = [
     "Registry",
     "did_you_mean",
     "format_spec",
-    "loaded_classes",
     "parse_spec",
     "parse_value",
 ]
@@ -60,16 +58,9 @@ def _warn(message: str, stacklevel: int) -> None:
         warnings.formatwarning = previous
 
 
-#: Every registry made in this process (for :func:`loaded_classes`).
-_REGISTRIES: weakref.WeakSet[Registry] = weakref.WeakSet()
 #: Module of each class loaded from an entry point -> the distribution providing it
 #: (read by :func:`harness.environment.distribution`).
 _PLUGIN_MODULES: dict[str, str] = {}
-
-
-def loaded_classes() -> list[type]:
-    """Classes every registry of this process has loaded or had registered so far."""
-    return [cls for reg in list(_REGISTRIES) for cls in reg._classes.values()]
 
 
 def parse_value(text: str) -> Any:
@@ -174,7 +165,6 @@ class Registry:
         self._shadowed: dict[str, list[Entry]] = {}
         self._classes: dict[str, type] = {}
         self._extra: dict[str, type] = {}
-        _REGISTRIES.add(self)
 
     # -- discovery ----------------------------------------------------------
     def _plugin_entries(self) -> dict[str, Entry]:
