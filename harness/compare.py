@@ -32,7 +32,6 @@ per task and estimator, on the cells that succeeded in both runs:
 
 from __future__ import annotations
 
-import json
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -52,7 +51,7 @@ from harness.metrics import (
     rank_agreement,
     summary_kind,
 )
-from harness.params import stored_params
+from harness.params import stored_params, varying_keys
 from harness.spans import int_spans
 
 __all__ = ["CELL_KEY", "Comparison", "Tolerances", "compare", "parse_tolerances"]
@@ -582,9 +581,7 @@ def _params(text: Any) -> dict:
 
 def _differing(params: list[str]) -> list[str]:
     """Keys whose (matched) values are not the same in all of ``params``."""
-    loaded = [_params(p) for p in params]
-    keys = sorted({k for d in loaded for k in d})
-    return [k for k in keys if len({json.dumps(d.get(k), sort_keys=True) for d in loaded}) > 1]
+    return varying_keys([_params(p) for p in params])
 
 
 def _with_params(label: str, raw: Any, keys: list[str]) -> str:

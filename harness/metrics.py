@@ -370,14 +370,14 @@ def _clustered_se(values: pd.Series, groups: list, units: list) -> pd.Series:
     if groups:
         dev = values - values.groupby(groups, dropna=False).transform("mean")
         sums = dev.groupby([*groups, *units], dropna=False).sum()
-        g = sums.groupby(level=list(range(len(groups))), dropna=False)
+        g = (sums**2).groupby(level=list(range(len(groups))), dropna=False)
         count = values.groupby(groups, dropna=False).size()
     else:
         sums = (values - values.mean()).groupby(units, dropna=False).sum()
-        g = sums.groupby(lambda _: 0)
+        g = (sums**2).groupby(lambda _: 0)
         count = pd.Series({0: len(values)})
     draws = g.size()
-    square = g.apply(lambda v: float((v**2).sum()))
+    square = g.sum()
     out = np.sqrt(draws / (draws - 1) * square) / count.reindex(draws.index)
     return out.where(draws > 1)
 

@@ -32,6 +32,7 @@ __all__ = [
     "check_optional_int",
     "check_seed",
     "stored_params",
+    "varying_keys",
     "value_text",
 ]
 
@@ -304,6 +305,13 @@ def stored_params(text: Any) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def varying_keys(sets: Sequence[dict[str, Any]]) -> list[str]:
+    """The keys of parameter dicts ``sets`` whose values are not the same in all of them
+    (a missing key counts as None), sorted."""
+    keys = sorted({k for s in sets for k in s})
+    return [k for k in keys if len({json.dumps(s.get(k), sort_keys=True) for s in sets}) > 1]
 
 
 def value_text(value: Any) -> str:

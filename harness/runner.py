@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing
-import multiprocessing.spawn
 import operator
 import os
 import platform
@@ -615,9 +614,6 @@ def _executor(
 
 
 #: multiprocessing.spawn functions that import the driver's main module in a new process
-_MAIN_IMPORTERS = frozenset({"_fixup_main_from_path", "_fixup_main_from_name", "import_main_path"})
-
-
 def _starting_worker() -> bool:
     """Whether this process is a worker process that is still starting up, or a
     harness worker (:func:`~harness.executors.in_worker`).
@@ -625,22 +621,12 @@ def _starting_worker() -> bool:
     With the ``spawn`` (and ``forkserver``) start methods, multiprocessing imports
     the driver's main script again in each new process, as ``__mp_main__``, before
     the process runs its target; an unguarded ``harness.run(...)`` in the script
-    runs then. Two signs, either of which is enough: ``current_process()._inheriting``,
-    which multiprocessing sets for exactly that phase (its own "bootstrapping
-    phase" RuntimeError tests it), and, should that private attribute go away,
-    multiprocessing.spawn's main-module import on the call stack. Neither holds in
-    a spawned process's target, so ``harness.run`` in a user's own pool works.
+    runs then. The sign is ``current_process()._inheriting``, which multiprocessing
+    sets for exactly that phase (its own "bootstrapping phase" RuntimeError tests
+    it; tests/test_worker_pitfalls.py fails should a Python drop it). It does not
+    hold in a spawned process's target, so ``harness.run`` in a user's own pool works.
     """
-    if in_worker() or getattr(multiprocessing.current_process(), "_inheriting", False):
-        return True
-    spawn_file = multiprocessing.spawn.__file__
-    frame = sys._getframe(1)
-    while frame is not None:
-        code = frame.f_code
-        if code.co_filename == spawn_file and code.co_name in _MAIN_IMPORTERS:
-            return True
-        frame = frame.f_back
-    return False
+    return in_worker() or bool(getattr(multiprocessing.current_process(), "_inheriting", False))
 
 
 def _leave_worker() -> None:

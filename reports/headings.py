@@ -10,7 +10,7 @@ import pandas as pd
 
 from harness import metrics
 from harness.matching import canonical_numbers, match_params
-from harness.params import stored_params, value_text
+from harness.params import stored_params, value_text, varying_keys
 from results.schema import dumps
 
 __all__ = ["params_words", "task_params_text"]
@@ -96,7 +96,7 @@ def task_params_text(task: str, df: pd.DataFrame) -> str:
         set(stored_params(k)) for k in match_params(names, pd.Series(texts, dtype=object), "task")
     ]
     keys = sorted(dict.fromkeys(k for s in sets for k in s), key=lambda k: k != "n")
-    varying = {k for k in keys if len({dumps(s.get(k)) for s in sets}) > 1}
+    varying = set(varying_keys(sets))
     shown = [[k for k in keys if k in s and (k == "n" or k in o or k in varying)]
              for s, o in zip(sets, off, strict=True)]  # fmt: skip
     if len(sets) > _LISTED_SETS:
