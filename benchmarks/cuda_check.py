@@ -2,6 +2,8 @@
 
     python -m benchmarks.cuda_check --out benchmarks/results/cuda_check.csv
     python -m benchmarks.cuda_check --specs "mine:steps=500;infonet" --reps 3
+    python -m benchmarks.cuda_check --cpu-rows cpu.csv --out both.csv   # cuda rows only
+
 
 Each spec estimates MI on the same data on ``cpu`` and on ``cuda`` (one
 warm-up call, then the median of ``--reps`` calls). The data: a 1-D Gaussian
@@ -12,11 +14,17 @@ estimators draw their minibatches from device-specific random streams, so
 their cpu and cuda estimates agree only to within their training noise; the
 table shows both beside the truth. Without a GPU only the cpu rows are
 written and the script says so. Prints a CSV table.
+
+``--cpu-rows FILE`` takes the cpu rows from an earlier run's CSV (say, of the
+machine users run on) instead of measuring them, so a short GPU lease times
+the cuda rows alone; the speed-up is then against that file's machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import statistics
 import time
 from collections.abc import Callable
@@ -107,6 +115,26 @@ def measure(spec: str, device: str, reps: int) -> dict:
     }
 
 
+def read_cpu_rows(path: str) -> dict[str, dict]:
+    """The cpu rows of an earlier run's CSV, by spec, as ``measure`` returns them."""
+    with open(path, newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["device"] == "cpu"]
+    if not rows:
+        raise SystemExit(f"--cpu-rows {path}: no cpu rows")
+    return {
+        r["spec"]: {
+            "spec": r["spec"],
+            "device": "cpu",
+            "gpu": r["gpu"],
+            "data": r["data"],
+            "seconds_per_distribution": float(r["seconds_per_distribution"]),
+            "estimate": float(r["estimate"]),
+            "truth": float(r["truth"]),
+        }
+        for r in rows
+    }
+
+
 def main() -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -114,33 +142,55 @@ def main() -> int:
     p.add_argument("--specs", default=";".join(SPECS), help="';'-separated estimator specs")
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--out", default=None, help="also write the CSV here")
+    p.add_argument(
+        "--cpu-rows",
+        default=None,
+        help="an earlier run's CSV: its cpu rows are copied, not measured, and the speed-up "
+        "is against them",
+    )
     args = p.parse_args()
     import torch
 
-    devices = ["cpu"]
+    reference = read_cpu_rows(args.cpu_rows) if args.cpu_rows else None
+    devices = [] if reference else ["cpu"]
     if torch.cuda.is_available():
         devices.append("cuda")
         hardware = torch.cuda.get_device_name()
+    elif reference is not None:
+        print("# no GPU here: nothing to measure beside the given cpu rows")
+        return 1
     else:
         hardware = "none"
         print("# no GPU here: cpu rows only")
-    header = "spec,device,gpu,data,seconds_per_distribution,estimate,truth,speedup"
-    lines = [header]
-    print(header, flush=True)
+    table = io.StringIO()
+    writer = csv.writer(table, lineterminator="\n")
+    header = ["spec", "device", "gpu", "data", "seconds_per_distribution", "estimate", "truth"]
+    writer.writerow([*header, "speedup"])
+    print(table.getvalue(), end="", flush=True)
     for spec in args.specs.split(";"):
         rows = [measure(spec, device, args.reps) for device in devices]
+        if reference is not None:
+            if spec not in reference:
+                raise SystemExit(f"--cpu-rows {args.cpu_rows} has no cpu row for {spec!r}")
+            rows.insert(0, reference[spec])
         cpu_seconds = rows[0]["seconds_per_distribution"]
         for row in rows:
-            speedup = cpu_seconds / row["seconds_per_distribution"]
-            line = (
-                f"{row['spec']},{row['device']},{hardware},{row['data']},"
-                f"{row['seconds_per_distribution']:.6g},{row['estimate']:.4f},"
-                f"{row['truth']:.4f},{speedup:.2f}"
+            start = table.tell()
+            writer.writerow(
+                [
+                    row["spec"],
+                    row["device"],
+                    row.get("gpu", hardware),
+                    row["data"],
+                    f"{row['seconds_per_distribution']:.6g}",
+                    f"{row['estimate']:.4f}",
+                    f"{row['truth']:.4f}",
+                    f"{cpu_seconds / row['seconds_per_distribution']:.2f}",
+                ]
             )
-            lines.append(line)
-            print(line, flush=True)
+            print(table.getvalue()[start:], end="", flush=True)
     if args.out:
-        Path(args.out).write_text("\n".join(lines) + "\n")
+        Path(args.out).write_text(table.getvalue())
     return 0
 
 

@@ -7,7 +7,14 @@
 #   benchmarks/gpu_session.sh train MINUTES [RESUME]
 #                                               InfoNet training on cuda, from RESUME (default:
 #                                               the shipped model; a state.pt continues a run)
+#   benchmarks/gpu_session.sh all MINUTES [RESUME]
+#                                               one lease: train, then check (cuda rows only;
+#                                               cpu rows from $CPU_ROWS), then latency; each
+#                                               step under its own time limit, a failed step
+#                                               does not stop the next
 #
+# CPU_ROWS (default benchmarks/results/gpu/cuda_check_cpu_reference.csv, this project's
+# 2-core machine) saves the check's cpu rows a lease in `all`; BATCH and LR set training's.
 # Results go to $OUT (default benchmarks/results/gpu, where they are committed): check ->
 # cuda_check.csv; latency -> infonet_latency_cuda.csv, pytest_bench_cuda.json; train ->
 # train/{best.pt,best.json,state.pt} and train.log. Ship a trained model with
@@ -19,9 +26,9 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 OUT=${OUT:-benchmarks/results/gpu}
 case "${1:-}" in
-check | latency | train) ;;
+check | latency | train | all) ;;
 *)
-    sed -n 2,16p "$0"
+    sed -n 2,23p "$0"
     exit 2
     ;;
 esac
@@ -29,26 +36,48 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 "$PY" -c "import torch; assert torch.cuda.is_available(), 'no GPU here'; print(torch.__version__, torch.cuda.get_device_name())"
 mkdir -p "$OUT" # only once a GPU is there: no empty results folder elsewhere
 
-case "${1:-}" in
-check)
-    "$PY" -m benchmarks.cuda_check --out "$OUT/cuda_check.csv"
-    ;;
-latency)
-    "$PY" benchmarks/infonet_latency.py --device cuda --out "$OUT/infonet_latency_cuda.csv"
-    "$PY" -m pytest -q -p no:cacheprovider tests/bench/test_bench_infonet.py --benchmark-only \
+# LIMIT: a command prefix such as "timeout 120" (empty: no limit)
+check() {
+    $LIMIT "$PY" -m benchmarks.cuda_check --out "$OUT/cuda_check.csv" "$@"
+}
+
+latency() {
+    $LIMIT "$PY" benchmarks/infonet_latency.py --device cuda --out "$OUT/infonet_latency_cuda.csv" "$@"
+}
+
+bench() {
+    $LIMIT "$PY" -m pytest -q -p no:cacheprovider tests/bench/test_bench_infonet.py --benchmark-only \
         -k cuda --benchmark-json "$OUT/pytest_bench_cuda.json"
-    ;;
-train)
-    minutes=${2:?minutes}
-    resume=${3:-shipped}
-    # a fresh schedule from any starting point; the shipped model's last data recipe (README,
-    # Training): small Gaussian samples in the steps of n <= 300, the GMM recipe above, plus
-    # 8 % needle mixtures (--thin: docs/infonet_training.md, session 24)
-    "$PY" -m estimators.infonet.train --resume "$resume" --device cuda --out "$OUT/train" \
-        --minutes "$minutes" --steps 60000 --warmup 300 --lr 1e-4 --batch 64 --mi-balance 0.5 --calibrate 20 \
-        --calibrate-scale 0.02 --independent 0.15 --weak 0.15 --gaussian 0.6 --gaussian-max-n 300 \
-        --gaussian-rho-max 0.95 --ema 0.999 --thin 0.08 \
-        --n 50,50,50,100,100,200,300,1000,2000,3000 --eval-every 1000 --checkpoint-minutes 2 \
+}
+
+train() {
+    # a fresh schedule from any starting point with the recipe of the latest candidates
+    # (docs/infonet_training.md, sessions 24-25): GMMs with 8 % needle mixtures, small
+    # Gaussian samples in the steps of n <= 300, a quarter re-paired, weak dependence
+    $LIMIT "$PY" -m estimators.infonet.train --resume "$2" --device cuda --out "$OUT/train" \
+        --minutes "$1" --steps 20000 --warmup 100 --lr "${LR:-2e-5}" --batch "${BATCH:-256}" \
+        --mi-balance 0.3 --calibrate 20 --calibrate-scale 0.02 --independent 0.25 --weak 0.15 \
+        --gaussian 0.5 --gaussian-max-n 300 --gaussian-rho-max 0.95 --ema 0.999 --thin 0.08 \
+        --n 50,100,300,1000,2000,2000,3000 --eval-every 250 --checkpoint-minutes 1 \
         --validation "${VALIDATION:-$OUT/train/validation.npz}" 2>&1 | tee -a "$OUT/train.log"
+}
+
+LIMIT=
+case "${1:-}" in
+check) check ;;
+latency)
+    latency
+    bench
+    ;;
+train) train "${2:?minutes}" "${3:-shipped}" ;;
+all)
+    minutes=${2:?minutes}
+    set +e
+    exec > >(tee -a "$OUT/all.log") 2>&1
+    LIMIT="timeout $((minutes * 60 + 60))" train "$minutes" "${3:-shipped}"
+    LIMIT="timeout 120" check --reps 2 \
+        --cpu-rows "${CPU_ROWS:-benchmarks/results/gpu/cuda_check_cpu_reference.csv}"
+    LIMIT="timeout 60" latency --min-seconds 0.3
+    LIMIT="timeout 45" bench
     ;;
 esac
