@@ -250,7 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(json.dumps(result, indent=2))
     if args.ship:
-        result["rows"] = str(export_rows(result))
+        rows = export_rows(result)
+        here = Path.cwd()
+        result["rows"] = str(rows.relative_to(here) if rows.is_relative_to(here) else rows)
         print(f"shipped as {ship(args.checkpoint, result)}; rows in {result['rows']}")
     return 0
 
