@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from harness.matching import matching_keys
 from reports import row_keys
 from reports.copies import without_copies
 from reports.view_kinds import SCORE_VIEWS, view_kind
@@ -41,7 +42,6 @@ from reports.view_kinds import SCORE_VIEWS, view_kind
 __all__ = [
     "DiffRule",
     "baselines",
-    "cell_keys",
     "compare",
     "gate_regressions",
     "repeated",
@@ -68,25 +68,6 @@ class DiffRule:
             f"slower one only where harness compare failed a check of its estimator, else it "
             f"is informational. Improvements use the mirror rules."
         )
-
-
-def cell_keys(df: pd.DataFrame) -> pd.Series:
-    """The key each row of ``df`` is matched on (:func:`harness.matching.matching_keys`).
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        Result rows of one run.
-
-    Returns
-    -------
-    pandas.Series of str
-        Aligned with ``df``; computing them once per run lets :func:`compare` pair
-        one run with many others without recomputing them.
-    """
-    from harness.matching import matching_keys
-
-    return matching_keys(df)
 
 
 def repeated(frames: Sequence[pd.DataFrame], also: Sequence[str] = ()) -> list[np.ndarray]:
@@ -152,7 +133,7 @@ def baselines(keys: Sequence[Iterable[str]]) -> list[int | None]:
     Parameters
     ----------
     keys : sequence of iterables of str
-        The cell keys (:func:`cell_keys`) of each run, in the runs' order.
+        The cell keys (:func:`harness.matching.matching_keys`) of each run, in the runs' order.
 
     Returns
     -------
@@ -187,7 +168,7 @@ def compare(
     rule : DiffRule, optional
         Thresholds of the flags; default :class:`DiffRule`.
     keys : tuple of two pandas.Series, optional
-        :func:`cell_keys` of ``base`` and ``new``, when already computed.
+        :func:`harness.matching.matching_keys` of ``base`` and ``new``, when already computed.
 
     Returns
     -------
@@ -203,7 +184,7 @@ def compare(
     """
     rule = rule or DiffRule()
     cols = ["status", "estimate", "error", "seconds"]
-    base_keys, new_keys = keys if keys is not None else (cell_keys(base), cell_keys(new))
+    base_keys, new_keys = keys if keys is not None else (matching_keys(base), matching_keys(new))
     b = base.assign(_key=base_keys.to_numpy()).drop_duplicates("_key", keep="last")
     n = new.assign(_key=new_keys.to_numpy()).drop_duplicates("_key", keep="last")
     keep = ["_key", "task", "label", "instance_index", "seed", "n_samples", "true_mi"]

@@ -29,12 +29,12 @@ import pandas as pd
 from harness.compare import Comparison
 from harness.compare import compare as gate
 from harness.interface import InputError
+from harness.matching import matching_keys
 from reports.blocks import Note, Section
 from reports.data import RunData, timestamp
 from reports.diff import (
     DiffRule,
     baselines,
-    cell_keys,
     compare,
     gate_regressions,
     repeated,
@@ -96,7 +96,7 @@ def diff_sections(runs: Sequence[RunData], rule: DiffRule) -> list[Section]:
     """
     if len(runs) < 2:
         return []
-    keys = [cell_keys(run.df) for run in runs]
+    keys = [matching_keys(run.df) for run in runs]
     own = [run_keys[fresh] for run_keys, fresh in zip(keys, _own_rows(runs, keys), strict=True)]
     starts = [run_started(run) for run in runs]
     order = run_order(starts)
@@ -147,7 +147,7 @@ def _own_rows(runs: Sequence[RunData], keys: Sequence[pd.Series]) -> list[np.nda
     """For each run, its rows that repeat no earlier file's (:func:`reports.diff.repeated`).
 
     A repeated row holds a cell that an earlier run holds too, so only the rows whose
-    cell key (``keys``: :func:`reports.diff.cell_keys`) several runs hold are looked at.
+    cell key (``keys``: :func:`harness.matching.matching_keys`) several runs hold are looked at.
     """
     holders = Counter(k for run_keys in keys for k in set(run_keys))
     several = [run_keys.map(holders).to_numpy() > 1 for run_keys in keys]

@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from harness.matching import matching_keys
 from reports import diff_views
 from reports.data import RunData
-from reports.diff import DiffRule, baselines, cell_keys, compare
+from reports.diff import DiffRule, baselines, compare
 from reports.figures import INSIDE_MAX, Panel, Series, plot
 
 
@@ -68,7 +69,7 @@ def test_baselines_is_the_first_earlier_run_sharing_a_key() -> None:
 
 
 def test_diff_sections_compare_only_runs_that_share_cells(runs, monkeypatch) -> None:
-    key_sets = [set(cell_keys(r.df)) for r in runs]
+    key_sets = [set(matching_keys(r.df)) for r in runs]
     calls: list[tuple[str, str]] = []
     ids = {id(r.df): r.run_id for r in runs}
 
