@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
+from harness.params import stored_params, value_text
 from reports.row_keys import parameter_keys, placements
 from results.export import artifact_tag
 
@@ -22,7 +23,8 @@ def one_label_per_estimator(
     equal length) that no other configuration uses (``ksg`` stored when k=3 was the
     default stays apart from today's ``ksg``); where each is used elsewhere, they stay
     as they are. Then the ``device`` parameter is spelled only where it tells runs
-    apart (:func:`_placed`)."""
+    apart (:func:`_placed`), and a parameter a sibling label sets is spelled in the
+    others too (:func:`_spelled_siblings`)."""
     spellings: dict[str, list[str]] = {}
     for (_, p), k in zip(parts, keys, strict=True):
         pairs = pd.DataFrame({"key": k, "label": p["label"].astype(str)}).drop_duplicates()
@@ -49,7 +51,57 @@ def one_label_per_estimator(
             )
             for (rid, p), k in zip(parts, keys, strict=True)
         ]
-    return _placed(parts)
+    return _spelled_siblings(_placed(parts))
+
+
+def _spelled_siblings(parts: Sequence[tuple[str, pd.DataFrame]]) -> list[tuple[str, pd.DataFrame]]:
+    """``parts`` with each parameter that one label of an estimator sets spelled in its
+    sibling labels too, at the value their rows ran with: ``mine`` beside
+    ``mine:steps=100`` reads ``mine:steps=500``, so no label hides a setting its
+    neighbours show. A value is spelled only where every row of the label ran with the
+    same one, not none (a default checkpoint), and the new label is no other label's;
+    ``device`` is left to :func:`_placed`."""
+    labels: dict[str, list[str]] = {}  # label -> its items
+    values: dict[str, dict[str, set[str]]] = {}  # label -> parameter -> values run
+    for _, p in parts:
+        if "estimator_params" not in p:
+            return list(parts)
+        for lab, text in p[["label", "estimator_params"]].astype(str).drop_duplicates().values:
+            parsed = _items(lab)
+            if parsed is None:
+                continue
+            labels[lab] = parsed[1]
+            ran = values.setdefault(lab, {})
+            for name, value in stored_params(text).items():
+                ran.setdefault(name, set()).add(value_text(value))
+    siblings: dict[str, list[str]] = {}
+    for lab in labels:
+        siblings.setdefault(lab.partition(":")[0], []).append(lab)
+    renamed = {}
+    for name, group in siblings.items():
+        if len(group) < 2:
+            continue
+        names = []  # the parameters any sibling sets, in order of first appearance
+        for lab in group:
+            for item in labels[lab]:
+                key = item.partition("=")[0].strip()
+                if key != "device" and key not in names:
+                    names.append(key)
+        for lab in group:
+            have = {item.partition("=")[0].strip() for item in labels[lab]}
+            added = []
+            for key in names:
+                if key in have:
+                    continue
+                ran = values[lab].get(key, set())
+                if len(ran) == 1 and (value := next(iter(ran))) != "None":
+                    added.append(f"{key}={value}")
+            new = f"{name}:{','.join([*labels[lab], *added])}"
+            if added and new not in labels and new not in renamed.values():
+                renamed[lab] = new
+    if not renamed:
+        return list(parts)
+    return [(rid, p.assign(label=p["label"].map(lambda x: renamed.get(x, x)))) for rid, p in parts]
 
 
 def _placed(parts: Sequence[tuple[str, pd.DataFrame]]) -> list[tuple[str, pd.DataFrame]]:

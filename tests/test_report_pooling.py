@@ -232,3 +232,46 @@ def test_grouped_failures_without_seed_or_instance_columns() -> None:
     )  # fmt: skip
     table = failures([RunData("r", rows, "DataFrame")])
     assert len(table.rows) == 1
+
+
+MINE = {"steps": 500, "batch_size": 500, "lr": 0.001, "device": "cpu", "checkpoint": None}
+
+
+def test_a_parameter_one_sibling_sets_is_spelled_in_the_others() -> None:
+    """``mine`` beside ``mine:steps=100`` hides its 500 steps: it reads
+    ``mine:steps=500``; beside a batch of 100 as well, every sibling spells both.
+    ``device`` and a parameter left unset (a default checkpoint) are not spelled."""
+    two = pd.concat(
+        [_rows("a", "mine", MINE), _rows("a", "mine:steps=100", {**MINE, "steps": 100})]
+    )
+    assert set(_labels("gaussian", two)) == {"mine:steps=500", "mine:steps=100"}
+    b100 = {**MINE, "batch_size": 100}
+    saved = {**MINE, "checkpoint": "x.pt", "lr": 0.01}
+    b = [
+        _rows("b", "mine:batch_size=100,steps=100", {**b100, "steps": 100}),
+        _rows("b", "ksg", KSG),
+        _rows("b", "mine:checkpoint=x.pt,device=cpu", saved),
+    ]
+    three = pd.concat([two, *b])
+    assert set(_labels("gaussian", three)) == {
+        "mine:steps=500,batch_size=500",
+        "mine:steps=100,batch_size=500",
+        "mine:batch_size=100,steps=100",
+        "ksg",  # no sibling
+        "mine:checkpoint=x.pt,steps=500,batch_size=500",  # one device: not spelled
+    }
+    # the label "mine" spelled at a value its rows did not all run with stays as it is
+    mixed = pd.concat([two, _rows("c", "mine", {**MINE, "steps": 700}, seeds=(1,))])
+    assert "mine" in set(_labels("gaussian", mixed))
+
+
+def test_a_spelled_sibling_never_takes_another_configurations_label() -> None:
+    """``mine`` (500 steps) beside ``mine:steps=100`` and a stored ``mine:steps=500``
+    of another learning rate: spelling would merge two configurations, so ``mine``
+    keeps its name."""
+    fewer = _rows("a", "mine:steps=100", {**MINE, "steps": 100})
+    other = _rows("b", "mine:steps=500", {**MINE, "lr": 0.01})
+    rows = pd.concat([_rows("a", "mine", MINE), fewer, other])
+    labels = set(_labels("gaussian", rows))
+    assert "mine:steps=500" in labels and "mine:steps=100" in labels
+    assert len(labels) == 3
