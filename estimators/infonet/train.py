@@ -2,10 +2,11 @@
 
     python -m estimators.infonet.train --minutes 60 --out runs/infonet
     python -m estimators.infonet.train --resume shipped --minutes 60   # improve the shipped model
-    python -m estimators.infonet.train --resume shipped --gaussian 0.6 --gaussian-max-n 300 \
-        --gaussian-rho-max 0.95 --independent 0.15 --weak 0.15 --mi-balance 0.5 --calibrate 20 \
-        --calibrate-scale 0.02 --ema 0.999 --lr 3e-5 --steps 3000 \
-        --n 50,50,50,100,100,200,300,1000,2000,3000   # the shipped model's last steps
+    python -m estimators.infonet.train --resume benchmarks/candidates/infonet-s25-step96208.pt \
+        --device cuda --batch 256 --lr 2e-5 --warmup 100 --steps 20000 --thin 0.08 \
+        --gaussian 0.5 --gaussian-max-n 300 --gaussian-rho-max 0.95 --independent 0.25 \
+        --weak 0.15 --mi-balance 0.3 --calibrate 20 --calibrate-scale 0.02 --ema 0.999 \
+        --n 50,100,300,1000,2000,2000,3000   # the shipped model's last steps (best at 105,750)
 
 Each step draws a fresh batch of random GMMs (the paper's recipe), maps the
 samples through the copula, predicts critic tables and maximises the mean
