@@ -11,7 +11,9 @@
    ``checkpoint_sha256``), so the shipped InfoNet checkpoint is one estimator
    whether a run named its path or not (:func:`~reports.row_keys.estimator_keys`);
    ``device`` is left out where the cells ran on one device (it says where an
-   estimate ran, not what was estimated);
+   estimate ran, not what was estimated); a parameter one sibling label sets is
+   spelled in the others (``mine`` beside ``mine:steps=100`` reads
+   ``mine:steps=500``);
 2. a cell that an earlier run holds with the same result (status, estimate,
    seconds, host, device and finish time) is dropped, so a cell repeated by several files
    is counted once

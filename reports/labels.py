@@ -3,12 +3,13 @@ per setting and run, so that runs pool where they may and stay apart where they 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import NamedTuple
 
 import pandas as pd
 
-from harness.params import stored_params, value_text
+from harness.params import stored_params
 from reports.row_keys import parameter_keys, placements
 from results.export import artifact_tag
 
@@ -56,48 +57,57 @@ def one_label_per_estimator(
 
 def _spelled_siblings(parts: Sequence[tuple[str, pd.DataFrame]]) -> list[tuple[str, pd.DataFrame]]:
     """``parts`` with each parameter that one label of an estimator sets spelled in its
-    sibling labels too, at the value their rows ran with: ``mine`` beside
-    ``mine:steps=100`` reads ``mine:steps=500``, so no label hides a setting its
-    neighbours show. A value is spelled only where every row of the label ran with the
-    same one, not none (a default checkpoint), and the new label is no other label's;
-    ``device`` is left to :func:`_placed`."""
+    sibling labels too, at the value their rows ran with, as the runner spells it:
+    ``mine`` beside ``mine:steps=100`` reads ``mine:steps=500``, so no label hides a
+    setting its neighbours show. A value is spelled only where every row of the label
+    recorded the same one, not none (a default checkpoint); the items are sorted where
+    the label's were (the runner's order), and a label that would read as another
+    label's parameters, in any order, keeps its name. Labels of rows without recorded
+    parameters are never renamed; ``device`` is left to :func:`_placed`."""
     labels: dict[str, list[str]] = {}  # label -> its items
-    values: dict[str, dict[str, set[str]]] = {}  # label -> parameter -> values run
+    recorded: dict[str, list[dict]] = {}  # label -> the distinct parameters its rows ran with
+    fixed: list[str] = []
     for _, p in parts:
+        names = p["label"].astype(str)
         if "estimator_params" not in p:
-            return list(parts)
-        for lab, text in p[["label", "estimator_params"]].astype(str).drop_duplicates().values:
+            fixed.extend(names.unique())
+            continue
+        params = p["estimator_params"].map(_params_text)
+        for lab, text in pd.DataFrame({"l": names, "p": params}).drop_duplicates().values:
             parsed = _items(lab)
             if parsed is None:
                 continue
             labels[lab] = parsed[1]
-            ran = values.setdefault(lab, {})
-            for name, value in stored_params(text).items():
-                ran.setdefault(name, set()).add(value_text(value))
+            recorded.setdefault(lab, []).append(stored_params(text))
+    taken = {_item_set(lab) for lab in [*labels, *fixed]} - {None}
     siblings: dict[str, list[str]] = {}
-    for lab in labels:
+    for lab in sorted(labels):
         siblings.setdefault(lab.partition(":")[0], []).append(lab)
     renamed = {}
     for name, group in siblings.items():
         if len(group) < 2:
             continue
-        names = []  # the parameters any sibling sets, in order of first appearance
+        keys = sorted(
+            {item.partition("=")[0].strip() for lab in group for item in labels[lab]} - {"device"}
+        )
         for lab in group:
-            for item in labels[lab]:
-                key = item.partition("=")[0].strip()
-                if key != "device" and key not in names:
-                    names.append(key)
-        for lab in group:
+            if lab in fixed:
+                continue
             have = {item.partition("=")[0].strip() for item in labels[lab]}
             added = []
-            for key in names:
-                if key in have:
+            for key in keys:
+                seen = [d.get(key, _MISSING) for d in recorded[lab]]
+                first = seen[0]
+                if key in have or first is _MISSING or first is None:
                     continue
-                ran = values[lab].get(key, set())
-                if len(ran) == 1 and (value := next(iter(ran))) != "None":
-                    added.append(f"{key}={value}")
-            new = f"{name}:{','.join([*labels[lab], *added])}"
-            if added and new not in labels and new not in renamed.values():
+                if all(v is not _MISSING and _same(v, first) for v in seen):
+                    added.append(f"{key}={first}")
+            items = [*labels[lab], *added]
+            if labels[lab] == sorted(labels[lab]):
+                items.sort()
+            new = f"{name}:{','.join(items)}"
+            if added and _item_set(new) not in taken:
+                taken.add(_item_set(new))
                 renamed[lab] = new
     if not renamed:
         return list(parts)
@@ -146,6 +156,28 @@ def _placed(parts: Sequence[tuple[str, pd.DataFrame]]) -> list[tuple[str, pd.Dat
                 labels.append(_with_device(plain, device) if spell[plain] else plain)
         out.append((rid, p.assign(label=labels)))
     return out
+
+
+#: Stands for a parameter a row did not record.
+_MISSING = object()
+
+
+def _params_text(value: object) -> str:
+    """A row's stored parameters as JSON text (a dict as it is written, NaN as ``{}``)."""
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return value if isinstance(value, str) else "{}"
+
+
+def _same(a: object, b: object) -> bool:
+    """Whether two recorded values are one (``True`` is not ``1``)."""
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def _item_set(label: str) -> tuple[str, frozenset[str]] | None:
+    """A spec label's name and its items in any order; None for a label that is not one."""
+    parsed = _items(label)
+    return None if parsed is None else (parsed[0], frozenset(i.strip() for i in parsed[1]))
 
 
 def _items(label: str) -> tuple[str, list[str]] | None:

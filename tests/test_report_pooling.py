@@ -254,11 +254,11 @@ def test_a_parameter_one_sibling_sets_is_spelled_in_the_others() -> None:
     ]
     three = pd.concat([two, *b])
     assert set(_labels("gaussian", three)) == {
-        "mine:steps=500,batch_size=500",
-        "mine:steps=100,batch_size=500",
+        "mine:batch_size=500,steps=500",  # in the runner's (sorted) order
+        "mine:batch_size=500,steps=100",
         "mine:batch_size=100,steps=100",
         "ksg",  # no sibling
-        "mine:checkpoint=x.pt,steps=500,batch_size=500",  # one device: not spelled
+        "mine:batch_size=500,checkpoint=x.pt,steps=500",  # one device: not spelled
     }
     # the label "mine" spelled at a value its rows did not all run with stays as it is
     mixed = pd.concat([two, _rows("c", "mine", {**MINE, "steps": 700}, seeds=(1,))])
@@ -275,3 +275,29 @@ def test_a_spelled_sibling_never_takes_another_configurations_label() -> None:
     labels = set(_labels("gaussian", rows))
     assert "mine:steps=500" in labels and "mine:steps=100" in labels
     assert len(labels) == 3
+
+
+def test_sibling_spelling_is_the_runners_and_needs_every_row_to_record_it() -> None:
+    """Values read as the runner writes them (``True``, ``1.0``), a label some of whose
+    rows did not record the parameter keeps its name, a rename that would read as
+    another configuration's parameters in another order is not made, and a file
+    without recorded parameters leaves the others' spelling alone."""
+    ksg = pd.concat([_rows("a", "ksg", KSG), _rows("a", "ksg:standardize=True",
+                                                   {**KSG, "standardize": True})])  # fmt: skip
+    assert set(_labels("gaussian", ksg)) == {"ksg:standardize=False", "ksg:standardize=True"}
+    lr = pd.concat([_rows("a", "mine", {**MINE, "lr": 1.0}),
+                    _rows("a", "mine:lr=0.5", {**MINE, "lr": 0.5})])  # fmt: skip
+    assert "mine:lr=1.0" in set(_labels("gaussian", lr))
+    old = {k: v for k, v in MINE.items() if k != "steps"}  # stored before steps existed
+    fewer = _rows("b", "mine:steps=100", {**MINE, "steps": 100, "lr": 0.5})
+    partly = pd.concat([lr, _rows("b", "mine", {**old, "lr": 1.0}, seeds=(1,)), fewer])
+    assert "mine:lr=1.0" in set(_labels("gaussian", partly))  # steps not spelled
+    # mine:b=2 spelled with a=1 would read as the stored mine:a=1,b=2 (another lr)
+    clash = pd.concat([_rows("a", "mine:b=2", {"a": 1, "b": 2, "lr": 0.1}),
+                       _rows("b", "mine:a=1,b=2", {"a": 1, "b": 2, "lr": 0.2})])  # fmt: skip
+    assert set(_labels("gaussian", clash)) == {"mine:b=2", "mine:a=1,b=2"}
+    bare = _rows("c", "kde", {}).drop(columns="estimator_params")
+    two = pd.concat(
+        [_rows("a", "mine", MINE), _rows("a", "mine:steps=100", {**MINE, "steps": 100})]
+    )
+    assert "mine:steps=500" in set(_labels("gaussian", two, bare))
