@@ -2,8 +2,7 @@
 
     python -m benchmarks.cuda_check --out benchmarks/results/cuda_check.csv
     python -m benchmarks.cuda_check --specs "mine:steps=500;infonet" --reps 3
-    python -m benchmarks.cuda_check --cpu-rows cpu.csv --out both.csv   # cuda rows only
-
+    python -m benchmarks.cuda_check --cpu-rows cpu.csv --out both.csv   # time cuda only
 
 Each spec estimates MI on the same data on ``cpu`` and on ``cuda`` (one
 warm-up call, then the median of ``--reps`` calls). The data: a 1-D Gaussian
@@ -23,12 +22,12 @@ the cuda rows alone; the speed-up is then against that file's machine.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import statistics
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
@@ -115,10 +114,21 @@ def measure(spec: str, device: str, reps: int) -> dict:
     }
 
 
+#: The CSV's columns.
+HEADER = ("spec", "device", "gpu", "data", "seconds_per_distribution", "estimate", "truth")
+
+
 def read_cpu_rows(path: str) -> dict[str, dict]:
     """The cpu rows of an earlier run's CSV, by spec, as ``measure`` returns them."""
     with open(path, newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["device"] == "cpu"]
+        reader = csv.DictReader(f)
+        missing = set(HEADER) - set(reader.fieldnames or ())
+        if missing:
+            raise SystemExit(
+                f"--cpu-rows {path}: not a cuda_check CSV (no {', '.join(sorted(missing))}; "
+                f"expected the columns {', '.join(HEADER)}, speedup)"
+            )
+        rows = [r for r in reader if r["device"] == "cpu"]
     if not rows:
         raise SystemExit(f"--cpu-rows {path}: no cpu rows")
     return {
@@ -135,23 +145,41 @@ def read_cpu_rows(path: str) -> dict[str, dict]:
     }
 
 
-def main() -> int:
+def unmatched(reference: dict[str, dict], specs: list[str]) -> list[str]:
+    """Why ``reference``'s cpu rows cannot stand for today's of ``specs``: a spec
+    without a row, or a row of other data (a changed workload)."""
+    problems = []
+    for spec in specs:
+        row = reference.get(spec)
+        if row is None:
+            problems.append(f"no cpu row for {spec!r}")
+            continue
+        _, _, truth, data = workload(spec)
+        if row["data"] != data or abs(row["truth"] - truth) > 5e-5:
+            problems.append(f"{spec!r} ran on {row['data']} (truth {row['truth']}), not {data}")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--specs", default=";".join(SPECS), help="';'-separated estimator specs")
     p.add_argument("--reps", type=int, default=3)
-    p.add_argument("--out", default=None, help="also write the CSV here")
+    p.add_argument("--out", default=None, help="also write the CSV here, row by row")
     p.add_argument(
         "--cpu-rows",
         default=None,
         help="an earlier run's CSV: its cpu rows are copied, not measured, and the speed-up "
         "is against them",
     )
-    args = p.parse_args()
+    args = p.parse_args(argv)
     import torch
 
+    specs = args.specs.split(";")
     reference = read_cpu_rows(args.cpu_rows) if args.cpu_rows else None
+    if reference is not None and (problems := unmatched(reference, specs)):
+        raise SystemExit(f"--cpu-rows {args.cpu_rows}: " + "; ".join(problems))
     devices = [] if reference else ["cpu"]
     if torch.cuda.is_available():
         devices.append("cuda")
@@ -162,35 +190,36 @@ def main() -> int:
     else:
         hardware = "none"
         print("# no GPU here: cpu rows only")
-    table = io.StringIO()
-    writer = csv.writer(table, lineterminator="\n")
-    header = ["spec", "device", "gpu", "data", "seconds_per_distribution", "estimate", "truth"]
-    writer.writerow([*header, "speedup"])
-    print(table.getvalue(), end="", flush=True)
-    for spec in args.specs.split(";"):
-        rows = [measure(spec, device, args.reps) for device in devices]
-        if reference is not None:
-            if spec not in reference:
-                raise SystemExit(f"--cpu-rows {args.cpu_rows} has no cpu row for {spec!r}")
-            rows.insert(0, reference[spec])
-        cpu_seconds = rows[0]["seconds_per_distribution"]
-        for row in rows:
-            start = table.tell()
-            writer.writerow(
-                [
-                    row["spec"],
-                    row["device"],
-                    row.get("gpu", hardware),
-                    row["data"],
-                    f"{row['seconds_per_distribution']:.6g}",
-                    f"{row['estimate']:.4f}",
-                    f"{row['truth']:.4f}",
-                    f"{cpu_seconds / row['seconds_per_distribution']:.2f}",
-                ]
-            )
-            print(table.getvalue()[start:], end="", flush=True)
-    if args.out:
-        Path(args.out).write_text(table.getvalue())
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(open(args.out, "w", newline="")) if args.out else None
+
+        def emit(fields: list) -> None:
+            line = io.StringIO()
+            csv.writer(line, lineterminator="\n").writerow(fields)
+            print(line.getvalue(), end="", flush=True)
+            if out:  # row by row: a run stopped at its time limit keeps what it measured
+                out.write(line.getvalue())
+                out.flush()
+
+        emit([*HEADER, "speedup"])
+        for spec in specs:
+            rows = [measure(spec, device, args.reps) for device in devices]
+            if reference is not None:
+                rows.insert(0, reference[spec])
+            cpu_seconds = rows[0]["seconds_per_distribution"]
+            for row in rows:
+                emit(
+                    [
+                        row["spec"],
+                        row["device"],
+                        row.get("gpu", hardware),
+                        row["data"],
+                        f"{row['seconds_per_distribution']:.6g}",
+                        f"{row['estimate']:.4f}",
+                        f"{row['truth']:.4f}",
+                        f"{cpu_seconds / row['seconds_per_distribution']:.2f}",
+                    ]
+                )
     return 0
 
 

@@ -8,13 +8,16 @@
 #                                               InfoNet training on cuda, from RESUME (default:
 #                                               the shipped model; a state.pt continues a run)
 #   benchmarks/gpu_session.sh all MINUTES [RESUME]
-#                                               one lease: train, then check (cuda rows only;
-#                                               cpu rows from $CPU_ROWS), then latency; each
-#                                               step under its own time limit, a failed step
-#                                               does not stop the next
+#                                               one lease: train (MINUTES 1-5), then check
+#                                               (cuda rows only; cpu rows from $CPU_ROWS),
+#                                               then latency; each step under its own time
+#                                               limit, a failed step does not stop the next,
+#                                               and the exit status says if any failed
 #
-# CPU_ROWS (default benchmarks/results/gpu/cuda_check_cpu_reference.csv, this project's
-# 2-core machine) saves the check's cpu rows a lease in `all`; BATCH and LR set training's.
+# CPU_ROWS (default benchmarks/results/gpu/cuda_check_cpu_reference.csv, written on this
+# project's 2-core machine by `python -m benchmarks.cuda_check --out FILE`) spares `all` the
+# cpu half of the check; BATCH and LR set training's batch and learning rate, VALIDATION
+# its validation set (default: built into $OUT/train).
 # Results go to $OUT (default benchmarks/results/gpu, where they are committed): check ->
 # cuda_check.csv; latency -> infonet_latency_cuda.csv, pytest_bench_cuda.json; train ->
 # train/{best.pt,best.json,state.pt} and train.log. Ship a trained model with
@@ -28,7 +31,7 @@ OUT=${OUT:-benchmarks/results/gpu}
 case "${1:-}" in
 check | latency | train | all) ;;
 *)
-    sed -n 2,23p "$0"
+    sed -n 2,26p "$0"
     exit 2
     ;;
 esac
@@ -72,12 +75,19 @@ latency)
 train) train "${2:?minutes}" "${3:-shipped}" ;;
 all)
     minutes=${2:?minutes}
-    set +e
+    # the steps' limits add up to MINUTES*60 + 260 s: at most 5 fits one 10-minute call
+    [[ $minutes =~ ^[1-5]$ ]] || { echo "all: MINUTES must be a whole number 1-5" >&2; exit 2; }
     exec > >(tee -a "$OUT/all.log") 2>&1
-    LIMIT="timeout $((minutes * 60 + 60))" train "$minutes" "${3:-shipped}"
-    LIMIT="timeout 120" check --reps 2 \
-        --cpu-rows "${CPU_ROWS:-benchmarks/results/gpu/cuda_check_cpu_reference.csv}"
-    LIMIT="timeout 60" latency --min-seconds 0.3
-    LIMIT="timeout 45" bench
+    log=$!
+    failed=()
+    LIMIT="timeout -k 20 $((minutes * 60 + 40))" train "$minutes" "${3:-shipped}" || failed+=(train)
+    LIMIT="timeout -k 10 120" check --reps 2 \
+        --cpu-rows "${CPU_ROWS:-benchmarks/results/gpu/cuda_check_cpu_reference.csv}" || failed+=(check)
+    LIMIT="timeout -k 10 60" latency --min-seconds 0.3 || failed+=(latency)
+    LIMIT="timeout -k 10 40" bench || failed+=(bench)
+    if [ ${#failed[@]} -eq 0 ]; then echo "all: every step ran"; else echo "all: failed: ${failed[*]}"; fi
+    exec >&- 2>&-
+    wait "$log"
+    [ ${#failed[@]} -eq 0 ]
     ;;
 esac

@@ -6,6 +6,7 @@ import json
 import math
 import shutil
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -333,6 +334,21 @@ def test_shipped_checkpoint_and_card():
     ):
         assert key in card, key
     load_model()  # verifies the checksum
+
+
+def test_cards_name_their_evaluation_rows_from_the_repository():
+    """The shipped card's and every candidate's rows file: a repository path that exists,
+    not one machine's absolute path."""
+    from estimators.infonet.evaluate import ROOT
+
+    cards = [
+        DEFAULT_CHECKPOINT.with_suffix(".json"),
+        *(ROOT / "benchmarks/candidates").glob("*.json"),
+    ]
+    for path in cards:
+        rows = json.loads(path.read_text()).get("evaluation", {}).get("rows")
+        if rows is not None:
+            assert not Path(rows).is_absolute() and (ROOT / rows).is_file(), (path.name, rows)
 
 
 def test_grid_parameter_resamples_the_shipped_critic():

@@ -179,7 +179,9 @@ def evaluation_runs(evaluation: dict[str, Any]) -> list[str]:
     return runs
 
 
-ROWS_FILE = Path(__file__).resolve().parents[2] / "benchmarks/results/infonet_evaluation.csv.gz"
+#: The repository: a card names the files it points to from here.
+ROOT = Path(__file__).resolve().parents[2]
+ROWS_FILE = ROOT / "benchmarks/results/infonet_evaluation.csv.gz"
 
 
 def export_rows(evaluation: dict[str, Any], path: str | Path = ROWS_FILE) -> Path:
@@ -250,9 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(json.dumps(result, indent=2))
     if args.ship:
-        rows = export_rows(result)
-        here = Path.cwd()
-        result["rows"] = str(rows.relative_to(here) if rows.is_relative_to(here) else rows)
+        rows = export_rows(result).resolve()
+        result["rows"] = str(rows.relative_to(ROOT) if rows.is_relative_to(ROOT) else rows)
         print(f"shipped as {ship(args.checkpoint, result)}; rows in {result['rows']}")
     return 0
 
