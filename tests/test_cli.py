@@ -196,6 +196,10 @@ def test_info_reports_versions_and_store(db: Path, capsys) -> None:
     import numpy
 
     assert f"numpy {numpy.__version__}" in out and f"store {db}" in out and "git commit" in out
+    from estimators.infonet.card import load_card
+
+    card = load_card()  # which InfoNet a run here would use
+    assert f"infonet: step {card['steps']:,}, sha256 {card['sha256'][:8]}" in out
 
 
 def test_help_lists_verbs(capsys) -> None:

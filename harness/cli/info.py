@@ -1,4 +1,4 @@
-"""``info``: versions, commit, host, CPU, devices and thread settings."""
+"""``info``: versions, commit, host, CPU, the packaged model, devices and thread settings."""
 
 from __future__ import annotations
 
@@ -64,6 +64,21 @@ def _devices() -> list[str]:
     return lines
 
 
+def _models() -> list[str]:
+    """The packaged InfoNet model, from its card (no weights loaded)."""
+    from estimators.infonet.card import DEFAULT_CHECKPOINT, load_card
+
+    try:
+        card = load_card(DEFAULT_CHECKPOINT)
+    except (FileNotFoundError, ValueError) as err:
+        return [f"infonet: no packaged model ({err})"]
+    grid = card.get("config", {}).get("grid")
+    return [
+        f"infonet: step {card.get('steps', '?'):,}, sha256 {str(card.get('sha256'))[:8]}, "
+        f"L = {grid}, {card.get('parameters', 0):,} parameters ({DEFAULT_CHECKPOINT})"
+    ]
+
+
 def _plugins() -> list[str]:
     """Installed entry-point plugins with their distribution (none is imported)."""
     import estimators
@@ -105,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
             for name, ver in env["versions"].items()
             if name != "plugins"
         ],
+        "models": _models(),
         "plugins": _plugins() or ["(none installed)"],
         "threads": [
             *[f"{k}={v}" for k, v in env["threads"].items() if v is not None],
