@@ -3,7 +3,8 @@
 #
 #   benchmarks/gpu_session.sh check             every estimator with a cuda path, cpu vs cuda
 #   benchmarks/gpu_session.sh latency           InfoNet latency table (n = 200..5000, batches
-#                                               1..1024) and the pytest-benchmark cuda JSON
+#                                               1..1024), the pytest-benchmark cuda JSON and
+#                                               a profile of one call (n = 2000, batch 1)
 #   benchmarks/gpu_session.sh train MINUTES [RESUME]
 #                                               InfoNet training on cuda, from RESUME (default:
 #                                               the shipped model; a state.pt continues a run)
@@ -19,7 +20,8 @@
 # cpu half of the check; BATCH and LR set training's batch and learning rate, VALIDATION
 # its validation set (default: built into $OUT/train).
 # Results go to $OUT (default benchmarks/results/gpu, where they are committed): check ->
-# cuda_check.csv; latency -> infonet_latency_cuda.csv, pytest_bench_cuda.json; train ->
+# cuda_check.csv; latency -> infonet_latency_cuda.csv, pytest_bench_cuda.json,
+# infonet_profile_cuda.txt (in `all`, the profile goes to all.log); train ->
 # train/{best.pt,best.json,state.pt} and train.log. Ship a trained model with
 #   python -m estimators.infonet.evaluate $OUT/train/best.pt --ship
 # on the CPU machine. Uses $PYTHON (default python3) with the repository on PYTHONPATH, so
@@ -31,7 +33,7 @@ OUT=${OUT:-benchmarks/results/gpu}
 case "${1:-}" in
 check | latency | train | all) ;;
 *)
-    sed -n 2,26p "$0"
+    sed -n 2,28p "$0"
     exit 2
     ;;
 esac
@@ -46,6 +48,10 @@ check() {
 
 latency() {
     $LIMIT "$PY" benchmarks/infonet_latency.py --device cuda --out "$OUT/infonet_latency_cuda.csv" "$@"
+}
+
+profile() {
+    $LIMIT "$PY" benchmarks/infonet_latency.py --device cuda --profile 2000,1 "$@"
 }
 
 bench() {
@@ -71,11 +77,12 @@ check) check ;;
 latency)
     latency
     bench
+    profile --out "$OUT/infonet_profile_cuda.txt"
     ;;
 train) train "${2:?minutes}" "${3:-shipped}" ;;
 all)
     minutes=${2:?minutes}
-    # the steps' limits add up to MINUTES*60 + 260 s: at most 5 fits one 10-minute call
+    # the steps' limits add up to MINUTES*60 + 275 s: at most 5 fits one 10-minute call
     [[ $minutes =~ ^[1-5]$ ]] || { echo "all: MINUTES must be a whole number 1-5" >&2; exit 2; }
     exec > >(tee -a "$OUT/all.log") 2>&1
     log=$!
@@ -83,8 +90,9 @@ all)
     LIMIT="timeout -k 20 $((minutes * 60 + 40))" train "$minutes" "${3:-shipped}" || failed+=(train)
     LIMIT="timeout -k 10 120" check --reps 2 \
         --cpu-rows "${CPU_ROWS:-benchmarks/results/gpu/cuda_check_cpu_reference.csv}" || failed+=(check)
-    LIMIT="timeout -k 10 60" latency --min-seconds 0.3 || failed+=(latency)
-    LIMIT="timeout -k 10 40" bench || failed+=(bench)
+    LIMIT="timeout -k 10 50" latency --min-seconds 0.3 || failed+=(latency)
+    LIMIT="timeout -k 10 35" bench || failed+=(bench)
+    LIMIT="timeout -k 10 30" profile || failed+=(profile) # into all.log: $OUT holds 8 files
     if [ ${#failed[@]} -eq 0 ]; then echo "all: every step ran"; else echo "all: failed: ${failed[*]}"; fi
     exec >&- 2>&-
     wait "$log"

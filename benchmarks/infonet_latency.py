@@ -2,10 +2,14 @@
 
     python benchmarks/infonet_latency.py --device cuda --out latency.csv
     python benchmarks/infonet_latency.py --device cpu --batches 1,16
+    python benchmarks/infonet_latency.py --device cuda --profile 2000,1 --out ops.txt
 
 Each timed call is ``InfoNet.estimate_batch`` on samples in host memory: input
 validation, the copy to the device, copula ranks, forward pass and DV
-read-out. Prints a CSV table.
+read-out. Prints a CSV table. ``--profile N,B`` instead profiles one warm call
+at sample size N and batch B with ``torch.profiler``: the operators by their own
+time on the device (or the CPU) and how many ran, which tells launch-bound
+calls (many short kernels) from compute-bound ones.
 """
 
 from __future__ import annotations
@@ -37,6 +41,28 @@ def _time_batch(est: InfoNet, xs: list, ys: list, min_seconds: float) -> float:
     return elapsed / reps
 
 
+def profile(est: InfoNet, xs: list, ys: list, device: str) -> str:
+    """One warm ``estimate_batch`` call under ``torch.profiler``: a table of its
+    operators by their own device time (CPU time on the CPU), with counts."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    for _ in range(2):
+        est.estimate_batch(xs, ys)
+    activities = [ProfilerActivity.CPU]
+    if device == "cuda":
+        activities.append(ProfilerActivity.CUDA)
+    with torch_profile(activities=activities) as prof:
+        start = time.perf_counter()
+        est.estimate_batch(xs, ys)
+        wall = time.perf_counter() - start
+    events = prof.key_averages()
+    key = "self_cuda_time_total" if device == "cuda" else "self_cpu_time_total"
+    calls = sum(e.count for e in events)
+    head = f"# one call: {wall * 1e3:.2f} ms wall, {calls} operator calls\n"
+    return head + events.table(sort_by=key, row_limit=25)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -55,13 +81,30 @@ def main() -> int:
         default=None,
         help="torch CPU threads (default torch's; use 1 beside other jobs)",
     )
-    p.add_argument("--out", default=None, help="also write the CSV here")
+    p.add_argument("--out", default=None, help="also write the CSV (or profile) here")
+    p.add_argument(
+        "--profile",
+        default=None,
+        metavar="N,B",
+        help="profile one call at sample size N and batch B instead of the timing table",
+    )
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     name = args.device
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
+    if args.profile:
+        n, b = (int(v) for v in args.profile.split(","))
+        gen = torch.Generator().manual_seed(0)
+        xy = sample_from_params(*gmm_batch_params(b, generator=gen), n, generator=gen)
+        xy = xy.numpy().astype(np.float64)
+        est = InfoNet(checkpoint=args.checkpoint, device=name, batch_size=b, grid=args.grid)
+        text = profile(est, list(xy[..., :1]), list(xy[..., 1:]), name)
+        print(text)
+        if args.out:
+            Path(args.out).write_text(text + "\n")
+        return 0
     batches = args.batches or ("1,16,256,1024" if name == "cuda" else "1,16")
     if name == "cuda":
         hw = torch.cuda.get_device_name()
