@@ -1224,3 +1224,31 @@ def test_ship_installs_the_checkpoint_with_its_evaluation(tmp_path, monkeypatch)
     assert card["evaluation"] == {"gmm_order": {"mean_accuracy": 0.5}}
     assert card["file"] == "infonet.pt" and card["steps"] == 3
     assert sorted(p.name for p in target.parent.iterdir()) == ["infonet.json", "infonet.pt"]
+
+
+def test_shipping_keeps_the_model_it_replaces_with_its_rows(tmp_path, monkeypatch):
+    from estimators.infonet import evaluate as ev
+
+    target = tmp_path / "package" / "infonet.pt"
+    rows = tmp_path / "results" / "infonet_evaluation.csv.gz"
+    for name, value in (("DEFAULT_CHECKPOINT", target), ("ROWS_FILE", rows),
+                        ("KEPT_DIR", tmp_path / "candidates"), ("ROOT", tmp_path)):  # fmt: skip
+        monkeypatch.setattr(ev, name, value)
+    models = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        models.append(tmp_path / f"best{seed}.pt")
+        save_model(InfoNetModel(TINY).eval(), models[-1], {"steps": seed, "lineage": ["run"]})
+    assert ev.keep_shipped(models[0]) is None  # nothing shipped yet
+    ev.ship(models[0], {"rows": "results/infonet_evaluation.csv.gz"})
+    rows.parent.mkdir()
+    rows.write_bytes(b"the first model's rows")
+    assert ev.keep_shipped(models[0]) is None  # the same model again
+    old_sha = load_card(target)["sha256"]
+    kept = ev.keep_shipped(models[1])
+    assert kept == tmp_path / "candidates" / f"infonet-shipped-{old_sha[:8]}.pt"
+    model, card = load_model(kept)  # weights and card agree
+    assert card["sha256"] == old_sha and card["file"] == kept.name and card["steps"] == 0
+    assert card["lineage"] == ["run", "the shipped model until best1.pt"]
+    assert (tmp_path / card["evaluation"]["rows"]).read_bytes() == b"the first model's rows"
+    assert card["evaluation"]["rows"] == f"results/infonet_shipped_{old_sha[:8]}_evaluation.csv.gz"

@@ -20,7 +20,10 @@ what training can still shrink. Every number is stored
 in the run store, and the model card's ``evaluation`` entry names the runs.
 With ``--ship`` the checkpoint becomes ``estimators/infonet/checkpoints/
 infonet.pt``, its card gets the evaluation and the result rows behind it are
-written to ``benchmarks/results/infonet_evaluation.csv.gz``.
+written to ``benchmarks/results/infonet_evaluation.csv.gz``; the model it
+replaces is kept first (:func:`keep_shipped`: its weights and card in
+``benchmarks/candidates/infonet-shipped-<sha256 prefix>.pt``, its rows beside
+the new ones), so the numbers that name it can still be re-run.
 """
 
 from __future__ import annotations
@@ -198,6 +201,52 @@ def export_rows(evaluation: dict[str, Any], path: str | Path = ROWS_FILE) -> Pat
     return path
 
 
+#: Where an earlier shipped model is kept when a new one replaces it.
+KEPT_DIR = ROOT / "benchmarks/candidates"
+
+
+def keep_shipped(new: str | Path) -> Path | None:
+    """Keep the shipped model before ``new`` replaces it: its weights and card (naming
+    where its rows went) in :data:`KEPT_DIR` as ``infonet-shipped-<sha8>.pt``, and its
+    rows (:data:`ROWS_FILE`) as ``infonet_shipped_<sha8>_evaluation.csv.gz``. Nothing
+    happens where no model is shipped or ``new`` is that model.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The kept weights, if any.
+    """
+    if not DEFAULT_CHECKPOINT.exists():
+        return None
+    card = load_card(DEFAULT_CHECKPOINT)
+    sha = str(card.get("sha256", ""))
+    if not sha or sha == load_card(new).get("sha256"):
+        return None
+    kept = KEPT_DIR / f"infonet-shipped-{sha[:8]}.pt"
+    KEPT_DIR.mkdir(parents=True, exist_ok=True)
+    evaluation = dict(card.get("evaluation") or {})
+    if evaluation.get("rows") and ROWS_FILE.exists():
+        rows = ROWS_FILE.with_name(f"infonet_shipped_{sha[:8]}_evaluation.csv.gz")
+        shutil.copyfile(ROWS_FILE, rows)
+        evaluation["rows"] = _from_root(rows)
+    card = {
+        **card,
+        "file": kept.name,
+        "evaluation": evaluation,
+        "lineage": [*card.get("lineage", []), f"the shipped model until {_from_root(new)}"],
+    }
+    weights = kept.with_suffix(".pt.tmp")
+    shutil.copyfile(DEFAULT_CHECKPOINT, weights)
+    install(kept, card, weights)
+    return kept
+
+
+def _from_root(path: str | Path) -> str:
+    """``path`` as the cards name files: from the repository root where it is inside."""
+    path = Path(path).resolve()
+    return str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+
+
 def ship(checkpoint: str | Path, evaluation: dict[str, Any]) -> Path:
     """Copy ``checkpoint`` into the package as the default model, with ``evaluation``."""
     src = Path(checkpoint)
@@ -252,8 +301,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(json.dumps(result, indent=2))
     if args.ship:
-        rows = export_rows(result).resolve()
-        result["rows"] = str(rows.relative_to(ROOT) if rows.is_relative_to(ROOT) else rows)
+        kept = keep_shipped(args.checkpoint)
+        if kept is not None:
+            print(f"the model it replaces is kept as {_from_root(kept)}")
+        result["rows"] = _from_root(export_rows(result))
         print(f"shipped as {ship(args.checkpoint, result)}; rows in {result['rows']}")
     return 0
 
