@@ -28,6 +28,13 @@ from estimators.infonet import InfoNet  # noqa: E402
 from estimators.infonet.simulator import gmm_batch_params, sample_from_params  # noqa: E402
 
 
+def _samples(batch: int, n: int, gen: torch.Generator) -> tuple[list, list]:
+    """``batch`` random GMM samples of size ``n`` (the training recipe), as x and y lists."""
+    xy = sample_from_params(*gmm_batch_params(batch, generator=gen), n, generator=gen)
+    xy = xy.numpy().astype(np.float64)
+    return list(xy[..., :1]), list(xy[..., 1:])
+
+
 def _time_batch(est: InfoNet, xs: list, ys: list, min_seconds: float) -> float:
     for _ in range(2):
         est.estimate_batch(xs, ys)
@@ -96,11 +103,9 @@ def main() -> int:
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if args.profile:
         n, b = (int(v) for v in args.profile.split(","))
-        gen = torch.Generator().manual_seed(0)
-        xy = sample_from_params(*gmm_batch_params(b, generator=gen), n, generator=gen)
-        xy = xy.numpy().astype(np.float64)
+        xs, ys = _samples(b, n, torch.Generator().manual_seed(0))
         est = InfoNet(checkpoint=args.checkpoint, device=name, batch_size=b, grid=args.grid)
-        text = profile(est, list(xy[..., :1]), list(xy[..., 1:]), name)
+        text = profile(est, xs, ys, name)
         print(text)
         if args.out:
             Path(args.out).write_text(text + "\n")
@@ -115,9 +120,7 @@ def main() -> int:
     gen = torch.Generator().manual_seed(0)
     for n in [int(s) for s in args.ns.split(",")]:
         for b in [int(s) for s in batches.split(",")]:
-            params = gmm_batch_params(b, generator=gen)
-            xy = sample_from_params(*params, n, generator=gen).numpy().astype(np.float64)
-            xs, ys = list(xy[..., :1]), list(xy[..., 1:])
+            xs, ys = _samples(b, n, gen)
             est = InfoNet(checkpoint=args.checkpoint, device=name, batch_size=b, grid=args.grid)
             try:
                 t = _time_batch(est, xs, ys, args.min_seconds)

@@ -613,7 +613,6 @@ def _executor(
     return ex
 
 
-#: multiprocessing.spawn functions that import the driver's main module in a new process
 def _starting_worker() -> bool:
     """Whether this process is a worker process that is still starting up, or a
     harness worker (:func:`~harness.executors.in_worker`).

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from harness.params import stored_params
+from harness.params import stored_params, varying_keys
 from reports.row_keys import parameter_keys, placements
 from results.export import artifact_tag
 
@@ -95,13 +95,11 @@ def _spelled_siblings(parts: Sequence[tuple[str, pd.DataFrame]]) -> list[tuple[s
                 continue
             have = {item.partition("=")[0].strip() for item in labels[lab]}
             added = []
+            differ = set(varying_keys(recorded[lab]))  # a key some rows lack differs too
             for key in keys:
-                seen = [d.get(key, _MISSING) for d in recorded[lab]]
-                first = seen[0]
-                if key in have or first is _MISSING or first is None:
-                    continue
-                if all(v is not _MISSING and _same(v, first) for v in seen):
-                    added.append(f"{key}={first}")
+                value = recorded[lab][0].get(key)
+                if key not in have and key not in differ and value is not None:
+                    added.append(f"{key}={value}")
             items = [*labels[lab], *added]
             if labels[lab] == sorted(labels[lab]):
                 items.sort()
@@ -158,20 +156,11 @@ def _placed(parts: Sequence[tuple[str, pd.DataFrame]]) -> list[tuple[str, pd.Dat
     return out
 
 
-#: Stands for a parameter a row did not record.
-_MISSING = object()
-
-
 def _params_text(value: object) -> str:
     """A row's stored parameters as JSON text (a dict as it is written, NaN as ``{}``)."""
     if isinstance(value, dict):
         return json.dumps(value, sort_keys=True)
     return value if isinstance(value, str) else "{}"
-
-
-def _same(a: object, b: object) -> bool:
-    """Whether two recorded values are one (``True`` is not ``1``)."""
-    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
 def _item_set(label: str) -> tuple[str, frozenset[str]] | None:

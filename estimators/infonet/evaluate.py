@@ -235,10 +235,18 @@ def keep_shipped(new: str | Path) -> Path | None:
         "evaluation": evaluation,
         "lineage": [*card.get("lineage", []), f"the shipped model until {_from_root(new)}"],
     }
-    weights = kept.with_suffix(".pt.tmp")
-    shutil.copyfile(DEFAULT_CHECKPOINT, weights)
-    install(kept, card, weights)
+    _install_copy(DEFAULT_CHECKPOINT, kept, card)
     return kept
+
+
+def _install_copy(src: Path, dest: Path, card: dict[str, Any]) -> None:
+    """``src``'s weights at ``dest`` with ``card`` beside them (:func:`install`: neither
+    replaces the old pair before both are written); a card alone where they are one file."""
+    weights = None
+    if src.resolve() != dest.resolve():
+        weights = dest.with_suffix(".pt.tmp")
+        shutil.copyfile(src, weights)
+    install(dest, card, weights)
 
 
 def _from_root(path: str | Path) -> str:
@@ -254,11 +262,7 @@ def ship(checkpoint: str | Path, evaluation: dict[str, Any]) -> Path:
     card["evaluation"] = evaluation
     card["file"] = DEFAULT_CHECKPOINT.name
     DEFAULT_CHECKPOINT.parent.mkdir(parents=True, exist_ok=True)
-    weights = None
-    if src.resolve() != DEFAULT_CHECKPOINT.resolve():
-        weights = DEFAULT_CHECKPOINT.with_suffix(".pt.tmp")
-        shutil.copyfile(src, weights)
-    install(DEFAULT_CHECKPOINT, card, weights)
+    _install_copy(src, DEFAULT_CHECKPOINT, card)
     load_model(DEFAULT_CHECKPOINT)  # the checksum still matches
     return DEFAULT_CHECKPOINT
 
