@@ -6,6 +6,7 @@
     python -m benchmarks.sliced_ceiling slice-noise --estimator infonet:grid=64 --estimator infonet
     python -m benchmarks.sliced_ceiling pooling --sizes 50 --estimator infonet:grid=64 \
         --estimator plugin --out benchmarks/results/slice_pooling.csv
+    python -m benchmarks.sliced_ceiling omniglot --out benchmarks/results/omniglot_slices.csv
 
 Every slice (theta^T X, phi^T Y) of a Gaussian pair is a bivariate Gaussian,
 so its MI is exactly -1/2 ln(1 - r^2) with r the slice correlation.
@@ -47,19 +48,34 @@ seed 0, 1000 projections) the slice estimates of each ``--estimator`` (default
 without each sample's largest 1, 5 and 10 %. CSV columns: estimator,
 dependence, d, n, projections, pooling, auc, auc_se, auc_vs_mean,
 auc_vs_mean_se (paired, DeLong).
+
+``omniglot``: the exact slice correlations of ``omniglot_smi`` from the
+images' moments (:mod:`benchmarks.omniglot_slices`) at d = 4 on the shared
+subsets: the task's 10 default alphabet choices, all 70 choices of 4 of the 8
+alphabets, and 10 choices with ``min_chars=2`` (wider truths): per choice the
+truth sum ln n_i, the mean over 1000 slices of -1/2 ln(1 - r^2) (the Gaussian
+part of the sliced MI, no sampling noise) and of |r|, its direction-free limit in
+many dimensions, and per configuration the Spearman correlation of each of the
+two with the truth. ``--task`` replaces the three configurations with one
+``omniglot_smi`` spec. CSV columns: task, choice, alphabets, chars, truth,
+gaussian_smi, mean_abs_r, limit_smi, spearman, spearman_limit.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
+import csv
+import io
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.stats import spearmanr
 
 import estimators
 import tasks
+from benchmarks.omniglot_slices import gaussian_slice_mi
 from estimators.sliced import random_directions
 from harness.metrics import TRIAL_COLUMNS, auc_table, delong, delong_difference_se
 from tasks.highdim_order import DIMS, RECIPES, HighDimOrder
@@ -91,6 +107,9 @@ def plugin_sliced_mi(x: np.ndarray, y: np.ndarray, px: np.ndarray, py: np.ndarra
     ``x @ px[i]`` and ``y @ py[i]`` (the Gaussian plug-in sliced MI)."""
     return float(np.mean(plugin_slice_mi(px @ x.T, py @ y.T)))
 
+
+#: ``omniglot_smi`` configurations of the ``omniglot`` part.
+OMNIGLOT_CASES = ("omniglot_smi:d=4", "omniglot_smi:d=4,choices=70", "omniglot_smi:d=4,min_chars=2")
 
 #: (dependence, recipe) pairs of the README's Fig. 5 table.
 INDEPENDENCE_CASES = (
@@ -288,7 +307,9 @@ def ceiling(recipe: str, per_d: int, projections=PROJECTIONS, seed: int = 0) -> 
 
 def _csv(value: object) -> str:
     if isinstance(value, float):
-        return "" if np.isnan(value) else f"{value:.4f}"
+        if np.isnan(value):
+            return ""
+        return f"{value:.4g}" if 0 < abs(value) < 0.01 else f"{value:.4f}"
     return str(value)
 
 
@@ -309,6 +330,16 @@ def _part_rows(args: argparse.Namespace) -> Iterator[dict]:
         for spec in args.estimator or ["infonet", "plugin"]:
             for n in sizes:
                 yield from pooled_aucs(spec, args.dependence, args.d, n)
+    elif args.part == "omniglot":
+        for spec in [args.task] if args.task else OMNIGLOT_CASES:
+            rows = gaussian_slice_mi(tasks.make(spec))
+            truth = [r["truth"] for r in rows]
+            rho = {
+                name: float(spearmanr(truth, [r[column] for r in rows]).statistic)
+                for name, column in (("spearman", "gaussian_smi"), ("spearman_limit", "limit_smi"))
+            }
+            for row in rows:
+                yield {"task": spec, **row, **rho}
     else:
         for dependence, recipe in INDEPENDENCE_CASES:
             for d in (16, 128):
@@ -328,7 +359,7 @@ def main() -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("part", choices=["order", "independence", "slice-noise", "pooling"])
+    p.add_argument("part", choices=["order", "independence", "slice-noise", "pooling", "omniglot"])
     p.add_argument("--per-d", type=int, default=100, help="order: triplets per d")
     p.add_argument("--trials", type=int, default=2, help="independence: trials per cell")
     p.add_argument("--draws", type=int, default=2000, help="slice-noise: samples per rho")
@@ -348,18 +379,26 @@ def main() -> int:
     p.add_argument("--sizes", default="50,100,300", help="slice-noise, pooling: sample sizes")
     p.add_argument("--dependence", default="independent_coords", help="pooling: the cell's")
     p.add_argument("--d", type=int, default=128, help="pooling: the cell's dimension")
+    p.add_argument("--task", default=None, help="omniglot: one omniglot_smi spec")
     p.add_argument("--out", default=None, help="also write the CSV here")
     args = p.parse_args()
     lines: list[str] = []
     for row in _part_rows(args):
         if not lines:
-            lines.append(",".join(row))
+            lines.append(_csv_line(row))
             print(lines[-1], flush=True)
-        lines.append(",".join(_csv(v) for v in row.values()))
+        lines.append(_csv_line([_csv(v) for v in row.values()]))
         print(lines[-1], flush=True)
     if args.out:
         Path(args.out).write_text("\n".join(lines) + "\n")
     return 0
+
+
+def _csv_line(fields: Iterable[str]) -> str:
+    """One CSV line, quoting the fields that need it (a task spec holds commas)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow(fields)
+    return buffer.getvalue()
 
 
 if __name__ == "__main__":

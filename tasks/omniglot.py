@@ -195,15 +195,20 @@ class OmniglotSMI(Task):
         self._check_params()
         return int(self.choices)
 
+    def choice(self, index: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Choice ``index``: the indices of its alphabets in :meth:`alphabets` and the
+        characters n_i used of each."""
+        return self._plan()[index]
+
     def truth(self, index: int) -> float:
         """I(U; V) = sum_i ln n_i of choice ``index``."""
-        return float(sum(math.log(k) for k in self._plan()[index][1]))
+        return float(sum(math.log(k) for k in self.choice(index)[1]))
 
     def instance(self, index: int, seed: int) -> Instance:
         count = self.n_instances()
         if not 0 <= index < count:
             raise IndexError(f"{self.name} has {count} instances; index {index} is out of range")
-        picked, used = self._plan()[index]
+        picked, used = self.choice(index)
         alphas = self.alphabets()
         rng = np.random.default_rng(
             np.random.SeedSequence(int(seed), spawn_key=(SAMPLE_STREAM, index))
