@@ -69,7 +69,7 @@ class InfoNet(Estimator):
         distribution at n = 2000, batch 16, 2 CPU cores) and underestimates
         high MI more (see README). Sliced tests, whose slices carry little
         MI, lose nothing to a coarse table: L = 64 halves the cost per slice
-        at the same detection (README, Fig. 5).
+        at the same detection (docs/highdim.md, Fig. 5).
     projections : int
         Random directions per side for sliced MI when ``x`` or ``y`` has more
         than one column (1000, as in the paper's high-dimensional tests).
