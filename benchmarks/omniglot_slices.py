@@ -17,17 +17,17 @@ r = theta^T Cov(U, V) phi / sqrt(theta^T Cov(U) theta  phi^T Cov(V) phi), and
 -1/2 ln(1 - r^2) is the MI of a Gaussian pair with that correlation: the
 second-order (Gaussian) part of the slice's dependence, with no sampling noise.
 Its mean over directions has a direction-free large-dimension limit: for theta,
-phi uniform on the sphere of dimension D, E (theta^T C phi)^2 = ||C||_F^2 / D^2
-and theta^T Cov(U) theta concentrates at tr Cov(U) / D, so
-r^2 -> ||Cov(U, V)||_F^2 / (tr Cov(U))^2 and the mean of -1/2 ln(1 - r^2) tends
-to half that (:func:`limit_slice_mi`).
+phi uniform on the sphere of dimension D, E (theta^T C phi)^2 = ||C||_F^2 / D^2,
+and theta^T Cov(U) theta concentrates at tr Cov(U) / D when Cov(U) has a large
+effective rank, so E r^2 -> ||Cov(U, V)||_F^2 / (tr Cov(U))^2 and, r being
+small, the mean of -1/2 ln(1 - r^2) tends to half that (:func:`limit_slice_mi`).
 
 It is not the slice's whole MI. Each character has a finite set of drawings, so
-(U, V) has finite support and almost every projection is one-to-one on it: the
-exact sliced MI of the discrete distribution equals I(U; V). A sample of n
-points of a support of prod_i 20 n_i (about 10^11 at d = 4) sees none of that
-structure, though; what it shows of each slice is a near-continuous cloud whose
-dependence this correlation measures.
+U and V have finite supports and almost every projection is one-to-one on them:
+the exact sliced MI of the discrete distribution equals I(U; V). A sample of n
+points from U's support of prod_i 20 n_i image tuples (about 10^11 at d = 4)
+sees none of that structure, though; what it shows of each slice is a
+near-continuous cloud whose dependence this correlation measures.
 """
 
 from __future__ import annotations

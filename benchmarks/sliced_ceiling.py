@@ -111,7 +111,7 @@ def plugin_sliced_mi(x: np.ndarray, y: np.ndarray, px: np.ndarray, py: np.ndarra
 #: ``omniglot_smi`` configurations of the ``omniglot`` part.
 OMNIGLOT_CASES = ("omniglot_smi:d=4", "omniglot_smi:d=4,choices=70", "omniglot_smi:d=4,min_chars=2")
 
-#: (dependence, recipe) pairs of the README's Fig. 5 table.
+#: (dependence, recipe) pairs of the Fig. 5 table in docs/highdim.md.
 INDEPENDENCE_CASES = (
     ("one_feature", "paper"),
     ("independent_coords", "paper"),

@@ -81,6 +81,10 @@ SCORE_SUMMARIES = {
 instead: their error against the truth (MAE, per-cell |error|) is not a measure of
 accuracy, so neither reports nor :func:`harness.compare.compare` use it."""
 
+#: Truths closer than this (nats) rank as one value in :func:`rank_agreement`: sums of
+#: the same logs in another order differ in their last bits, and must tie.
+TRUTH_TIE = 1e-9
+
 RANK_COLUMNS = (
     "count",
     "spearman",
@@ -680,6 +684,16 @@ def mae_difference(
     return _paired_means(frame, by, "pairs")
 
 
+def _tie_close(values: np.ndarray, tol: float) -> np.ndarray:
+    """Ranks of ``values`` (1, 2, ...) in which runs of sorted values less than ``tol``
+    apart share one rank."""
+    order = np.argsort(values, kind="stable")
+    step = np.r_[True, np.diff(values[order]) >= tol] if len(values) else np.array([], bool)
+    ranks = np.empty(len(values))
+    ranks[order] = np.cumsum(step)
+    return ranks
+
+
 def rank_agreement(estimate: np.ndarray, true_mi: np.ndarray) -> dict[str, float]:
     """Spearman rank agreement and the one-constant rescaling of estimates to the truth.
 
@@ -709,8 +723,9 @@ def rank_agreement(estimate: np.ndarray, true_mi: np.ndarray) -> dict[str, float
 
     e = np.asarray(estimate, dtype=float)
     t = np.asarray(true_mi, dtype=float)
-    distinct = len(np.unique(e)) > 1 and len(np.unique(t)) > 1
-    rho = float(spearmanr(e, t).statistic) if distinct else float("nan")
+    t_ranked = _tie_close(t, TRUTH_TIE)
+    distinct = len(np.unique(e)) > 1 and len(np.unique(t_ranked)) > 1
+    rho = float(spearmanr(e, t_ranked).statistic) if distinct else float("nan")
     tt = float(t @ t)
     c = float(e @ t) / tt if tt > 0 else float("nan")
     nan = float("nan")

@@ -202,7 +202,9 @@ class OmniglotSMI(Task):
 
     def truth(self, index: int) -> float:
         """I(U; V) = sum_i ln n_i of choice ``index``."""
-        return float(sum(math.log(k) for k in self.choice(index)[1]))
+        # fsum is exactly rounded, so choices with the same n_i in another order
+        # get the same truth and rank as a tie
+        return math.fsum(math.log(k) for k in self.choice(index)[1])
 
     def instance(self, index: int, seed: int) -> Instance:
         count = self.n_instances()

@@ -396,6 +396,23 @@ def test_rank_agreement_rescaled_errors() -> None:
     assert out["rescaled_rel_error"] == pytest.approx(np.mean(np.abs(rescaled - truth) / truth))
 
 
+def test_rank_agreement_ties_truths_that_differ_by_rounding() -> None:
+    from scipy.stats import spearmanr
+
+    logs = np.log([24, 42, 26, 17])
+    a, b = sum(logs), sum(logs[[1, 3, 2, 0]])  # the same truth summed in another order
+    assert a != b and abs(a - b) < 1e-12
+    truth = np.array([a, 12.5, b, 14.0, 13.2])
+    estimate = np.array([0.3, 0.1, 0.5, 0.2, 0.4])
+    exact = spearmanr(estimate, [13.0, 12.5, 13.0, 14.0, 13.2]).statistic  # a true tie
+    assert metrics.rank_agreement(estimate, truth)["spearman"] == pytest.approx(exact)
+    assert spearmanr(estimate, truth).statistic != pytest.approx(exact)  # untied it differs
+    # truths farther apart than TRUTH_TIE stay apart
+    apart = truth + np.array([0, 0, 10 * metrics.TRUTH_TIE, 0, 0])
+    untied = spearmanr(estimate, [13.0, 12.5, 13.0 + 1e-6, 14.0, 13.2]).statistic
+    assert metrics.rank_agreement(estimate, apart)["spearman"] == pytest.approx(untied)
+
+
 def test_summarize_picks_views_from_columns(levels: pd.DataFrame) -> None:
     views = metrics.summarize(levels)
     assert set(views) == {"errors", "levels"}

@@ -216,6 +216,11 @@ def test_default_task_on_the_shared_subsets() -> None:
     assert inst.true_mi == pytest.approx(sum(math.log(SMALL_COUNTS[a]) for a in names))
     assert 1000 < inst.x.shape[1] <= 4 * 784  # blank border pixels dropped
     assert np.ptp(inst.x, axis=0).min() > 0 and np.ptp(inst.y, axis=0).min() > 0
+    # choices 1 and 5 use the same n_i in another order: their truths are equal exactly,
+    # so a rank metric ties them
+    assert sorted(task.choice(1)[1]) == sorted(task.choice(5)[1])
+    assert task.choice(1)[1] != task.choice(5)[1]
+    assert task.truth(1) == task.truth(5)
 
 
 # -- rank metric ---------------------------------------------------------------------
