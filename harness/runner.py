@@ -777,6 +777,9 @@ def _session(
     artifacts = {e.label: _artifacts(e) for e in grid.estimators}
     if rec is not None:
         _check_artifacts(run_id, rec, artifacts)
+        if not todo and _finished(st, run_id, rec):
+            # nothing to do: no session is recorded, so the provenance stays the run's
+            return _stored_frame(st, run_id, cells_run=0)
     attempts = {c.key: states.get(c.key, (0, ""))[0] + 1 for c in todo}
 
     argv = list(sys.argv if argv is None else argv)
@@ -872,9 +875,21 @@ def _session(
             st.update_run(run_id, status=status, finished=end)
         except StoreError:
             pass  # keep the original exception
+    return _stored_frame(st, run_id, cells_run=len(todo))
+
+
+def _finished(st: Store, run_id: str, rec: dict[str, Any]) -> bool:
+    """Whether the run and its last session both ended normally."""
+    sessions = st.sessions(run_id)
+    return rec["status"] == "finished" and bool(sessions) and sessions[-1]["status"] == "finished"
+
+
+def _stored_frame(st: Store, run_id: str, cells_run: int) -> pd.DataFrame:
+    """The stored rows of ``run_id`` with its provenance; ``attrs["cells_run"]`` says how
+    many cells the session that returns it set out to run."""
     record = st.get_run(run_id)
     df = to_frame(st.rows(run_id), record["estimators"])
-    df.attrs.update(run_id=run_id, store=str(st.path))
+    df.attrs.update(run_id=run_id, store=str(st.path), cells_run=cells_run)
     return provenance.attach(df, record, st.sessions(run_id))
 
 

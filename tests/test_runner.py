@@ -143,9 +143,12 @@ def test_keyboard_interrupt_keeps_finished_cells_and_resume_matches(db: Path) ->
     assert ses["session"].tolist() == [1, 2] and ses["pid"].tolist() == [os.getpid()] * 2
     assert ses["versions"].iloc[1]["numpy"] == np.__version__
     assert st.get_run("cut")["sessions"] == 2
-    # nothing left: a third session runs no cell
+    # nothing left: no third session, and the run's record is untouched
+    before = st.get_run("cut")
     again = harness.run(resume="cut", store=db, progress=False)
     pd.testing.assert_frame_equal(again, resumed)
+    assert again.attrs["cells_run"] == 0 and resumed.attrs["cells_run"] == 8
+    assert len(st.sessions("cut")) == 2 and st.get_run("cut") == before
     st.close()
 
 

@@ -328,11 +328,8 @@ def _report(df: Any, args: argparse.Namespace) -> int:
 
 
 def _cells_run_now(df: Any) -> int:
-    """Cells the session that just ended set out to run (0: the run was already complete)."""
-    from results.store import Store
-
-    with Store(df.attrs["store"], create=False) as st:
-        return int(st.sessions(df.attrs["run_id"])[-1]["cells"] or 0)
+    """Cells this invocation set out to run (0: the run was already complete)."""
+    return int(df.attrs["cells_run"])
 
 
 def _nothing_left(df: Any) -> str:
