@@ -111,7 +111,8 @@ def choice_moments(
     task: OmniglotSMI, index: int, cache: dict | None = None
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """:func:`alphabet_moments` of each alphabet of choice ``index``, in column order;
-    ``cache`` (keyed by alphabet and n_i) is filled and reused when given."""
+    ``cache`` (keyed by alphabet and n_i, so only for choices of this one ``task``) is
+    filled and reused when given."""
     cache = {} if cache is None else cache
     alphabets = task.alphabets()
     picked, used = task.choice(index)

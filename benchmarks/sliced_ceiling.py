@@ -71,13 +71,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 
 import estimators
 import tasks
 from benchmarks.omniglot_slices import gaussian_slice_mi
 from estimators.sliced import random_directions
-from harness.metrics import TRIAL_COLUMNS, auc_table, delong, delong_difference_se
+from harness.metrics import (
+    TRIAL_COLUMNS,
+    auc_table,
+    delong,
+    delong_difference_se,
+    rank_agreement,
+)
 from tasks.highdim_order import DIMS, RECIPES, HighDimOrder
 
 PROJECTIONS = (100, 1000, 1500, 20000)
@@ -307,9 +312,7 @@ def ceiling(recipe: str, per_d: int, projections=PROJECTIONS, seed: int = 0) -> 
 
 def _csv(value: object) -> str:
     if isinstance(value, float):
-        if np.isnan(value):
-            return ""
-        return f"{value:.4g}" if 0 < abs(value) < 0.01 else f"{value:.4f}"
+        return "" if np.isnan(value) else f"{value:.4f}"
     return str(value)
 
 
@@ -335,11 +338,15 @@ def _part_rows(args: argparse.Namespace) -> Iterator[dict]:
             rows = gaussian_slice_mi(tasks.make(spec))
             truth = [r["truth"] for r in rows]
             rho = {
-                name: float(spearmanr(truth, [r[column] for r in rows]).statistic)
+                name: rank_agreement(np.array([r[column] for r in rows]), np.array(truth))[
+                    "spearman"
+                ]
                 for name, column in (("spearman", "gaussian_smi"), ("spearman_limit", "limit_smi"))
             }
             for row in rows:
-                yield {"task": spec, **row, **rho}
+                # values of order 1e-4: four significant digits, not four decimals
+                small = {k: f"{row[k]:.4g}" for k in ("gaussian_smi", "mean_abs_r", "limit_smi")}
+                yield {"task": spec, **row, **small, **rho}
     else:
         for dependence, recipe in INDEPENDENCE_CASES:
             for d in (16, 128):

@@ -685,8 +685,8 @@ def mae_difference(
 
 
 def _tie_close(values: np.ndarray, tol: float) -> np.ndarray:
-    """Ranks of ``values`` (1, 2, ...) in which runs of sorted values less than ``tol``
-    apart share one rank."""
+    """Ranks of the finite ``values`` (1, 2, ...) in which sorted neighbours less than
+    ``tol`` apart share one rank (so a chain of such neighbours is one rank)."""
     order = np.argsort(values, kind="stable")
     step = np.r_[True, np.diff(values[order]) >= tol] if len(values) else np.array([], bool)
     ranks = np.empty(len(values))
@@ -712,8 +712,9 @@ def rank_agreement(estimate: np.ndarray, true_mi: np.ndarray) -> dict[str, float
     Returns
     -------
     dict of str to float
-        ``count``; ``spearman`` (rho of :func:`scipy.stats.spearmanr`; NaN with
-        fewer than 2 distinct values on either side); ``c``; ``scale``
+        ``count``; ``spearman`` (rho of :func:`scipy.stats.spearmanr`, truths
+        within :data:`TRUTH_TIE` of each other tied; NaN with fewer than 2
+        distinct values on either side); ``c``; ``scale``
         (``1 / c``); ``rescaled_mae`` (mean ``|e / c - t|``, nats);
         ``rescaled_max_error``; ``rescaled_rel_error`` (mean ``|e / c - t| / |t|``,
         NaN when a truth is 0). Rescaled values are NaN when ``c`` is 0 or
@@ -723,7 +724,7 @@ def rank_agreement(estimate: np.ndarray, true_mi: np.ndarray) -> dict[str, float
 
     e = np.asarray(estimate, dtype=float)
     t = np.asarray(true_mi, dtype=float)
-    t_ranked = _tie_close(t, TRUTH_TIE)
+    t_ranked = _tie_close(t, TRUTH_TIE) if np.isfinite(t).all() else t
     distinct = len(np.unique(e)) > 1 and len(np.unique(t_ranked)) > 1
     rho = float(spearmanr(e, t_ranked).statistic) if distinct else float("nan")
     tt = float(t @ t)

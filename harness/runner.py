@@ -46,8 +46,7 @@ from harness.interface import Estimator, SpecError, Task, param_defaults
 from harness.matching import canonical_numbers
 from harness.params import MAX_SEED
 from harness.registry import format_spec, parse_spec
-from results import provenance
-from results.export import to_frame
+from results import stored_frame
 from results.schema import NON_FINITE_TEXT, dumps
 from results.store import Store, StoreError, default_path, new_run_id, now
 
@@ -726,6 +725,10 @@ def _run(
             prepare_timeout = rec.get("prepare_timeout")  # None in a run stored before it
         grid = _stored_grid(rec, supplied, device, _checked_timeout(timeout))
         _check_not_running(st, run_id)
+        if _complete(st, run_id, rec, grid, retry_failed):
+            # nothing to do: no executor is started and no session recorded, so the
+            # run's record and its exports stay as they were
+            return stored_frame(st, run_id)
         ex = _executor(executor, workers, timeout, scheduler, grid)
     elif run_id is not None and st.has_run(run_id):
         raise SpecError(
@@ -777,9 +780,6 @@ def _session(
     artifacts = {e.label: _artifacts(e) for e in grid.estimators}
     if rec is not None:
         _check_artifacts(run_id, rec, artifacts)
-        if not todo and _finished(st, run_id, rec):
-            # nothing to do: no session is recorded, so the provenance stays the run's
-            return _stored_frame(st, run_id, cells_run=0)
     attempts = {c.key: states.get(c.key, (0, ""))[0] + 1 for c in todo}
 
     argv = list(sys.argv if argv is None else argv)
@@ -875,22 +875,21 @@ def _session(
             st.update_run(run_id, status=status, finished=end)
         except StoreError:
             pass  # keep the original exception
-    return _stored_frame(st, run_id, cells_run=len(todo))
+    return stored_frame(st, run_id)
 
 
-def _finished(st: Store, run_id: str, rec: dict[str, Any]) -> bool:
-    """Whether the run and its last session both ended normally."""
+def _complete(st: Store, run_id: str, rec: dict[str, Any], grid: Grid, retry_failed: bool) -> bool:
+    """Whether resuming ``run_id`` has nothing to do: the run and its last session ended
+    normally and every cell of ``grid`` has a final result (a retryable one counts as
+    final unless ``retry_failed``)."""
     sessions = st.sessions(run_id)
-    return rec["status"] == "finished" and bool(sessions) and sessions[-1]["status"] == "finished"
-
-
-def _stored_frame(st: Store, run_id: str, cells_run: int) -> pd.DataFrame:
-    """The stored rows of ``run_id`` with its provenance; ``attrs["cells_run"]`` says how
-    many cells the session that returns it set out to run."""
-    record = st.get_run(run_id)
-    df = to_frame(st.rows(run_id), record["estimators"])
-    df.attrs.update(run_id=run_id, store=str(st.path), cells_run=cells_run)
-    return provenance.attach(df, record, st.sessions(run_id))
+    if rec["status"] != "finished" or not sessions or sessions[-1]["status"] != "finished":
+        return False
+    states = st.cell_states(run_id)
+    closed = FINAL - RETRYABLE if retry_failed else FINAL
+    job = Job(run_id, grid.task, grid.estimators)
+    cells = plan(job, grid.seeds, grid.n_instances)
+    return all(c.key in states and states[c.key][1] in closed for c in cells)
 
 
 def _as_list(seeds: int | Iterable[int]) -> list[int]:

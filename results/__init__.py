@@ -30,6 +30,7 @@ __all__ = [
     "read",
     "runs",
     "sessions",
+    "stored_frame",
     "to_frame",
     "write",
 ]
@@ -67,12 +68,16 @@ def load(
     if _is_file_ref(run_or_path):
         return read(run_or_path)
     with Store(store, create=False) as st:
-        run_id = st.resolve(str(run_or_path))
-        rows = st.rows(run_id, all_attempts=all_attempts)
-        record = st.get_run(run_id)
-        df = to_frame(rows, record["estimators"])
-        df.attrs.update(run_id=run_id, store=str(st.path))
-        provenance.attach(df, record, st.sessions(run_id))
+        return stored_frame(st, st.resolve(str(run_or_path)), all_attempts=all_attempts)
+
+
+def stored_frame(st: Store, run_id: str, *, all_attempts: bool = False) -> pd.DataFrame:
+    """The rows of ``run_id`` in the open store ``st`` as :func:`load` returns them."""
+    rows = st.rows(run_id, all_attempts=all_attempts)
+    record = st.get_run(run_id)
+    df = to_frame(rows, record["estimators"])
+    df.attrs.update(run_id=run_id, store=str(st.path))
+    provenance.attach(df, record, st.sessions(run_id))
     return df
 
 

@@ -198,7 +198,10 @@ class OmniglotSMI(Task):
     def choice(self, index: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """Choice ``index``: the indices of its alphabets in :meth:`alphabets` and the
         characters n_i used of each."""
-        return self._plan()[index]
+        plan = self._plan()
+        if not 0 <= index < len(plan):
+            raise IndexError(f"{self.name} has {len(plan)} choices; index {index} is out of range")
+        return plan[index]
 
     def truth(self, index: int) -> float:
         """I(U; V) = sum_i ln n_i of choice ``index``."""

@@ -411,6 +411,8 @@ def test_rank_agreement_ties_truths_that_differ_by_rounding() -> None:
     apart = truth + np.array([0, 0, 10 * metrics.TRUTH_TIE, 0, 0])
     untied = spearmanr(estimate, [13.0, 12.5, 13.0 + 1e-6, 14.0, 13.2]).statistic
     assert metrics.rank_agreement(estimate, apart)["spearman"] == pytest.approx(untied)
+    # a NaN truth leaves the coefficient undefined, as scipy has it
+    assert np.isnan(metrics.rank_agreement([0.1, 0.2, 0.3], [1.0, 2.0, np.nan])["spearman"])
 
 
 def test_summarize_picks_views_from_columns(levels: pd.DataFrame) -> None:

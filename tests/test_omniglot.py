@@ -221,6 +221,9 @@ def test_default_task_on_the_shared_subsets() -> None:
     assert sorted(task.choice(1)[1]) == sorted(task.choice(5)[1])
     assert task.choice(1)[1] != task.choice(5)[1]
     assert task.truth(1) == task.truth(5)
+    for index in (-1, 10):
+        with pytest.raises(IndexError, match="has 10 choices"):
+            task.choice(index)
 
 
 # -- rank metric ---------------------------------------------------------------------

@@ -104,3 +104,21 @@ def test_limit_agrees_with_many_slices_in_high_dimension() -> None:
         # 3,136 dimensions: the slice variances concentrate, so the mean of r^2 / 2
         # over directions is the Frobenius ratio to within the directions' noise
         assert np.mean(r**2) / 2 == pytest.approx(limit_slice_mi(blocks), rel=0.1)
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="shared Omniglot subsets not present")
+def test_cli_writes_a_csv_whose_task_spec_keeps_its_commas(tmp_path: Path, monkeypatch) -> None:
+    import csv
+
+    from benchmarks.sliced_ceiling import main
+
+    out = tmp_path / "omni.csv"
+    spec = "omniglot_smi:d=4,choices=3"
+    argv = ["sliced_ceiling", "omniglot", "--task", spec, "--out", str(out)]
+    monkeypatch.setattr("sys.argv", argv)
+    assert main() == 0
+    rows = list(csv.DictReader(out.open()))
+    committed = Path(__file__).resolve().parents[1] / "benchmarks/results/omniglot_slices.csv"
+    assert list(rows[0]) == committed.read_text().splitlines()[0].split(",")
+    assert [r["task"] for r in rows] == [spec] * 3
+    assert all(0 < float(r["gaussian_smi"]) < 0.001 for r in rows)  # four significant digits

@@ -147,7 +147,6 @@ def test_keyboard_interrupt_keeps_finished_cells_and_resume_matches(db: Path) ->
     before = st.get_run("cut")
     again = harness.run(resume="cut", store=db, progress=False)
     pd.testing.assert_frame_equal(again, resumed)
-    assert again.attrs["cells_run"] == 0 and resumed.attrs["cells_run"] == 8
     assert len(st.sessions("cut")) == 2 and st.get_run("cut") == before
     st.close()
 
@@ -220,6 +219,17 @@ def test_resume_refuses_a_run_that_is_still_going(db: Path) -> None:
     harness.run(resume="r", store=db, progress=False)
     with Store(db) as st:
         assert [s["status"] for s in st.sessions("r")] == ["crashed", "finished"]
+
+
+def test_resume_of_a_complete_run_starts_no_executor(db: Path) -> None:
+    first = harness.run(["fake_corr"], "fake_gauss", store=db, run_id="c", progress=False)
+    # a scheduler nobody listens on: building the Dask executor would fail
+    again = harness.run(
+        resume="c", store=db, executor="dask", scheduler="tcp://127.0.0.1:9", progress=False
+    )
+    pd.testing.assert_frame_equal(again, first)
+    with Store(db) as st:
+        assert [s["status"] for s in st.sessions("c")] == ["finished"]
 
 
 def test_retry_failed_reruns_only_failed_cells(db: Path) -> None:

@@ -300,6 +300,9 @@ def run(args: argparse.Namespace) -> int:
         if args.seeds is not None:
             kwargs["seeds"] = args.seeds
         args.interrupt_hint = _resume_hint(run_id, args.store, False)
+    from results.store import now
+
+    args.invoked = now()
     with _sigterm_as_interrupt(args):
         df = run_grid(**kwargs)
     return _report(df, args)
@@ -311,7 +314,7 @@ def _report(df: Any, args: argparse.Namespace) -> int:
 
     run_id = df.attrs.get("run_id")
     notes = sys.stderr if args.quiet else sys.stdout  # with --quiet stdout holds only the id
-    if args.resume and _cells_run_now(df) == 0:
+    if args.resume and not _ran_a_session(df, args.invoked):
         print(_nothing_left(df), file=notes)
     if args.quiet:
         print(run_id)
@@ -327,9 +330,13 @@ def _report(df: Any, args: argparse.Namespace) -> int:
     return EXIT_FAILED
 
 
-def _cells_run_now(df: Any) -> int:
-    """Cells this invocation set out to run (0: the run was already complete)."""
-    return int(df.attrs["cells_run"])
+def _ran_a_session(df: Any, invoked: str) -> bool:
+    """Whether the run's last session started with this invocation (a resume of a
+    complete run records none)."""
+    from results import provenance
+
+    _, sessions = provenance.of(df)
+    return bool(sessions) and str(sessions[-1].get("started") or "") >= invoked
 
 
 def _nothing_left(df: Any) -> str:
