@@ -725,6 +725,9 @@ def _run(
             prepare_timeout = rec.get("prepare_timeout")  # None in a run stored before it
         grid = _stored_grid(rec, supplied, device, _checked_timeout(timeout))
         _check_not_running(st, run_id)
+        # before anything else: a resume that would mix models is refused even when
+        # nothing is left to run
+        _check_artifacts(run_id, rec, {e.label: _artifacts(e) for e in grid.estimators})
         if _complete(st, run_id, rec, grid, retry_failed):
             # nothing to do: no executor is started and no session recorded, so the
             # run's record and its exports stay as they were
@@ -778,8 +781,6 @@ def _session(
     closed = FINAL - RETRYABLE if retry_failed else FINAL
     todo = [c for c in cells if c.key not in states or states[c.key][1] not in closed]
     artifacts = {e.label: _artifacts(e) for e in grid.estimators}
-    if rec is not None:
-        _check_artifacts(run_id, rec, artifacts)
     attempts = {c.key: states.get(c.key, (0, ""))[0] + 1 for c in todo}
 
     argv = list(sys.argv if argv is None else argv)

@@ -187,6 +187,8 @@ def test_a_store_made_before_prepare_timeout_gains_the_column(tmp_path: Path) ->
     with sqlite3.connect(db) as conn:  # as an earlier mi-harness made it
         for table in ("runs", "sessions"):
             conn.execute(f"ALTER TABLE {table} DROP COLUMN prepare_timeout")
+        # interrupted, so the resume records a session (a finished run's records none)
+        conn.execute("UPDATE runs SET status = 'interrupted'")
     with Store(db, create=False) as st:
         assert "prepare_timeout" not in st.get_run(run)  # reading changes nothing
     df = harness.run(resume=run, store=db, progress=False)
