@@ -1,4 +1,5 @@
-"""Shared fixtures of the asv suites: devices, data, thread settings, skips.
+"""Shared fixtures of the asv suites: devices, data, thread settings, skips; and the
+CSV line the benchmark scripts print and write.
 
 asv skips a parameter combination when ``setup`` raises ``NotImplementedError``;
 :func:`require_device` does that for ``cuda`` on a machine without a GPU.
@@ -7,6 +8,10 @@ machine are comparable from run to run.
 """
 
 from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -85,3 +90,11 @@ def peak_growth_mib(call) -> float:
     before = _status_kib("VmRSS")
     call()
     return (_status_kib("VmHWM") - before) / 1024.0
+
+
+def csv_line(fields: Iterable[object]) -> str:
+    """One CSV line without its line end, quoting the fields that need it (a task spec
+    holds commas)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow(fields)
+    return buffer.getvalue()

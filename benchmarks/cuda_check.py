@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import io
 import statistics
 import time
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from collections.abc import Callable
 import numpy as np
 
 import estimators
+from benchmarks._common import csv_line
 
 RHO = 0.8
 N = 2000
@@ -194,11 +194,10 @@ def main(argv: list[str] | None = None) -> int:
         out = stack.enter_context(open(args.out, "w", newline="")) if args.out else None
 
         def emit(fields: list) -> None:
-            line = io.StringIO()
-            csv.writer(line, lineterminator="\n").writerow(fields)
-            print(line.getvalue(), end="", flush=True)
+            line = csv_line(fields)
+            print(line, flush=True)
             if out:  # row by row: a run stopped at its time limit keeps what it measured
-                out.write(line.getvalue())
+                out.write(line + "\n")
                 out.flush()
 
         emit([*HEADER, "speedup"])

@@ -64,9 +64,7 @@ gaussian_smi, mean_abs_r, limit_smi, spearman, spearman_limit.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +72,7 @@ import pandas as pd
 
 import estimators
 import tasks
+from benchmarks._common import csv_line
 from benchmarks.omniglot_slices import gaussian_slice_mi
 from estimators.sliced import random_directions
 from harness.metrics import (
@@ -392,20 +391,13 @@ def main() -> int:
     lines: list[str] = []
     for row in _part_rows(args):
         if not lines:
-            lines.append(_csv_line(row))
+            lines.append(csv_line(row))
             print(lines[-1], flush=True)
-        lines.append(_csv_line([_csv(v) for v in row.values()]))
+        lines.append(csv_line([_csv(v) for v in row.values()]))
         print(lines[-1], flush=True)
     if args.out:
         Path(args.out).write_text("\n".join(lines) + "\n")
     return 0
-
-
-def _csv_line(fields: Iterable[str]) -> str:
-    """One CSV line, quoting the fields that need it (a task spec holds commas)."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow(fields)
-    return buffer.getvalue()
 
 
 if __name__ == "__main__":

@@ -778,9 +778,7 @@ def _session(
     job = Job(f"{run_id}:{secrets.token_hex(4)}", grid.task, grid.estimators, prepare_timeout)
     cells = plan(job, grid.seeds, grid.n_instances)
     states = st.cell_states(run_id) if rec is not None else {}
-    closed = FINAL - RETRYABLE if retry_failed else FINAL
-    todo = [c for c in cells if c.key not in states or states[c.key][1] not in closed]
-    artifacts = {e.label: _artifacts(e) for e in grid.estimators}
+    todo = _open_cells(cells, states, retry_failed)
     attempts = {c.key: states.get(c.key, (0, ""))[0] + 1 for c in todo}
 
     argv = list(sys.argv if argv is None else argv)
@@ -790,6 +788,7 @@ def _session(
     session = 1 if rec is None else int(rec["sessions"]) + 1
     started = now()
     if rec is None:
+        artifacts = {e.label: _artifacts(e) for e in grid.estimators}  # a resume checked them
         st.create_run(
             {
                 "run_id": run_id,
@@ -886,11 +885,17 @@ def _complete(st: Store, run_id: str, rec: dict[str, Any], grid: Grid, retry_fai
     sessions = st.sessions(run_id)
     if rec["status"] != "finished" or not sessions or sessions[-1]["status"] != "finished":
         return False
-    states = st.cell_states(run_id)
+    cells = plan(Job(run_id, grid.task, grid.estimators), grid.seeds, grid.n_instances)
+    return not _open_cells(cells, st.cell_states(run_id), retry_failed)
+
+
+def _open_cells(
+    cells: Sequence[Cell], states: dict[str, tuple[int, str]], retry_failed: bool
+) -> list[Cell]:
+    """The ``cells`` without a final result in ``states`` (cell key -> attempt, status);
+    with ``retry_failed`` failed and timed-out cells are open again."""
     closed = FINAL - RETRYABLE if retry_failed else FINAL
-    job = Job(run_id, grid.task, grid.estimators)
-    cells = plan(job, grid.seeds, grid.n_instances)
-    return all(c.key in states and states[c.key][1] in closed for c in cells)
+    return [c for c in cells if c.key not in states or states[c.key][1] not in closed]
 
 
 def _as_list(seeds: int | Iterable[int]) -> list[int]:
