@@ -80,7 +80,10 @@ def slice_correlations(
 
     ``blocks`` holds :func:`alphabet_moments` per alphabet, in the order of U's
     columns; the directions are uniform on the spheres of U's and V's full
-    dimension, drawn as :func:`estimators.sliced.slices` draws them (x first).
+    dimension, drawn as :func:`estimators.sliced.slices` draws them (x first): the
+    same directions as a sliced estimator's on samples made with
+    ``drop_constant=false`` (with it, the estimator's directions live on the
+    non-constant pixels, and r has the same distribution over directions).
     """
     sizes = [cov.shape[0] for cov, _ in blocks]
     rng = np.random.default_rng(seed)
