@@ -37,25 +37,29 @@ class PluginWarning(UserWarning):
     """
 
 
-def _format_plugin_warning(
+def _format_warning(
     message: Warning | str,
     category: type[Warning],
     filename: str,
     lineno: int,
     line: str | None = None,
 ) -> str:
-    return f"warning: {' '.join(str(message).split())}\n"
+    """``warnings.formatwarning`` as installed by this module: a
+    :class:`PluginWarning` as one line, every other warning as before."""
+    if isinstance(category, type) and issubclass(category, PluginWarning):
+        return f"warning: {' '.join(str(message).split())}\n"
+    return _previous_format(message, category, filename, lineno, line)
+
+
+# Installed once, at import: swapping the format in and out around each warning
+# raced with other threads' warnings, which could come out in the one-line form.
+_previous_format = warnings.formatwarning
+warnings.formatwarning = _format_warning
 
 
 def _warn(message: str, stacklevel: int) -> None:
-    """Issue a :class:`PluginWarning`, shown as one line: the format is swapped in only
-    for this call, so no other warning of the process changes."""
-    previous = warnings.formatwarning
-    warnings.formatwarning = _format_plugin_warning
-    try:
-        warnings.warn(message, PluginWarning, stacklevel=stacklevel + 1)
-    finally:
-        warnings.formatwarning = previous
+    """Issue a :class:`PluginWarning` (shown as one line by :func:`_format_warning`)."""
+    warnings.warn(message, PluginWarning, stacklevel=stacklevel + 1)
 
 
 #: Module of each class loaded from an entry point -> the distribution providing it

@@ -329,14 +329,19 @@ def test_plugin_warnings_print_as_one_clean_line(capsys) -> None:
     import harness.registry as registry
 
     before = warnings.formatwarning
+    meanwhile = []
+
+    def show(m, c, f, n, file=None, line=None):  # as Python shows a warning
+        sys.stderr.write(warnings.formatwarning(m, c, f, n, line))
+        # another thread's warning formatted while this one is shown keeps its format
+        meanwhile.append(warnings.formatwarning(UserWarning("u"), UserWarning, "f.py", 3, "s"))
+
     with warnings.catch_warnings():
         warnings.simplefilter("always")
-        # as Python shows a warning (pytest records them instead)
-        warnings.showwarning = lambda m, c, f, n, file=None, line=None: sys.stderr.write(
-            warnings.formatwarning(m, c, f, n, line)
-        )
+        warnings.showwarning = show  # pytest records warnings instead
         registry._warn("plugin 'x'\n broke", stacklevel=1)
     assert capsys.readouterr().err == "warning: plugin 'x' broke\n"
+    assert meanwhile and meanwhile[0].startswith("f.py:3: UserWarning: u")
     assert warnings.formatwarning is before  # no other warning of the process changes
     other = warnings.formatwarning(UserWarning("u"), UserWarning, "f.py", 3, "src")
     assert other.startswith("f.py:3: UserWarning: u")
