@@ -510,6 +510,13 @@ def test_validation_small_sample_and_weak_dependence_parts(tmp_path):
 
     from estimators.infonet.validation import (
         RHOS,
+        SLICED_COUNT,
+        SLICED_D,
+        SLICED_N,
+        SLICED_PROJECTIONS,
+        SLICED_SEED,
+        SLICED_TARGET,
+        SLICED_WEIGHT,
         SMALL_N,
         SMALL_REPEATS,
         SMALL_WEIGHT,
@@ -521,9 +528,13 @@ def test_validation_small_sample_and_weak_dependence_parts(tmp_path):
         ValidationSet,
         build_validation_set,
         score,
+        separation,
     )
+    from tasks.highdim_independence import HighDimIndependence
 
-    val = build_validation_set(n=200, repeats=1, gmms=3, mc_samples=20_000)
+    val = build_validation_set(
+        n=200, repeats=1, gmms=3, mc_samples=20_000, sliced_count=4, sliced_projections=50
+    )
     assert val.small_xy.shape == (len(RHOS) * SMALL_REPEATS, SMALL_N, 2)
     for rho in (0.0, 0.5, 0.9):
         rows = val.small_xy[np.isclose(val.small_truth, -0.5 * math.log(1 - rho**2))]
@@ -544,6 +555,7 @@ def test_validation_small_sample_and_weak_dependence_parts(tmp_path):
     assert np.array_equal(loaded.small_xy, val.small_xy)
     assert np.array_equal(loaded.weak_xy, val.weak_xy)
     assert np.array_equal(loaded.weak_small_xy, val.weak_small_xy)
+    assert loaded.sliced_xy.shape == (2 * SLICED_COUNT, SLICED_PROJECTIONS, SLICED_N, 2)
 
     model, _ = load_model()
     m = score(model, val, torch.device("cpu"))
@@ -560,8 +572,58 @@ def test_validation_small_sample_and_weak_dependence_parts(tmp_path):
     assert 0.55 < m["weak_auc_small"] < m["weak_auc"]  # a weaker test at n = 100
     big_mae = (m["gauss_mae"] * 10 + m["gmm_mae"] * 3) / 13
     weak_term = WEAK_WEIGHT * (2 - m["weak_auc"] - m["weak_auc_small"])
-    expected = big_mae + SMALL_WEIGHT * m["small_abs_bias"] + weak_term
+    # the sliced part scores each sample as the sliced estimator does (same directions)
+    sliced_est = estimators.make(f"infonet:device=cpu,projections=50,seed={SLICED_SEED}")
+    task = HighDimIndependence(dependence="independent_coords", d=SLICED_D, n=SLICED_N)
+    reference = [
+        sliced_est.estimate(task.instance(i, SLICED_SEED).x, task.instance(i, SLICED_SEED).y)
+        for i in (0, 1, 2, 3, 50, 51, 52, 53)
+    ]
+    assert m["sliced_separation"] == pytest.approx(
+        separation(val.sliced_dependent, np.array(reference)), rel=1e-3
+    )
+    assert m["sliced_auc"] == pytest.approx(
+        roc_auc_score(val.sliced_dependent, reference), abs=1e-6
+    )
+    sliced_term = SLICED_WEIGHT * max(0.0, SLICED_TARGET - m["sliced_separation"])
+    expected = big_mae + SMALL_WEIGHT * m["small_abs_bias"] + weak_term + sliced_term
     assert m["score"] == pytest.approx(expected, abs=1e-6)
+
+
+def test_validation_sliced_part_has_the_tasks_slice_correlations():
+    from estimators.infonet.validation import SLICED_D, SLICED_N, SLICED_SEED, sliced_samples
+    from estimators.sliced import random_directions
+
+    xy, dependent = sliced_samples(count=12, projections=200)
+    assert xy.shape == (24, 200, SLICED_N, 2) and xy.dtype == np.float32
+    assert dependent.tolist() == [True] * 12 + [False] * 12
+    rng = np.random.default_rng(SLICED_SEED)
+    theta = random_directions(200, SLICED_D, rng)
+    phi = random_directions(200, SLICED_D, rng)
+    # Y = (X + Z) / sqrt 2 coordinate-wise: the slice (theta, phi) has covariance
+    # theta . phi / sqrt 2 (about 0.06 at d = 128), and none without dependence
+    analytic = np.sum(theta * phi, axis=1) / math.sqrt(2.0)
+    for rows, expect_dependent in ((xy[dependent], True), (xy[~dependent], False)):
+        points = rows.transpose(1, 0, 2, 3).reshape(200, -1, 2).astype(np.float64)
+        centred = points - points.mean(axis=1, keepdims=True)
+        cov = np.mean(centred[..., 0] * centred[..., 1], axis=1)
+        agreement = np.corrcoef(cov, analytic)[0, 1]
+        if expect_dependent:
+            assert agreement > 0.75
+            assert np.polyfit(analytic, cov, 1)[0] == pytest.approx(1.0, abs=0.25)
+        else:
+            assert abs(agreement) < 0.25
+    with pytest.raises(ValueError, match="count must be in 1..50"):
+        sliced_samples(count=51)
+
+
+def test_separation_is_the_mean_difference_over_the_pooled_sd():
+    from estimators.infonet.validation import separation
+
+    labels = np.array([True, True, False, False])
+    assert separation(labels, np.array([3.0, 5.0, 0.0, 2.0])) == pytest.approx(3 / math.sqrt(2))
+    assert separation(labels, np.array([0.0, 2.0, 3.0, 5.0])) == pytest.approx(-3 / math.sqrt(2))
+    assert separation(labels, np.ones(4)) == 0.0
 
 
 def test_tiny_training_run_increases_dv(one_torch_thread):
@@ -881,7 +943,8 @@ def _tiny_training(tmp_path) -> tuple[str, list[str]]:
     from estimators.infonet.validation import build_validation_set
 
     val = tmp_path / "val.npz"
-    build_validation_set(n=200, repeats=1, gmms=3, mc_samples=20_000).save(val)
+    small = {"sliced_count": 3, "sliced_projections": 20}
+    build_validation_set(n=200, repeats=1, gmms=3, mc_samples=20_000, **small).save(val)
     tiny = ",".join(f"{k}={v}" for k, v in TINY.to_dict().items() if isinstance(v, int))
     options = "--batch 2 --n 64 --warmup 1 --lr 1e-3 --threads 1".split()
     return tiny, [*options, "--validation", str(val), "--out", str(tmp_path / "run")]
