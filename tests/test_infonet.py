@@ -1221,7 +1221,13 @@ def test_evaluation_numbers_are_those_of_its_stored_rows(tmp_path, one_torch_thr
     from sklearn.metrics import roc_auc_score
 
     import results
-    from estimators.infonet.evaluate import WEAK_N, WEAK_RHO, evaluate, export_rows
+    from estimators.infonet.evaluate import (
+        WEAK_N,
+        WEAK_RHO,
+        evaluate,
+        evaluation_runs,
+        export_rows,
+    )
     from harness.metrics import delong
 
     torch.manual_seed(0)
@@ -1230,7 +1236,7 @@ def test_evaluation_numbers_are_those_of_its_stored_rows(tmp_path, one_torch_thr
     store = tmp_path / "eval.sqlite"
     ev = evaluate(
         path, store, seeds=1, per_level=1, per_k=1, weak_draws=10, weak_small_n=[50],
-        split_per_level=2, split_seeds=3,
+        split_per_level=2, split_seeds=3, sliced_n=[50], sliced_projections=4,
     )  # fmt: skip
 
     weak = results.load(ev["weak_dependence"]["run"], store)
@@ -1254,6 +1260,19 @@ def test_evaluation_numbers_are_those_of_its_stored_rows(tmp_path, one_torch_thr
     assert sorted(rows.n_samples.unique()) == [50]
     net = rows[rows.estimator == "infonet"]
     assert small["infonet_auc"] == pytest.approx(roc_auc_score(net.rho > 0, net.estimate), abs=1e-4)
+    # the sliced Fig. 5 check: independent_coords at d = 128, 50 dependent and 50 independent
+    sliced = ev["sliced_independence"]["50"]
+    rows = results.load(sliced["run"], store)
+    assert (sliced["d"], sliced["projections"]) == (128, 4)
+    assert sorted(rows.d.unique()) == [128] and sorted(rows.n_samples.unique()) == [50]
+    for name in ("infonet", "ksg"):
+        mine = rows[rows.estimator == name]
+        assert len(mine) == 100 and int(mine.dependent.sum()) == 50
+        auc = roc_auc_score(mine.dependent > 0, mine.estimate)
+        assert sliced[f"{name}_auc"] == pytest.approx(auc, abs=1e-4)
+    assert sliced["ksg_auc"] > 0.95  # KSG tells this dependence from none at n = 50
+    assert "projections=4" in rows[rows.estimator == "infonet"].label.iloc[0]
+    assert sliced["run"] in evaluation_runs(ev)
     gauss = results.load(ev["gaussian"]["run"], store)
     ksg = gauss[gauss.estimator == "ksg"]
     assert ev["gaussian"]["ksg_mae"] == pytest.approx(ksg.error.abs().mean(), abs=1e-4)
@@ -1271,7 +1290,7 @@ def test_evaluation_numbers_are_those_of_its_stored_rows(tmp_path, one_torch_thr
 
     exported = pd.read_csv(export_rows(ev, tmp_path / "rows.csv"))
     parts = ("gmm_levels", "gmm_order", "gaussian", "gmm_levels_split", "weak_dependence")
-    assert set(exported.run_id) == {ev[p]["run"] for p in parts} | {small["run"]}
+    assert set(exported.run_id) == {ev[p]["run"] for p in parts} | {small["run"], sliced["run"]}
 
 
 def test_ship_installs_the_checkpoint_with_its_evaluation(tmp_path, monkeypatch):

@@ -16,7 +16,10 @@ test rests on (each slice's MI is small); the same again at n = 50 and 100
 ``--split-per-level`` mixtures per level under ``--split-seeds`` seeds (KSG
 beside it), how the ``gmm_levels`` error variance splits into a sampling and
 a systematic part (:func:`harness.metrics.error_components`), the latter
-what training can still shrink. Every number is stored
+what training can still shrink; and sliced InfoNet's independence test on
+the paper's Fig. 5 cell where it trails KSG (``independent_coords``, d = 128,
+n in ``--sliced-n``, default 50, ``--sliced-projections`` 1,000 as in the
+paper; KSG on the same samples, DeLong errors as above). Every number is stored
 in the run store, and the model card's ``evaluation`` entry names the runs.
 With ``--ship`` the checkpoint becomes ``estimators/infonet/checkpoints/
 infonet.pt``, its card gets the evaluation and the result rows behind it are
@@ -52,6 +55,12 @@ from estimators.infonet.validation import WEAK_N, WEAK_RHO
 #: slices at the InfoNet paper's Fig. 5 sequence lengths (n = 50 ... 300).
 WEAK_SMALL_SIZES = (50, 100)
 
+#: Sample sizes of the sliced Fig. 5 check (``independent_coords``, d = 128).
+SLICED_SIZES = (50,)
+
+#: The Fig. 5 task the sliced check runs, less its sample size.
+SLICED_TASK = "highdim_independence:dependence=independent_coords,d=128,recipe=paper"
+
 # the issue's targets, recorded beside the numbers
 TARGETS = {
     "gmm_order_mean_accuracy": ">= 0.99",
@@ -71,6 +80,8 @@ def evaluate(
     weak_small_n: Sequence[int] = WEAK_SMALL_SIZES,
     split_per_level: int = 20,
     split_seeds: int = 8,
+    sliced_n: Sequence[int] = SLICED_SIZES,
+    sliced_projections: int = 1000,
 ) -> dict[str, Any]:
     """Run the harness evaluation of ``checkpoint``; return the card's ``evaluation`` entry."""
     import harness
@@ -134,6 +145,18 @@ def evaluate(
     out["weak_dependence_small_n"] = {
         str(n): _weak_dependence(spec, n, weak_draws, store) for n in weak_small_n
     }
+    if sliced_n:
+        # 1,000 slices per forward pass, as the Fig. 5 runs (the estimates do not depend on it)
+        sliced = InfoNet(
+            **{**spec.get_params(), "projections": sliced_projections, "batch_size": 1000}
+        )
+        out["sliced_independence"] = {
+            str(n): _auc_against_ksg(
+                harness.run(["ksg", sliced], f"{SLICED_TASK},n={n}", store=store, progress=False),
+                {"n": n, "d": 128, "projections": sliced_projections},
+            )
+            for n in sliced_n
+        }
     out["git_commit"] = levels.git_commit.iloc[0]
     out["targets"] = TARGETS
     out["seconds"] = round(time.time() - started, 1)
@@ -143,7 +166,6 @@ def evaluate(
 def _weak_dependence(spec: InfoNet, n: int, draws: int, store: str | Path) -> dict[str, Any]:
     """ROC AUC of ``rho = WEAK_RHO`` against ``rho = 0`` at ``n``, InfoNet beside KSG."""
     import harness
-    from harness.metrics import auc_difference, auc_table
 
     weak = harness.run(
         ["ksg:k=5", spec],
@@ -153,15 +175,21 @@ def _weak_dependence(spec: InfoNet, n: int, draws: int, store: str | Path) -> di
         progress=False,
     )
     weak["dependent"] = weak["rho"] > 0
-    aucs = auc_table(weak, by=[])
+    return _auc_against_ksg(weak, {"n": n, "rho": WEAK_RHO, "draws": draws})
+
+
+def _auc_against_ksg(rows: Any, about: dict[str, Any]) -> dict[str, Any]:
+    """ROC AUCs of the ``dependent`` label by InfoNet's and KSG's estimates in one
+    run's ``rows``, with the paired error of their difference; ``about`` first."""
+    from harness.metrics import auc_difference, auc_table
+
+    aucs = auc_table(rows, by=[])
     ksg = next(label for label in aucs.index if label.startswith("ksg"))
     net = next(label for label in aucs.index if label.startswith("infonet"))
-    paired = auc_difference(weak, net, ksg, by=[]).iloc[0]
+    paired = auc_difference(rows, net, ksg, by=[]).iloc[0]
     return {
-        "run": weak.run_id.iloc[0],
-        "n": n,
-        "rho": WEAK_RHO,
-        "draws": draws,
+        "run": rows.run_id.iloc[0],
+        **about,
         "infonet_auc": round(float(aucs.at[net, "auc"]), 4),
         "infonet_auc_se": round(float(aucs.at[net, "auc_se"]), 4),
         "ksg_auc": round(float(aucs.at[ksg, "auc"]), 4),
@@ -178,7 +206,8 @@ def evaluation_runs(evaluation: dict[str, Any]) -> list[str]:
         for part in ("gmm_levels", "gmm_order", "gaussian", "gmm_levels_split", "weak_dependence")
         if part in evaluation
     ]
-    runs += [part["run"] for part in evaluation.get("weak_dependence_small_n", {}).values()]
+    for group in ("weak_dependence_small_n", "sliced_independence"):
+        runs += [part["run"] for part in evaluation.get(group, {}).values()]
     return runs
 
 
@@ -289,6 +318,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--split-seeds", type=int, default=8, help="seeds per mixture of the split (< 2: none)"
     )
+    p.add_argument(
+        "--sliced-n",
+        default=",".join(map(str, SLICED_SIZES)),
+        help="sample sizes of the sliced Fig. 5 check, comma-separated ('' for none)",
+    )
+    p.add_argument("--sliced-projections", type=int, default=1000)
     p.add_argument("--ship", action="store_true", help="install as the packaged default model")
     args = p.parse_args(argv)
     result = evaluate(
@@ -302,6 +337,8 @@ def main(argv: list[str] | None = None) -> int:
         [int(n) for n in args.weak_small_n.split(",") if n.strip()],
         args.split_per_level,
         args.split_seeds,
+        [int(n) for n in args.sliced_n.split(",") if n.strip()],
+        args.sliced_projections,
     )
     print(json.dumps(result, indent=2))
     if args.ship:
