@@ -590,6 +590,40 @@ def test_validation_small_sample_and_weak_dependence_parts(tmp_path):
     assert m["score"] == pytest.approx(expected, abs=1e-6)
 
 
+def test_validation_command_scores_checkpoints_as_score_does(tmp_path, capsys):
+    import pandas as pd
+
+    from estimators.infonet.validation import (
+        SCORE_VERSION,
+        ValidationSet,
+        build_validation_set,
+        main,
+        score,
+    )
+
+    path = tmp_path / "val.npz"
+    small = {"sliced_count": 3, "sliced_projections": 20}
+    build_validation_set(n=200, repeats=1, gmms=3, mc_samples=20_000, **small).save(path)
+    torch.manual_seed(0)
+    tiny = tmp_path / "tiny.pt"
+    save_model(InfoNetModel(TINY).eval(), tiny, {"steps": 7})
+    out = tmp_path / "scores.csv"
+    args = [str(DEFAULT_CHECKPOINT), str(tiny), "--validation", str(path), "--out", str(out)]
+    assert main([*args, "--threads", "1"]) == 0
+    rows = pd.read_csv(out)
+    assert capsys.readouterr().out.startswith("checkpoint,sha256,steps,")
+    assert rows.checkpoint.tolist() == [str(DEFAULT_CHECKPOINT), str(tiny)]
+    assert rows.steps.tolist() == [load_card(DEFAULT_CHECKPOINT)["steps"], 7]
+    assert (rows.score_version == SCORE_VERSION).all()
+    val = ValidationSet.load(path)
+    models = (load_model()[0], load_model(tiny)[0])
+    for row, model in zip(rows.itertuples(), models, strict=True):
+        direct = score(model, val, torch.device("cpu"))
+        assert row.score == pytest.approx(direct["score"], abs=1e-4)
+        assert row.sliced_separation == pytest.approx(direct["sliced_separation"], abs=1e-4)
+    assert rows.score.iloc[0] < rows.score.iloc[1]  # the trained model beats an untrained one
+
+
 def test_validation_sliced_part_has_the_tasks_slice_correlations():
     from estimators.infonet.validation import SLICED_D, SLICED_N, SLICED_SEED, sliced_samples
     from estimators.sliced import random_directions

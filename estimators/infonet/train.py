@@ -55,12 +55,7 @@ from estimators.infonet.checkpoint import DEFAULT_CHECKPOINT, load_model, save_m
 from estimators.infonet.copula import copula
 from estimators.infonet.model import InfoNetConfig, InfoNetModel
 from estimators.infonet.readout import READOUTS, dv_value
-from estimators.infonet.validation import (
-    SCORE_VERSION,
-    ValidationSet,
-    build_validation_set,
-    score,
-)
+from estimators.infonet.validation import SCORE_VERSION, load_or_build, score
 
 NEW_RUN_STEPS = 200_000
 
@@ -646,12 +641,9 @@ def main(argv: list[str] | None = None) -> int:
     start_step = step
 
     val_path = Path(args.validation) if args.validation else out / "validation.npz"
-    if val_path.exists():
-        val = ValidationSet.load(val_path)
-    else:
-        t0 = time.time()
-        val = build_validation_set()
-        val.save(val_path)
+    built, t0 = not val_path.exists(), time.time()
+    val = load_or_build(val_path)
+    if built:
         print(f"built validation set in {time.time() - t0:.1f}s", flush=True)
 
     gen = torch.Generator(device=device).manual_seed(args.seed * 1_000_003 + step)

@@ -1,5 +1,9 @@
 """The fixed validation set InfoNet training is scored on.
 
+    python -m estimators.infonet.validation CHECKPOINT [CHECKPOINT ...] \
+        [--validation runs/validation.npz] [--out scores.csv]   # score saved models
+
+
 Distinct from the benchmark task sets (other seeds), so model selection never
 sees the numbers the README reports. Two parts at n = 2000 by default:
 
@@ -41,6 +45,8 @@ shortfall of separation below :data:`SLICED_TARGET`.
 
 from __future__ import annotations
 
+import argparse
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -299,3 +305,61 @@ def score(model: torch.nn.Module, val: ValidationSet, device: torch.device) -> d
         + WEAK_WEIGHT * (2.0 - weak_auc - weak_auc_small)
         + SLICED_WEIGHT * max(0.0, SLICED_TARGET - sliced_sep),
     }
+
+
+#: Where the command line keeps the validation set it builds (training keeps its own).
+DEFAULT_PATH = Path("runs/validation.npz")
+
+
+def load_or_build(path: Path) -> ValidationSet:
+    """The validation set saved at ``path``; built (a minute or two) and saved there if absent."""
+    if path.exists():
+        return ValidationSet.load(path)
+    val = build_validation_set()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    val.save(path)
+    return val
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Score saved models on the validation set: one row per checkpoint, printed as
+    CSV (and written to ``--out``), the columns of :func:`score` after the model's
+    file, sha256 and training steps."""
+    import pandas as pd
+
+    from estimators.infonet.checkpoint import load_model
+
+    p = argparse.ArgumentParser(
+        prog="python -m estimators.infonet.validation",
+        description="Score InfoNet checkpoints on training's validation set.",
+    )
+    p.add_argument("checkpoints", nargs="+", help="model .pt files (a card beside each)")
+    p.add_argument("--validation", default=str(DEFAULT_PATH), help="saved set (built if absent)")
+    p.add_argument("--out", default=None, help="also write the rows to this CSV file")
+    p.add_argument("--threads", type=int, default=None, help="torch threads")
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    val = load_or_build(Path(args.validation))
+    rows = []
+    for path in args.checkpoints:
+        model, card = load_model(path)
+        metrics = score(model, val, torch.device("cpu"))
+        rows.append(
+            {
+                "checkpoint": path,
+                "sha256": str(card.get("sha256", ""))[:8],
+                "steps": card.get("steps"),
+                **{k: round(v, 4) for k, v in metrics.items()},
+                "score_version": SCORE_VERSION,
+            }
+        )
+    table = pd.DataFrame(rows)
+    table.to_csv(sys.stdout, index=False)
+    if args.out:
+        table.to_csv(args.out, index=False)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
