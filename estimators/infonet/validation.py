@@ -3,7 +3,6 @@
     python -m estimators.infonet.validation CHECKPOINT [CHECKPOINT ...] \
         [--validation runs/validation.npz] [--out scores.csv]   # score saved models
 
-
 Distinct from the benchmark task sets (other seeds), so model selection never
 sees the numbers the README reports. Two parts at n = 2000 by default:
 
@@ -196,7 +195,8 @@ def separation(dependent: np.ndarray, scores: np.ndarray) -> float:
     """Difference of the two classes' mean scores over their pooled standard deviation.
 
     The AUC of a test whose scores are normal with that separation is
-    ``Phi(separation / sqrt 2)``; unlike an AUC it keeps growing past 1.
+    ``Phi(separation / sqrt 2)``; unlike an AUC, it keeps telling models apart
+    once both separate the classes completely.
     """
     dep, ind = scores[dependent], scores[~dependent]
     pooled = np.sqrt(0.5 * (dep.var(ddof=1) + ind.var(ddof=1)))
