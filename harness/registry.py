@@ -32,33 +32,15 @@ __all__ = [
 class PluginWarning(UserWarning):
     """A plugin entry point was ignored or could not be loaded.
 
-    Shown as one ``warning: <message>`` line, without the file, line and
-    source line Python's default warning format adds.
+    The command line shows it as one ``warning: <message>`` line, without the
+    file, line and source line Python's default warning format adds
+    (:func:`harness.cli.plugin_warnings_as_lines`); elsewhere it is an ordinary
+    warning.
     """
 
 
-def _format_warning(
-    message: Warning | str,
-    category: type[Warning],
-    filename: str,
-    lineno: int,
-    line: str | None = None,
-) -> str:
-    """``warnings.formatwarning`` as installed by this module: a
-    :class:`PluginWarning` as one line, every other warning as before."""
-    if isinstance(category, type) and issubclass(category, PluginWarning):
-        return f"warning: {' '.join(str(message).split())}\n"
-    return _previous_format(message, category, filename, lineno, line)
-
-
-# Installed once, at import: swapping the format in and out around each warning
-# raced with other threads' warnings, which could come out in the one-line form.
-_previous_format = warnings.formatwarning
-warnings.formatwarning = _format_warning
-
-
 def _warn(message: str, stacklevel: int) -> None:
-    """Issue a :class:`PluginWarning` (shown as one line by :func:`_format_warning`)."""
+    """Issue a :class:`PluginWarning` (the command line prints it as one line)."""
     warnings.warn(message, PluginWarning, stacklevel=stacklevel + 1)
 
 

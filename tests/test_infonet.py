@@ -556,6 +556,14 @@ def test_validation_small_sample_and_weak_dependence_parts(tmp_path):
     assert np.array_equal(loaded.weak_xy, val.weak_xy)
     assert np.array_equal(loaded.weak_small_xy, val.weak_small_xy)
     assert loaded.sliced_xy.shape == (2 * SLICED_COUNT, SLICED_PROJECTIONS, SLICED_N, 2)
+    assert loaded.sliced_dependent.tolist() == [True] * SLICED_COUNT + [False] * SLICED_COUNT
+    # a set saved with its sliced part keeps it (here the small one, not the default)
+    saved = tmp_path / "saved.npz"
+    val.save(saved)
+    again = ValidationSet.load(saved)
+    assert np.array_equal(again.sliced_xy, val.sliced_xy) and again.sliced_xy.shape[:2] == (8, 50)
+    assert again.sliced_dependent.tolist() == [True] * 4 + [False] * 4
+    assert not saved.with_name("saved.npz.tmp").exists()
 
     model, _ = load_model()
     m = score(model, val, torch.device("cpu"))
@@ -647,8 +655,9 @@ def test_validation_sliced_part_has_the_tasks_slice_correlations():
             assert np.polyfit(analytic, cov, 1)[0] == pytest.approx(1.0, abs=0.25)
         else:
             assert abs(agreement) < 0.25
-    with pytest.raises(ValueError, match="count must be in 1..50"):
-        sliced_samples(count=51)
+    for count in (1, 51):
+        with pytest.raises(ValueError, match="count must be in 2..50"):
+            sliced_samples(count=count)
 
 
 def test_separation_is_the_mean_difference_over_the_pooled_sd():
@@ -658,6 +667,14 @@ def test_separation_is_the_mean_difference_over_the_pooled_sd():
     assert separation(labels, np.array([3.0, 5.0, 0.0, 2.0])) == pytest.approx(3 / math.sqrt(2))
     assert separation(labels, np.array([0.0, 2.0, 3.0, 5.0])) == pytest.approx(-3 / math.sqrt(2))
     assert separation(labels, np.ones(4)) == 0.0
+    # 0/1 labels are classes, not indices
+    assert separation(np.array([1, 1, 0, 0]), np.array([3.0, 5.0, 0.0, 2.0])) == pytest.approx(
+        3 / math.sqrt(2)
+    )
+    assert math.isnan(separation(labels, np.array([3.0, np.nan, 0.0, 2.0])))
+    assert separation(labels, np.array([1.0, 1.0, 0.0, 0.0])) == math.inf
+    with pytest.raises(ValueError, match="at least two scores of each class"):
+        separation(np.array([True, False, False]), np.array([1.0, 0.0, 0.5]))
 
 
 def test_tiny_training_run_increases_dv(one_torch_thread):

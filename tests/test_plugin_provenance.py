@@ -327,24 +327,33 @@ def test_info_and_list_describe_the_same_plugins(install, tmp_path, capsys) -> N
 
 def test_plugin_warnings_print_as_one_clean_line(capsys) -> None:
     import harness.registry as registry
+    from harness.cli import plugin_warnings_as_lines
 
     before = warnings.formatwarning
-    meanwhile = []
+    seen = []
 
     def show(m, c, f, n, file=None, line=None):  # as Python shows a warning
         sys.stderr.write(warnings.formatwarning(m, c, f, n, line))
         # another thread's warning formatted while this one is shown keeps its format
-        meanwhile.append(warnings.formatwarning(UserWarning("u"), UserWarning, "f.py", 3, "s"))
+        seen.append(warnings.formatwarning(UserWarning("u"), UserWarning, "f.py", 3, "s"))
+
+    def custom(m, c, f, n, line=None):  # a format someone installed before the command
+        return f"custom: {m}\n"
 
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         warnings.showwarning = show  # pytest records warnings instead
-        registry._warn("plugin 'x'\n broke", stacklevel=1)
-    assert capsys.readouterr().err == "warning: plugin 'x' broke\n"
-    assert meanwhile and meanwhile[0].startswith("f.py:3: UserWarning: u")
-    assert warnings.formatwarning is before  # no other warning of the process changes
-    other = warnings.formatwarning(UserWarning("u"), UserWarning, "f.py", 3, "src")
-    assert other.startswith("f.py:3: UserWarning: u")
+        warnings.formatwarning = custom
+        try:
+            with plugin_warnings_as_lines():
+                registry._warn("plugin 'x'\n broke", stacklevel=1)
+            assert warnings.formatwarning is custom  # restored when the command ends
+            registry._warn("plugin 'y' broke", stacklevel=1)  # outside a command: as any warning
+        finally:
+            warnings.formatwarning = before
+    assert capsys.readouterr().err == "warning: plugin 'x' broke\ncustom: plugin 'y' broke\n"
+    assert seen == ["custom: u\n", "custom: u\n"]
+    assert warnings.formatwarning is before
 
 
 def test_cli_prints_a_broken_plugin_as_one_warning_line(install, tmp_path) -> None:

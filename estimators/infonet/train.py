@@ -696,6 +696,7 @@ def main(argv: list[str] | None = None) -> int:
             "wall_seconds": round(wall_before + time.time() - t_start, 1),
             "train_dv": round(running, 4),
             **{k: round(v, 4) for k, v in metrics.items()},
+            "score_version": SCORE_VERSION,  # what "score" means (validation.py)
         }
         history.append(row)
         print(json.dumps(row), flush=True)

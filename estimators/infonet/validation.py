@@ -28,12 +28,17 @@ and a sliced part: :data:`SLICED_COUNT` dependent and as many independent
 samples of ``highdim_independence`` with ``independent_coords`` in d =
 :data:`SLICED_D` at n = :data:`SLICED_N` (the paper's Fig. 5 cell where
 sliced InfoNet trails KSG), each cut into the same :data:`SLICED_PROJECTIONS`
-2-D slices. A sample's score is the mean estimate over its slices, as the
-``sliced`` estimator reports; the separation of the two classes' scores
+2-D slices. A sample's score is the mean estimate over its slices, as
+sliced InfoNet (``infonet`` with ``projections``) reports; the separation of the two classes' scores
 (:func:`separation`) is what that test's AUC grows with. Single-slice AUCs
 do not predict it: what limits the test is the part of each slice's
 estimate that does not follow the slice's own correlation (two CPU
 continuations held the other parts and lost 0.03-0.06 AUC in that cell).
+With 30 samples per class the separation of one model has a standard error
+of about 0.26, less for the difference between two nearby weights (paired
+samples); it tells a run's checkpoints apart better than distant models
+(``docs/infonet_training.md``, session 28). Scoring the whole set takes
+about 45 s on one CPU thread, most of it the sliced part's 12,000 slices.
 
 The selection score is the n = 2000 mean absolute error plus
 :data:`SMALL_WEIGHT` times the mean absolute per-rho bias at n = 100 plus
@@ -45,9 +50,12 @@ shortfall of separation below :data:`SLICED_TARGET`.
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -87,8 +95,8 @@ SLICED_D, SLICED_N, SLICED_COUNT, SLICED_PROJECTIONS, SLICED_SEED = 128, 50, 30,
 SLICED_TARGET = 2.0
 
 #: Weight of the sliced part's shortfall (SLICED_TARGET - separation, at least 0):
-#: a separation gain of 0.2 (shipped model vs the session-27 CPU continuation)
-#: counts as much as 0.004 nats of mean absolute error.
+#: the shipped model's lead over the s26c candidate (0.96 vs 0.90; Fig. 5 cell
+#: 0.906 vs 0.877) counts as much as 0.0013 nats of mean absolute error.
 SLICED_WEIGHT = 0.02
 
 #: Changes whenever :func:`score`'s ``"score"`` changes meaning, so a resumed
@@ -110,9 +118,17 @@ class ValidationSet:
     sliced_xy: np.ndarray  # (2 SLICED_COUNT, SLICED_PROJECTIONS, SLICED_N, 2): dependent first
     sliced_dependent: np.ndarray  # (2 SLICED_COUNT,) bool
 
-    def save(self, path: Path) -> None:
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the set to ``path`` (an ``.npz`` file), replacing it only once complete."""
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "wb") as fh:  # a file object: numpy adds no ".npz" to its name
+            self._write(fh)
+        os.replace(tmp, path)
+
+    def _write(self, fh: BinaryIO) -> None:
         np.savez_compressed(
-            path,
+            fh,
             xy=self.xy,
             truth=self.truth,
             is_gaussian=self.is_gaussian,
@@ -174,13 +190,23 @@ def sliced_samples(
     ``highdim_independence:dependence=independent_coords`` (seed :data:`SLICED_SEED`),
     each cut into the same ``projections`` 2-D slices; and the dependence labels.
 
+    Parameters
+    ----------
+    count : int
+        Samples per class, 2 to the task's 50 per trial.
+    projections : int
+        Direction pairs, shared by every sample (as a sliced estimate's are).
+
     Returns
     -------
     xy : ndarray of shape (2 count, projections, SLICED_N, 2), float32
+        Stored in float32 like the other parts; at n = 50 the rounding ties no
+        two projected values, so the ranks InfoNet sees are those of the float64
+        slices.
     dependent : ndarray of shape (2 count,), bool
     """
-    if not 1 <= count <= PAIRS_PER_CLASS:
-        raise ValueError(f"count must be in 1..{PAIRS_PER_CLASS}; got {count}")
+    if not 2 <= count <= PAIRS_PER_CLASS:
+        raise ValueError(f"count must be in 2..{PAIRS_PER_CLASS}; got {count}")
     task = HighDimIndependence(dependence="independent_coords", d=SLICED_D, n=SLICED_N)
     xy, dependent = [], []
     for index in [*range(count), *range(PAIRS_PER_CLASS, PAIRS_PER_CLASS + count)]:
@@ -197,10 +223,31 @@ def separation(dependent: np.ndarray, scores: np.ndarray) -> float:
     The AUC of a test whose scores are normal with that separation is
     ``Phi(separation / sqrt 2)``; unlike an AUC, it keeps telling models apart
     once both separate the classes completely.
+
+    Parameters
+    ----------
+    dependent : array of bool (or 0/1), shape (m,)
+        Class of each score; at least two of each.
+    scores : array of float, shape (m,)
+
+    Returns
+    -------
+    float
+        NaN if any score is not finite; +-inf if the classes' means differ and
+        neither class varies.
     """
-    dep, ind = scores[dependent], scores[~dependent]
+    labels = np.asarray(dependent, dtype=bool)
+    values = np.asarray(scores, dtype=np.float64)
+    if min(labels.sum(), (~labels).sum()) < 2:
+        raise ValueError("separation needs at least two scores of each class")
+    if not np.all(np.isfinite(values)):
+        return math.nan
+    dep, ind = values[labels], values[~labels]
+    diff = dep.mean() - ind.mean()
     pooled = np.sqrt(0.5 * (dep.var(ddof=1) + ind.var(ddof=1)))
-    return float((dep.mean() - ind.mean()) / pooled) if pooled > 0 else 0.0
+    if pooled == 0:
+        return math.copysign(math.inf, diff) if diff != 0 else 0.0
+    return float(diff / pooled)
 
 
 def build_validation_set(
@@ -268,8 +315,9 @@ def order_accuracy(truth: np.ndarray, est: np.ndarray, min_gap: float = 0.02) ->
 
 
 def score(model: torch.nn.Module, val: ValidationSet, device: torch.device) -> dict[str, float]:
-    """Validation metrics: MAE and bias on each part, order accuracy on the GMMs, and the
-    selection ``score`` (lower is better; see the module docstring)."""
+    """Validation metrics: MAE and bias on each part, order accuracy on the GMMs, the
+    weak-dependence AUCs, the sliced part's separation and AUC, and the selection
+    ``score`` (lower is better; NaN if any estimate is; see the module docstring)."""
     was_training = model.training
     model.eval()
     est = predict(model, val.xy, device)
@@ -278,9 +326,9 @@ def score(model: torch.nn.Module, val: ValidationSet, device: torch.device) -> d
         float(delong(truth > 0, predict(model, xy, device))[0][0])
         for xy, truth in ((val.weak_xy, val.weak_truth), (val.weak_small_xy, val.weak_small_truth))
     )
-    count, projections = val.sliced_xy.shape[:2]
-    flat = val.sliced_xy.reshape(count * projections, *val.sliced_xy.shape[2:])
-    sliced = predict(model, flat, device, chunk=512).reshape(count, projections).mean(axis=1)
+    rows, projections = val.sliced_xy.shape[:2]
+    flat = val.sliced_xy.reshape(rows * projections, *val.sliced_xy.shape[2:])
+    sliced = predict(model, flat, device, chunk=512).reshape(rows, projections).mean(axis=1)
     model.train(was_training)
     sliced_sep = separation(val.sliced_dependent, sliced)
     small_bias = [np.mean(small_err[val.small_truth == t]) for t in np.unique(val.small_truth)]
@@ -311,8 +359,12 @@ def score(model: torch.nn.Module, val: ValidationSet, device: torch.device) -> d
 DEFAULT_PATH = Path("runs/validation.npz")
 
 
-def load_or_build(path: Path) -> ValidationSet:
-    """The validation set saved at ``path``; built (a minute or two) and saved there if absent."""
+def load_or_build(path: str | os.PathLike[str]) -> ValidationSet:
+    """The validation set saved at ``path``; built (a minute or two) and saved there if absent.
+
+    The build is deterministic, so two files built apart hold the same set.
+    """
+    path = Path(path)
     if path.exists():
         return ValidationSet.load(path)
     val = build_validation_set()
@@ -327,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     file, sha256 and training steps."""
     import pandas as pd
 
+    from estimators._torch import resolve_device
     from estimators.infonet.checkpoint import load_model
 
     p = argparse.ArgumentParser(
@@ -337,14 +390,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--validation", default=str(DEFAULT_PATH), help="saved set (built if absent)")
     p.add_argument("--out", default=None, help="also write the rows to this CSV file")
     p.add_argument("--threads", type=int, default=None, help="torch threads")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    val = load_or_build(Path(args.validation))
+    device = torch.device(resolve_device(args.device, "validation"))
+    val = load_or_build(args.validation)
     rows = []
     for path in args.checkpoints:
         model, card = load_model(path)
-        metrics = score(model, val, torch.device("cpu"))
+        metrics = score(model.to(device), val, device)
         rows.append(
             {
                 "checkpoint": path,

@@ -10,7 +10,9 @@ import argparse
 import importlib
 import signal
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from types import ModuleType
 
 __all__ = [
@@ -90,13 +92,47 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     return (SpecError, InputError, StoreError, FileNotFoundError, PermissionError)
 
 
+@contextmanager
+def plugin_warnings_as_lines() -> Iterator[None]:
+    """Within, a :class:`~harness.registry.PluginWarning` prints as one
+    ``warning: <message>`` line (beside the ``error: ...`` lines); every other
+    warning keeps the format it had. For the command's whole run, so no other
+    thread sees the format change midway."""
+    previous = warnings.formatwarning
+
+    def one_line(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        line: str | None = None,
+    ) -> str:
+        from harness.registry import PluginWarning
+
+        if isinstance(category, type) and issubclass(category, PluginWarning):
+            return f"warning: {' '.join(str(message).split())}\n"
+        return previous(message, category, filename, lineno, line)
+
+    warnings.formatwarning = one_line
+    try:
+        yield
+    finally:
+        warnings.formatwarning = previous
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the verb; return its exit code.
 
     Errors become one ``error: ...`` line on stderr and exit code
     :data:`EXIT_ERROR` (2); with ``--debug`` (before or after the verb) they
-    raise with the full traceback instead. See :data:`EXIT_CODES`.
+    raise with the full traceback instead. See :data:`EXIT_CODES`. Plugin
+    warnings print as one line (:func:`plugin_warnings_as_lines`).
     """
+    with plugin_warnings_as_lines():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
