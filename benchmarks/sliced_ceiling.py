@@ -6,6 +6,8 @@
     python -m benchmarks.sliced_ceiling slice-noise --estimator infonet:grid=64 --estimator infonet
     python -m benchmarks.sliced_ceiling pooling --sizes 50 --estimator infonet:grid=64 \
         --estimator plugin --out benchmarks/results/slice_pooling.csv
+    python -m benchmarks.sliced_ceiling composition --sizes 50 --estimator infonet \
+        --out benchmarks/results/slice_composition.csv
     python -m benchmarks.sliced_ceiling omniglot --out benchmarks/results/omniglot_slices.csv
 
 Every slice (theta^T X, phi^T Y) of a Gaussian pair is a bivariate Gaussian,
@@ -49,6 +51,15 @@ without each sample's largest 1, 5 and 10 %. CSV columns: estimator,
 dependence, d, n, projections, pooling, auc, auc_se, auc_vs_mean,
 auc_vs_mean_se (paired, DeLong).
 
+``composition``: on the same cell's slices, how much of the sliced mean
+follows each slice's squared Spearman correlation (the statistic that carries
+a Gaussian slice's dependence) and how much is the estimator's own remainder,
+and how well each part, and the mean squared Spearman correlation itself,
+tells the classes apart (AUC and separation; ``--projections`` slices per
+sample). CSV columns: estimator, dependence, d, n, projections, fit_r2,
+independent_slice_sd, then auc_ and separation_ of mean, rank2_part,
+remainder and rank2.
+
 ``omniglot``: the exact slice correlations of ``omniglot_smi`` from the
 images' moments (:mod:`benchmarks.omniglot_slices`) at d = 4 on the shared
 subsets: the task's 10 default alphabet choices, all 70 choices of 4 of the 8
@@ -81,6 +92,7 @@ from harness.metrics import (
     delong,
     delong_difference_se,
     rank_agreement,
+    separation,
 )
 from tasks.highdim_order import DIMS, RECIPES, HighDimOrder
 
@@ -212,6 +224,81 @@ def slice_noise(
 TRIMS = (0.01, 0.05, 0.1)
 
 
+def cell_slices(
+    spec: str, dependence: str, d: int, n: int, projections: int = 1000, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every slice estimate of one ``highdim_independence`` cell (paper recipe, one
+    trial, task seed ``seed``), each sample cut into the ``projections`` slices the
+    ``sliced`` wrapper and ``infonet`` use (direction seed 0), by the 1-D estimator
+    ``spec`` (or ``"plugin"``, :func:`plugin_slice_mi`).
+
+    Returns
+    -------
+    estimates, rank2 : ndarray of shape (samples, projections)
+        The slice estimates and the slices' squared Spearman correlations.
+    dependent : ndarray of shape (samples,), bool
+    """
+    from scipy.stats import rankdata
+
+    from estimators.sliced import slices
+
+    task = tasks.make(
+        f"highdim_independence:dependence={dependence},d={d},n={n},trials=1,recipe=paper"
+    )
+    est = None if spec == "plugin" else estimators.make(spec)
+    per_slice, rank2, labels = [], [], []
+    for inst in task.instances(seed):
+        a, b = slices(inst.x, inst.y, projections, 0)
+        if est is None:
+            per_slice.append(plugin_slice_mi(a, b))
+        else:
+            per_slice.append(est.estimate_batch(list(a[..., None]), list(b[..., None])))
+        ra, rb = (rankdata(z, axis=1) - (n + 1) / 2 for z in (a, b))
+        rank2.append((ra * rb).sum(axis=1) ** 2 / ((ra**2).sum(axis=1) * (rb**2).sum(axis=1)))
+        labels.append(bool(inst.meta["dependent"]))
+    return np.array(per_slice), np.array(rank2), np.array(labels)
+
+
+def slice_composition(
+    spec: str, dependence: str, d: int, n: int, projections: int = 1000, seed: int = 0
+) -> dict:
+    """How much of a sliced test's score follows the slices' own correlations.
+
+    On one cell's slices (:func:`cell_slices`), each slice estimate is split
+    into the part that a quadratic in the slice's squared Spearman correlation
+    explains (least squares over every slice of the cell; no labels used) and
+    the remainder. The row gives the share of the slice estimates' variance the
+    quadratic explains (``fit_r2``), their sd over the independent samples'
+    slices, and for the sliced mean, its two parts and, for reference, the mean
+    squared Spearman correlation itself: the ROC AUC of each as the dependence
+    score and the separation of the classes (:func:`harness.metrics.separation`).
+    """
+    raw, r2, labels = cell_slices(spec, dependence, d, n, projections, seed)
+    design = np.stack([np.ones(r2.size), r2.ravel(), r2.ravel() ** 2], axis=1)
+    coef, *_ = np.linalg.lstsq(design, raw.ravel(), rcond=None)
+    fitted = (design @ coef).reshape(raw.shape)
+    row = {
+        "estimator": spec,
+        "dependence": dependence,
+        "d": d,
+        "n": n,
+        "projections": projections,
+        "fit_r2": float(1 - np.var(raw - fitted) / np.var(raw)),
+        "independent_slice_sd": float(raw[~labels].std(ddof=1)),
+    }
+    scores = {
+        "mean": raw.mean(axis=1),
+        "rank2_part": fitted.mean(axis=1),
+        "remainder": (raw - fitted).mean(axis=1),
+        "rank2": r2.mean(axis=1),
+    }
+    aucs, _ = delong(labels, np.array(list(scores.values())))
+    for (name, score), auc in zip(scores.items(), aucs, strict=True):
+        row[f"auc_{name}"] = float(auc)
+        row[f"separation_{name}"] = separation(labels, score)
+    return row
+
+
 def pooled_aucs(
     spec: str,
     dependence: str,
@@ -232,26 +319,13 @@ def pooled_aucs(
     fraction. One row per pooling: its ROC AUC as the dependence score, with
     DeLong's standard error, and its AUC minus the mean's with the paired error.
     """
-    from estimators.sliced import slices
-
-    task = tasks.make(
-        f"highdim_independence:dependence={dependence},d={d},n={n},trials=1,recipe=paper"
-    )
-    est = None if spec == "plugin" else estimators.make(spec)
-    per_slice, labels = [], []
-    for inst in task.instances(seed):
-        a, b = slices(inst.x, inst.y, projections, 0)
-        if est is None:
-            per_slice.append(plugin_slice_mi(a, b))
-        else:
-            per_slice.append(est.estimate_batch(list(a[..., None]), list(b[..., None])))
-        labels.append(bool(inst.meta["dependent"]))
-    values = np.sort(np.array(per_slice), axis=1)
+    per_slice, _, labels = cell_slices(spec, dependence, d, n, projections, seed)
+    values = np.sort(per_slice, axis=1)
     pooled = {"mean": values.mean(axis=1), "median": np.median(values, axis=1)}
     for frac in trims:
         keep = projections - int(round(frac * projections))
         pooled[f"mean without top {frac:g}"] = values[:, :keep].mean(axis=1)
-    auc, cov = delong(np.array(labels), np.array(list(pooled.values())))
+    auc, cov = delong(labels, np.array(list(pooled.values())))
     rows = []
     for i, name in enumerate(pooled):
         rows.append(
@@ -332,6 +406,10 @@ def _part_rows(args: argparse.Namespace) -> Iterator[dict]:
         for spec in args.estimator or ["infonet", "plugin"]:
             for n in sizes:
                 yield from pooled_aucs(spec, args.dependence, args.d, n)
+    elif args.part == "composition":
+        for spec in args.estimator or ["infonet", "plugin"]:
+            for n in sizes:
+                yield slice_composition(spec, args.dependence, args.d, n, args.projections)
     elif args.part == "omniglot":
         for spec in [args.task] if args.task else OMNIGLOT_CASES:
             rows = gaussian_slice_mi(tasks.make(spec))
@@ -365,7 +443,10 @@ def main() -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("part", choices=["order", "independence", "slice-noise", "pooling", "omniglot"])
+    p.add_argument(
+        "part",
+        choices=["order", "independence", "slice-noise", "pooling", "composition", "omniglot"],
+    )
     p.add_argument("--per-d", type=int, default=100, help="order: triplets per d")
     p.add_argument("--trials", type=int, default=2, help="independence: trials per cell")
     p.add_argument("--draws", type=int, default=2000, help="slice-noise: samples per rho")
@@ -379,12 +460,17 @@ def main() -> int:
         "--estimator",
         action="append",
         default=None,
-        help="slice-noise, pooling: a registry spec or 'plugin' (repeatable; default "
-        "infonet, ksg, plugin for slice-noise, infonet and plugin for pooling)",
+        help="slice-noise, pooling, composition: a registry spec or 'plugin' (repeatable; "
+        "default infonet, ksg, plugin for slice-noise, infonet and plugin for the others)",
     )
-    p.add_argument("--sizes", default="50,100,300", help="slice-noise, pooling: sample sizes")
-    p.add_argument("--dependence", default="independent_coords", help="pooling: the cell's")
-    p.add_argument("--d", type=int, default=128, help="pooling: the cell's dimension")
+    p.add_argument(
+        "--sizes", default="50,100,300", help="slice-noise, pooling, composition: sample sizes"
+    )
+    p.add_argument(
+        "--dependence", default="independent_coords", help="pooling, composition: the cell's"
+    )
+    p.add_argument("--d", type=int, default=128, help="pooling, composition: the cell's dimension")
+    p.add_argument("--projections", type=int, default=1000, help="composition: slices per sample")
     p.add_argument("--task", default=None, help="omniglot: one omniglot_smi spec")
     p.add_argument("--out", default=None, help="also write the CSV here")
     args = p.parse_args()

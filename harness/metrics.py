@@ -54,6 +54,7 @@ __all__ = [
     "rank_agreement",
     "rank_table",
     "se_of_mean",
+    "separation",
     "summarize",
     "summary_kind",
     "task_class",
@@ -487,6 +488,39 @@ def delong_difference_se(cov: np.ndarray, i: int = 0, j: int = 1) -> float:
     """Standard error of ``auc[i] - auc[j]`` from :func:`delong`'s covariance of scores
     on the same items (their AUCs are correlated, so it is usually well below either's)."""
     return math.sqrt(max(float(cov[i, i] + cov[j, j] - 2 * cov[i, j]), 0.0))
+
+
+def separation(dependent: np.ndarray, scores: np.ndarray) -> float:
+    """Difference of the two classes' mean scores over their pooled standard deviation.
+
+    The AUC of a test whose scores are normal with that separation is
+    ``Phi(separation / sqrt 2)``; unlike an AUC, it keeps telling models apart
+    once both separate the classes completely.
+
+    Parameters
+    ----------
+    dependent : array of bool (or 0/1), shape (m,)
+        Class of each score; at least two of each.
+    scores : array of float, shape (m,)
+
+    Returns
+    -------
+    float
+        NaN if any score is not finite; +-inf if the classes' means differ and
+        neither class varies.
+    """
+    labels = np.asarray(dependent, dtype=bool)
+    values = np.asarray(scores, dtype=np.float64)
+    if min(labels.sum(), (~labels).sum()) < 2:
+        raise ValueError("separation needs at least two scores of each class")
+    if not np.all(np.isfinite(values)):
+        return math.nan
+    dep, ind = values[labels], values[~labels]
+    diff = dep.mean() - ind.mean()
+    pooled = np.sqrt(0.5 * (dep.var(ddof=1) + ind.var(ddof=1)))
+    if pooled == 0:
+        return math.copysign(math.inf, diff) if diff != 0 else 0.0
+    return float(diff / pooled)
 
 
 def _groups(df: pd.DataFrame, label: str, by, trials) -> tuple[list, list]:

@@ -528,8 +528,8 @@ def test_validation_small_sample_and_weak_dependence_parts(tmp_path):
         ValidationSet,
         build_validation_set,
         score,
-        separation,
     )
+    from harness.metrics import separation
     from tasks.highdim_independence import HighDimIndependence
 
     val = build_validation_set(
@@ -658,23 +658,6 @@ def test_validation_sliced_part_has_the_tasks_slice_correlations():
     for count in (1, 51):
         with pytest.raises(ValueError, match="count must be in 2..50"):
             sliced_samples(count=count)
-
-
-def test_separation_is_the_mean_difference_over_the_pooled_sd():
-    from estimators.infonet.validation import separation
-
-    labels = np.array([True, True, False, False])
-    assert separation(labels, np.array([3.0, 5.0, 0.0, 2.0])) == pytest.approx(3 / math.sqrt(2))
-    assert separation(labels, np.array([0.0, 2.0, 3.0, 5.0])) == pytest.approx(-3 / math.sqrt(2))
-    assert separation(labels, np.ones(4)) == 0.0
-    # 0/1 labels are classes, not indices
-    assert separation(np.array([1, 1, 0, 0]), np.array([3.0, 5.0, 0.0, 2.0])) == pytest.approx(
-        3 / math.sqrt(2)
-    )
-    assert math.isnan(separation(labels, np.array([3.0, np.nan, 0.0, 2.0])))
-    assert separation(labels, np.array([1.0, 1.0, 0.0, 0.0])) == math.inf
-    with pytest.raises(ValueError, match="at least two scores of each class"):
-        separation(np.array([True, False, False]), np.array([1.0, 0.0, 0.5]))
 
 
 def test_tiny_training_run_increases_dv(one_torch_thread):

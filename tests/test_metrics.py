@@ -493,3 +493,22 @@ def test_mae_difference_pairs_instances_by_hand() -> None:
     assert out["difference"] == pytest.approx(gaps.mean())
     assert out["difference_se"] == pytest.approx(gaps.std(ddof=1) / math.sqrt(3))
     assert out["z"] == pytest.approx(gaps.mean() / (gaps.std(ddof=1) / math.sqrt(3)))
+
+
+def test_separation_is_the_mean_difference_over_the_pooled_sd():
+    labels = np.array([True, True, False, False])
+    assert metrics.separation(labels, np.array([3.0, 5.0, 0.0, 2.0])) == pytest.approx(
+        3 / math.sqrt(2)
+    )
+    assert metrics.separation(labels, np.array([0.0, 2.0, 3.0, 5.0])) == pytest.approx(
+        -3 / math.sqrt(2)
+    )
+    assert metrics.separation(labels, np.ones(4)) == 0.0
+    # 0/1 labels are classes, not indices
+    assert metrics.separation(
+        np.array([1, 1, 0, 0]), np.array([3.0, 5.0, 0.0, 2.0])
+    ) == pytest.approx(3 / math.sqrt(2))
+    assert math.isnan(metrics.separation(labels, np.array([3.0, np.nan, 0.0, 2.0])))
+    assert metrics.separation(labels, np.array([1.0, 1.0, 0.0, 0.0])) == math.inf
+    with pytest.raises(ValueError, match="at least two scores of each class"):
+        metrics.separation(np.array([True, False, False]), np.array([1.0, 0.0, 0.5]))

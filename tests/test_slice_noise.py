@@ -101,3 +101,26 @@ def test_pooling_command_writes_the_committed_columns(tmp_path, monkeypatch):
     assert [line.split(",")[5] for line in lines[1:]] == [
         "mean", "median", "mean without top 0.01", "mean without top 0.05", "mean without top 0.1"
     ]  # fmt: skip
+
+
+def test_composition_splits_the_sliced_mean_by_the_slices_rank_correlation():
+    from scipy.stats import spearmanr
+
+    from benchmarks.sliced_ceiling import cell_slices, independence_auc, slice_composition
+    from estimators.sliced import slices
+    from tasks.highdim_independence import HighDimIndependence
+
+    raw, rank2, labels = cell_slices("plugin", "independent_coords", 128, 50, 40)
+    assert raw.shape == rank2.shape == (100, 40) and labels.sum() == 50
+    inst = HighDimIndependence(dependence="independent_coords", d=128, n=50).instance(3, 0)
+    a, b = slices(inst.x, inst.y, 40, 0)
+    assert rank2[3, 7] == pytest.approx(spearmanr(a[7], b[7])[0] ** 2)
+    row = slice_composition("plugin", "independent_coords", 128, 50, 40)
+    direct = independence_auc("independent_coords", "paper", 128, 50, trials=1, projections=40)
+    assert row["auc_mean"] == pytest.approx(direct)
+    # the Gaussian plug-in is a function of the slice's Pearson correlation, close to
+    # its Spearman one: the squared rank correlation explains most of it
+    assert row["fit_r2"] > 0.8
+    assert abs(row["separation_remainder"]) < row["separation_rank2_part"]
+    assert row["separation_rank2_part"] == pytest.approx(row["separation_rank2"], rel=0.05)
+    assert row["independent_slice_sd"] == pytest.approx(raw[~labels].std(ddof=1))

@@ -50,7 +50,6 @@ shortfall of separation below :data:`SLICED_TARGET`.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 from dataclasses import dataclass
@@ -65,7 +64,7 @@ from estimators.infonet.simulator import random_gmm_params, sample_from_params
 from estimators.sliced import slices
 from ground_truth.analytic import gaussian_mi
 from ground_truth.monte_carlo import gmm_mi
-from harness.metrics import delong
+from harness.metrics import delong, separation
 from tasks.highdim_independence import PAIRS_PER_CLASS, HighDimIndependence
 
 RHOS = tuple(round(0.1 * i, 1) for i in range(10))
@@ -215,39 +214,6 @@ def sliced_samples(
         xy.append(np.stack([u, v], axis=-1))
         dependent.append(bool(inst.meta["dependent"]))
     return np.stack(xy).astype(np.float32), np.array(dependent)
-
-
-def separation(dependent: np.ndarray, scores: np.ndarray) -> float:
-    """Difference of the two classes' mean scores over their pooled standard deviation.
-
-    The AUC of a test whose scores are normal with that separation is
-    ``Phi(separation / sqrt 2)``; unlike an AUC, it keeps telling models apart
-    once both separate the classes completely.
-
-    Parameters
-    ----------
-    dependent : array of bool (or 0/1), shape (m,)
-        Class of each score; at least two of each.
-    scores : array of float, shape (m,)
-
-    Returns
-    -------
-    float
-        NaN if any score is not finite; +-inf if the classes' means differ and
-        neither class varies.
-    """
-    labels = np.asarray(dependent, dtype=bool)
-    values = np.asarray(scores, dtype=np.float64)
-    if min(labels.sum(), (~labels).sum()) < 2:
-        raise ValueError("separation needs at least two scores of each class")
-    if not np.all(np.isfinite(values)):
-        return math.nan
-    dep, ind = values[labels], values[~labels]
-    diff = dep.mean() - ind.mean()
-    pooled = np.sqrt(0.5 * (dep.var(ddof=1) + ind.var(ddof=1)))
-    if pooled == 0:
-        return math.copysign(math.inf, diff) if diff != 0 else 0.0
-    return float(diff / pooled)
 
 
 def build_validation_set(
