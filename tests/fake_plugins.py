@@ -20,8 +20,14 @@ from harness.interface import Capabilities, Estimator, Instance, SpecError, Task
 
 
 def cli_command(*args: str) -> list[str]:
-    """argv of a ``python -m harness`` child process with these plugins registered."""
+    """argv of a ``python -m harness`` child process with these plugins registered.
+
+    The child takes Ctrl-C as a terminal's ``python -m harness`` does even when the
+    tests run in the background, whose children start with SIGINT ignored (a
+    non-interactive shell's ``cmd &``), which Python then leaves ignored.
+    """
     code = (
+        "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
         "import sys; sys.path.insert(0, sys.argv[1]); import fake_plugins; "
         "fake_plugins.register(); from harness.cli import main; sys.exit(main(sys.argv[2:]))"
     )
