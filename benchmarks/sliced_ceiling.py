@@ -118,6 +118,16 @@ def plugin_slice_mi(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return -0.5 * np.log1p(-(r**2))
 
 
+def squared_rank_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Squared Spearman correlation of each row pair of ``a`` and ``b`` (m, n): the
+    statistic that carries a Gaussian slice's dependence (ties take midranks)."""
+    from scipy.stats import rankdata
+
+    n = a.shape[1]
+    ra, rb = (rankdata(z, axis=1) - (n + 1) / 2 for z in (a, b))
+    return (ra * rb).sum(axis=1) ** 2 / ((ra**2).sum(axis=1) * (rb**2).sum(axis=1))
+
+
 def plugin_sliced_mi(x: np.ndarray, y: np.ndarray, px: np.ndarray, py: np.ndarray) -> float:
     """Mean over direction pairs of :func:`plugin_slice_mi` of the projected samples
     ``x @ px[i]`` and ``y @ py[i]`` (the Gaussian plug-in sliced MI)."""
@@ -184,7 +194,7 @@ def slice_noise(
     ``rho`` and ``seed``: its row then has ``auc_vs_first``, its AUC minus the first
     one's on the same draws, with the paired DeLong standard error (the CSV columns of
     the same names)."""
-    from scipy.stats import kurtosis, spearmanr
+    from scipy.stats import kurtosis
 
     rng = np.random.default_rng(seed)
     cov = [[1.0, rho], [rho, 1.0]]
@@ -195,7 +205,7 @@ def slice_noise(
     else:
         est = estimators.make(spec)
         score = [est.estimate_batch(list(z[..., :1]), list(z[..., 1:])) for z in (null, dep)]
-    rank2 = np.array([spearmanr(s[:, 0], s[:, 1])[0] ** 2 for s in null])
+    rank2 = squared_rank_correlation(null[..., 0], null[..., 1])
     truth = np.r_[np.zeros(draws, bool), np.ones(draws, bool)]
     scores = np.r_[score[0], score[1]]
     both = scores if first is None else np.vstack([scores, first])
@@ -238,8 +248,6 @@ def cell_slices(
         The slice estimates and the slices' squared Spearman correlations.
     dependent : ndarray of shape (samples,), bool
     """
-    from scipy.stats import rankdata
-
     from estimators.sliced import slices
 
     task = tasks.make(
@@ -253,8 +261,7 @@ def cell_slices(
             per_slice.append(plugin_slice_mi(a, b))
         else:
             per_slice.append(est.estimate_batch(list(a[..., None]), list(b[..., None])))
-        ra, rb = (rankdata(z, axis=1) - (n + 1) / 2 for z in (a, b))
-        rank2.append((ra * rb).sum(axis=1) ** 2 / ((ra**2).sum(axis=1) * (rb**2).sum(axis=1)))
+        rank2.append(squared_rank_correlation(a, b))
         labels.append(bool(inst.meta["dependent"]))
     return np.array(per_slice), np.array(rank2), np.array(labels)
 

@@ -37,7 +37,7 @@ import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from estimators.infonet.checkpoint import (
     DEFAULT_CHECKPOINT,
@@ -50,6 +50,9 @@ from estimators.infonet.estimator import InfoNet
 # the weak-dependence check: rho = WEAK_RHO (MI 0.020 nats) against 0 at n = WEAK_N, the
 # same task training's validation scores (on other samples)
 from estimators.infonet.validation import SLICED_D, WEAK_N, WEAK_RHO
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Smaller sample sizes of the same weak-dependence check: a sliced estimator's
 #: slices at the InfoNet paper's Fig. 5 sequence lengths (n = 50 ... 300).
@@ -182,7 +185,7 @@ def _weak_dependence(spec: InfoNet, n: int, draws: int, store: str | Path) -> di
     return _auc_against_ksg(weak, {"n": n, "rho": WEAK_RHO, "draws": draws})
 
 
-def _auc_against_ksg(rows: Any, about: dict[str, Any]) -> dict[str, Any]:
+def _auc_against_ksg(rows: pd.DataFrame, about: dict[str, Any]) -> dict[str, Any]:
     """ROC AUCs of the ``dependent`` label by InfoNet's and KSG's estimates in one
     run's ``rows``, with the paired error of their difference; ``about`` first."""
     from harness.metrics import auc_difference, auc_table
