@@ -91,6 +91,11 @@ class Sliced(Estimator):
     def min_samples(self) -> int:
         return self.base_estimator().min_samples()
 
+    def _min_reason(self) -> str:
+        base = self.base_estimator()
+        why = base._min_reason()
+        return f"base {base.name}{' ' + why if why else ''}"
+
     def artifacts(self) -> dict[str, str]:
         return self.base_estimator().artifacts()
 
@@ -108,6 +113,8 @@ class Sliced(Estimator):
             us.extend(a[:, :, None])
             vs.extend(b[:, :, None])
             owner.extend([i] * len(a))
+        if not us:
+            return np.zeros(0)
         values = base.estimate_batch(us, vs)  # one forward pass for a batched base
         owner_arr = np.asarray(owner)
         return np.bincount(owner_arr, weights=values, minlength=len(pairs)) / np.bincount(

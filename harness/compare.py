@@ -112,17 +112,21 @@ def parse_tolerances(text: str, base: Tolerances | None = None) -> Tolerances:
     Raises
     ------
     SpecError
-        For an unknown key, a missing ``=`` or a value that is not a number >= 0
-        (``speed_ratio`` and ``reference_slowdown`` must be >= 1).
+        For an unknown key, a key given twice, a missing ``=`` or a value that is
+        not a number >= 0 (``speed_ratio`` and ``reference_slowdown`` must be >= 1).
     """
     out = base or Tolerances()
     valid = {f.name: f for f in fields(Tolerances)}
+    named: set[str] = set()
     for piece in (p.strip() for p in text.split(",")):
         if not piece:
             continue
         key, sep, value = (s.strip() for s in piece.partition("="))
         if not sep or key not in valid:
             raise SpecError(f"bad tolerance {piece!r}; use key=value with keys {', '.join(valid)}")
+        if key in named:
+            raise SpecError(f"tolerance {key} given twice in {text!r}")
+        named.add(key)
         if key == "reference":
             out = replace(out, reference=value)
             continue

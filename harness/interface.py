@@ -13,7 +13,7 @@ without import cycles.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -145,6 +145,8 @@ def _as_2d(a: Any, label: str) -> np.ndarray:
             f"{label} is a masked array with {int(np.ma.count_masked(a))} masked entries; "
             "drop the rows they belong to first"
         )
+    if callable(getattr(a, "detach", None)) and callable(getattr(a, "cpu", None)):
+        a = a.detach().cpu()  # a torch tensor (one needing grad or on a GPU) as plain values
     try:
         raw = np.asanyarray(a)  # once: a list is not converted twice
     except (TypeError, ValueError) as exc:  # e.g. ragged rows
@@ -382,13 +384,14 @@ class Estimator:
         return value
 
     def estimate_batch(
-        self, xs: Sequence[Any], ys: Sequence[Any], *, allow_nonfinite: bool = False
+        self, xs: Iterable[Any], ys: Iterable[Any], *, allow_nonfinite: bool = False
     ) -> np.ndarray:
         """Estimate MI for many sample pairs (validated first, all of them).
 
         A non-finite estimate raises FloatingPointError unless ``allow_nonfinite``
         (the runner's choice: it fails only those cells, not their batch).
         """
+        xs, ys = list(xs), list(ys)  # an iterator is read once
         if len(xs) != len(ys):
             raise InputError(f"xs and ys must have the same length; got {len(xs)} and {len(ys)}")
         pairs = [self._validate(x, y) for x, y in zip(xs, ys, strict=True)]

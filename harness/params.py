@@ -24,6 +24,7 @@ from harness.interface import SpecError
 __all__ = [
     "MAX_INT",
     "MAX_SEED",
+    "MAX_SEEDS",
     "check_bool",
     "check_choice",
     "check_device",
@@ -40,6 +41,9 @@ __all__ = [
 MAX_INT = 10**9
 #: Seeds lie in [0, MAX_SEED): non-negative for NumPy, and an int64 for Numba and torch.
 MAX_SEED = 2**63
+#: Seeds one run may take: checked before a seed list is built, so a mistyped
+#: range such as ``0..1000000000`` is refused instead of filling memory.
+MAX_SEEDS = 100_000
 
 _DEVICE = re.compile(r"auto|cpu|cuda(:[0-9]+)?")
 T = TypeVar("T")

@@ -11,6 +11,7 @@ its own command, versions, commit and host; every row names its session.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import multiprocessing
@@ -22,6 +23,7 @@ import secrets
 import shlex
 import sys
 import threading
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +46,7 @@ from harness.cells import (
 from harness.executors import RERUN_EXIT_CODE, Executor, check_timeout, in_worker, make_executor
 from harness.interface import Estimator, SpecError, Task, param_defaults
 from harness.matching import canonical_numbers
-from harness.params import MAX_SEED
+from harness.params import MAX_SEED, MAX_SEEDS
 from harness.registry import format_spec, parse_spec
 from results import stored_frame
 from results.schema import NON_FINITE_TEXT, dumps
@@ -134,7 +136,9 @@ def _seeds(seeds: int | Iterable[int]) -> list[int]:
         raise SpecError(
             f"seeds must be an integer or integers, e.g. 0 or range(5); got the string {seeds!r}"
         )
-    items = [seeds] if isinstance(seeds, int) else list(seeds)
+    items = [seeds] if isinstance(seeds, int) else list(itertools.islice(seeds, MAX_SEEDS + 1))
+    if len(items) > MAX_SEEDS:
+        raise SpecError(f"seeds name more than {MAX_SEEDS:,} seeds; one run takes at most that")
     if not items:
         raise SpecError("seeds must name at least one seed")
     out = []
@@ -147,7 +151,9 @@ def _seeds(seeds: int | Iterable[int]) -> list[int]:
             raise SpecError(f"seeds must be integers in [0, 2**63); got {s!r}")
         out.append(value)
     if len(set(out)) != len(out):
-        raise SpecError(f"seeds repeat: {out}")
+        twice = sorted(s for s, count in Counter(out).items() if count > 1)
+        shown = ", ".join(map(str, twice[:10])) + (", ..." if len(twice) > 10 else "")
+        raise SpecError(f"seeds repeat: {shown} named more than once")
     return out
 
 

@@ -138,6 +138,12 @@ def build_report(
     str
         The HTML page.
     """
+    # written so that NaN fails too
+    if not (tolerance >= 0 and slowdown >= 1 and min_seconds >= 0):
+        raise ValueError(
+            "need tolerance >= 0, slowdown >= 1 and min_seconds >= 0; got "
+            f"{tolerance!r}, {slowdown!r}, {min_seconds!r}"
+        )
     if isinstance(runs, (str, os.PathLike, pd.DataFrame)):
         runs = [runs]
     loaded: list[RunData] = []
@@ -155,8 +161,6 @@ def build_report(
         if same:
             run.run_id = f"{run.run_id} ({len(same) + 1})"
         loaded.append(run)
-    if tolerance < 0 or slowdown < 1 or min_seconds < 0:
-        raise ValueError("need tolerance >= 0, slowdown >= 1 and min_seconds >= 0")
     html = render(loaded, title=title, rule=DiffRule(tolerance, slowdown, min_seconds))
     if output is not None:
         path = Path(output)

@@ -21,7 +21,16 @@ import pandas as pd
 from results import provenance
 from results.schema import NON_FINITE_TEXT, RESULT_COLUMNS, RESULT_FIELDS, dumps
 
-__all__ = ["FORMATS", "artifact_tag", "file_format", "is_export", "read", "to_frame", "write"]
+__all__ = [
+    "FORMATS",
+    "ExportFileError",
+    "artifact_tag",
+    "file_format",
+    "is_export",
+    "read",
+    "to_frame",
+    "write",
+]
 
 _FLOAT = ("true_mi", "true_mi_se", "estimate", "error", "seconds")
 _INT = tuple(n for n, t in RESULT_COLUMNS if t.startswith("INTEGER"))
@@ -32,6 +41,12 @@ _TEXT = tuple(n for n, t in RESULT_COLUMNS if t.startswith("TEXT") and n != "met
 _RESERVED = ("meta", provenance.COLUMN)
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".csv.gz": "csv"}
 _PANDAS3 = int(pd.__version__.split(".")[0]) >= 3
+#: Columns every file :func:`write` writes has; a file without them is not an export.
+_REQUIRED = ("task", "estimator", "status", "estimate")
+
+
+class ExportFileError(ValueError):
+    """A file named as an export cannot be read as one (empty, corrupt, or other rows)."""
 
 
 def _coerce(df: pd.DataFrame) -> pd.DataFrame:
@@ -196,16 +211,30 @@ def read(path: str | Path) -> pd.DataFrame:
     fmt = file_format(path)
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
-    if fmt == "parquet":
-        return _coerce(_take_provenance(pd.read_parquet(path)))
-    # everything is read as text; standard columns get their dtypes, and a meta
-    # column becomes numbers or booleans only when every value is written the way
-    # the writer writes one ("007" stays text, as does "1" as an instance id)
-    df = pd.read_csv(path, dtype=object, keep_default_na=False, na_values=[""])
+    try:
+        if fmt == "parquet":
+            df = pd.read_parquet(path)
+        else:
+            # everything is read as text; standard columns get their dtypes below
+            df = pd.read_csv(path, dtype=object, keep_default_na=False, na_values=[""])
+    except (OSError, ValueError, pd.errors.ParserError) as exc:  # ArrowInvalid is a ValueError
+        if isinstance(exc, FileNotFoundError):
+            raise
+        what = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
+        raise ExportFileError(f"{path} cannot be read as a {fmt} export ({what})") from None
+    missing = [c for c in _REQUIRED if c not in df.columns]
+    if missing:
+        raise ExportFileError(
+            f"{path} is not a file written by 'python -m harness export': "
+            f"it lacks the column(s) {', '.join(missing)}"
+        )
     df = _take_provenance(df)
-    for col in df.columns:
-        if col not in _FLOAT + _INT + _TEXT:
-            df[col] = _meta_column(df[col])
+    if fmt == "csv":
+        # a meta column becomes numbers or booleans only when every value is written
+        # the way the writer writes one ("007" stays text, as does "1" as an instance id)
+        for col in df.columns:
+            if col not in _FLOAT + _INT + _TEXT:
+                df[col] = _meta_column(df[col])
     return _coerce(df)
 
 

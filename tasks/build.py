@@ -22,6 +22,7 @@ estimate alone decides acceptance and is the stored truth.
 from __future__ import annotations
 
 import math
+import os
 import platform
 import sys
 import time
@@ -409,18 +410,27 @@ def build_task_set(
         total = count * len(gmm_order.KS)
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
         raise SpecError(f"the number per {unit[:-1]} must be an integer >= 1; got {count!r}")
+    gap = gmm_order.MIN_GAP if min_gap is None else min_gap
+    if not (isinstance(gap, (int, float, np.number)) and gap >= 0):
+        raise SpecError(f"min_gap must be a number >= 0; got {min_gap!r}")
+    # the output folder is made (and checked) before the build, which can take hours
+    target = Path(out_dir) if out_dir is not None else cache_dir()
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SpecError(f"cannot write the task set to {str(target)!r}: {exc}") from None
+    if not os.access(target, os.W_OK):
+        raise SpecError(f"cannot write the task set to {str(target)!r}: permission denied")
     bar = _progress_bar(name, total) if progress else None
     try:
         update = (lambda done: bar.update(done - bar.n)) if bar is not None else None
         if name == "gmm_levels":
             arrays, record = build_levels(count, seed, progress=update)
         else:
-            gap = gmm_order.MIN_GAP if min_gap is None else float(min_gap)
-            arrays, record = build_order(count, seed, min_gap=gap, progress=update)
+            arrays, record = build_order(count, seed, min_gap=float(gap), progress=update)
     finally:
         if bar is not None:
             bar.close()
-    target = Path(out_dir) if out_dir is not None else cache_dir()
     stem = set_stem(name, count, seed)
     if name == "gmm_order" and record["min_gap"] != gmm_order.MIN_GAP:
         stem += f"_gap{record['min_gap']:g}"

@@ -212,6 +212,11 @@ def test_help_lists_verbs(capsys) -> None:
 
 
 def test_split_estimators_and_parse_seeds() -> None:
+    with pytest.raises(ValueError, match="more than 100,000"):
+        parse_seeds("0..150000")  # checked before the list is built: 0..10**12 is refused alike
+    with pytest.raises(ValueError, match="more than 100,000"):
+        parse_seeds("0..60000,70000..130000")
+    assert len(parse_seeds("0..99999")) == 100_000
     assert split_estimators("ksg:k=5,variant=2,kde,infonet:projections=10") == [
         "ksg:k=5,variant=2",
         "kde",
@@ -420,3 +425,47 @@ def test_per_d_sets_the_triplets_per_dimension_of_highdim_order(tmp_path: Path) 
     assert main([*argv, "--store", str(db), "-q"]) == 0
     df = results.load("latest", db)
     assert df.groupby("d")["triplet"].nunique().to_dict() == {2: 2}
+
+
+@pytest.mark.parametrize(
+    "flag", [["--tolerance", "nan"], ["--slowdown", "nan"], ["--slowdown", "0.5"]]
+)
+def test_report_refuses_a_nan_or_low_comparison_threshold(
+    db: Path, tmp_path: Path, capsys, flag: list[str]
+) -> None:
+    out = tmp_path / "r.html"
+    assert main(["report", "latest", "-o", str(out), "--store", str(db), *flag]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("error: --tolerance must be >= 0 and --slowdown >= 1")
+        and err.count("\n") == 1
+    )
+    assert not out.exists()
+
+
+def test_report_of_a_file_that_is_not_an_export_names_what_it_lacks(tmp_path: Path, capsys) -> None:
+    other = tmp_path / "other.csv"
+    pd.DataFrame({"estimator": ["ksg"], "estimate": [0.1]}).to_csv(other, index=False)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    for path, message in [
+        (other, "lacks the column(s) task, status"),
+        (empty, "cannot be read as a csv export (EmptyDataError"),
+    ]:
+        assert main(["report", str(path), "-o", str(tmp_path / "r.html")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {path}") and message in err and err.count("\n") == 1
+    with pytest.raises(results.export.ExportFileError, match="lacks the column"):
+        results.load(other)
+
+
+def test_running_out_of_memory_is_one_line(monkeypatch, tmp_path: Path, capsys) -> None:
+    import reports
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError()
+
+    monkeypatch.setattr(reports, "build_report", exhausted)
+    assert main(["report", "latest", "-o", str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: out of memory; a smaller task grid") and err.count("\n") == 1

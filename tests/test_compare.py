@@ -263,6 +263,7 @@ def test_parse_tolerances():
         ("mae=x", "must be a number"),
         ("mae=-0.1", ">= 0"),
         ("speed_ratio=0.5", ">= 1"),
+        ("mae=0.1,mae=0.2", "tolerance mae given twice"),
     ]:
         with pytest.raises(SpecError, match=match):
             parse_tolerances(bad)

@@ -12,7 +12,7 @@ from ground_truth.cache import find_sets, load_set, read_record, save_set
 from ground_truth.monte_carlo import gmm_mi, gmm_mi_pairs
 from harness.cli import main as cli_main
 from harness.interface import SpecError
-from tasks import gmm_levels, gmm_order
+from tasks import build, gmm_levels, gmm_order
 from tasks.build import build_levels, build_order, build_task_set
 from tasks.gmm import DATA_DIR, load_gmm_set, pack_gmms, random_gmm, round_trip, unpack_gmm
 
@@ -135,6 +135,23 @@ def test_build_task_set_rejects_wrong_options():
         build_task_set("gmm_levels", per_k=3)
     with pytest.raises(SpecError, match=">= 1"):
         build_task_set("gmm_order", per_k=0)
+
+
+def test_build_task_set_checks_the_output_and_gap_before_building(tmp_path, monkeypatch):
+    def never(*args, **kwargs):
+        raise AssertionError("the build started before its options were checked")
+
+    monkeypatch.setattr(build, "build_levels", never)
+    monkeypatch.setattr(build, "build_order", never)
+    a_file = tmp_path / "taken"
+    a_file.write_text("")
+    with pytest.raises(SpecError, match="cannot write the task set to"):
+        build_task_set("gmm_levels", per_level=1, out_dir=a_file)
+    with pytest.raises(SpecError, match="cannot write the task set to"):
+        build_task_set("gmm_levels", per_level=1, out_dir=a_file / "below")
+    for gap in (-1.0, float("nan"), "0.1"):
+        with pytest.raises(SpecError, match="min_gap must be a number >= 0"):
+            build_task_set("gmm_order", per_k=1, min_gap=gap, out_dir=tmp_path)
 
 
 def test_cli_build_then_task_uses_the_cached_set(empty_cache, capsys):

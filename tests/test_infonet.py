@@ -248,6 +248,14 @@ def test_sliced_mi_is_mean_over_slices():
     np.testing.assert_allclose(dirs.T @ dirs / 500, np.eye(3) / 3, atol=0.05)
 
 
+def test_sliced_names_its_base_limit_and_takes_an_empty_batch():
+    est = estimators.make("sliced:base=ksg:k=3,projections=4")
+    assert est.estimate_batch([], []).shape == (0,)
+    x = np.random.default_rng(0).standard_normal((3, 2))
+    with pytest.raises(InputError, match=r"need at least 4 samples \(sliced base ksg k=3\); got 3"):
+        est.estimate(x, x[:, ::-1])
+
+
 def test_sliced_infonet_matches_its_builtin_slicing(infonet):
     rng = np.random.default_rng(6)
     x = rng.standard_normal((500, 4))
@@ -291,6 +299,10 @@ def test_bad_input_and_parameters(infonet):
         estimators.make("infonet:readout=median")
     with pytest.raises(SpecError, match="does not exist"):
         estimators.make("infonet:checkpoint=/nonexistent/model.pt")
+    with pytest.raises(SpecError, match="is a folder, not a file"):
+        estimators.make(f"infonet:checkpoint={Path(__file__).parent}")
+    with pytest.raises(SpecError, match="has no model card"):
+        estimators.make(f"infonet:checkpoint={__file__}")
     with pytest.raises(SpecError, match="projections"):
         estimators.make("infonet:projections=0")
 

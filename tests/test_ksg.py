@@ -246,6 +246,19 @@ def test_bad_inputs(x, y, match):
         KSG(k=5).estimate(x, y)
 
 
+def test_tensors_needing_grad_and_iterators_are_read_as_plain_samples():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(200)
+    y = x + rng.standard_normal(200)
+    est = KSG(k=5)
+    expected = est.estimate(x, y)
+    assert est.estimate(torch.tensor(x, requires_grad=True), torch.tensor(y)) == expected
+    pairs = [(x, y), (y, x)]
+    batch = est.estimate_batch((p[0] for p in pairs), (p[1] for p in pairs))
+    np.testing.assert_array_equal(batch, [expected, est.estimate(y, x)])
+
+
 @pytest.mark.parametrize(
     "spec,match",
     [

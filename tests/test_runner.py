@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -550,6 +551,18 @@ def test_a_new_run_id_must_be_a_plain_name(db: Path, bad: str) -> None:
 def test_seeds_as_a_string_is_named_as_the_problem(db: Path) -> None:
     with pytest.raises(SpecError, match=r"got the string '0\.\.2'"):
         harness.run("fake_corr", "fake_gauss", seeds="0..2", store=db, progress=False)
+
+
+def test_a_huge_seed_range_is_refused_before_it_is_listed(db: Path) -> None:
+    def endless() -> Iterator[int]:  # range(10**12) as a list would need terabytes
+        yield from range(100_001)
+        raise AssertionError("seeds were read past one more than the limit")
+
+    with pytest.raises(SpecError, match="more than 100,000 seeds"):
+        harness.run("fake_corr", "fake_gauss", seeds=endless(), store=db, progress=False)
+    with pytest.raises(SpecError, match=r"seeds repeat: 1, 3 named more than once"):
+        harness.run("fake_corr", "fake_gauss", seeds=[1, 3, 2, 3, 1], store=db, progress=False)
+    assert not db.exists()
 
 
 def test_the_session_records_the_thread_counts_the_cells_ran_with(db: Path) -> None:

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from estimators._torch import resolve_device
+from estimators.infonet.card import card_path
 from estimators.sliced import slices
 from harness.interface import Capabilities, Estimator, SpecError
 from harness.params import (
@@ -121,14 +122,24 @@ class InfoNet(Estimator):
         check_seed("infonet", self.seed)
         check_optional_int("infonet", "grid", self.grid, 2, maximum=4096)
         if self.checkpoint is not None:
-            if not isinstance(self.checkpoint, (str, os.PathLike)):
+            path_like = isinstance(self.checkpoint, (str, os.PathLike))
+            if not path_like or not os.fspath(self.checkpoint):
                 raise SpecError(f"infonet: checkpoint must be a path; got {self.checkpoint!r}")
+            path = Path(self.checkpoint)
             try:
-                found = Path(self.checkpoint).is_file()
+                found, folder = path.is_file(), path.is_dir()
+                card = found and card_path(path).is_file()
             except OSError as exc:  # e.g. a name too long for the file system
                 raise SpecError(f"infonet: checkpoint {self.checkpoint!r}: {exc}") from None
+            if folder:
+                raise SpecError(f"infonet: checkpoint {self.checkpoint!r} is a folder, not a file")
             if not found:
                 raise SpecError(f"infonet: checkpoint {self.checkpoint!r} does not exist")
+            if not card:
+                raise SpecError(
+                    f"infonet: checkpoint {self.checkpoint!r} has no model card "
+                    f"{str(card_path(path))!r} beside it (training writes one with each .pt)"
+                )
 
     def min_samples(self) -> int:
         return 4 if self.correction == "split" else 2

@@ -87,9 +87,10 @@ def _load(module: str) -> ModuleType:
 
 def _known_errors() -> tuple[type[BaseException], ...]:
     from harness.interface import InputError, SpecError
+    from results.export import ExportFileError
     from results.store import StoreError
 
-    return (SpecError, InputError, StoreError, FileNotFoundError, PermissionError)
+    return (SpecError, InputError, StoreError, ExportFileError, FileNotFoundError, PermissionError)
 
 
 @contextmanager
@@ -155,6 +156,9 @@ def _main(argv: Sequence[str] | None) -> int:
             raise
         if isinstance(exc, _known_errors()):
             text = str(exc)
+        elif isinstance(exc, MemoryError):
+            text = f"out of memory{f' ({exc})' if str(exc) else ''}; a smaller task grid, n or "
+            text += "batch may fit (rerun with --debug for the traceback)"
         else:
             text = f"{type(exc).__name__}: {exc} (rerun with --debug for the traceback)"
         print(f"error: {' '.join(text.split())}", file=sys.stderr)

@@ -63,8 +63,11 @@ def run(args: argparse.Namespace) -> int:
     from harness.interface import SpecError
     from reports import build_report
 
-    if args.tolerance < 0 or args.slowdown < 1:
-        raise SpecError("--tolerance must be >= 0 and --slowdown >= 1")
+    if not (args.tolerance >= 0 and args.slowdown >= 1):  # NaN fails too
+        raise SpecError(
+            "--tolerance must be >= 0 and --slowdown >= 1; "
+            f"got {args.tolerance} and {args.slowdown}"
+        )
     created = output_folder(args.output)
     build_report(
         args.runs,

@@ -73,6 +73,8 @@ def split_estimators(text: str) -> list[str]:
 
 def parse_seeds(text: str) -> list[int]:
     """``"0..4"`` (inclusive), ``"0,1,2"``, ``"7"``, or a mix such as ``"0..2,10"``."""
+    from harness.params import MAX_SEEDS
+
     out: list[int] = []
     for piece in text.split(","):
         m = _RANGE.match(piece)
@@ -80,6 +82,10 @@ def parse_seeds(text: str) -> list[int]:
             lo, hi = int(m.group(1)), int(m.group(2))
             if hi < lo:
                 raise ValueError(f"empty seed range {piece.strip()!r}")
+            if len(out) + hi - lo + 1 > MAX_SEEDS:
+                raise ValueError(
+                    f"seeds {text!r} name more than {MAX_SEEDS:,}; one run takes at most that"
+                )
             out.extend(range(lo, hi + 1))
         elif piece.strip().isdigit():
             out.append(int(piece))
