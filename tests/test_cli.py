@@ -469,3 +469,23 @@ def test_running_out_of_memory_is_one_line(monkeypatch, tmp_path: Path, capsys) 
     assert main(["report", "latest", "-o", str(tmp_path / "r.html")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: out of memory; a smaller task grid") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "-e", "ksg", "--task", "gaussian", "--seeds", "5..2"], "empty seed range"),
+        (["run", "-e", "ksg", "--task", "gaussian", "--n", "abc"], "--n: invalid int value"),
+        (["tasks", "build"], "required: name (see 'python -m harness tasks build --help')"),
+        (["nope"], "invalid choice: 'nope'"),
+    ],
+)
+def test_usage_errors_are_one_line_that_says_where_help_is(
+    capsys, argv: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1
+    assert err.rstrip().endswith("--help')")

@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import ModuleType
+from typing import NoReturn
 
 __all__ = [
     "EXIT_ERROR",
@@ -55,6 +56,16 @@ VERBS = {
 _DEBUG_HELP = "show full tracebacks instead of one-line errors"
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one ``error:`` line (exit 2) that
+    says where the help is, like every other error here; verbs' parsers are made
+    from it too (``add_subparsers`` uses the parent's class)."""
+
+    def error(self, message: str) -> NoReturn:
+        text = " ".join(message.split())
+        self.exit(EXIT_ERROR, f"error: {text} (see '{self.prog} --help')\n")
+
+
 def _common() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     # SUPPRESS: a verb without --debug keeps the value of a --debug given before the verb
@@ -66,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``python -m harness`` parser with every verb."""
     from harness import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m harness",
         description="Benchmark mutual-information estimators on tasks with known ground truth.",
         epilog=EXIT_CODES,
