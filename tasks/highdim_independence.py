@@ -28,8 +28,9 @@ I(X; Y) = 1/2 ln(1 + floor(d/2) d). Its Fig. 5 x-axis (n = 50 ... 300) comes
 from the same notebook. The other two dependences are the same in both recipes.
 
 Each trial holds 50 dependent then 50 independent pairs (paper: 10 trials per
-point; the AUC of :func:`harness.metrics.auc_table` pools the trials and seeds
-of a (d, n) cell).
+point). The report and ``compare`` score a (d, n) cell as the paper does: the
+AUC of each trial (and seed), averaged (:func:`harness.metrics.auc_table` with
+``trials``; without, it pools them into one AUC).
 """
 
 from __future__ import annotations

@@ -125,6 +125,18 @@ def test_auc_drop():
     assert not compare(base, cand, Tolerances(mae=1.0, auc=0.25)).regressed
 
 
+def test_auc_check_averages_the_seeds_as_the_report_does():
+    dependent = [True, True, False, False]
+    seeds = [
+        rows("ksg", [0.0] * 4, truth=[0.5, 0.4, 0.45, 0.1], dependent=dependent),  # AUC 0.75
+        rows("ksg", [0.0] * 4, truth=[1.5, 1.4, 1.0, 1.1], dependent=dependent).assign(seed=1),
+    ]
+    base = pd.concat(seeds, ignore_index=True)
+    # the mean of 0.75 and 1.0; the 8 rows pooled into one AUC would give 11/16
+    auc = check(compare(base, base), "ksg", "roc auc")
+    assert auc["baseline"] == auc["candidate"] == 0.875
+
+
 def test_score_tasks_are_not_gated_on_mae():
     """Independence-test estimates are scores: shifting them all by a nat keeps the
     AUC, so it is no regression, and no MAE check is made."""
