@@ -1016,6 +1016,22 @@ def test_training_with_ema_keeps_and_resumes_the_average(tmp_path, one_torch_thr
     assert again["step"] == 5 and again["ema_updates"] == 5
 
 
+def test_a_resume_that_changes_the_recipe_or_schedule_is_in_the_lineage(tmp_path, one_torch_thread):
+    from estimators.infonet.train import main
+
+    tiny, options = _tiny_training(tmp_path)
+    assert main(["--config", tiny, "--steps", "2", *options]) == 0
+    path = tmp_path / "run" / "state.pt"
+    assert json.loads(torch.load(path, weights_only=True)["lineage"]) == []
+    rest = [*options[:2], *options[4:]]  # without --n 64
+    assert main(["--resume", str(path), "--steps", "1", *rest, "--n", "48"]) == 0
+    lineage = json.loads(torch.load(path, weights_only=True)["lineage"])
+    assert lineage == ["resumed at step 2: n 64 -> 48, a fresh schedule to step 3"]
+    # resumed as it was (the state's own recipe and schedule): nothing to add
+    assert main(["--resume", str(path), "--out", str(tmp_path / "run")]) == 0
+    assert json.loads(torch.load(path, weights_only=True)["lineage"]) == lineage
+
+
 def test_grown_weights_learn_faster_and_keep_their_rate_on_resume(tmp_path, one_torch_thread):
     from estimators.infonet.train import main
 

@@ -19,7 +19,8 @@ a model card) and the full training state is saved every
 ``--checkpoint-minutes`` as ``state.pt``, from which ``--resume`` continues:
 the same recipe (:data:`RECIPE_OPTIONS`; those given again override it),
 schedule, optimizer, weight average and random streams, so an interrupted and
-resumed run takes the steps an uninterrupted one would. ``--ema D`` scores
+resumed run takes the steps an uninterrupted one would; a changed option or a
+fresh schedule (``--steps``) is added to the lineage the model cards carry. ``--ema D`` scores
 and keeps an exponential moving average of the weights instead of the last
 step's (:class:`WeightAverage`). SIGINT or SIGTERM (also to a ``nohup ... &``
 job) stops the run after the current step and saves it.
@@ -606,6 +607,12 @@ def main(argv: list[str] | None = None) -> int:
             origin, total = state["origin"], state["total"]
             if args.steps is not None:  # a fresh schedule from here
                 origin, total = step, step + args.steps
+            # a card names every change of recipe or schedule on the way to its weights
+            shifts = [f"{k} {v} -> {getattr(args, k)}" for k, v in changed.items()]
+            if args.steps is not None:
+                shifts.append(f"a fresh schedule to step {total:,}")
+            if shifts:
+                lineage.append(f"resumed at step {step:,}: {', '.join(shifts)}")
         else:
             model, card = load_model(src)
             if args.grow:
