@@ -551,6 +551,8 @@ def run(
         _check_prepare_timeout(prepare_timeout, given)
         limit = _checked_timeout(given)
         grid = _new_grid(estimators, task, seeds, n, device, limit)
+        if executor == "local":
+            _check_local_cuda(grid)
         workers = 1 if workers is None else workers
         ex = _executor(executor, workers, timeout, scheduler, grid)  # before a store file exists
     own_store = not isinstance(store, Store)
@@ -597,6 +599,17 @@ def _check_run_id(run_id: str) -> None:
             f"run id {run_id!r} is not allowed: use letters, digits and . _ + @ = - "
             "(starting with a letter or digit), and not 'latest', which names the newest run"
         )
+
+
+def _check_local_cuda(grid: Grid) -> None:
+    """Refuse a run on this machine that asks for CUDA where there is none, before
+    any cell fails for it (a Dask worker elsewhere may have a GPU: not checked)."""
+    for est in grid.estimators:
+        device = est.params.get("device")
+        if isinstance(device, str) and device.startswith("cuda"):
+            from estimators._torch import resolve_device
+
+            resolve_device(device, est.label)
 
 
 def _executor(

@@ -553,6 +553,19 @@ def test_seeds_as_a_string_is_named_as_the_problem(db: Path) -> None:
         harness.run("fake_corr", "fake_gauss", seeds="0..2", store=db, progress=False)
 
 
+def test_a_local_run_asking_for_cuda_without_it_is_refused_before_any_cell(db: Path) -> None:
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(SpecError, match="device='cuda' requested but CUDA is not available"):
+        harness.run(["ksg", "mine:steps=2"], "fake_gauss", device="cuda", store=db, progress=False)
+    with pytest.raises(SpecError, match="^mine:device=cuda:0: device='cuda:0' requested"):
+        harness.run("mine:device=cuda:0", "fake_gauss", store=db, progress=False)
+    assert not db.exists()
+    # cpu-only estimators ignore the run-wide device
+    harness.run("ksg", "fake_gauss", device="cuda", store=db, progress=False)
+
+
 def test_a_huge_seed_range_is_refused_before_it_is_listed(db: Path) -> None:
     def endless() -> Iterator[int]:  # range(10**12) as a list would need terabytes
         yield from range(100_001)
