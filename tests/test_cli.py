@@ -122,6 +122,7 @@ def test_unknown_names_exit_2_with_one_line_and_no_traceback(tmp_path: Path) -> 
         (["--estimators", "fake_corr shrink=0.5"], "did you mean 'fake_corr:shrink=0.5'?"),
         (["--estimators", "fake_gauss,fake_corr shrink=0.5"], "'fake_corr shrink=0.5' has a space"),
         (["-e", "fake_corr shrink=0.5"], "where ':' belongs"),
+        (["-e", "fake_corr,fake_gauss"], "-e/--estimator takes one spec"),
         (["--task", "fake_gauss"], "give estimators"),
         (["--resume", "x", "--task", "fake_gauss"], "--resume takes the grid"),
     ],

@@ -263,6 +263,11 @@ def run(args: argparse.Namespace) -> int:
         specs = [s for text in args.estimators for s in split_estimators(text)]
         for spec in args.estimator:
             check_spacing(spec)
+            if "," in spec.split(":")[0]:
+                raise ValueError(
+                    f"-e/--estimator takes one spec, got {spec!r}; give -e once per "
+                    f"estimator or the list to --estimators ('--estimators {spec}')"
+                )
     except ValueError as exc:
         raise SpecError(str(exc)) from None
     specs += args.estimator
