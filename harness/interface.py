@@ -13,6 +13,7 @@ without import cycles.
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -145,8 +146,9 @@ def _as_2d(a: Any, label: str) -> np.ndarray:
             f"{label} is a masked array with {int(np.ma.count_masked(a))} masked entries; "
             "drop the rows they belong to first"
         )
-    if callable(getattr(a, "detach", None)) and callable(getattr(a, "cpu", None)):
-        a = a.detach().cpu()  # a torch tensor (one needing grad or on a GPU) as plain values
+    torch = sys.modules.get("torch")  # a tensor exists only if torch was imported
+    if torch is not None and isinstance(a, torch.Tensor):
+        a = a.numpy(force=True)  # its values, also when it needs grad or lives on a GPU
     try:
         raw = np.asanyarray(a)  # once: a list is not converted twice
     except (TypeError, ValueError) as exc:  # e.g. ragged rows

@@ -44,7 +44,7 @@ from harness.cells import (
     one_line,
 )
 from harness.executors import RERUN_EXIT_CODE, Executor, check_timeout, in_worker, make_executor
-from harness.interface import Estimator, SpecError, Task, param_defaults
+from harness.interface import Capabilities, Estimator, SpecError, Task, param_defaults
 from harness.matching import canonical_numbers
 from harness.params import MAX_SEED, MAX_SEEDS
 from harness.registry import format_spec, parse_spec
@@ -449,7 +449,8 @@ def run(
     task : str or Task
         A spec such as ``"gmm_levels:per_level=50"`` or a task object.
     seeds : int or iterable of int
-        Sample seeds; each instance is drawn once per seed.
+        Sample seeds; each instance is drawn once per seed (at most
+        :data:`~harness.params.MAX_SEEDS`, 100,000).
     n : int, optional
         Sample size, overriding the task's default (an error if the spec says otherwise).
     executor : str, Executor or concurrent.futures.Executor
@@ -504,8 +505,9 @@ def run(
     Raises
     ------
     SpecError
-        A spec, parameter, seed list or executor setting is invalid; raised before
-        anything runs or is stored.
+        A spec, parameter, seed list or executor setting is invalid, or a run on
+        the local executor asks a torch estimator for CUDA where there is none;
+        raised before anything runs or is stored.
     KeyboardInterrupt
         After storing every finished cell and marking the run ``interrupted``.
     WorkerSetupError
@@ -602,13 +604,17 @@ def _check_run_id(run_id: str) -> None:
 
 
 def _check_local_cuda(grid: Grid) -> None:
-    """Refuse a run on this machine that asks for CUDA where there is none, before
-    any cell fails for it (a Dask worker elsewhere may have a GPU: not checked)."""
+    """Refuse a run on this machine that asks torch estimators for CUDA where there
+    is none, before any cell fails for it (a Dask worker elsewhere may have a GPU:
+    not checked; nor are plugins that do not declare torch)."""
     for est in grid.estimators:
         device = est.params.get("device")
-        if isinstance(device, str) and device.startswith("cuda"):
-            from estimators._torch import resolve_device
-
+        uses_torch = "torch" in getattr(est.cls, "capabilities", Capabilities()).requires
+        if uses_torch and isinstance(device, str) and device.startswith("cuda"):
+            try:
+                from estimators._torch import resolve_device
+            except ImportError:  # left to the cells, which record why
+                return
             resolve_device(device, est.label)
 
 

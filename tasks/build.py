@@ -390,7 +390,9 @@ def build_task_set(
     Raises
     ------
     SpecError
-        For an unknown task or an option that does not apply to it.
+        For an unknown task, an option that does not apply to it, a bad count or
+        ``min_gap``, or an output folder that cannot be made or written (all
+        checked before the build; the folder is made first).
     """
     if name not in BUILDABLE:
         raise SpecError(

@@ -479,6 +479,8 @@ def test_running_out_of_memory_is_one_line(monkeypatch, tmp_path: Path, capsys) 
         (["run", "-e", "ksg", "--task", "gaussian", "--n", "abc"], "--n: invalid int value"),
         (["tasks", "build"], "required: name (see 'python -m harness tasks build --help')"),
         (["nope"], "invalid choice: 'nope'"),
+        (["tasks", "build", "gmm_levels", "-x"], "-x (see 'python -m harness tasks build"),
+        (["run", "--bogus"], "arguments: --bogus (see 'python -m harness run --help')"),
     ],
 )
 def test_usage_errors_are_one_line_that_says_where_help_is(

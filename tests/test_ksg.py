@@ -254,6 +254,13 @@ def test_tensors_needing_grad_and_iterators_are_read_as_plain_samples():
     est = KSG(k=5)
     expected = est.estimate(x, y)
     assert est.estimate(torch.tensor(x, requires_grad=True), torch.tensor(y)) == expected
+    assert est.estimate(torch.tensor(x).conj(), -torch.tensor(y).neg()) == expected  # lazy bits
+
+    class Detachable(np.ndarray):  # not a tensor: its own detach() is never called
+        def detach(self):
+            raise AssertionError("detach() called on an array that is no tensor")
+
+    assert est.estimate(x.view(Detachable), y) == expected
     pairs = [(x, y), (y, x)]
     batch = est.estimate_batch((p[0] for p in pairs), (p[1] for p in pairs))
     np.testing.assert_array_equal(batch, [expected, est.estimate(y, x)])

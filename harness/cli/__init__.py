@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import ModuleType
-from typing import NoReturn
+from typing import Any, NoReturn
 
 __all__ = [
     "EXIT_ERROR",
@@ -64,6 +64,13 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         text = " ".join(message.split())
         self.exit(EXIT_ERROR, f"error: {text} (see '{self.prog} --help')\n")
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        parsed, extra = super().parse_known_args(args, namespace)
+        # the innermost (verb's) parser finishes first: unknown arguments name its help
+        if not hasattr(parsed, "verb_parser"):
+            parsed.verb_parser = self
+        return parsed, extra
 
 
 def _common() -> argparse.ArgumentParser:
@@ -147,7 +154,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        args.verb_parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.argv = ["python", "-m", "harness", *argv]  # the command a run records
     try:
         return int(args.func(args) or 0)
