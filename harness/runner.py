@@ -44,7 +44,7 @@ from harness.cells import (
     one_line,
 )
 from harness.executors import RERUN_EXIT_CODE, Executor, check_timeout, in_worker, make_executor
-from harness.interface import Capabilities, Estimator, SpecError, Task, param_defaults
+from harness.interface import Estimator, SpecError, Task, param_defaults
 from harness.matching import canonical_numbers
 from harness.params import MAX_SEED, MAX_SEEDS
 from harness.registry import format_spec, parse_spec
@@ -607,15 +607,15 @@ def _check_local_cuda(grid: Grid) -> None:
     """Refuse a run on this machine that asks torch estimators for CUDA where there
     is none, before any cell fails for it (a Dask worker elsewhere may have a GPU:
     not checked; nor are plugins that do not declare torch)."""
+    from estimators._torch import resolve_device  # imports torch only when called
+
     for est in grid.estimators:
         device = est.params.get("device")
-        uses_torch = "torch" in getattr(est.cls, "capabilities", Capabilities()).requires
-        if uses_torch and isinstance(device, str) and device.startswith("cuda"):
+        if "torch" in est.cls.capabilities.requires and str(device).startswith("cuda"):
             try:
-                from estimators._torch import resolve_device
-            except ImportError:  # left to the cells, which record why
+                resolve_device(device, est.label)
+            except ImportError:  # no torch: left to the cells, which record why
                 return
-            resolve_device(device, est.label)
 
 
 def _executor(

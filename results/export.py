@@ -217,9 +217,10 @@ def read(path: str | Path) -> pd.DataFrame:
         else:
             # everything is read as text; standard columns get their dtypes below
             df = pd.read_csv(path, dtype=object, keep_default_na=False, na_values=[""])
-    except (OSError, ValueError, pd.errors.ParserError) as exc:  # ArrowInvalid is a ValueError
-        if isinstance(exc, FileNotFoundError):
-            raise
+    except FileNotFoundError:
+        raise
+    # pandas' parser errors and pyarrow's ArrowInvalid are ValueErrors
+    except (OSError, ValueError) as exc:
         what = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
         raise ExportFileError(f"{path} cannot be read as a {fmt} export ({what})") from None
     missing = [c for c in _REQUIRED if c not in df.columns]

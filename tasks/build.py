@@ -296,8 +296,7 @@ def build_order(
     """
     if per_k < 1:
         raise SpecError(f"per_k must be >= 1; got {per_k}")
-    if not min_gap >= 0:
-        raise SpecError(f"min_gap must be >= 0; got {min_gap}")
+    min_gap = _checked_gap(min_gap)
     clock = _Clock()
     stats = {"final_runs": 0, "se_too_large": 0}
     gmms: list[GMM] = []
@@ -350,6 +349,15 @@ def build_order(
 # --------------------------------------------------------------------------
 
 BUILDABLE = ("gmm_levels", "gmm_order")
+
+
+def _checked_gap(min_gap: Any) -> float:
+    """``min_gap`` as a float, or one SpecError unless it is a number >= 0 (NaN is not)."""
+    if isinstance(min_gap, bool) or not isinstance(min_gap, (int, float, np.number)):
+        raise SpecError(f"min_gap must be a number >= 0; got {min_gap!r}")
+    if not min_gap >= 0:
+        raise SpecError(f"min_gap must be a number >= 0; got {min_gap!r}")
+    return float(min_gap)
 
 
 def build_task_set(
@@ -412,9 +420,7 @@ def build_task_set(
         total = count * len(gmm_order.KS)
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
         raise SpecError(f"the number per {unit[:-1]} must be an integer >= 1; got {count!r}")
-    gap = gmm_order.MIN_GAP if min_gap is None else min_gap
-    if not (isinstance(gap, (int, float, np.number)) and gap >= 0):
-        raise SpecError(f"min_gap must be a number >= 0; got {min_gap!r}")
+    gap = _checked_gap(gmm_order.MIN_GAP if min_gap is None else min_gap)
     # the output folder is made (and checked) before the build, which can take hours
     target = Path(out_dir) if out_dir is not None else cache_dir()
     try:
@@ -429,7 +435,7 @@ def build_task_set(
         if name == "gmm_levels":
             arrays, record = build_levels(count, seed, progress=update)
         else:
-            arrays, record = build_order(count, seed, min_gap=float(gap), progress=update)
+            arrays, record = build_order(count, seed, min_gap=gap, progress=update)
     finally:
         if bar is not None:
             bar.close()
