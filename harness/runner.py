@@ -604,18 +604,30 @@ def _check_run_id(run_id: str) -> None:
 
 
 def _check_local_cuda(grid: Grid) -> None:
-    """Refuse a run on this machine that asks torch estimators for CUDA where there
-    is none, before any cell fails for it (a Dask worker elsewhere may have a GPU:
-    not checked; nor are plugins that do not declare torch)."""
+    """Refuse a run on this machine that asks torch estimators (or a sliced
+    estimator's torch base) for CUDA where there is none, before any cell fails for
+    it (a Dask worker elsewhere may have a GPU: not checked; nor are plugins that do
+    not declare torch)."""
     from estimators._torch import resolve_device  # imports torch only when called
 
     for est in grid.estimators:
-        device = est.params.get("device")
-        if "torch" in est.cls.capabilities.requires and str(device).startswith("cuda"):
-            try:
-                resolve_device(device, est.label)
-            except ImportError:  # no torch: left to the cells, which record why
-                return
+        for cls, device in _devices_asked(est):
+            if "torch" in cls.capabilities.requires and str(device).startswith("cuda"):
+                try:
+                    resolve_device(device, est.label)
+                except ImportError:  # no torch: left to the cells, which record why
+                    return
+
+
+def _devices_asked(est: EstimatorSpec) -> list[tuple[type, Any]]:
+    """The class and ``device`` parameter of ``est`` and, for a sliced estimator,
+    of its ``base`` spec (``sliced:base=infonet:device=cuda``)."""
+    asked = [(est.cls, est.params.get("device"))]
+    base = est.params.get("base")
+    if est.cls.capabilities.sliced and isinstance(base, str):
+        name, params = parse_spec(base.replace(";", ","))
+        asked.append((estimator_registry.registry.get_class(name), params.get("device")))
+    return asked
 
 
 def _executor(

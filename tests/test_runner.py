@@ -561,6 +561,9 @@ def test_a_local_run_asking_for_cuda_without_it_is_refused_before_any_cell(db: P
         harness.run(["ksg", "mine:steps=2"], "fake_gauss", device="cuda", store=db, progress=False)
     with pytest.raises(SpecError, match="^mine:device=cuda:0: device='cuda:0' requested"):
         harness.run("mine:device=cuda:0", "fake_gauss", store=db, progress=False)
+    # a sliced estimator's base asks for its own device
+    with pytest.raises(SpecError, match="^sliced:base=mine:device=cuda: device='cuda' requested"):
+        harness.run("sliced:base=mine:device=cuda", "fake_gauss", store=db, progress=False)
     assert not db.exists()
     # cpu-only estimators ignore the run-wide device
     harness.run("ksg", "fake_gauss", device="cuda", store=db, progress=False)
