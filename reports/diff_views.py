@@ -19,6 +19,7 @@ first :data:`SHARED_SHOWN` others; for tasks whose estimates are scores
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -70,7 +71,7 @@ _SUMMARY_COLUMNS = {
 _METRIC_KINDS = {
     "mae": "nats",
     "|mean error|": "nats",
-    "order accuracy": "auc",
+    "order accuracy": "pct",
     "roc auc": "auc",
     "spearman": "auc",
     "median seconds": "s",
@@ -321,15 +322,20 @@ def _gate_table(base: RunData, new: RunData, sid: str, result: Comparison | str)
     for _, c in result.checks.iterrows():
         verdict = "REGRESSED" if c["regressed"] else ("ok" if c["gated"] else "reported")
         cls = "bad" if c["regressed"] else ""
-        kind = _metric_kind(str(c["metric"]))
+        metric, kind = str(c["metric"]), _metric_kind(str(c["metric"]))
+        base_v, new_v, change, allowed = c["baseline"], c["candidate"], c["change"], c["allowed"]
+        if kind == "pct":  # compare's fractions, as the report's other tables show accuracy
+            base_v, new_v = 100 * base_v, 100 * new_v
+            change = new_v - base_v
+            metric, allowed = f"{metric} (%)", _in_points(str(allowed))
         cells = [
             Cell(str(c["task"])),
-            Cell(str(c["metric"])),
+            Cell(metric),
             Cell(str(c["scope"])),
-            num_cell(c["baseline"], kind),
-            num_cell(c["candidate"], kind),
-            num_cell(c["change"], "+" + kind, cls),
-            Cell(str(c["allowed"])),
+            num_cell(base_v, kind),
+            num_cell(new_v, kind),
+            num_cell(change, "+" + kind, cls),
+            Cell(str(allowed)),
             Cell(verdict, cls=cls),
         ]
         rows.append(Row(str(c["estimator"]), cells, "regression" if c["regressed"] else ""))
@@ -350,6 +356,15 @@ def _gate_table(base: RunData, new: RunData, sid: str, result: Comparison | str)
         "the same run."
     )
     return t
+
+
+def _in_points(allowed: str) -> str:
+    """``compare``'s allowed change of a fraction (``">= -0.02"``) in percentage points
+    (``">= -2 points"``); other text as it is."""
+    found = re.fullmatch(r"([<>]=) ([+-])(\S+)", allowed)
+    if not found:
+        return allowed
+    return f"{found[1]} {found[2]}{100 * float(found[3]):g} points"
 
 
 def _flags(c: Mapping[str, Any]) -> str:

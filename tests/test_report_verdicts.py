@@ -331,3 +331,22 @@ def test_the_seeds_of_one_distribution_count_as_one_draw() -> None:
     page = reports.build_report(df)
     [verdict] = _verdicts(page)
     assert "tied" in verdict, verdict
+
+
+def test_the_comparison_shows_order_accuracy_in_percent_as_the_tables_do() -> None:
+    """``harness compare`` checks order accuracy as a fraction (allowed drop 0.02); the
+    report's gate table shows it in percent, as its other tables do: 20 triplets of
+    which 19, then 17, are ordered right is 95.0 % -> 85.0 %, -10 points, beyond -2."""
+    base = pd.DataFrame(_order("ksg", 20, [t > 0 for t in range(20)], 0.001))
+    new = pd.DataFrame(_order("ksg", 20, [t > 2 for t in range(20)], 0.001)).assign(run_id="r2")
+    gate = Page(reports.build_report([base, new])).tables["diff-r1-r2-gate"]
+    cols = gate["columns"]
+    metric = cols.index("metric")
+    ((head, cells, cls),) = [r for r in gate["rows"] if r[1][metric][0].startswith("order")]
+    row = {col: cell[:2] for col, cell in zip(cols, cells, strict=True)}
+    assert head == "ksg" and cls == "regression"
+    assert row["metric"][0] == "order accuracy (%)"
+    shown = {col: (row[col][0], float(row[col][1])) for col in ("baseline", "new", "change")}
+    assert shown == {"baseline": ("95.0", 95.0), "new": ("85.0", 85.0), "change": ("-10.0", -10.0)}
+    assert row["allowed"][0] == ">= -2 points"
+    assert row["verdict"][0] == "REGRESSED"
