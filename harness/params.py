@@ -24,6 +24,7 @@ from harness.interface import SpecError
 __all__ = [
     "MAX_INT",
     "MAX_SEED",
+    "MAX_CELLS",
     "MAX_SEEDS",
     "check_bool",
     "check_choice",
@@ -44,6 +45,10 @@ MAX_SEED = 2**63
 #: Seeds one run may take: checked before a seed list is built, so a mistyped
 #: range such as ``0..1000000000`` is refused instead of filling memory.
 MAX_SEEDS = 100_000
+#: Cells (instances x seeds x estimators) one run may hold: checked before the
+#: cells are listed (about 200 bytes each), so a mistyped task size such as
+#: ``highdim_order:per_d=100000000`` is refused instead of filling memory.
+MAX_CELLS = 10_000_000
 
 _DEVICE = re.compile(r"auto|cpu|cuda(:[0-9]+)?")
 T = TypeVar("T")

@@ -46,7 +46,7 @@ from harness.cells import (
 from harness.executors import RERUN_EXIT_CODE, Executor, check_timeout, in_worker, make_executor
 from harness.interface import Estimator, SpecError, Task, param_defaults
 from harness.matching import canonical_numbers
-from harness.params import MAX_SEED, MAX_SEEDS
+from harness.params import MAX_CELLS, MAX_SEED, MAX_SEEDS
 from harness.registry import format_spec, parse_spec
 from results import stored_frame
 from results.schema import NON_FINITE_TEXT, dumps
@@ -255,7 +255,19 @@ def _new_grid(
     task_spec = _task_spec(task, n)
     seed_list = tuple(_seeds(seeds))
     count = _n_instances(task_spec, seed_list[0], timeout)
+    cells = count * len(seed_list) * len(est_specs)
+    if cells > MAX_CELLS:
+        raise SpecError(
+            f"the grid has {cells:,} cells ({_count(count, 'instance')} x "
+            f"{_count(len(seed_list), 'seed')} x {_count(len(est_specs), 'estimator')}); a "
+            f"run holds at most {MAX_CELLS:,}: split it into several runs (fewer seeds, or a "
+            "smaller task)"
+        )
     return Grid(tuple(est_specs), task_spec, seed_list, count)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _artifacts(spec: EstimatorSpec) -> dict[str, str]:
@@ -505,7 +517,8 @@ def run(
     Raises
     ------
     SpecError
-        A spec, parameter, seed list or executor setting is invalid, or a run on
+        A spec, parameter, seed list or executor setting is invalid, the grid has
+        more than :data:`~harness.params.MAX_CELLS` (10,000,000) cells, or a run on
         the local executor asks a torch estimator for CUDA where there is none;
         raised before anything runs or is stored.
     KeyboardInterrupt

@@ -581,6 +581,33 @@ def test_a_huge_seed_range_is_refused_before_it_is_listed(db: Path) -> None:
     assert not db.exists()
 
 
+def test_a_grid_of_too_many_cells_is_refused_before_its_cells_are_listed(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 1.8e9 triplet members: listing the cells alone would need hundreds of GB
+    def unlisted(*args: object) -> None:  # a regression fails here instead of filling memory
+        raise AssertionError("the cells were listed")
+
+    monkeypatch.setattr(runner_module, "plan", unlisted)
+    with pytest.raises(
+        SpecError,
+        match=r"^the grid has 1,800,000,000 cells \(1,800,000,000 "
+        r"instances x 1 seed x 1 estimator\); a run holds at most 10,000,000",
+    ):
+        harness.run("ksg", "highdim_order:per_d=100000000", store=db, progress=False)
+    assert not db.exists()
+    monkeypatch.undo()
+    # the limit counts instances x seeds x estimators: 2 x 3 x 2 = 12
+    monkeypatch.setattr(runner_module, "MAX_CELLS", 11)
+    with pytest.raises(SpecError, match=r"12 cells \(2 instances x 3 seeds x 2 estimators\)"):
+        harness.run(["ksg", "kde"], "gaussian:rhos=0.1;0.5,n=100", seeds=[0, 1, 2], store=db,
+                    progress=False)  # fmt: skip
+    monkeypatch.setattr(runner_module, "MAX_CELLS", 12)
+    df = harness.run(["ksg", "kde"], "gaussian:rhos=0.1;0.5,n=100", seeds=[0, 1, 2], store=db,
+                     progress=False)  # fmt: skip
+    assert len(df) == 12 and (df["status"] == "ok").all()
+
+
 def test_the_session_records_the_thread_counts_the_cells_ran_with(db: Path) -> None:
     import numba
 
