@@ -8,6 +8,8 @@
         --estimator plugin --out benchmarks/results/slice_pooling.csv
     python -m benchmarks.sliced_ceiling composition --sizes 50 --estimator infonet \
         --out benchmarks/results/slice_composition.csv
+    python -m benchmarks.sliced_ceiling symmetries --sizes 50 --per-class 24 \
+        --out benchmarks/results/slice_symmetries.csv
     python -m benchmarks.sliced_ceiling omniglot --out benchmarks/results/omniglot_slices.csv
 
 Every slice (theta^T X, phi^T Y) of a Gaussian pair is a bivariate Gaussian,
@@ -59,6 +61,21 @@ tells the classes apart (AUC and separation; ``--projections`` slices per
 sample). CSV columns: estimator, dependence, d, n, projections, fit_r2,
 independent_slice_sd, then auc_ and separation_ of mean, rank2_part,
 remainder and rank2.
+
+``symmetries``: a slice's MI is unchanged by flipping the sign of either side or
+swapping the two, a trained 1-D estimator only nearly so. Does averaging each
+slice's estimate over the eight symmetries of the square (test-time
+augmentation, eight forward passes per slice) help a sliced test as much as
+more slices would? On the first ``--per-class`` samples of each class of one
+cell (``--dependence``, ``--d``, ``--sizes``), with the harness's directions
+(seed 0) and a second set (seed 1), for each ``--estimator`` (a registry spec;
+default ``infonet``): the plain sliced mean, with each slice's u and v swapped
+too, over all eight symmetries, with the second directions, and with both
+direction sets. CSV columns: estimator, dependence, d, n, projections, samples,
+score, passes (forward passes per slice of the first set), auc, auc_se,
+separation, auc_vs_mean, auc_vs_mean_se (paired, DeLong) and
+independent_slice_corr (where a score adds one set of slice estimates to the
+plain one: their correlation per slice over the independent samples).
 
 ``omniglot``: the exact slice correlations of ``omniglot_smi`` from the
 images' moments (:mod:`benchmarks.omniglot_slices`) at d = 4 on the shared
@@ -352,6 +369,91 @@ def pooled_aucs(
     return rows
 
 
+#: The eight symmetries of the square, as (sign of u, sign of v, swap u and v): each
+#: maps a slice to one with the same MI.
+SQUARE_SYMMETRIES = tuple(
+    (su, sv, swap) for swap in (False, True) for su in (1, -1) for sv in (1, -1)
+)
+
+
+def symmetry_scores(
+    spec: str,
+    dependence: str,
+    d: int,
+    n: int,
+    projections: int = 1000,
+    per_class: int = 50,
+    seed: int = 0,
+) -> list[dict]:
+    """Averaging each slice over the symmetries of the square against more slices.
+
+    A slice's MI is unchanged by flipping either side's sign or swapping the two;
+    a trained estimator is only nearly invariant, so averaging a slice's estimate
+    over the eight (:data:`SQUARE_SYMMETRIES`) is test-time augmentation. On the
+    first ``per_class`` dependent and independent samples of one
+    ``highdim_independence`` cell (paper recipe, one trial, task seed ``seed``),
+    with the ``projections`` directions of seed 0 (the harness's) and of seed 1,
+    one row per score: its forward passes per slice of seed 0, ROC AUC (DeLong
+    standard error), separation, AUC minus the plain sliced mean's (paired error)
+    and, where the score adds one set of slice estimates to the plain one, the
+    correlation of the two per slice over the independent samples.
+    """
+    from estimators.sliced import slices
+
+    task = tasks.make(
+        f"highdim_independence:dependence={dependence},d={d},n={n},trials=1,recipe=paper"
+    )
+    est = estimators.make(spec)
+    insts = list(task.instances(seed))
+    chosen = [i for i in insts if i.meta["dependent"]][:per_class]
+    chosen += [i for i in insts if not i.meta["dependent"]][:per_class]
+    labels = np.array([bool(i.meta["dependent"]) for i in chosen])
+    sym = np.empty((len(chosen), len(SQUARE_SYMMETRIES), projections))
+    other = np.empty((len(chosen), projections))
+    for k, inst in enumerate(chosen):
+        a, b = slices(inst.x, inst.y, projections, 0)
+        for j, (su, sv, swap) in enumerate(SQUARE_SYMMETRIES):
+            u, v = (sv * b, su * a) if swap else (su * a, sv * b)
+            sym[k, j] = est.estimate_batch(list(u[..., None]), list(v[..., None]))
+        a, b = slices(inst.x, inst.y, projections, 1)
+        other[k] = est.estimate_batch(list(a[..., None]), list(b[..., None]))
+    swapped = SQUARE_SYMMETRIES.index((1, 1, True))
+    plain, ind = sym[:, 0], ~labels
+
+    def corr(extra: np.ndarray) -> float:
+        return float(np.corrcoef(plain[ind].ravel(), extra[ind].ravel())[0, 1])
+
+    scores = {  # name: (score, passes per slice, per-slice correlation with the plain one)
+        "sliced mean": (plain.mean(axis=1), 1, np.nan),
+        "with u and v swapped": (sym[:, [0, swapped]].mean(axis=(1, 2)), 2, corr(sym[:, swapped])),
+        "all 8 symmetries": (sym.mean(axis=(1, 2)), 8, np.nan),
+        "directions of seed 1": (other.mean(axis=1), 1, np.nan),
+        "both direction sets": ((plain.mean(axis=1) + other.mean(axis=1)) / 2, 2, corr(other)),
+    }
+    auc, cov = delong(labels, np.array([v[0] for v in scores.values()]))
+    rows = []
+    for i, (name, (score, passes, slice_corr)) in enumerate(scores.items()):
+        rows.append(
+            {
+                "estimator": spec,
+                "dependence": dependence,
+                "d": d,
+                "n": n,
+                "projections": projections,
+                "samples": len(chosen),
+                "score": name,
+                "passes": passes,
+                "auc": float(auc[i]),
+                "auc_se": float(np.sqrt(cov[i, i])),
+                "separation": separation(labels, score),
+                "auc_vs_mean": float(auc[i] - auc[0]),
+                "auc_vs_mean_se": delong_difference_se(cov, i, 0),
+                "independent_slice_corr": slice_corr,
+            }
+        )
+    return rows
+
+
 def member_covariances(model, d: int) -> list[np.ndarray]:
     """Covariances of (X, Y) and (X, Y') of one triplet."""
     cov = model.covariance()
@@ -417,6 +519,12 @@ def _part_rows(args: argparse.Namespace) -> Iterator[dict]:
         for spec in args.estimator or ["infonet", "plugin"]:
             for n in sizes:
                 yield slice_composition(spec, args.dependence, args.d, n, args.projections)
+    elif args.part == "symmetries":
+        for spec in args.estimator or ["infonet"]:
+            for n in sizes:
+                yield from symmetry_scores(
+                    spec, args.dependence, args.d, n, args.projections, args.per_class
+                )
     elif args.part == "omniglot":
         for spec in [args.task] if args.task else OMNIGLOT_CASES:
             rows = gaussian_slice_mi(tasks.make(spec))
@@ -452,7 +560,15 @@ def main() -> int:
     )
     p.add_argument(
         "part",
-        choices=["order", "independence", "slice-noise", "pooling", "composition", "omniglot"],
+        choices=[
+            "order",
+            "independence",
+            "slice-noise",
+            "pooling",
+            "composition",
+            "symmetries",
+            "omniglot",
+        ],
     )
     p.add_argument("--per-d", type=int, default=100, help="order: triplets per d")
     p.add_argument("--trials", type=int, default=2, help="independence: trials per cell")
@@ -467,17 +583,29 @@ def main() -> int:
         "--estimator",
         action="append",
         default=None,
-        help="slice-noise, pooling, composition: a registry spec or 'plugin' (repeatable; "
-        "default infonet, ksg, plugin for slice-noise, infonet and plugin for the others)",
+        help="slice-noise, pooling, composition, symmetries: a registry spec or 'plugin' "
+        "(repeatable; default infonet, ksg, plugin for slice-noise, infonet for symmetries, "
+        "infonet and plugin for the others)",
     )
     p.add_argument(
-        "--sizes", default="50,100,300", help="slice-noise, pooling, composition: sample sizes"
+        "--sizes",
+        default="50,100,300",
+        help="slice-noise, pooling, composition, symmetries: sample sizes",
     )
     p.add_argument(
-        "--dependence", default="independent_coords", help="pooling, composition: the cell's"
+        "--dependence",
+        default="independent_coords",
+        help="pooling, composition, symmetries: the cell's",
     )
-    p.add_argument("--d", type=int, default=128, help="pooling, composition: the cell's dimension")
-    p.add_argument("--projections", type=int, default=1000, help="composition: slices per sample")
+    p.add_argument(
+        "--d", type=int, default=128, help="pooling, composition, symmetries: the cell's dimension"
+    )
+    p.add_argument(
+        "--projections", type=int, default=1000, help="composition, symmetries: slices per sample"
+    )
+    p.add_argument(
+        "--per-class", type=int, default=50, help="symmetries: samples of each class (50: all)"
+    )
     p.add_argument("--task", default=None, help="omniglot: one omniglot_smi spec")
     p.add_argument("--out", default=None, help="also write the CSV here")
     args = p.parse_args()

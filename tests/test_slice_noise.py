@@ -124,3 +124,33 @@ def test_composition_splits_the_sliced_mean_by_the_slices_rank_correlation():
     assert abs(row["separation_remainder"]) < row["separation_rank2_part"]
     assert row["separation_rank2_part"] == pytest.approx(row["separation_rank2"], rel=0.05)
     assert row["independent_slice_sd"] == pytest.approx(raw[~labels].std(ddof=1))
+
+
+def test_symmetry_scores_average_slices_over_the_square_and_a_second_direction_set():
+    import estimators
+    from benchmarks.sliced_ceiling import symmetry_scores
+    from harness.metrics import delong
+    from tasks.highdim_independence import HighDimIndependence
+
+    rows = {r["score"]: r for r in symmetry_scores("ksg", "independent_coords", 16, 50, 8, 10)}
+    assert list(rows) == ["sliced mean", "with u and v swapped", "all 8 symmetries",
+                          "directions of seed 1", "both direction sets"]  # fmt: skip
+    assert [r["passes"] for r in rows.values()] == [1, 2, 8, 1, 2]
+    assert {r["samples"] for r in rows.values()} == {20}
+    # the plain score is the harness's sliced estimate on the first 10 samples of each class
+    task = HighDimIndependence(dependence="independent_coords", d=16, n=50, trials=1)
+    insts = list(task.instances(0))
+    chosen = [*insts[:10], *insts[50:60]]
+    assert [i.meta["dependent"] for i in chosen] == [True] * 10 + [False] * 10
+    sliced = estimators.make("sliced:base=ksg,projections=8")
+    direct = np.array([sliced.estimate(i.x, i.y) for i in chosen])
+    auc, _ = delong(np.arange(20) < 10, direct[None, :])
+    assert rows["sliced mean"]["auc"] == pytest.approx(float(auc[0]))
+    # KSG is exactly symmetric in the square: averaging its symmetries changes nothing
+    for name in ("with u and v swapped", "all 8 symmetries"):
+        assert rows[name]["auc"] == pytest.approx(rows["sliced mean"]["auc"])
+        assert rows[name]["separation"] == pytest.approx(rows["sliced mean"]["separation"])
+    assert rows["with u and v swapped"]["independent_slice_corr"] == pytest.approx(1.0)
+    # other directions are other slices: nearly uncorrelated with the first set's
+    assert abs(rows["both direction sets"]["independent_slice_corr"]) < 0.2
+    assert rows["sliced mean"]["auc_vs_mean"] == 0.0
