@@ -111,6 +111,7 @@ from harness.metrics import (
     rank_agreement,
     separation,
 )
+from tasks.highdim_independence import PAIRS_PER_CLASS
 from tasks.highdim_order import DIMS, RECIPES, HighDimOrder
 
 PROJECTIONS = (100, 1000, 1500, 20000)
@@ -251,6 +252,23 @@ def slice_noise(
 TRIMS = (0.01, 0.05, 0.1)
 
 
+def _cell_task(dependence: str, d: int, n: int) -> tasks.Task:
+    """One trial of a ``highdim_independence`` cell, paper recipe."""
+    return tasks.make(
+        f"highdim_independence:dependence={dependence},d={d},n={n},trials=1,recipe=paper"
+    )
+
+
+def _slice_estimates(est: estimators.Estimator, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``est``'s estimate of each slice (row) of projected samples ``a``, ``b``."""
+    return np.asarray(est.estimate_batch(list(a[..., None]), list(b[..., None])))
+
+
+def _cell_row(spec: str, dependence: str, d: int, n: int, projections: int) -> dict:
+    """The columns that name an estimator's row on one cell."""
+    return {"estimator": spec, "dependence": dependence, "d": d, "n": n, "projections": projections}
+
+
 def cell_slices(
     spec: str, dependence: str, d: int, n: int, projections: int = 1000, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -267,17 +285,11 @@ def cell_slices(
     """
     from estimators.sliced import slices
 
-    task = tasks.make(
-        f"highdim_independence:dependence={dependence},d={d},n={n},trials=1,recipe=paper"
-    )
     est = None if spec == "plugin" else estimators.make(spec)
     per_slice, rank2, labels = [], [], []
-    for inst in task.instances(seed):
+    for inst in _cell_task(dependence, d, n).instances(seed):
         a, b = slices(inst.x, inst.y, projections, 0)
-        if est is None:
-            per_slice.append(plugin_slice_mi(a, b))
-        else:
-            per_slice.append(est.estimate_batch(list(a[..., None]), list(b[..., None])))
+        per_slice.append(plugin_slice_mi(a, b) if est is None else _slice_estimates(est, a, b))
         rank2.append(squared_rank_correlation(a, b))
         labels.append(bool(inst.meta["dependent"]))
     return np.array(per_slice), np.array(rank2), np.array(labels)
@@ -302,11 +314,7 @@ def slice_composition(
     coef, *_ = np.linalg.lstsq(design, raw.ravel(), rcond=None)
     fitted = (design @ coef).reshape(raw.shape)
     row = {
-        "estimator": spec,
-        "dependence": dependence,
-        "d": d,
-        "n": n,
-        "projections": projections,
+        **_cell_row(spec, dependence, d, n, projections),
         "fit_r2": float(1 - np.var(raw - fitted) / np.var(raw)),
         "independent_slice_sd": float(raw[~labels].std(ddof=1)),
     }
@@ -354,11 +362,7 @@ def pooled_aucs(
     for i, name in enumerate(pooled):
         rows.append(
             {
-                "estimator": spec,
-                "dependence": dependence,
-                "d": d,
-                "n": n,
-                "projections": projections,
+                **_cell_row(spec, dependence, d, n, projections),
                 "pooling": name,
                 "auc": float(auc[i]),
                 "auc_se": float(np.sqrt(cov[i, i])),
@@ -382,9 +386,9 @@ def symmetry_scores(
     d: int,
     n: int,
     projections: int = 1000,
-    per_class: int = 50,
+    per_class: int = PAIRS_PER_CLASS,
     seed: int = 0,
-) -> list[dict]:
+) -> list[dict[str, object]]:
     """Averaging each slice over the symmetries of the square against more slices.
 
     A slice's MI is unchanged by flipping either side's sign or swapping the two;
@@ -392,19 +396,39 @@ def symmetry_scores(
     over the eight (:data:`SQUARE_SYMMETRIES`) is test-time augmentation. On the
     first ``per_class`` dependent and independent samples of one
     ``highdim_independence`` cell (paper recipe, one trial, task seed ``seed``),
-    with the ``projections`` directions of seed 0 (the harness's) and of seed 1,
-    one row per score: its forward passes per slice of seed 0, ROC AUC (DeLong
-    standard error), separation, AUC minus the plain sliced mean's (paired error)
-    and, where the score adds one set of slice estimates to the plain one, the
-    correlation of the two per slice over the independent samples.
+    each sample is cut with the ``projections`` directions of seed 0 (the
+    harness's) and of seed 1.
+
+    Parameters
+    ----------
+    spec : str
+        Registry spec of the 1-D estimator (``"infonet:batch_size=1000"``).
+    dependence, d, n : str, int, int
+        The cell.
+    projections : int
+        Slices per sample and direction set.
+    per_class : int
+        Samples of each class, 2 to 50 (all of the trial's).
+    seed : int
+        Task seed of the samples.
+
+    Returns
+    -------
+    list of dict
+        One row per score (the plain sliced mean; with each slice's u and v
+        swapped too; over all eight symmetries; with the seed-1 directions; with
+        both direction sets): forward passes per slice of the seed-0 set, ROC AUC
+        with DeLong's standard error, separation, AUC minus the plain mean's with
+        the paired error and, where the score adds one set of slice estimates to
+        the plain one, the correlation of the two per slice over the independent
+        samples.
     """
     from estimators.sliced import slices
 
-    task = tasks.make(
-        f"highdim_independence:dependence={dependence},d={d},n={n},trials=1,recipe=paper"
-    )
+    if not 2 <= per_class <= PAIRS_PER_CLASS:
+        raise ValueError(f"per_class must be 2 to {PAIRS_PER_CLASS}; got {per_class}")
     est = estimators.make(spec)
-    insts = list(task.instances(seed))
+    insts = list(_cell_task(dependence, d, n).instances(seed))
     chosen = [i for i in insts if i.meta["dependent"]][:per_class]
     chosen += [i for i in insts if not i.meta["dependent"]][:per_class]
     labels = np.array([bool(i.meta["dependent"]) for i in chosen])
@@ -413,19 +437,18 @@ def symmetry_scores(
     for k, inst in enumerate(chosen):
         a, b = slices(inst.x, inst.y, projections, 0)
         for j, (su, sv, swap) in enumerate(SQUARE_SYMMETRIES):
-            u, v = (sv * b, su * a) if swap else (su * a, sv * b)
-            sym[k, j] = est.estimate_batch(list(u[..., None]), list(v[..., None]))
-        a, b = slices(inst.x, inst.y, projections, 1)
-        other[k] = est.estimate_batch(list(a[..., None]), list(b[..., None]))
-    swapped = SQUARE_SYMMETRIES.index((1, 1, True))
-    plain, ind = sym[:, 0], ~labels
+            sym[k, j] = _slice_estimates(est, *((sv * b, su * a) if swap else (su * a, sv * b)))
+        other[k] = _slice_estimates(est, *slices(inst.x, inst.y, projections, 1))
+    plain = sym[:, SQUARE_SYMMETRIES.index((1, 1, False))]
+    swapped = sym[:, SQUARE_SYMMETRIES.index((1, 1, True))]
+    ind = ~labels
 
     def corr(extra: np.ndarray) -> float:
         return float(np.corrcoef(plain[ind].ravel(), extra[ind].ravel())[0, 1])
 
     scores = {  # name: (score, passes per slice, per-slice correlation with the plain one)
         "sliced mean": (plain.mean(axis=1), 1, np.nan),
-        "with u and v swapped": (sym[:, [0, swapped]].mean(axis=(1, 2)), 2, corr(sym[:, swapped])),
+        "with u and v swapped": ((plain.mean(axis=1) + swapped.mean(axis=1)) / 2, 2, corr(swapped)),
         "all 8 symmetries": (sym.mean(axis=(1, 2)), 8, np.nan),
         "directions of seed 1": (other.mean(axis=1), 1, np.nan),
         "both direction sets": ((plain.mean(axis=1) + other.mean(axis=1)) / 2, 2, corr(other)),
@@ -435,11 +458,7 @@ def symmetry_scores(
     for i, (name, (score, passes, slice_corr)) in enumerate(scores.items()):
         rows.append(
             {
-                "estimator": spec,
-                "dependence": dependence,
-                "d": d,
-                "n": n,
-                "projections": projections,
+                **_cell_row(spec, dependence, d, n, projections),
                 "samples": len(chosen),
                 "score": name,
                 "passes": passes,
@@ -583,9 +602,9 @@ def main() -> int:
         "--estimator",
         action="append",
         default=None,
-        help="slice-noise, pooling, composition, symmetries: a registry spec or 'plugin' "
-        "(repeatable; default infonet, ksg, plugin for slice-noise, infonet for symmetries, "
-        "infonet and plugin for the others)",
+        help="slice-noise, pooling, composition: a registry spec or 'plugin'; symmetries: a "
+        "registry spec (repeatable; default infonet, ksg, plugin for slice-noise, infonet for "
+        "symmetries, infonet and plugin for the others)",
     )
     p.add_argument(
         "--sizes",
@@ -604,7 +623,10 @@ def main() -> int:
         "--projections", type=int, default=1000, help="composition, symmetries: slices per sample"
     )
     p.add_argument(
-        "--per-class", type=int, default=50, help="symmetries: samples of each class (50: all)"
+        "--per-class",
+        type=int,
+        default=PAIRS_PER_CLASS,
+        help=f"symmetries: samples of each class, 2 to {PAIRS_PER_CLASS} (all)",
     )
     p.add_argument("--task", default=None, help="omniglot: one omniglot_smi spec")
     p.add_argument("--out", default=None, help="also write the CSV here")

@@ -22,9 +22,9 @@ import numpy as np
 from harness.interface import SpecError
 
 __all__ = [
+    "MAX_CELLS",
     "MAX_INT",
     "MAX_SEED",
-    "MAX_CELLS",
     "MAX_SEEDS",
     "check_bool",
     "check_choice",
@@ -46,8 +46,9 @@ MAX_SEED = 2**63
 #: range such as ``0..1000000000`` is refused instead of filling memory.
 MAX_SEEDS = 100_000
 #: Cells (instances x seeds x estimators) one run may hold: checked before the
-#: cells are listed (about 200 bytes each), so a mistyped task size such as
-#: ``highdim_order:per_d=100000000`` is refused instead of filling memory.
+#: cells are listed, so a mistyped task size such as ``highdim_order:per_d=100000000``
+#: is refused instead of filling memory. A guard against typos, not a size every
+#: machine can hold: listing 10 million cells alone takes about 2 GB.
 MAX_CELLS = 10_000_000
 
 _DEVICE = re.compile(r"auto|cpu|cuda(:[0-9]+)?")

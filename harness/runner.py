@@ -33,6 +33,7 @@ import pandas as pd
 
 import estimators as estimator_registry
 import tasks as task_registry
+from estimators.sliced import Sliced
 from harness.cells import (
     PREPARE_FLOOR,
     Cell,
@@ -184,13 +185,22 @@ def _used_classes(grid: Grid) -> list[type]:
     out: list[type] = [grid.task.cls]
     for e in grid.estimators:
         out.append(e.cls)
-        base = e.params.get("base")
-        if isinstance(base, str):
-            try:
-                out.append(estimator_registry.registry.get_class(base.split(":")[0]))
-            except Exception:  # an unknown base fails its cells, with their message
-                pass
+        base = _sliced_base(e)
+        if base is not None:
+            out.append(type(base))
     return out
+
+
+def _sliced_base(est: EstimatorSpec) -> Estimator | None:
+    """The base estimator of a ``sliced`` estimator (:meth:`Sliced.base_estimator`);
+    None for other estimators and for a base that cannot be built, whose cells fail
+    with their own message."""
+    if not issubclass(est.cls, Sliced):
+        return None
+    try:
+        return est.build().base_estimator()
+    except Exception:
+        return None
 
 
 def _check_first_instance(obj: Task, seed: int, timeout: float | None) -> None:
@@ -260,13 +270,14 @@ def _new_grid(
         raise SpecError(
             f"the grid has {cells:,} cells ({_count(count, 'instance')} x "
             f"{_count(len(seed_list), 'seed')} x {_count(len(est_specs), 'estimator')}); a "
-            f"run holds at most {MAX_CELLS:,}: split it into several runs (fewer seeds, or a "
-            "smaller task)"
+            f"run holds at most {MAX_CELLS:,}: split it into several runs (fewer seeds, "
+            "estimators or instances)"
         )
     return Grid(tuple(est_specs), task_spec, seed_list, count)
 
 
 def _count(n: int, noun: str) -> str:
+    """``"1 seed"``, ``"3 seeds"``, ``"1,000 instances"``."""
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
@@ -519,8 +530,9 @@ def run(
     SpecError
         A spec, parameter, seed list or executor setting is invalid, the grid has
         more than :data:`~harness.params.MAX_CELLS` (10,000,000) cells, or a run on
-        the local executor asks a torch estimator for CUDA where there is none;
-        raised before anything runs or is stored.
+        the local executor asks a torch estimator (or a ``sliced`` estimator's
+        torch base) for CUDA where there is none; raised before anything runs or
+        is stored.
     KeyboardInterrupt
         After storing every finished cell and marking the run ``interrupted``.
     WorkerSetupError
@@ -633,13 +645,12 @@ def _check_local_cuda(grid: Grid) -> None:
 
 
 def _devices_asked(est: EstimatorSpec) -> list[tuple[type, Any]]:
-    """The class and ``device`` parameter of ``est`` and, for a sliced estimator,
-    of its ``base`` spec (``sliced:base=infonet:device=cuda``)."""
+    """The class and ``device`` parameter of ``est`` and, for a sliced estimator, of
+    its base (``sliced:base=infonet:device=cuda``)."""
     asked = [(est.cls, est.params.get("device"))]
-    base = est.params.get("base")
-    if est.cls.capabilities.sliced and isinstance(base, str):
-        name, params = parse_spec(base.replace(";", ","))
-        asked.append((estimator_registry.registry.get_class(name), params.get("device")))
+    base = _sliced_base(est)
+    if base is not None:
+        asked.append((type(base), base.get_params().get("device")))
     return asked
 
 

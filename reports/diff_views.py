@@ -19,7 +19,6 @@ first :data:`SHARED_SHOWN` others; for tasks whose estimates are scores
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -27,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.compare import Comparison
+from harness.compare import Comparison, Tolerances
 from harness.compare import compare as gate
 from harness.interface import InputError
 from harness.matching import matching_keys
@@ -322,12 +321,7 @@ def _gate_table(base: RunData, new: RunData, sid: str, result: Comparison | str)
     for _, c in result.checks.iterrows():
         verdict = "REGRESSED" if c["regressed"] else ("ok" if c["gated"] else "reported")
         cls = "bad" if c["regressed"] else ""
-        metric, kind = str(c["metric"]), _metric_kind(str(c["metric"]))
-        base_v, new_v, change, allowed = c["baseline"], c["candidate"], c["change"], c["allowed"]
-        if kind == "pct":  # compare's fractions, as the report's other tables show accuracy
-            base_v, new_v = 100 * base_v, 100 * new_v
-            change = new_v - base_v
-            metric, allowed = f"{metric} (%)", _in_points(str(allowed))
+        metric, kind, base_v, new_v, change, allowed = _shown(c, result.tolerances)
         cells = [
             Cell(str(c["task"])),
             Cell(metric),
@@ -335,7 +329,7 @@ def _gate_table(base: RunData, new: RunData, sid: str, result: Comparison | str)
             num_cell(base_v, kind),
             num_cell(new_v, kind),
             num_cell(change, "+" + kind, cls),
-            Cell(str(allowed)),
+            Cell(allowed),
             Cell(verdict, cls=cls),
         ]
         rows.append(Row(str(c["estimator"]), cells, "regression" if c["regressed"] else ""))
@@ -353,18 +347,23 @@ def _gate_table(base: RunData, new: RunData, sid: str, result: Comparison | str)
         f"What `python -m harness compare {base.run_id} {new.run_id}` checks, with its default "
         f"tolerances, over the {result.matched} cells both runs hold: {verdict}. Metrics are "
         "computed on the cells ok in both runs; latency is gated only as a ratio to KSG's in "
-        "the same run."
+        "the same run. Order accuracy is shown in percent (compare prints it as a fraction)."
     )
     return t
 
 
-def _in_points(allowed: str) -> str:
-    """``compare``'s allowed change of a fraction (``">= -0.02"``) in percentage points
-    (``">= -2 points"``); other text as it is."""
-    found = re.fullmatch(r"([<>]=) ([+-])(\S+)", allowed)
-    if not found:
-        return allowed
-    return f"{found[1]} {found[2]}{100 * float(found[3]):g} points"
+def _shown(c: Mapping[str, Any], tol: Tolerances) -> tuple[str, str, Any, Any, Any, str]:
+    """Metric name, format kind, baseline, new value, change and allowed change of
+    one of ``compare``'s checks as the gate table shows them: order accuracy, a
+    fraction in ``compare``, in percent and points, as the report's other tables
+    show accuracy."""
+    metric = str(c["metric"])
+    kind = _metric_kind(metric)
+    if kind != "pct":
+        return metric, kind, c["baseline"], c["candidate"], c["change"], str(c["allowed"])
+    base, new = 100 * c["baseline"], 100 * c["candidate"]
+    allowed = f">= -{100 * tol.order_accuracy:g} points"
+    return f"{metric} (%)", kind, base, new, new - base, allowed
 
 
 def _flags(c: Mapping[str, Any]) -> str:

@@ -561,10 +561,17 @@ def test_a_local_run_asking_for_cuda_without_it_is_refused_before_any_cell(db: P
         harness.run(["ksg", "mine:steps=2"], "fake_gauss", device="cuda", store=db, progress=False)
     with pytest.raises(SpecError, match="^mine:device=cuda:0: device='cuda:0' requested"):
         harness.run("mine:device=cuda:0", "fake_gauss", store=db, progress=False)
-    # a sliced estimator's base asks for its own device
+    # a sliced estimator's base asks for its own device, alone or among other parameters
     with pytest.raises(SpecError, match="^sliced:base=mine:device=cuda: device='cuda' requested"):
         harness.run("sliced:base=mine:device=cuda", "fake_gauss", store=db, progress=False)
+    with pytest.raises(SpecError, match="device='cuda:0' requested but CUDA is not available"):
+        harness.run("sliced:base=mine:steps=2;device=cuda:0", "fake_gauss", store=db,
+                    progress=False)  # fmt: skip
     assert not db.exists()
+    # a base on its default device is not refused
+    df = harness.run("sliced:base=mine:steps=2,projections=2", "fake_gauss", store=db,
+                     progress=False)  # fmt: skip
+    assert (df["status"] == "ok").all()
     # cpu-only estimators ignore the run-wide device
     harness.run("ksg", "fake_gauss", device="cuda", store=db, progress=False)
 

@@ -154,3 +154,30 @@ def test_symmetry_scores_average_slices_over_the_square_and_a_second_direction_s
     # other directions are other slices: nearly uncorrelated with the first set's
     assert abs(rows["both direction sets"]["independent_slice_corr"]) < 0.2
     assert rows["sliced mean"]["auc_vs_mean"] == 0.0
+
+
+def test_symmetry_scores_give_the_estimator_each_symmetry_of_each_slice(monkeypatch):
+    import benchmarks.sliced_ceiling as sc
+    from estimators.sliced import slices
+    from tasks.highdim_independence import HighDimIndependence
+
+    seen = []
+
+    class Spy:  # records what it is given
+        def estimate_batch(self, us, vs):
+            seen.append((np.array(us)[..., 0], np.array(vs)[..., 0]))
+            return np.array([u[0, 0] + 2 * v[1, 0] for u, v in zip(us, vs, strict=True)])
+
+    monkeypatch.setattr(sc.estimators, "make", lambda spec: Spy())
+    rows = {r["score"]: r for r in sc.symmetry_scores("spy", "one_feature", 4, 20, 3, 2)}
+    assert len(seen) == 4 * 9  # 2 + 2 samples, 8 symmetries and a second direction set each
+    inst = HighDimIndependence(dependence="one_feature", d=4, n=20, trials=1).instance(0, 0)
+    a, b = slices(inst.x, inst.y, 3, 0)
+    expected = [(a, b), (a, -b), (-a, b), (-a, -b), (b, a), (-b, a), (b, -a), (-b, -a)]
+    for (u, v), (eu, ev) in zip(seen[:8], expected, strict=True):
+        np.testing.assert_array_equal(u, eu)
+        np.testing.assert_array_equal(v, ev)
+    np.testing.assert_array_equal(seen[8][0], slices(inst.x, inst.y, 3, 1)[0])
+    assert [r["passes"] for r in rows.values()] == [1, 2, 8, 1, 2]
+    with pytest.raises(ValueError, match="per_class must be 2 to 50; got 1"):
+        sc.symmetry_scores("spy", "one_feature", 4, 20, 3, 1)
