@@ -9,7 +9,7 @@
     python -m benchmarks.sliced_ceiling composition --sizes 50 --estimator infonet \
         --out benchmarks/results/slice_composition.csv
     python -m benchmarks.sliced_ceiling symmetries --sizes 50 --per-class 24 \
-        --out benchmarks/results/slice_symmetries.csv
+        --estimator infonet:batch_size=1000 --out benchmarks/results/slice_symmetries.csv
     python -m benchmarks.sliced_ceiling omniglot --out benchmarks/results/omniglot_slices.csv
 
 Every slice (theta^T X, phi^T Y) of a Gaussian pair is a bivariate Gaussian,

@@ -347,8 +347,10 @@ def _gate_table(base: RunData, new: RunData, sid: str, result: Comparison | str)
         f"What `python -m harness compare {base.run_id} {new.run_id}` checks, with its default "
         f"tolerances, over the {result.matched} cells both runs hold: {verdict}. Metrics are "
         "computed on the cells ok in both runs; latency is gated only as a ratio to KSG's in "
-        "the same run. Order accuracy is shown in percent (compare prints it as a fraction)."
+        "the same run."
     )
+    if (result.checks["metric"] == "order accuracy").any():
+        t.note += " Order accuracy is shown in percent (compare prints it as a fraction)."
     return t
 
 
