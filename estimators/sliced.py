@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from harness.interface import Capabilities, Estimator, SpecError
-from harness.params import check_int, check_seed
+from harness.params import check_device, check_int, check_seed
 
 __all__ = ["Sliced", "random_directions", "slices"]
 
@@ -58,6 +58,12 @@ class Sliced(Estimator):
         Direction pairs averaged (1000 by default, as in the InfoNet paper).
     seed : int
         Seeds the directions.
+    device : str
+        Device of a base that takes one and whose spec does not name its own
+        (``sliced:base=infonet;device=cpu`` keeps the CPU): the run-wide
+        ``--device`` reaches the base through it. A base without a device
+        parameter (``ksg``) ignores it, as a run-wide ``--device`` is ignored by
+        estimators without one.
     """
 
     name: ClassVar[str] = "sliced"
@@ -65,10 +71,13 @@ class Sliced(Estimator):
         devices=("cpu", "cuda"), batched=True, sliced=True
     )
 
-    def __init__(self, base: str = "ksg", projections: int = 1000, seed: int = 0) -> None:
+    def __init__(
+        self, base: str = "ksg", projections: int = 1000, seed: int = 0, device: str = "auto"
+    ) -> None:
         self.base = base
         self.projections = projections
         self.seed = seed
+        self.device = device
 
     def _check_params(self) -> None:
         if not isinstance(self.base, str) or not self.base:
@@ -77,16 +86,17 @@ class Sliced(Estimator):
             raise SpecError("sliced: base cannot itself be 'sliced'")
         check_int("sliced", "projections", self.projections, 1, maximum=None)
         check_seed("sliced", self.seed)
+        check_device("sliced", self.device)
         try:
             self.base_estimator()
         except SpecError as exc:
             raise SpecError(f"sliced: base={self.base!r}: {exc}") from None
 
     def base_estimator(self) -> Estimator:
-        """The 1-D estimator built from ``base``."""
+        """The 1-D estimator built from ``base``, on ``device`` unless ``base`` names one."""
         import estimators
 
-        return estimators.make(self.base.replace(";", ","))
+        return estimators.make(self.base.replace(";", ","), defaults={"device": self.device})
 
     def min_samples(self) -> int:
         return self.base_estimator().min_samples()

@@ -91,6 +91,27 @@ class EstimatorSpec:
     def build(self) -> Estimator:
         return self.cls(**self.params)
 
+    def base(self) -> Estimator | None:
+        """The estimator a wrapper (``sliced``) runs on, from its ``base_estimator()``;
+        None for other estimators and for a base that cannot be built, whose cells
+        fail with their own message."""
+        if not callable(getattr(self.cls, "base_estimator", None)):
+            return None
+        try:
+            return self.build().base_estimator()
+        except Exception:
+            return None
+
+    def devices_asked(self) -> list[tuple[type, Any]]:
+        """The class and ``device`` parameter of this estimator and, for a wrapper, of
+        its base, the one that does the work (``sliced:base=infonet`` with
+        ``--device cuda`` asks infonet for cuda)."""
+        asked = [(self.cls, self.params.get("device"))]
+        base = self.base()
+        if base is not None:
+            asked.append((type(base), base.get_params().get("device")))
+        return asked
+
 
 @dataclass(frozen=True)
 class TaskSpec:

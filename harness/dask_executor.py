@@ -237,11 +237,12 @@ async def _restart_workers(addresses: list[str], dask_scheduler: Any = None) -> 
 
 
 def uses_gpu(spec: EstimatorSpec) -> bool:
-    """Whether cells of ``spec`` should go to ``GPU`` workers (CUDA-capable, not pinned to CPU)."""
-    caps = getattr(spec.cls, "capabilities", None)
+    """Whether cells of ``spec`` should go to ``GPU`` workers: the estimator that does the
+    work (a ``sliced`` estimator's base) is CUDA-capable and not pinned to CPU."""
+    cls, device = spec.devices_asked()[-1]
+    caps = getattr(cls, "capabilities", None)
     devices = getattr(caps, "devices", ()) or ()
-    device = str(spec.params.get("device", "auto"))
-    return "cuda" in devices and device != "cpu"
+    return "cuda" in devices and str(device if device is not None else "auto") != "cpu"
 
 
 class DaskExecutor(Executor):

@@ -33,7 +33,6 @@ import pandas as pd
 
 import estimators as estimator_registry
 import tasks as task_registry
-from estimators.sliced import Sliced
 from harness.cells import (
     PREPARE_FLOOR,
     Cell,
@@ -185,22 +184,10 @@ def _used_classes(grid: Grid) -> list[type]:
     out: list[type] = [grid.task.cls]
     for e in grid.estimators:
         out.append(e.cls)
-        base = _sliced_base(e)
+        base = e.base()
         if base is not None:
             out.append(type(base))
     return out
-
-
-def _sliced_base(est: EstimatorSpec) -> Estimator | None:
-    """The base estimator of a ``sliced`` estimator (:meth:`Sliced.base_estimator`);
-    None for other estimators and for a base that cannot be built, whose cells fail
-    with their own message."""
-    if not issubclass(est.cls, Sliced):
-        return None
-    try:
-        return est.build().base_estimator()
-    except Exception:
-        return None
 
 
 def _check_first_instance(obj: Task, seed: int, timeout: float | None) -> None:
@@ -636,22 +623,12 @@ def _check_local_cuda(grid: Grid) -> None:
     from estimators._torch import resolve_device  # imports torch only when called
 
     for est in grid.estimators:
-        for cls, device in _devices_asked(est):
+        for cls, device in est.devices_asked():
             if "torch" in cls.capabilities.requires and str(device).startswith("cuda"):
                 try:
                     resolve_device(device, est.label)
                 except ImportError:  # no torch: left to the cells, which record why
                     return
-
-
-def _devices_asked(est: EstimatorSpec) -> list[tuple[type, Any]]:
-    """The class and ``device`` parameter of ``est`` and, for a sliced estimator, of
-    its base (``sliced:base=infonet:device=cuda``)."""
-    asked = [(est.cls, est.params.get("device"))]
-    base = _sliced_base(est)
-    if base is not None:
-        asked.append((type(base), base.get_params().get("device")))
-    return asked
 
 
 def _executor(

@@ -98,3 +98,9 @@ def test_gpu_estimators_are_routed_to_gpu_workers() -> None:
     assert not uses_gpu(spec("infonet:device=cpu"))
     assert not uses_gpu(spec("ksg"))
     assert not uses_gpu(spec("kde"))
+    # a sliced estimator goes where its base does
+    assert uses_gpu(spec("sliced:base=infonet"))
+    assert uses_gpu(spec("sliced:base=mine,device=cuda"))
+    assert not uses_gpu(spec("sliced:base=infonet,device=cpu"))
+    assert not uses_gpu(spec("sliced:base=infonet:device=cpu,device=cuda"))
+    assert not uses_gpu(spec("sliced:base=ksg"))

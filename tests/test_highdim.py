@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import estimators
 import harness
 import tasks
 from ground_truth.analytic import mvn_mi
@@ -220,3 +221,15 @@ def test_order_rejects_bad_params() -> None:
         tasks.make("highdim_order:mi_max=0.1,min_gap=0.06").n_instances()
     with pytest.raises(SpecError, match="dims"):
         tasks.make("highdim_order:dims=0;3").n_instances()
+
+
+def test_sliced_device_reaches_a_base_that_does_not_name_its_own() -> None:
+    def base_device(spec: str) -> object:
+        return estimators.make(spec).base_estimator().get_params().get("device")
+
+    assert base_device("sliced:base=mine") == "auto"
+    assert base_device("sliced:base=mine,device=cpu") == "cpu"
+    assert base_device("sliced:base=mine:device=cuda,device=cpu") == "cuda"
+    assert base_device("sliced:base=ksg,device=cuda") is None  # ksg takes no device
+    with pytest.raises(SpecError, match="sliced: device must be 'auto', 'cpu', 'cuda'"):
+        estimators.make("sliced:base=mine,device=gpu")

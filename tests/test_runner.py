@@ -567,6 +567,10 @@ def test_a_local_run_asking_for_cuda_without_it_is_refused_before_any_cell(db: P
     with pytest.raises(SpecError, match="device='cuda:0' requested but CUDA is not available"):
         harness.run("sliced:base=mine:steps=2;device=cuda:0", "fake_gauss", store=db,
                     progress=False)  # fmt: skip
+    # the run-wide device reaches a sliced estimator's base through sliced's device
+    with pytest.raises(SpecError, match="^sliced:base=mine:steps=2,device=cuda: device='cuda' req"):
+        harness.run("sliced:base=mine:steps=2", "fake_gauss", device="cuda", store=db,
+                    progress=False)  # fmt: skip
     assert not db.exists()
     # a base on its default device is not refused
     df = harness.run("sliced:base=mine:steps=2,projections=2", "fake_gauss", store=db,
