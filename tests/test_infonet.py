@@ -17,6 +17,7 @@ import estimators  # noqa: E402
 from estimators.infonet import InfoNet  # noqa: E402
 from estimators.infonet.batches import (  # noqa: E402
     GAUSSIAN_RHO_MAX,
+    GAUSSIAN_WEAK_RHO,
     WEAK_KEEP,
     TrainingBatch,
     calibration_targets,
@@ -767,7 +768,8 @@ def test_draw_batch_orders_re_paired_weakened_and_gaussian_members():
     truth = calibration_targets(drawn, gen, n_mc=4096)
     assert torch.equal(truth[:5], torch.zeros(5))
     assert float(truth[5:10].max()) < 0.3  # weak dependence
-    assert torch.allclose(truth[15:], -0.5 * torch.log1p(-(rho**2)), atol=0.03)
+    assert drawn.gaussians == 5  # the Gaussians' MI is exact, not Monte Carlo
+    assert torch.allclose(truth[15:], -0.5 * torch.log1p(-(rho**2)), atol=1e-6)
     plain = draw_batch(20, 300, torch.Generator().manual_seed(11), mi_balance=0.5)
     assert torch.equal(plain.keep, torch.ones(20)) and plain.unpaired == plain.weakened == 0
     # the Gaussians are drawn instead of mixtures, not over the MI-balanced ones: the
@@ -778,6 +780,21 @@ def test_draw_batch_orders_re_paired_weakened_and_gaussian_members():
     alone = gmm_batch_params(15, generator=torch.Generator().manual_seed(12), mi_balance=0.5)
     for got, want in zip(mixed.params, alone, strict=True):
         assert torch.equal(got[:15], want)
+
+
+def test_gaussian_weak_draws_the_last_gaussians_weakly_correlated():
+    gen = torch.Generator().manual_seed(13)
+    drawn = draw_batch(40, 100, gen, gaussian=0.5, gaussian_rho_max=0.95, gaussian_weak=0.4)
+    rho = drawn.params[2][:, 0, 1, 0]
+    assert drawn.gaussians == 20
+    wide, weak = rho[20:32], rho[32:]  # 8 of the 20 Gaussians weak, placed last
+    assert float(weak.abs().max()) <= GAUSSIAN_WEAK_RHO
+    assert float(wide.abs().max()) > 0.5  # 12 draws on [-0.95, 0.95]: one above 0.5
+    truth = calibration_targets(drawn, gen)
+    assert float(truth[32:].max()) < 0.021
+    # never wider than the run's own range
+    narrow = draw_batch(10, 50, gen, gaussian=1.0, gaussian_rho_max=0.1, gaussian_weak=1.0)
+    assert float(narrow.params[2][:, 0, 1, 0].abs().max()) <= 0.1
 
 
 def test_calibrate_pulls_in_sample_estimates_to_the_mc_truth(one_torch_thread):
@@ -890,20 +907,23 @@ def test_gaussian_max_n_keeps_gaussian_members_out_of_large_n_steps(
     real_step = train.train_step
 
     def recording_step(model, opt, batch, n, *args, **kwargs):
-        seen.append((n, kwargs["gaussian"]))
+        seen.append((n, kwargs["gaussian"], kwargs["gaussian_weak"]))
         return real_step(model, opt, batch, n, *args, **kwargs)
 
     monkeypatch.setattr(train, "train_step", recording_step)
     tiny, options = _tiny_training(tmp_path)
     options[options.index("--n") + 1] = "32,64"
     args = ["--config", tiny, "--steps", "12", "--gaussian", "0.5", "--gaussian-max-n", "32"]
-    assert train.main([*args, *options]) == 0
-    assert {n for n, _ in seen} == {32, 64}
-    assert all(g == (0.5 if n == 32 else 0.0) for n, g in seen)
-    assert load_model(tmp_path / "run" / "best.pt")[1]["training"]["gaussian_max_n"] == 32
+    assert train.main([*args, "--gaussian-weak", "0.25", *options]) == 0
+    assert {n for n, _, _ in seen} == {32, 64}
+    assert all(g == (0.5 if n == 32 else 0.0) and w == 0.25 for n, g, w in seen)
+    recipe = load_model(tmp_path / "run" / "best.pt")[1]["training"]
+    assert (recipe["gaussian_max_n"], recipe["gaussian_weak"]) == (32, 0.25)
     assert train.step_gaussian(0.5, 5000) == 0.5  # 0: every step
-    with pytest.raises(SystemExit):
-        train.main(["--gaussian-max-n", "-1", "--steps", "1"])
+    for bad in (["--gaussian-max-n", "-1"], ["--gaussian", "0.5", "--gaussian-weak", "1.5"],
+                ["--gaussian-weak", "0.5"]):  # fmt: skip
+        with pytest.raises(SystemExit):
+            train.main([*bad, "--steps", "1"])
 
 
 def test_rank_without_calibrate_is_refused():

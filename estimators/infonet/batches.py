@@ -24,11 +24,17 @@ optionally MI-balanced) with up to three kinds of member mixed in, in this order
     come after the recipe's, are kept). A random 1-D projection
     of high-dimensional data is close to Gaussian, so the slices a sliced
     estimate averages are mostly weakly correlated near-Gaussian pairs; the
-    recipe has few of them (one component in 20 mixtures).
+    recipe has few of them (one component in 20 mixtures). With
+    ``gaussian_weak`` the last of them have correlation within
+    :data:`GAUSSIAN_WEAK_RHO`: a random slice of a d-dimensional dependence is
+    about 1/sqrt(d) as correlated as its strongest direction, so a sliced
+    estimate in high dimensions averages slices whose MI is a few thousandths
+    of a nat, which a correlation uniform on [-0.95, 0.95] rarely draws.
 
 :func:`calibration_targets` gives each member's MI: 0 for the re-paired
 ones, the blend MI (:func:`~estimators.infonet.simulator.blended_gmm_mi`)
-for the weakened ones and a Monte Carlo estimate for the rest.
+for the weakened ones, the exact MI -ln(1 - rho^2) / 2 for the Gaussians and
+a Monte Carlo estimate for the rest.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ from estimators.infonet.simulator import (
 __all__ = [
     "CALIBRATE_MC",
     "GAUSSIAN_RHO_MAX",
+    "GAUSSIAN_WEAK_RHO",
     "WEAK_KEEP",
     "TrainingBatch",
     "calibration_targets",
@@ -66,6 +73,10 @@ WEAK_KEEP = 0.5
 #: [-GAUSSIAN_RHO_MAX, GAUSSIAN_RHO_MAX] (MI up to 0.22 nats, half of them below 0.03).
 GAUSSIAN_RHO_MAX = 0.6
 
+#: Correlation range of the ``gaussian_weak`` share of the Gaussian members:
+#: uniform on [-0.2, 0.2], MI below 0.021 nats.
+GAUSSIAN_WEAK_RHO = 0.2
+
 
 class TrainingBatch(NamedTuple):
     """One step's draws (see the module docstring for the order of the members)."""
@@ -76,6 +87,7 @@ class TrainingBatch(NamedTuple):
     unpaired: int  # members 0 .. unpaired - 1 are re-paired (MI 0)
     weakened: int  # the next ``weakened`` members keep a fraction below WEAK_KEEP
     twins: int  # weakened member i < twins shares re-paired member i's mixture
+    gaussians: int = 0  # the last ``gaussians`` members are bivariate Gaussians
 
 
 def draw_batch(
@@ -89,6 +101,7 @@ def draw_batch(
     weak: float = 0.0,
     gaussian: float = 0.0,
     gaussian_rho_max: float = GAUSSIAN_RHO_MAX,
+    gaussian_weak: float = 0.0,
     twins: bool = False,
     thin: float = 0.0,
 ) -> TrainingBatch:
@@ -109,6 +122,10 @@ def draw_batch(
         capped by what ``independent`` leaves and ``gaussian`` by what both leave.
     gaussian_rho_max : float
         Correlation range of the Gaussian members.
+    gaussian_weak : float
+        Fraction of the Gaussian members (rounded; the last ones) whose
+        correlation is uniform on [-:data:`GAUSSIAN_WEAK_RHO`,
+        :data:`GAUSSIAN_WEAK_RHO`] instead (at most ``gaussian_rho_max``).
     twins : bool
         Give the first weakened members the first re-paired members' mixtures.
     thin : float
@@ -136,15 +153,16 @@ def draw_batch(
     pairs = min(unpaired, weakened) if twins else 0
     if pairs:
         params = tuple(torch.cat([p[:unpaired], p[:pairs], p[unpaired + pairs :]]) for p in params)
-    if gaussians:
-        extra = gaussian_params(
-            gaussians,
-            gaussian_rho_max,
-            max_components=params[0].shape[1],
-            generator=generator,
-            device=dev,
-        )
-        params = tuple(torch.cat([p, q]) for p, q in zip(params, extra, strict=True))
+    weak_gaussians = round(gaussian_weak * gaussians)
+    for count, rho_max in (
+        (gaussians - weak_gaussians, gaussian_rho_max),
+        (weak_gaussians, min(GAUSSIAN_WEAK_RHO, gaussian_rho_max)),
+    ):
+        if count:
+            extra = gaussian_params(
+                count, rho_max, max_components=params[0].shape[1], generator=generator, device=dev
+            )
+            params = tuple(torch.cat([p, q]) for p, q in zip(params, extra, strict=True))
     xy = sample_from_params(*params, draws, generator=generator)
     keep = torch.ones(batch, device=dev)
     keep[:unpaired] = 0.0
@@ -153,13 +171,14 @@ def draw_batch(
             weakened, generator=generator, device=dev
         )
     xy = pair_partially(xy, keep, generator=generator)  # xy as is when keep is all 1
-    return TrainingBatch(params, xy, keep, unpaired, weakened, pairs)  # type: ignore[arg-type]
+    return TrainingBatch(params, xy, keep, unpaired, weakened, pairs, gaussians)  # type: ignore[arg-type]
 
 
 def calibration_targets(
     drawn: TrainingBatch, generator: torch.Generator, n_mc: int = CALIBRATE_MC
 ) -> torch.Tensor:
-    """The MI of each member of ``drawn`` (B,): 0, the blend MI, or a Monte Carlo estimate.
+    """The MI of each member of ``drawn`` (B,): 0, the blend MI, the Gaussians' exact MI
+    or a Monte Carlo estimate.
 
     Fresh Monte Carlo draws, not the MI :func:`~estimators.infonet.simulator.balanced_gmm_params`
     selected its members on (that one's noise is not unbiased).
@@ -167,10 +186,14 @@ def calibration_targets(
     batch = drawn.keep.shape[0]
     truth = torch.zeros(batch, device=drawn.keep.device)
     start, full = drawn.unpaired, drawn.unpaired + drawn.weakened
+    mixtures_end = batch - drawn.gaussians
     if drawn.weakened:
         part = tuple(p[start:full] for p in drawn.params)
         truth[start:full] = blended_gmm_mi(*part, drawn.keep[start:full], n_mc, generator=generator)
-    if full < batch:
-        rest = tuple(p[full:] for p in drawn.params)
-        truth[full:] = quick_gmm_mi(*rest, n_mc, generator=generator)
+    if full < mixtures_end:
+        rest = tuple(p[full:mixtures_end] for p in drawn.params)
+        truth[full:mixtures_end] = quick_gmm_mi(*rest, n_mc, generator=generator)
+    if drawn.gaussians:
+        rho = drawn.params[2][mixtures_end:, 0, 1, 0]  # unit variances: chol[1, 0] is rho
+        truth[mixtures_end:] = -0.5 * torch.log1p(-(rho**2))
     return truth

@@ -48,6 +48,7 @@ import torch
 from estimators._torch import resolve_device
 from estimators.infonet.batches import (
     GAUSSIAN_RHO_MAX,
+    GAUSSIAN_WEAK_RHO,
     WEAK_KEEP,
     calibration_targets,
     draw_batch,
@@ -77,6 +78,7 @@ RECIPE_OPTIONS = (
     "weak",
     "gaussian",
     "gaussian_rho_max",
+    "gaussian_weak",
     "gaussian_max_n",
     "rank",
     "ema",
@@ -275,6 +277,7 @@ def train_step(
     gaussian: float = 0.0,
     gaussian_rho_max: float = GAUSSIAN_RHO_MAX,
     thin: float = 0.0,
+    gaussian_weak: float = 0.0,
 ) -> float:
     """One Adam step on a fresh batch of GMMs; returns the mean DV value.
 
@@ -282,7 +285,8 @@ def train_step(
     random GMMs (``mi_balance`` of them MI-balanced) with ``independent``
     re-paired members (MI exactly 0), ``weak`` partly re-paired ones and
     ``gaussian`` bivariate Gaussians with correlation up to
-    ``gaussian_rho_max`` and ``thin`` mixtures of needle-thin components (see
+    ``gaussian_rho_max`` (a fraction ``gaussian_weak`` of them with weak
+    correlations) and ``thin`` mixtures of needle-thin components (see
     :mod:`estimators.infonet.batches` for why each is there).
 
     With ``heldout`` (the default) each GMM gives 2n samples: the network sees
@@ -331,6 +335,7 @@ def train_step(
         weak=weak,
         gaussian=gaussian,
         gaussian_rho_max=gaussian_rho_max,
+        gaussian_weak=gaussian_weak,
         twins=rank > 0,
         thin=thin,
     )
@@ -475,6 +480,15 @@ def main(argv: list[str] | None = None) -> int:
         "|rho| <= R learns to pull a small sample's estimate below R's MI",
     )
     p.add_argument(
+        "--gaussian-weak",
+        type=float,
+        default=0.0,
+        help="fraction of the --gaussian members drawn with correlation uniform on "
+        f"[-{GAUSSIAN_WEAK_RHO}, {GAUSSIAN_WEAK_RHO}] (MI below 0.021 nats), the "
+        "weakly correlated slices a sliced estimate in high dimensions averages "
+        "(0: all on [-R, R])",
+    )
+    p.add_argument(
         "--gaussian-max-n",
         type=int,
         default=0,
@@ -532,6 +546,10 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--gaussian must lie in [0, 1 - independent - weak], got {args.gaussian}")
     if not 0.0 < args.gaussian_rho_max < 1.0:
         p.error(f"--gaussian-rho-max must lie in (0, 1), got {args.gaussian_rho_max}")
+    if not 0.0 <= args.gaussian_weak <= 1.0:
+        p.error(f"--gaussian-weak must lie in [0, 1], got {args.gaussian_weak}")
+    if args.gaussian_weak > 0 and args.gaussian == 0:
+        p.error("--gaussian-weak needs --gaussian > 0 (it is a share of the Gaussian members)")
     if args.gaussian_max_n < 0:
         p.error(f"--gaussian-max-n must be >= 0, got {args.gaussian_max_n}")
     if args.grown_lr_scale <= 0:
@@ -760,6 +778,7 @@ def main(argv: list[str] | None = None) -> int:
                 gaussian=step_gaussian(args.gaussian, n, args.gaussian_max_n),
                 gaussian_rho_max=args.gaussian_rho_max,
                 thin=args.thin,
+                gaussian_weak=args.gaussian_weak,
             )
             if not math.isfinite(value):
                 raise FloatingPointError(f"non-finite DV value at step {step}")
