@@ -10,6 +10,7 @@ import pytest
 
 import estimators
 from estimators.variational import DV, MINE, NWJ, SMILE, InfoNCE
+from estimators.variational.training import DIVERGED_ABOVE, DIVERGED_BELOW
 from harness.interface import InputError, SpecError
 
 torch = pytest.importorskip("torch")
@@ -151,6 +152,15 @@ def test_diverging_critic_raises(cls):
     x, y = gaussian(300)
     with pytest.raises(FloatingPointError, match="non-finite"):
         cls(steps=50, lr=1e30, device="cpu").estimate(x, y)
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_a_runaway_critic_is_reported_as_diverged_not_as_an_estimate(cls):
+    x, y = gaussian(300)
+    # lr = 1e10: a non-finite loss, or finite bounds such as -1e34 (mine) or +5e30 (smile)
+    with pytest.raises(FloatingPointError, match="diverged"):
+        cls(steps=100, lr=1e10, device="cpu").estimate(x, y)
+    assert DIVERGED_BELOW < cls(steps=100, lr=1e-3, device="cpu").estimate(x, y) < DIVERGED_ABOVE
 
 
 @pytest.mark.parametrize(

@@ -23,9 +23,26 @@ import torch
 
 from estimators.variational.critic import Critic
 
-__all__ = ["EVAL_SHUFFLES", "evaluate", "fit_estimate", "train_critic"]
+__all__ = [
+    "DIVERGED_ABOVE",
+    "DIVERGED_BELOW",
+    "EVAL_SHUFFLES",
+    "evaluate",
+    "fit_estimate",
+    "train_critic",
+]
 
 EVAL_SHUFFLES = 10
+
+#: A final bound below this many nats is reported as a diverged critic, not an
+#: estimate: a constant critic scores 0 on every bound here, and a working one
+#: stays within sampling noise of or above it (lr=1 gives about -1e5, lr=1e10 -1e34).
+DIVERGED_BELOW = -10.0
+
+#: A final bound above this many nats is reported as diverged too: SMILE's clipped
+#: partition lets a runaway critic report 1e5 nats or more, far past what any
+#: sample supports (KSG tops out near ln n).
+DIVERGED_ABOVE = 1000.0
 
 
 def _check(value: torch.Tensor, label: str, what: str) -> None:
@@ -224,4 +241,10 @@ def fit_estimate(
     )
     if not np.isfinite(value):
         raise FloatingPointError(f"{label}: the final bound value is non-finite ({value})")
+    if not DIVERGED_BELOW <= value <= DIVERGED_ABOVE:
+        raise FloatingPointError(
+            f"{label}: the final bound value is {value:.3g} nats, outside "
+            f"[{DIVERGED_BELOW:g}, {DIVERGED_ABOVE:g}] (a constant critic scores 0); the "
+            "critic diverged -- lower lr or use fewer steps"
+        )
     return value
