@@ -788,13 +788,19 @@ def test_gaussian_weak_draws_the_last_gaussians_weakly_correlated():
     rho = drawn.params[2][:, 0, 1, 0]
     assert drawn.gaussians == 20
     wide, weak = rho[20:32], rho[32:]  # 8 of the 20 Gaussians weak, placed last
-    assert float(weak.abs().max()) <= GAUSSIAN_WEAK_RHO
+    assert float(weak.abs().max()) <= GAUSSIAN_WEAK_RHO[1]
     assert float(wide.abs().max()) > 0.5  # 12 draws on [-0.95, 0.95]: one above 0.5
     truth = calibration_targets(drawn, gen)
     assert float(truth[32:].max()) < 0.021
     # never wider than the run's own range
     narrow = draw_batch(10, 50, gen, gaussian=1.0, gaussian_rho_max=0.1, gaussian_weak=1.0)
     assert float(narrow.params[2][:, 0, 1, 0].abs().max()) <= 0.1
+    # a band away from 0, either sign
+    band = draw_batch(40, 50, gen, gaussian=1.0, gaussian_rho_max=0.95, gaussian_weak=1.0,
+                      gaussian_weak_rho=(0.15, 0.45))  # fmt: skip
+    rho = band.params[2][:, 0, 1, 0]
+    assert float(rho.abs().min()) >= 0.15 and float(rho.abs().max()) <= 0.45
+    assert (rho > 0).any() and (rho < 0).any()
 
 
 def test_calibrate_pulls_in_sample_estimates_to_the_mc_truth(one_torch_thread):
@@ -921,7 +927,8 @@ def test_gaussian_max_n_keeps_gaussian_members_out_of_large_n_steps(
     assert (recipe["gaussian_max_n"], recipe["gaussian_weak"]) == (32, 0.25)
     assert train.step_gaussian(0.5, 5000) == 0.5  # 0: every step
     for bad in (["--gaussian-max-n", "-1"], ["--gaussian", "0.5", "--gaussian-weak", "1.5"],
-                ["--gaussian-weak", "0.5"]):  # fmt: skip
+                ["--gaussian-weak", "0.5"], ["--gaussian-weak-rho", "0.3,0.2"],
+                ["--gaussian-weak-rho", "0.1"], ["--gaussian-weak-rho", "a,b"]):  # fmt: skip
         with pytest.raises(SystemExit):
             train.main([*bad, "--steps", "1"])
 

@@ -25,11 +25,12 @@ optionally MI-balanced) with up to three kinds of member mixed in, in this order
     of high-dimensional data is close to Gaussian, so the slices a sliced
     estimate averages are mostly weakly correlated near-Gaussian pairs; the
     recipe has few of them (one component in 20 mixtures). With
-    ``gaussian_weak`` the last of them have correlation within
-    :data:`GAUSSIAN_WEAK_RHO`: a random slice of a d-dimensional dependence is
-    about 1/sqrt(d) as correlated as its strongest direction, so a sliced
-    estimate in high dimensions averages slices whose MI is a few thousandths
-    of a nat, which a correlation uniform on [-0.95, 0.95] rarely draws.
+    ``gaussian_weak`` the last of them have |correlation| uniform on
+    ``gaussian_weak_rho`` (default :data:`GAUSSIAN_WEAK_RHO`, either sign): a
+    random slice of a d-dimensional dependence is about 1/sqrt(d) as correlated
+    as its strongest direction, so a sliced estimate in high dimensions
+    averages slices whose MI is a few thousandths of a nat, which a
+    correlation uniform on [-0.95, 0.95] rarely draws.
 
 :func:`calibration_targets` gives each member's MI: 0 for the re-paired
 ones, the blend MI (:func:`~estimators.infonet.simulator.blended_gmm_mi`)
@@ -73,9 +74,9 @@ WEAK_KEEP = 0.5
 #: [-GAUSSIAN_RHO_MAX, GAUSSIAN_RHO_MAX] (MI up to 0.22 nats, half of them below 0.03).
 GAUSSIAN_RHO_MAX = 0.6
 
-#: Correlation range of the ``gaussian_weak`` share of the Gaussian members:
-#: uniform on [-0.2, 0.2], MI below 0.021 nats.
-GAUSSIAN_WEAK_RHO = 0.2
+#: Default |correlation| range of the ``gaussian_weak`` share of the Gaussian members:
+#: [0, 0.2] (correlation uniform on [-0.2, 0.2]), MI below 0.021 nats.
+GAUSSIAN_WEAK_RHO = (0.0, 0.2)
 
 
 class TrainingBatch(NamedTuple):
@@ -102,6 +103,7 @@ def draw_batch(
     gaussian: float = 0.0,
     gaussian_rho_max: float = GAUSSIAN_RHO_MAX,
     gaussian_weak: float = 0.0,
+    gaussian_weak_rho: tuple[float, float] = GAUSSIAN_WEAK_RHO,
     twins: bool = False,
     thin: float = 0.0,
 ) -> TrainingBatch:
@@ -124,8 +126,9 @@ def draw_batch(
         Correlation range of the Gaussian members.
     gaussian_weak : float
         Fraction of the Gaussian members (rounded; the last ones) whose
-        correlation is uniform on [-:data:`GAUSSIAN_WEAK_RHO`,
-        :data:`GAUSSIAN_WEAK_RHO`] instead (at most ``gaussian_rho_max``).
+        |correlation| is uniform on ``gaussian_weak_rho`` instead, either sign.
+    gaussian_weak_rho : (float, float)
+        (low, high) with 0 <= low < high < 1; high is capped at ``gaussian_rho_max``.
     twins : bool
         Give the first weakened members the first re-paired members' mixtures.
     thin : float
@@ -154,13 +157,19 @@ def draw_batch(
     if pairs:
         params = tuple(torch.cat([p[:unpaired], p[:pairs], p[unpaired + pairs :]]) for p in params)
     weak_gaussians = round(gaussian_weak * gaussians)
-    for count, rho_max in (
-        (gaussians - weak_gaussians, gaussian_rho_max),
-        (weak_gaussians, min(GAUSSIAN_WEAK_RHO, gaussian_rho_max)),
+    low, high = gaussian_weak_rho
+    for count, rho_min, rho_max in (
+        (gaussians - weak_gaussians, 0.0, gaussian_rho_max),
+        (weak_gaussians, min(low, gaussian_rho_max), min(high, gaussian_rho_max)),
     ):
         if count:
             extra = gaussian_params(
-                count, rho_max, max_components=params[0].shape[1], generator=generator, device=dev
+                count,
+                rho_max,
+                rho_min=rho_min,
+                max_components=params[0].shape[1],
+                generator=generator,
+                device=dev,
             )
             params = tuple(torch.cat([p, q]) for p, q in zip(params, extra, strict=True))
     xy = sample_from_params(*params, draws, generator=generator)

@@ -142,12 +142,19 @@ def gaussian_params(
     max_components: int = 20,
     generator: torch.Generator | None = None,
     device: torch.device | str = "cpu",
+    rho_min: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``count`` bivariate standard Gaussians, correlation uniform on [-rho_max, rho_max],
+    """``count`` bivariate standard Gaussians, correlation uniform on [-rho_max, rho_max]
+    (with ``rho_min`` > 0: |correlation| uniform on [rho_min, rho_max], either sign),
     as one-component mixtures padded to ``max_components`` (:func:`random_gmm_params`'s
     layout; the padding has weight 0 and identity covariance)."""
     dev = torch.device(device)
-    rho = rho_max * (2 * torch.rand(count, generator=generator, device=dev) - 1)
+    if rho_min > 0:
+        size = rho_min + (rho_max - rho_min) * torch.rand(count, generator=generator, device=dev)
+        sign = torch.randint(0, 2, (count,), generator=generator, device=dev) * 2 - 1
+        rho = size * sign
+    else:
+        rho = rho_max * (2 * torch.rand(count, generator=generator, device=dev) - 1)
     weights = torch.zeros(count, max_components, device=dev)
     weights[:, 0] = 1.0
     means = torch.zeros(count, max_components, 2, device=dev)

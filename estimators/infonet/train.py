@@ -79,6 +79,7 @@ RECIPE_OPTIONS = (
     "gaussian",
     "gaussian_rho_max",
     "gaussian_weak",
+    "gaussian_weak_rho",
     "gaussian_max_n",
     "rank",
     "ema",
@@ -278,6 +279,7 @@ def train_step(
     gaussian_rho_max: float = GAUSSIAN_RHO_MAX,
     thin: float = 0.0,
     gaussian_weak: float = 0.0,
+    gaussian_weak_rho: tuple[float, float] = GAUSSIAN_WEAK_RHO,
 ) -> float:
     """One Adam step on a fresh batch of GMMs; returns the mean DV value.
 
@@ -285,8 +287,8 @@ def train_step(
     random GMMs (``mi_balance`` of them MI-balanced) with ``independent``
     re-paired members (MI exactly 0), ``weak`` partly re-paired ones and
     ``gaussian`` bivariate Gaussians with correlation up to
-    ``gaussian_rho_max`` (a fraction ``gaussian_weak`` of them with weak
-    correlations) and ``thin`` mixtures of needle-thin components (see
+    ``gaussian_rho_max`` (a fraction ``gaussian_weak`` of them with
+    |correlation| on ``gaussian_weak_rho``) and ``thin`` mixtures of needle-thin components (see
     :mod:`estimators.infonet.batches` for why each is there).
 
     With ``heldout`` (the default) each GMM gives 2n samples: the network sees
@@ -336,6 +338,7 @@ def train_step(
         gaussian=gaussian,
         gaussian_rho_max=gaussian_rho_max,
         gaussian_weak=gaussian_weak,
+        gaussian_weak_rho=gaussian_weak_rho,
         twins=rank > 0,
         thin=thin,
     )
@@ -483,10 +486,14 @@ def main(argv: list[str] | None = None) -> int:
         "--gaussian-weak",
         type=float,
         default=0.0,
-        help="fraction of the --gaussian members drawn with correlation uniform on "
-        f"[-{GAUSSIAN_WEAK_RHO}, {GAUSSIAN_WEAK_RHO}] (MI below 0.021 nats), the "
-        "weakly correlated slices a sliced estimate in high dimensions averages "
-        "(0: all on [-R, R])",
+        help="fraction of the --gaussian members drawn with |correlation| uniform on "
+        "--gaussian-weak-rho instead, the weakly correlated slices a sliced estimate in "
+        "high dimensions averages (0: all on [-R, R])",
+    )
+    p.add_argument(
+        "--gaussian-weak-rho",
+        default=",".join(str(v) for v in GAUSSIAN_WEAK_RHO),
+        help="LOW,HIGH: the |correlation| range of the --gaussian-weak members",
     )
     p.add_argument(
         "--gaussian-max-n",
@@ -548,6 +555,13 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--gaussian-rho-max must lie in (0, 1), got {args.gaussian_rho_max}")
     if not 0.0 <= args.gaussian_weak <= 1.0:
         p.error(f"--gaussian-weak must lie in [0, 1], got {args.gaussian_weak}")
+    try:
+        weak_rho = tuple(float(v) for v in args.gaussian_weak_rho.split(","))
+    except ValueError:
+        weak_rho = ()
+    if len(weak_rho) != 2 or not 0.0 <= weak_rho[0] < weak_rho[1] < 1.0:
+        p.error(f"--gaussian-weak-rho must be LOW,HIGH with 0 <= LOW < HIGH < 1, got "
+                f"{args.gaussian_weak_rho!r}")  # fmt: skip
     if args.gaussian_weak > 0 and args.gaussian == 0:
         p.error("--gaussian-weak needs --gaussian > 0 (it is a share of the Gaussian members)")
     if args.gaussian_max_n < 0:
@@ -779,6 +793,7 @@ def main(argv: list[str] | None = None) -> int:
                 gaussian_rho_max=args.gaussian_rho_max,
                 thin=args.thin,
                 gaussian_weak=args.gaussian_weak,
+                gaussian_weak_rho=weak_rho,
             )
             if not math.isfinite(value):
                 raise FloatingPointError(f"non-finite DV value at step {step}")
