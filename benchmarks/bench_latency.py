@@ -43,7 +43,9 @@ def make(name: str, device: str, spec: str | None = None):
     """``spec`` (default :data:`BENCH_SPECS`) for ``device``; NotImplementedError if impossible."""
     require_device(device)
     spec = spec or BENCH_SPECS.get(name, name)
-    takes_device = "device" in estimators.registry.defaults(name)
+    bare = estimators.make(spec)
+    worker = bare.base_estimator() if hasattr(bare, "base_estimator") else bare  # sliced: its base
+    takes_device = "device" in worker.get_params()
     if device != "cpu" and not takes_device:
         raise NotImplementedError(f"{name} has no {device} path")
     return estimators.make(spec, device=device) if takes_device else estimators.make(spec)

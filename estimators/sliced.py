@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from harness.cells import device_used
 from harness.interface import Capabilities, Estimator, SpecError
 from harness.params import check_device, check_int, check_seed
 
@@ -60,10 +61,11 @@ class Sliced(Estimator):
         Seeds the directions.
     device : str
         Device of a base that takes one and whose spec does not name its own
-        (``sliced:base=infonet;device=cpu`` keeps the CPU): the run-wide
+        (``sliced:base=infonet:device=cpu`` keeps the CPU): the run-wide
         ``--device`` reaches the base through it. A base without a device
-        parameter (``ksg``) ignores it, as a run-wide ``--device`` is ignored by
-        estimators without one.
+        parameter (``ksg``) ignores it, and a run then leaves it at its
+        default, as a run-wide ``--device`` is left out of estimators without
+        one. After an estimate ``device_`` is the device the base ran on.
     """
 
     name: ClassVar[str] = "sliced"
@@ -126,6 +128,7 @@ class Sliced(Estimator):
         if not us:
             return np.zeros(0)
         values = base.estimate_batch(us, vs)  # one forward pass for a batched base
+        self.device_ = device_used(base)
         owner_arr = np.asarray(owner)
         return np.bincount(owner_arr, weights=values, minlength=len(pairs)) / np.bincount(
             owner_arr, minlength=len(pairs)

@@ -109,7 +109,10 @@ class EstimatorSpec:
         asked = [(self.cls, self.params.get("device"))]
         base = self.base()
         if base is not None:
-            asked.append((type(base), base.get_params().get("device")))
+            try:
+                asked.append((type(base), base.get_params().get("device")))
+            except Exception:  # a plugin base without scikit-learn-style parameters
+                pass
         return asked
 
 

@@ -30,7 +30,8 @@ Faults:
   (a local cluster is simply closed). Killing workers mid-run instead would
   make Dask blame and rerun innocent chunks.
 * GPU estimators (``"cuda"`` in their capabilities' devices and a ``device``
-  other than ``"cpu"``) run only on workers that advertise a ``GPU`` resource
+  other than ``"cpu"``; for a ``sliced`` estimator, those of its base) run only
+  on workers that advertise a ``GPU`` resource
   (``dask worker ... --resources GPU=1``), when the cluster has any.
 
 This module imports ``distributed`` only inside functions, so importing it (as

@@ -97,7 +97,7 @@ def _label(name: str, cls: type, params: dict[str, Any]) -> str:
 
 
 def _estimator_spec(spec: str | Estimator, device: str) -> EstimatorSpec:
-    obj = estimator_registry.make(spec, defaults={"device": device})
+    obj = estimator_registry.make(spec, defaults=_run_wide(spec, device))
     if not isinstance(obj, Estimator):
         raise SpecError(f"not an estimator: {obj!r}")
     if not isinstance(spec, str):
@@ -106,6 +106,20 @@ def _estimator_spec(spec: str | Estimator, device: str) -> EstimatorSpec:
     name = parse_spec(spec)[0] if isinstance(spec, str) else obj.name or type(obj).__name__.lower()
     params = _roundtrip(obj.get_params(), type(obj))
     return EstimatorSpec(name, type(obj), params, _label(name, type(obj), params))
+
+
+def _run_wide(spec: str | Estimator, device: str) -> dict[str, str]:
+    """The run-wide settings a spec string takes: ``device``, except for a wrapper
+    (``sliced``) whose base has no device, which would only carry it in its label."""
+    if isinstance(spec, str):
+        bare = estimator_registry.make(spec)
+        if callable(getattr(bare, "base_estimator", None)):
+            try:
+                if "device" not in bare.base_estimator().get_params():
+                    return {}
+            except Exception:  # a base that cannot be built fails with its own message
+                pass
+    return {"device": device}
 
 
 def _task_spec(spec: str | Task, n: int | None) -> TaskSpec:

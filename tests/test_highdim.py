@@ -233,3 +233,30 @@ def test_sliced_device_reaches_a_base_that_does_not_name_its_own() -> None:
     assert base_device("sliced:base=ksg,device=cuda") is None  # ksg takes no device
     with pytest.raises(SpecError, match="sliced: device must be 'auto', 'cpu', 'cuda'"):
         estimators.make("sliced:base=mine,device=gpu")
+
+
+def test_a_sliced_estimate_reports_the_device_its_base_ran_on(monkeypatch) -> None:
+    from estimators.sliced import Sliced
+    from harness.cells import device_used
+
+    ksg = type(estimators.make("ksg"))
+
+    class Base(ksg):  # a base that ran on a GPU
+        device_ = "cuda:1"
+
+    est = Sliced(base="ksg", projections=3)
+    monkeypatch.setattr(Sliced, "base_estimator", lambda self: Base())
+    rng = np.random.default_rng(0)
+    est.estimate(rng.standard_normal((40, 2)), rng.standard_normal((40, 2)))
+    assert device_used(est) == "cuda:1"
+
+
+def test_a_run_wide_device_stays_out_of_a_sliced_label_whose_base_takes_none(tmp_path) -> None:
+    store = tmp_path / "r.sqlite"
+    df = harness.run("sliced:base=ksg,projections=2", "gaussian:n=60", device="cpu", store=store,
+                     progress=False)  # fmt: skip
+    assert set(df["label"]) == {"sliced:projections=2"} and (df["status"] == "ok").all()
+    assert set(df["device"]) == {"cpu"}
+    df = harness.run("sliced:base=mine:steps=2,projections=2", "gaussian:n=60", device="cpu",
+                     store=store, progress=False)  # fmt: skip
+    assert set(df["label"]) == {"sliced:base=mine:steps=2,device=cpu,projections=2"}

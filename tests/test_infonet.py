@@ -928,7 +928,9 @@ def test_gaussian_max_n_keeps_gaussian_members_out_of_large_n_steps(
     assert train.step_gaussian(0.5, 5000) == 0.5  # 0: every step
     for bad in (["--gaussian-max-n", "-1"], ["--gaussian", "0.5", "--gaussian-weak", "1.5"],
                 ["--gaussian-weak", "0.5"], ["--gaussian-weak-rho", "0.3,0.2"],
-                ["--gaussian-weak-rho", "0.1"], ["--gaussian-weak-rho", "a,b"]):  # fmt: skip
+                ["--gaussian-weak-rho", "0.1"], ["--gaussian-weak-rho", "a,b"],
+                ["--gaussian", "0.5", "--gaussian-weak", "0.5",
+                 "--gaussian-weak-rho", "0.5,0.7"]):  # fmt: skip
         with pytest.raises(SystemExit):
             train.main([*bad, "--steps", "1"])
 

@@ -562,6 +562,9 @@ def main(argv: list[str] | None = None) -> int:
     if len(weak_rho) != 2 or not 0.0 <= weak_rho[0] < weak_rho[1] < 1.0:
         p.error(f"--gaussian-weak-rho must be LOW,HIGH with 0 <= LOW < HIGH < 1, got "
                 f"{args.gaussian_weak_rho!r}")  # fmt: skip
+    if args.gaussian_weak > 0 and weak_rho[1] > args.gaussian_rho_max:
+        p.error(f"--gaussian-weak-rho's HIGH ({weak_rho[1]}) must not exceed "
+                f"--gaussian-rho-max ({args.gaussian_rho_max})")  # fmt: skip
     if args.gaussian_weak > 0 and args.gaussian == 0:
         p.error("--gaussian-weak needs --gaussian > 0 (it is a share of the Gaussian members)")
     if args.gaussian_max_n < 0:

@@ -24,8 +24,7 @@ import torch
 from estimators.variational.critic import Critic
 
 __all__ = [
-    "DIVERGED_ABOVE",
-    "DIVERGED_BELOW",
+    "DIVERGED_BEYOND",
     "EVAL_SHUFFLES",
     "evaluate",
     "fit_estimate",
@@ -34,15 +33,13 @@ __all__ = [
 
 EVAL_SHUFFLES = 10
 
-#: A final bound below this many nats is reported as a diverged critic, not an
-#: estimate: a constant critic scores 0 on every bound here, and a working one
-#: stays within sampling noise of or above it (lr=1 gives about -1e5, lr=1e10 -1e34).
-DIVERGED_BELOW = -10.0
-
-#: A final bound above this many nats is reported as diverged too: SMILE's clipped
-#: partition lets a runaway critic report 1e5 nats or more, far past what any
-#: sample supports (KSG tops out near ln n).
-DIVERGED_ABOVE = 1000.0
+#: A finite final bound beyond this many nats either way is reported as a diverged
+#: critic, not an estimate: a runaway critic gives about -1e5 at lr = 1 (mine) and
+#: -1e34 or +5e30 at lr = 1e10 (mine, smile). Over-fitted critics scored on held-out
+#: rows legitimately fall to hundreds of nats below 0 (dv at d = 128, n = 300 about
+#: -600), and true MI of thousands of nats is possible (gaussian:d=600,rhos=0.99 has
+#: about 1,177), so the window is wide.
+DIVERGED_BEYOND = 1e4
 
 
 def _check(value: torch.Tensor, label: str, what: str) -> None:
@@ -204,6 +201,12 @@ def fit_estimate(
     -------
     float
         The estimate in nats.
+
+    Raises
+    ------
+    FloatingPointError
+        The critic diverged: a non-finite loss or bound, or a bound beyond
+        +-:data:`DIVERGED_BEYOND` nats.
     """
     split_ss, batch_ss, init_ss, eval_ss = np.random.SeedSequence(seed).spawn(4)
     n = x.shape[0]
@@ -241,10 +244,9 @@ def fit_estimate(
     )
     if not np.isfinite(value):
         raise FloatingPointError(f"{label}: the final bound value is non-finite ({value})")
-    if not DIVERGED_BELOW <= value <= DIVERGED_ABOVE:
+    if abs(value) > DIVERGED_BEYOND:
         raise FloatingPointError(
-            f"{label}: the final bound value is {value:.3g} nats, outside "
-            f"[{DIVERGED_BELOW:g}, {DIVERGED_ABOVE:g}] (a constant critic scores 0); the "
-            "critic diverged -- lower lr or use fewer steps"
+            f"{label}: the final bound value is {value:.3g} nats, beyond "
+            f"+-{DIVERGED_BEYOND:g}; the critic diverged -- lower lr or use fewer steps"
         )
     return value
