@@ -4,6 +4,9 @@
     python -m benchmarks.sliced_ceiling independence --out benchmarks/results/sliced_auc.csv
     python -m benchmarks.sliced_ceiling slice-noise --out benchmarks/results/slice_noise.csv
     python -m benchmarks.sliced_ceiling slice-noise --estimator infonet:grid=64 --estimator infonet
+    python -m benchmarks.sliced_ceiling efficiency --sizes 50 --estimator infonet \
+        --estimator infonet:checkpoint=benchmarks/candidates/infonet-s30b-step110400.pt \
+        --estimator ksg --estimator plugin --out benchmarks/results/slice_efficiency.csv
     python -m benchmarks.sliced_ceiling pooling --sizes 50 --estimator infonet:grid=64 \
         --estimator plugin --out benchmarks/results/slice_pooling.csv
     python -m benchmarks.sliced_ceiling composition --sizes 50 --estimator infonet \
@@ -43,6 +46,18 @@ auc_vs_first and auc_vs_first_se (empty for the first): the way to compare two
 checkpoints, whose AUCs differ by less than either's own error. ``--estimator
 SPEC`` (repeatable; default ``infonet``, ``ksg`` and ``plugin``) and
 ``--sizes`` pick the rows.
+
+``efficiency``: a sliced test compares the mean of many slice estimates, and
+the slices of one sample are close to independent, so what one slice adds is
+its shift under dependence over its spread under independence (mean over
+sd, d'). For each estimator and n, on ``draws`` independent and ``draws``
+rho-correlated (``--rho``, 0.1) Gaussian pairs: that d', the squared
+Spearman correlation's d' on the same draws (the statistic that carries a
+Gaussian slice's dependence), their squared ratio (efficiency: the rank
+statistic's slices one slice of the estimator is worth; 0 for a d' <= 0)
+and the excess kurtosis of the estimate under independence (rare large
+values widen the sd). CSV columns: estimator, n, draws, rho, shift_sd,
+rank2_shift_sd, efficiency, null_kurtosis.
 
 ``pooling``: a sliced estimate is the mean of its slice estimates; how much of
 a sliced test's shortfall is a few heavy-tailed slices? On the samples of one
@@ -195,6 +210,49 @@ def independence_auc(
     return float(table["auc"].iloc[0])
 
 
+def _slice_draws(n: int, draws: int, rho: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``draws`` independent and ``draws`` rho-correlated standard Gaussian pairs of
+    size ``n``, each (draws, n, 2)."""
+    rng = np.random.default_rng(seed)
+    null = rng.standard_normal((draws, n, 2))
+    dep = rng.multivariate_normal([0.0, 0.0], [[1.0, rho], [rho, 1.0]], size=(draws, n))
+    return null, dep
+
+
+def _slice_scores(spec: str, *samples: np.ndarray) -> list[np.ndarray]:
+    """The estimates of ``spec`` (a registry spec or ``"plugin"``) on each (draws, n, 2)
+    array of 1-D pairs."""
+    if spec == "plugin":  # each draw is a 1-D pair, its own only slice
+        return [plugin_slice_mi(z[..., 0], z[..., 1]) for z in samples]
+    est = estimators.make(spec)
+    return [np.asarray(est.estimate_batch(list(z[..., :1]), list(z[..., 1:]))) for z in samples]
+
+
+def slice_efficiency(spec: str, n: int, draws: int = 2000, rho: float = 0.1, seed: int = 0) -> dict:
+    """How far one slice of ``spec`` moves a sliced mean, against the squared rank
+    correlation on the same draws (see the module docstring's ``efficiency``)."""
+    from scipy.stats import kurtosis
+
+    null, dep = _slice_draws(n, draws, rho, seed)
+    score = _slice_scores(spec, null, dep)
+    rank2 = [squared_rank_correlation(z[..., 0], z[..., 1]) for z in (null, dep)]
+
+    def shift_sd(pair: list[np.ndarray]) -> float:
+        return float((pair[1].mean() - pair[0].mean()) / pair[0].std(ddof=1))
+
+    mine, reference = shift_sd(score), shift_sd(rank2)
+    return {
+        "estimator": spec,
+        "n": n,
+        "draws": draws,
+        "rho": rho,
+        "shift_sd": mine,
+        "rank2_shift_sd": reference,
+        "efficiency": (mine / reference) ** 2 if mine > 0 else 0.0,
+        "null_kurtosis": float(kurtosis(score[0])),
+    }
+
+
 def slice_noise(
     spec: str,
     n: int,
@@ -214,15 +272,8 @@ def slice_noise(
     the same names)."""
     from scipy.stats import kurtosis
 
-    rng = np.random.default_rng(seed)
-    cov = [[1.0, rho], [rho, 1.0]]
-    null = rng.standard_normal((draws, n, 2))
-    dep = rng.multivariate_normal([0.0, 0.0], cov, size=(draws, n))
-    if spec == "plugin":  # each draw is a 1-D pair, its own only slice
-        score = [plugin_slice_mi(z[..., 0], z[..., 1]) for z in (null, dep)]
-    else:
-        est = estimators.make(spec)
-        score = [est.estimate_batch(list(z[..., :1]), list(z[..., 1:])) for z in (null, dep)]
+    null, dep = _slice_draws(n, draws, rho, seed)
+    score = _slice_scores(spec, null, dep)
     rank2 = squared_rank_correlation(null[..., 0], null[..., 1])
     truth = np.r_[np.zeros(draws, bool), np.ones(draws, bool)]
     scores = np.r_[score[0], score[1]]
@@ -530,6 +581,10 @@ def _part_rows(args: argparse.Namespace) -> Iterator[dict]:
                 row = slice_noise(spec, n, args.draws, args.rho, first=first.get(n))
                 first.setdefault(n, row.pop("scores"))
                 yield row
+    elif args.part == "efficiency":
+        for spec in args.estimator or ["infonet", "ksg", "plugin"]:
+            for n in sizes:
+                yield slice_efficiency(spec, n, args.draws, args.rho)
     elif args.part == "pooling":
         for spec in args.estimator or ["infonet", "plugin"]:
             for n in sizes:
@@ -583,6 +638,7 @@ def main() -> int:
             "order",
             "independence",
             "slice-noise",
+            "efficiency",
             "pooling",
             "composition",
             "symmetries",
@@ -591,25 +647,28 @@ def main() -> int:
     )
     p.add_argument("--per-d", type=int, default=100, help="order: triplets per d")
     p.add_argument("--trials", type=int, default=2, help="independence: trials per cell")
-    p.add_argument("--draws", type=int, default=2000, help="slice-noise: samples per rho")
+    p.add_argument(
+        "--draws", type=int, default=2000, help="slice-noise, efficiency: samples per rho"
+    )
     p.add_argument(
         "--rho",
         type=float,
-        default=0.2,
-        help="slice-noise: the dependent draws' correlation (0.06 is about a d = 128 slice's)",
+        default=None,
+        help="slice-noise, efficiency: the dependent draws' correlation (default 0.2 and 0.1; "
+        "0.06 is about a d = 128 slice's)",
     )
     p.add_argument(
         "--estimator",
         action="append",
         default=None,
-        help="slice-noise, pooling, composition: a registry spec or 'plugin'; symmetries: a "
-        "registry spec (repeatable; default infonet, ksg, plugin for slice-noise, infonet for "
-        "symmetries, infonet and plugin for the others)",
+        help="slice-noise, efficiency, pooling, composition: a registry spec or 'plugin'; "
+        "symmetries: a registry spec (repeatable; default infonet, ksg, plugin for slice-noise "
+        "and efficiency, infonet for symmetries, infonet and plugin for the others)",
     )
     p.add_argument(
         "--sizes",
         default="50,100,300",
-        help="slice-noise, pooling, composition, symmetries: sample sizes",
+        help="slice-noise, efficiency, pooling, composition, symmetries: sample sizes",
     )
     p.add_argument(
         "--dependence",
@@ -631,6 +690,8 @@ def main() -> int:
     p.add_argument("--task", default=None, help="omniglot: one omniglot_smi spec")
     p.add_argument("--out", default=None, help="also write the CSV here")
     args = p.parse_args()
+    if args.rho is None:
+        args.rho = 0.1 if args.part == "efficiency" else 0.2
     lines: list[str] = []
     for row in _part_rows(args):
         if not lines:

@@ -181,3 +181,17 @@ def test_symmetry_scores_give_the_estimator_each_symmetry_of_each_slice(monkeypa
     assert [r["passes"] for r in rows.values()] == [1, 2, 8, 1, 2]
     with pytest.raises(ValueError, match="per_class must be 2 to 50; got 1"):
         sc.symmetry_scores("spy", "one_feature", 4, 20, 3, 1)
+
+
+def test_slice_efficiency_of_the_plugin_is_near_the_rank_statistic_and_above_ksg():
+    from benchmarks.sliced_ceiling import slice_efficiency
+
+    plugin = slice_efficiency("plugin", 100, draws=400, rho=0.2, seed=4)
+    ksg = slice_efficiency("ksg", 100, draws=400, rho=0.2, seed=4)
+    # r ~ N(0.2, 0.96^2/n) against N(0, 1/n): r^2 shifts by about rho^2 = 0.04 over an
+    # sd of about sqrt(2)/n = 0.014 under independence, d' about 2.8
+    assert 2.0 < plugin["rank2_shift_sd"] < 3.6
+    assert plugin["rank2_shift_sd"] == ksg["rank2_shift_sd"]  # the same draws
+    # Pearson's r on Gaussian pairs is at least as efficient as Spearman's
+    assert 0.9 < plugin["efficiency"] < 1.4
+    assert ksg["efficiency"] < 0.2  # about 0.05: KSG moves little with a weak correlation
