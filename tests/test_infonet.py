@@ -935,6 +935,26 @@ def test_gaussian_max_n_keeps_gaussian_members_out_of_large_n_steps(
             train.main([*bad, "--steps", "1"])
 
 
+def test_tail_penalises_the_re_paired_members_large_estimates(monkeypatch):
+    from estimators.infonet import train
+
+    values = torch.tensor([-0.2, 0.0, 0.01, 0.1])
+    assert float(train.tail_penalty(values)) == pytest.approx((0.2**4 + 2**4) / 4)
+    seen, real = [], train.tail_penalty
+
+    def recording(estimates):
+        seen.append(estimates.detach().clone())
+        return real(estimates)
+
+    monkeypatch.setattr(train, "tail_penalty", recording)
+    _one_insample_step(InfoNetModel(TINY), 0, tail=1.0, calibrate=1.0, independent=0.5)
+    assert len(seen) == 1 and seen[0].shape == (2,)  # the two re-paired members of four
+    _one_insample_step(InfoNetModel(TINY), 0, calibrate=1.0, independent=0.5)
+    assert len(seen) == 1  # tail = 0: not added
+    with pytest.raises(ValueError, match="tail needs calibrate > 0 and independent > 0"):
+        _one_insample_step(InfoNetModel(TINY), 0, tail=1.0, calibrate=1.0)
+
+
 def test_rank_without_calibrate_is_refused():
     with pytest.raises(ValueError, match="rank needs calibrate"):
         _one_insample_step(InfoNetModel(TINY), 0, rank=1.0, independent=0.5, weak=0.5)
