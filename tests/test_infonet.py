@@ -1079,6 +1079,15 @@ def test_a_resume_that_changes_the_recipe_or_schedule_is_in_the_lineage(tmp_path
     # resumed as it was (the state's own recipe and schedule): nothing to add
     assert main(["--resume", str(path), "--out", str(tmp_path / "run")]) == 0
     assert json.loads(torch.load(path, weights_only=True)["lineage"]) == lineage
+    # a state saved before an option existed ran at its default: giving it is a change
+    state = torch.load(path, weights_only=True)
+    stored = json.loads(state["args"])
+    del stored["thin"]
+    state["args"] = json.dumps(stored)
+    torch.save(state, path)
+    assert main(["--resume", str(path), "--steps", "1", "--thin", "0.25", *rest]) == 0
+    lineage = json.loads(torch.load(path, weights_only=True)["lineage"])
+    assert lineage[-1] == "resumed at step 3: thin 0.0 -> 0.25, a fresh schedule to step 4"
 
 
 def test_grown_weights_learn_faster_and_keep_their_rate_on_resume(tmp_path, one_torch_thread):

@@ -565,7 +565,12 @@ def main(argv: list[str] | None = None) -> int:
     for key, default in defaults.items():
         if key not in given:
             setattr(args, key, stored.get(key, default) if key in RECIPE_OPTIONS else default)
-    changed = {k: v for k, v in stored.items() if k in given and getattr(args, k) != v}
+    # an option newer than the stored run ran at its default there
+    changed = {
+        k: stored.get(k, defaults[k])
+        for k in RECIPE_OPTIONS
+        if stored and k in given and getattr(args, k) != stored.get(k, defaults[k])
+    }
     if not 0.0 <= args.mi_balance <= 1.0:
         p.error(f"--mi-balance must lie in [0, 1], got {args.mi_balance}")
     if not 0.0 <= args.thin <= 1.0:
