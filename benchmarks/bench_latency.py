@@ -44,8 +44,7 @@ def make(name: str, device: str, spec: str | None = None):
     require_device(device)
     spec = spec or BENCH_SPECS.get(name, name)
     bare = estimators.make(spec)
-    worker = bare.base_estimator() if hasattr(bare, "base_estimator") else bare  # sliced: its base
-    takes_device = "device" in worker.get_params()
+    takes_device = "device" in (bare.base_estimator() or bare).get_params()  # sliced: its base
     if device != "cpu" and not takes_device:
         raise NotImplementedError(f"{name} has no {device} path")
     return estimators.make(spec, device=device) if takes_device else estimators.make(spec)

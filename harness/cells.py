@@ -92,11 +92,10 @@ class EstimatorSpec:
         return self.cls(**self.params)
 
     def base(self) -> Estimator | None:
-        """The estimator a wrapper (``sliced``) runs on, from its ``base_estimator()``;
-        None for other estimators and for a base that cannot be built, whose cells
-        fail with their own message."""
-        if not callable(getattr(self.cls, "base_estimator", None)):
-            return None
+        """The estimator a wrapper (``sliced``) runs on
+        (:meth:`~harness.interface.Estimator.base_estimator`); None for other
+        estimators and for a base that cannot be built, whose cells fail with
+        their own message."""
         try:
             return self.build().base_estimator()
         except Exception:

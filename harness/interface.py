@@ -331,6 +331,16 @@ class Estimator:
         """
         return {}
 
+    def base_estimator(self) -> Estimator | None:
+        """The estimator this one wraps and computes its estimates with (``sliced``'s
+        base), or None (the default) for an estimator that computes its own.
+
+        The harness reads it where the wrapped estimator decides: which device
+        a run's ``--device`` and the CUDA check concern, where Dask sends the
+        cells, and whose code provenance records.
+        """
+        return None
+
     def prepare(self) -> None:
         """Load what the estimates need (weights, imports) before any is timed.
 

@@ -112,13 +112,12 @@ def _run_wide(spec: str | Estimator, device: str) -> dict[str, str]:
     """The run-wide settings a spec string takes: ``device``, except for a wrapper
     (``sliced``) whose base has no device, which would only carry it in its label."""
     if isinstance(spec, str):
-        bare = estimator_registry.make(spec)
-        if callable(getattr(bare, "base_estimator", None)):
-            try:
-                if "device" not in bare.base_estimator().get_params():
-                    return {}
-            except Exception:  # a base that cannot be built fails with its own message
-                pass
+        try:
+            base = estimator_registry.make(spec).base_estimator()
+        except Exception:  # a spec or base that cannot be built fails with its own message
+            base = None
+        if base is not None and "device" not in base.get_params():
+            return {}
     return {"device": device}
 
 
