@@ -15,8 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from harness.cells import device_used
-from harness.interface import Capabilities, Estimator, SpecError
+from harness.interface import Capabilities, Estimator, SpecError, device_used
 from harness.params import check_device, check_int, check_seed
 
 __all__ = ["Sliced", "random_directions", "slices"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from datetime import datetime, timezone
 from functools import cached_property
 from typing import Any
 
-from harness.interface import Estimator, Instance, SpecError, Task
+from harness.interface import Estimator, Instance, SpecError, Task, device_used
 from results.schema import cell_key, dumps, jsonable
 
 __all__ = [
@@ -397,24 +396,6 @@ def _skip_reason(est: Estimator, info: dict[str, Any]) -> str | None:
         if missing:
             return f"{est.name} requires {req}, which is not installed"
     return None
-
-
-def device_used(est: Estimator) -> str:
-    """Device an estimate ran on: ``est.device_`` if set, else its ``device`` param.
-
-    ``"auto"`` resolves to ``"cuda"`` only when torch is already loaded and sees a GPU
-    (torch is never imported here just to ask).
-    """
-    dev = getattr(est, "device_", None)
-    if dev:
-        return str(dev)
-    dev = getattr(est, "device", None)
-    if dev and dev != "auto":
-        return str(dev)
-    torch = sys.modules.get("torch")
-    if dev == "auto" and torch is not None and torch.cuda.is_available():
-        return "cuda"
-    return "cpu"
 
 
 def _generate(task: Task, cell: Cell) -> tuple[Instance | None, dict[str, Any] | None, str | None]:

@@ -27,6 +27,7 @@ __all__ = [
     "Instance",
     "SpecError",
     "Task",
+    "device_used",
     "get_params",
     "param_defaults",
     "validate_samples",
@@ -494,3 +495,21 @@ class Task:
 
     def __repr__(self) -> str:
         return _spec_repr(self)
+
+
+def device_used(est: Estimator) -> str:
+    """Device an estimate ran on: ``est.device_`` if set, else its ``device`` param.
+
+    ``"auto"`` resolves to ``"cuda"`` only when torch is already loaded and sees a GPU
+    (torch is never imported here just to ask).
+    """
+    dev = getattr(est, "device_", None)
+    if dev:
+        return str(dev)
+    dev = getattr(est, "device", None)
+    if dev and dev != "auto":
+        return str(dev)
+    torch = sys.modules.get("torch")
+    if dev == "auto" and torch is not None and torch.cuda.is_available():
+        return "cuda"
+    return "cpu"
