@@ -265,15 +265,21 @@ def _new_grid(
     task_spec = _task_spec(task, n)
     seed_list = tuple(_seeds(seeds))
     count = _n_instances(task_spec, seed_list[0], timeout)
-    cells = count * len(seed_list) * len(est_specs)
+    return _bounded(Grid(tuple(est_specs), task_spec, seed_list, count))
+
+
+def _bounded(grid: Grid) -> Grid:
+    """``grid``, refused with a clear error when it has more than ``MAX_CELLS`` cells."""
+    count, n_seeds, n_est = grid.n_instances, len(grid.seeds), len(grid.estimators)
+    cells = count * n_seeds * n_est
     if cells > MAX_CELLS:
         raise SpecError(
             f"the grid has {cells:,} cells ({_count(count, 'instance')} x "
-            f"{_count(len(seed_list), 'seed')} x {_count(len(est_specs), 'estimator')}); a "
+            f"{_count(n_seeds, 'seed')} x {_count(n_est, 'estimator')}); a "
             f"run holds at most {MAX_CELLS:,}: split it into several runs (fewer seeds, "
             "estimators or instances)"
         )
-    return Grid(tuple(est_specs), task_spec, seed_list, count)
+    return grid
 
 
 def _count(n: int, noun: str) -> str:
@@ -340,7 +346,8 @@ def _stored_grid(
     cls = task_registry.registry.get_class(rec["task"])
     task = TaskSpec(rec["task"], cls, _float_params(rec["task_params"], cls))
     seeds = tuple(rec["seeds"])
-    return Grid(tuple(ests), task, seeds, _n_instances(task, seeds[0], timeout))
+    # the task may list more instances than when the run was made (a newer version)
+    return _bounded(Grid(tuple(ests), task, seeds, _n_instances(task, seeds[0], timeout)))
 
 
 def _unmatched(rec: dict[str, Any], stored: dict[str, Any], named: list[EstimatorSpec]) -> None:

@@ -619,6 +619,17 @@ def test_a_grid_of_too_many_cells_is_refused_before_its_cells_are_listed(
     assert len(df) == 12 and (df["status"] == "ok").all()
 
 
+def test_resume_checks_the_cell_limit_on_the_grid_it_rebuilds(db: Path, monkeypatch) -> None:
+    """A resume recounts the task's instances, so it applies the same limit as a new run."""
+    harness.run(["ksg", "kde"], "gaussian:rhos=0.1;0.5,n=100", seeds=[0, 1, 2], store=db,
+                run_id="r", progress=False)  # fmt: skip
+    monkeypatch.setattr(runner_module, "MAX_CELLS", 11)
+    with pytest.raises(SpecError, match=r"^the grid has 12 cells \(2 instances x 3 seeds"):
+        harness.run(resume="r", store=db, retry_failed=True, progress=False)
+    monkeypatch.setattr(runner_module, "MAX_CELLS", 12)
+    assert len(harness.run(resume="r", store=db, progress=False)) == 12
+
+
 def test_the_session_records_the_thread_counts_the_cells_ran_with(db: Path) -> None:
     import numba
 
