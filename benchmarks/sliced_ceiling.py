@@ -5,6 +5,7 @@
     python -m benchmarks.sliced_ceiling slice-noise --out benchmarks/results/slice_noise.csv
     python -m benchmarks.sliced_ceiling slice-noise --estimator infonet:grid=64 --estimator infonet
     python -m benchmarks.sliced_ceiling efficiency --sizes 50 --estimator infonet \
+        --estimator infonet:checkpoint=benchmarks/candidates/infonet-shipped-b87d749c.pt \
         --estimator infonet:checkpoint=benchmarks/candidates/infonet-s30b-step110400.pt \
         --estimator ksg --estimator plugin --out benchmarks/results/slice_efficiency.csv
     python -m benchmarks.sliced_ceiling pooling --sizes 50 --estimator infonet:grid=64 \
