@@ -268,16 +268,25 @@ def _new_grid(
     return _bounded(Grid(tuple(est_specs), task_spec, seed_list, count))
 
 
-def _bounded(grid: Grid) -> Grid:
-    """``grid``, refused with a clear error when it has more than ``MAX_CELLS`` cells."""
+def _bounded(grid: Grid, run_id: str | None = None) -> Grid:
+    """``grid``, refused with a clear error when it has more than ``MAX_CELLS`` cells;
+    ``run_id`` names the stored run a resume rebuilt it from."""
     count, n_seeds, n_est = grid.n_instances, len(grid.seeds), len(grid.estimators)
     cells = count * n_seeds * n_est
     if cells > MAX_CELLS:
+        size = (
+            f"{cells:,} cells ({_count(count, 'instance')} x "
+            f"{_count(n_seeds, 'seed')} x {_count(n_est, 'estimator')})"
+        )
+        if run_id is None:
+            raise SpecError(
+                f"the grid has {size}; a run holds at most {MAX_CELLS:,}: split it into "
+                "several runs (fewer seeds, estimators or instances)"
+            )
         raise SpecError(
-            f"the grid has {cells:,} cells ({_count(count, 'instance')} x "
-            f"{_count(n_seeds, 'seed')} x {_count(n_est, 'estimator')}); a "
-            f"run holds at most {MAX_CELLS:,}: split it into several runs (fewer seeds, "
-            "estimators or instances)"
+            f"run {run_id} cannot be resumed: its task now lists more instances than "
+            f"when the run was made, {size}, and a run holds at most {MAX_CELLS:,}; "
+            "start new runs with fewer seeds, estimators or instances"
         )
     return grid
 
@@ -347,7 +356,8 @@ def _stored_grid(
     task = TaskSpec(rec["task"], cls, _float_params(rec["task_params"], cls))
     seeds = tuple(rec["seeds"])
     # the task may list more instances than when the run was made (a newer version)
-    return _bounded(Grid(tuple(ests), task, seeds, _n_instances(task, seeds[0], timeout)))
+    grid = Grid(tuple(ests), task, seeds, _n_instances(task, seeds[0], timeout))
+    return _bounded(grid, rec["run_id"])
 
 
 def _unmatched(rec: dict[str, Any], stored: dict[str, Any], named: list[EstimatorSpec]) -> None:
@@ -535,7 +545,8 @@ def run(
     Raises
     ------
     SpecError
-        A spec, parameter, seed list or executor setting is invalid, the grid has
+        A spec, parameter, seed list or executor setting is invalid, the grid
+        (also a resumed run's, whose task's instances are counted again) has
         more than :data:`~harness.params.MAX_CELLS` (10,000,000) cells, or a run on
         the local executor asks a torch estimator (or a ``sliced`` estimator's
         torch base) for CUDA where there is none; raised before anything runs or

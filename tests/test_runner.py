@@ -620,13 +620,22 @@ def test_a_grid_of_too_many_cells_is_refused_before_its_cells_are_listed(
 
 
 def test_resume_checks_the_cell_limit_on_the_grid_it_rebuilds(db: Path, monkeypatch) -> None:
-    """A resume recounts the task's instances, so it applies the same limit as a new run."""
+    """A resume counts the task's instances again (a newer task version may list more),
+    so it applies the same limit as a new run, before any cell is listed."""
     harness.run(["ksg", "kde"], "gaussian:rhos=0.1;0.5,n=100", seeds=[0, 1, 2], store=db,
                 run_id="r", progress=False)  # fmt: skip
-    monkeypatch.setattr(runner_module, "MAX_CELLS", 11)
-    with pytest.raises(SpecError, match=r"^the grid has 12 cells \(2 instances x 3 seeds"):
-        harness.run(resume="r", store=db, retry_failed=True, progress=False)
+    real_count = runner_module._n_instances
+    monkeypatch.setattr(runner_module, "_n_instances", lambda *a: real_count(*a) + 1)
+    monkeypatch.setattr(runner_module, "plan", lambda *a: pytest.fail("cells were listed"))
     monkeypatch.setattr(runner_module, "MAX_CELLS", 12)
+    with pytest.raises(SpecError, match=r"^run r cannot be resumed: its task now lists more "
+                       r"instances than when the run was made, 18 cells \(3 instances x 3 "
+                       r"seeds x 2 estimators\), and a run holds at most 12;"):  # fmt: skip
+        harness.run(resume="r", store=db, progress=False)
+    st = Store(db)
+    assert len(st.sessions("r")) == 1  # the refused resume recorded nothing
+    st.close()
+    monkeypatch.undo()
     assert len(harness.run(resume="r", store=db, progress=False)) == 12
 
 
