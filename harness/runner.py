@@ -97,7 +97,10 @@ def _label(name: str, cls: type, params: dict[str, Any]) -> str:
 
 
 def _estimator_spec(spec: str | Estimator, device: str) -> EstimatorSpec:
-    obj = estimator_registry.make(spec, defaults=_run_wide(spec, device))
+    obj = estimator_registry.make(spec, defaults={"device": device})
+    if isinstance(spec, str) and not _device_reaches_base(obj):
+        # a wrapper (sliced) whose base has no device would only carry it in its label
+        obj = estimator_registry.make(spec)
     if not isinstance(obj, Estimator):
         raise SpecError(f"not an estimator: {obj!r}")
     if not isinstance(spec, str):
@@ -108,17 +111,14 @@ def _estimator_spec(spec: str | Estimator, device: str) -> EstimatorSpec:
     return EstimatorSpec(name, type(obj), params, _label(name, type(obj), params))
 
 
-def _run_wide(spec: str | Estimator, device: str) -> dict[str, str]:
-    """The run-wide settings a spec string takes: ``device``, except for a wrapper
-    (``sliced``) whose base has no device, which would only carry it in its label."""
-    if isinstance(spec, str):
-        try:
-            base = estimator_registry.make(spec).base_estimator()
-        except Exception:  # a spec or base that cannot be built fails with its own message
-            base = None
-        if base is not None and "device" not in base.get_params():
-            return {}
-    return {"device": device}
+def _device_reaches_base(obj: Any) -> bool:
+    """False for a wrapper whose base estimator takes no ``device``; True otherwise,
+    also where the base cannot be built (its cells fail with their own message)."""
+    try:
+        base = obj.base_estimator()
+    except Exception:
+        return True
+    return base is None or "device" in base.get_params()
 
 
 def _task_spec(spec: str | Task, n: int | None) -> TaskSpec:

@@ -237,7 +237,7 @@ def test_sliced_device_reaches_a_base_that_does_not_name_its_own() -> None:
 
 def test_a_sliced_estimate_reports_the_device_its_base_ran_on(monkeypatch) -> None:
     from estimators.sliced import Sliced
-    from harness.cells import device_used
+    from harness.interface import device_used
 
     ksg = type(estimators.make("ksg"))
 
