@@ -1413,6 +1413,81 @@ def test_evaluation_numbers_are_those_of_its_stored_rows(tmp_path, one_torch_thr
     assert set(exported.run_id) == {ev[p]["run"] for p in parts} | {small["run"], sliced["run"]}
 
 
+def test_evaluation_against_a_reference_pairs_them_on_the_same_samples(
+    tmp_path, monkeypatch, one_torch_thread
+):
+    """With a reference checkpoint every comparing part scores it on the candidate's
+    samples and records the candidate's paired lead, as its stored rows give it."""
+    import results
+    from estimators.infonet import evaluate as ev
+    from harness.metrics import auc_difference
+
+    models = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        models.append(tmp_path / f"model{seed}.pt")
+        save_model(InfoNetModel(TINY).eval(), models[-1], {"steps": seed})
+    store = tmp_path / "eval.sqlite"
+    with pytest.raises(ValueError, match="the checkpoint itself"):
+        ev.evaluate(models[0], store, reference=models[0])
+    with pytest.raises(ValueError, match="distinct seeds"):
+        ev.evaluate(models[0], store, sliced_seeds=[1, 1])
+    out = ev.evaluate(
+        models[0], store, seeds=1, per_level=1, per_k=1, weak_draws=10, weak_small_n=[],
+        split_per_level=2, split_seeds=2, sliced_n=[50], sliced_projections=3,
+        sliced_seeds=[0, 1], reference=models[1],
+    )  # fmt: skip
+    assert out["reference"]["sha256"] == load_card(models[1])["sha256"]
+
+    def labels(rows):
+        by_path = {json.loads(p)["checkpoint"]: label for label, p in
+                   rows.loc[rows.estimator == "infonet", ["label", "estimator_params"]]
+                   .drop_duplicates().itertuples(index=False)}  # fmt: skip
+        return by_path[str(models[0].resolve())], by_path[str(models[1].resolve())]
+
+    weak = out["weak_dependence"]
+    rows = results.load(weak["run"], store)
+    rows["dependent"] = rows.rho > 0
+    ours, theirs = labels(rows)
+    lead = auc_difference(rows, ours, theirs, by=[]).iloc[0]
+    assert weak["vs_reference"] == pytest.approx(lead["difference"], abs=1e-4)
+    assert weak["vs_reference_se"] == pytest.approx(lead["difference_se"], abs=1e-4)
+    assert weak["vs_reference"] == pytest.approx(
+        weak["infonet_auc"] - weak["reference_auc"], abs=2e-4
+    )
+
+    rows = results.load(out["gmm_levels_split"]["run"], store)
+    ours, theirs = labels(rows)
+    per = rows.pivot_table(index="instance_id", columns="label", values="error")
+    mixture = out["per_mixture"]
+    assert mixture["mixtures"] == 20
+    assert mixture["infonet_mae"] == pytest.approx(per[ours].abs().mean(), abs=1e-4)
+    gaps = per[ours].abs() - per[theirs].abs()
+    assert mixture["vs_reference"] == pytest.approx(gaps.mean(), abs=1e-4)
+    assert mixture["vs_reference_se"] == pytest.approx(gaps.std() / math.sqrt(20), abs=1e-4)
+
+    sliced = out["sliced_independence"]["50"]
+    seeds = sliced["direction_seeds"]
+    assert seeds["seeds"] == [0, 1] and seeds["runs"][0] == sliced["run"]
+    for seed, run, auc, vs in zip(
+        [0, 1], seeds["runs"], seeds["aucs"], seeds["vs_reference"], strict=True
+    ):
+        rows = results.load(run, store)
+        ours, theirs = labels(rows)
+        assert f"seed={seed}" in ours or seed == 0  # seed 0 is the default, left out
+        assert auc == pytest.approx(auc_difference(rows, ours, "ksg", by=[]).iloc[0]["first"])
+        assert vs == pytest.approx(
+            auc_difference(rows, ours, theirs, by=[]).iloc[0]["difference"], abs=1e-4
+        )
+    assert set(seeds["runs"]) <= set(ev.evaluation_runs(out))
+    assert seeds["mean"] == pytest.approx(sum(seeds["aucs"]) / 2, abs=1e-4)
+
+    # the command line's default reference: the packaged model, unless it is the checkpoint
+    monkeypatch.setattr(ev, "DEFAULT_CHECKPOINT", models[1])
+    assert ev._shipped_unless(models[0]) == models[1]
+    assert ev._shipped_unless(models[1]) is None
+
+
 def test_ship_installs_the_checkpoint_with_its_evaluation(tmp_path, monkeypatch):
     from estimators.infonet import evaluate as ev
 

@@ -2,6 +2,7 @@
 
     python -m estimators.infonet.evaluate runs/gpu/best.pt            # print the numbers
     python -m estimators.infonet.evaluate runs/gpu/best.pt --ship     # copy into the package
+    python -m estimators.infonet.evaluate runs/gpu/best.pt --sliced-seeds 0,1,2,3,4
 
 Runs ``infonet`` (and ``ksg:k=5`` on the same Gaussian samples) through
 ``harness.run`` on the shipped task sets at n = 2000: ``gmm_levels`` (mean
@@ -19,8 +20,14 @@ a systematic part (:func:`harness.metrics.error_components`), the latter
 what training can still shrink; and sliced InfoNet's independence test on
 the paper's Fig. 5 cell where it trails KSG (``independent_coords``, d = 128,
 n in ``--sliced-n``, default 50, ``--sliced-projections`` 1,000 as in the
-paper; KSG on the same samples, DeLong errors as above). Every number is stored
-in the run store, and the model card's ``evaluation`` entry names the runs.
+paper; KSG on the same samples, DeLong errors as above; ``--sliced-seeds``
+more draws of the directions, each its own run). With ``--reference`` (by
+default, with ``--ship``, the model it would replace) a second checkpoint
+scores the same samples in the weak-dependence, split and sliced parts, and
+each part records the candidate's paired difference from it (``vs_reference``
+and its standard error: DeLong's for an AUC, over mixtures for the
+per-mixture error). Every number is stored in the run store, and the model
+card's ``evaluation`` entry names the runs.
 With ``--ship`` the checkpoint becomes ``estimators/infonet/checkpoints/
 infonet.pt``, its card gets the evaluation and the result rows behind it are
 written to ``benchmarks/results/infonet_evaluation.csv.gz``; the model it
@@ -85,11 +92,22 @@ def evaluate(
     split_seeds: int = 8,
     sliced_n: Sequence[int] = SLICED_SIZES,
     sliced_projections: int = 1000,
+    sliced_seeds: Sequence[int] = (0,),
+    reference: str | Path | None = None,
 ) -> dict[str, Any]:
     """Run the harness evaluation of ``checkpoint``; return the card's ``evaluation`` entry.
 
     The parts and their sizes are the module docstring's (one argument per
     command-line option); ``sliced_n`` empty leaves the sliced Fig. 5 part out.
+    ``reference``, another checkpoint, is scored on the same samples wherever
+    the evaluation compares estimators, and the candidate's paired difference
+    from it is recorded beside each number.
+
+    Raises
+    ------
+    ValueError
+        ``reference`` is ``checkpoint`` itself, or ``sliced_seeds`` is empty or
+        repeats a seed.
     """
     import harness
     from harness.metrics import error_components, error_table, level_table, order_table
@@ -97,8 +115,21 @@ def evaluate(
     load_model(checkpoint)  # fail early on a missing or corrupt file
     # an object, not a spec string: a path may hold the spec's separators (",", "=")
     spec = InfoNet(checkpoint=str(Path(checkpoint).resolve()), device=device)
+    seeds_given = list(sliced_seeds)
+    if not seeds_given or len(set(seeds_given)) != len(seeds_given):
+        raise ValueError(f"sliced_seeds must name distinct seeds; got {seeds_given}")
     started = time.time()
     out: dict[str, Any] = {"n": 2000, "device": device, "store": str(store)}
+    others: list[InfoNet] = []
+    if reference is not None:
+        if Path(reference).resolve() == Path(checkpoint).resolve():
+            raise ValueError(f"the reference is the checkpoint itself: {reference}")
+        load_model(reference)
+        others.append(InfoNet(checkpoint=str(Path(reference).resolve()), device=device))
+        out["reference"] = {
+            "checkpoint": _from_root(reference),
+            "sha256": load_card(reference).get("sha256"),
+        }
 
     levels = harness.run([spec], f"gmm_levels:per_level={per_level}", store=store, progress=False)
     table = level_table(levels).reset_index()
@@ -137,31 +168,26 @@ def evaluate(
         # the same mixtures under several seeds: how much of the error is the network's own
         # on each mixture (what training can shrink) rather than the sample's
         split = harness.run(
-            ["ksg:k=5", spec], f"gmm_levels:per_level={split_per_level}",
+            ["ksg:k=5", spec, *others], f"gmm_levels:per_level={split_per_level}",
             seeds=range(split_seeds), store=store, progress=False,
         )  # fmt: skip
+        roles = _roles(split, spec.checkpoint)
         parts = error_components(split)
         out["gmm_levels_split"] = {"run": split.run_id.iloc[0], "per_level": split_per_level,
                                    "seeds": split_seeds}  # fmt: skip
-        for label, row in parts.iterrows():
-            name = "ksg" if str(label).startswith("ksg") else "infonet"
+        for name in ("infonet", "ksg"):
             for key in ("sampling_var", "systematic_var", "systematic_share"):
-                out["gmm_levels_split"][f"{name}_{key}"] = round(float(row[key]), 6)
+                value = parts.at[roles[name], key]
+                out["gmm_levels_split"][f"{name}_{key}"] = round(float(value), 6)
+        out["per_mixture"] = _per_mixture(split, roles)
 
-    out["weak_dependence"] = _weak_dependence(spec, WEAK_N, weak_draws, store)
+    out["weak_dependence"] = _weak_dependence([spec, *others], WEAK_N, weak_draws, store)
     out["weak_dependence_small_n"] = {
-        str(n): _weak_dependence(spec, n, weak_draws, store) for n in weak_small_n
+        str(n): _weak_dependence([spec, *others], n, weak_draws, store) for n in weak_small_n
     }
     if sliced_n:
-        # 1,000 slices per forward pass, as the Fig. 5 runs (the estimates do not depend on it)
-        sliced = InfoNet(
-            **{**spec.get_params(), "projections": sliced_projections, "batch_size": 1000}
-        )
         out["sliced_independence"] = {
-            str(n): _auc_against_ksg(
-                harness.run(["ksg", sliced], f"{SLICED_TASK},n={n}", store=store, progress=False),
-                {"n": n, "d": SLICED_D, "projections": sliced_projections},
-            )
+            str(n): _sliced([spec, *others], n, sliced_projections, seeds_given, store)
             for n in sliced_n
         }
     out["git_commit"] = levels.git_commit.iloc[0]
@@ -170,31 +196,79 @@ def evaluate(
     return out
 
 
-def _weak_dependence(spec: InfoNet, n: int, draws: int, store: str | Path) -> dict[str, Any]:
-    """ROC AUC of ``rho = WEAK_RHO`` against ``rho = 0`` at ``n``, InfoNet beside KSG."""
+def _weak_dependence(nets: list[InfoNet], n: int, draws: int, store: str | Path) -> dict[str, Any]:
+    """ROC AUC of ``rho = WEAK_RHO`` against ``rho = 0`` at ``n``, InfoNet (and its
+    reference, if ``nets`` holds one) beside KSG."""
     import harness
 
     weak = harness.run(
-        ["ksg:k=5", spec],
+        ["ksg:k=5", *nets],
         f"gaussian:rhos=0;{WEAK_RHO},n={n}",
         seeds=range(draws),
         store=store,
         progress=False,
     )
     weak["dependent"] = weak["rho"] > 0
-    return _auc_against_ksg(weak, {"n": n, "rho": WEAK_RHO, "draws": draws})
+    return _auc_against_ksg(weak, {"n": n, "rho": WEAK_RHO, "draws": draws}, nets[0].checkpoint)
 
 
-def _auc_against_ksg(rows: pd.DataFrame, about: dict[str, Any]) -> dict[str, Any]:
+def _sliced(
+    nets: list[InfoNet], n: int, projections: int, seeds: list[int], store: str | Path
+) -> dict[str, Any]:
+    """The sliced Fig. 5 check at ``n``: one run per seed of the directions, the first
+    seed's numbers at the top and, with several seeds, every seed's AUC beside them."""
+    import harness
+
+    parts = []
+    for seed in seeds:
+        # 1,000 slices per forward pass, as the Fig. 5 runs (the estimates do not depend on it)
+        sliced = [
+            InfoNet(
+                **{**net.get_params(), "projections": projections, "batch_size": 1000, "seed": seed}
+            )
+            for net in nets
+        ]
+        rows = harness.run(["ksg", *sliced], f"{SLICED_TASK},n={n}", store=store, progress=False)
+        about = {"n": n, "d": SLICED_D, "projections": projections}
+        parts.append(_auc_against_ksg(rows, about, nets[0].checkpoint))
+    out = dict(parts[0])
+    if len(seeds) > 1:
+        # lists in the order of ``seeds``, named as the shipped cards have named them
+        names = {"run": "runs", "infonet_auc": "aucs", "ksg_auc": "ksg_aucs",
+                 "reference_auc": "reference_aucs", "vs_reference": "vs_reference",
+                 "vs_reference_se": "vs_reference_se"}  # fmt: skip
+        out["direction_seeds"] = {
+            "seeds": seeds,
+            **{names[k]: [part[k] for part in parts] for k in names if k in parts[0]},
+            "mean": round(sum(part["infonet_auc"] for part in parts) / len(parts), 4),
+        }
+    return out
+
+
+def _roles(rows: pd.DataFrame, candidate: str) -> dict[str, str]:
+    """The label in ``rows`` of ``ksg``, of the InfoNet whose checkpoint is
+    ``candidate`` (``infonet``) and of any other InfoNet (``reference``)."""
+    first = rows.drop_duplicates("label")
+    roles = {"ksg": first.loc[first.estimator == "ksg", "label"].iloc[0]}
+    nets = first.loc[first.estimator == "infonet", ["label", "estimator_params"]]
+    for label, params in nets.itertuples(index=False):
+        ours = json.loads(params)["checkpoint"] == candidate
+        roles["infonet" if ours else "reference"] = label
+    return roles
+
+
+def _auc_against_ksg(rows: pd.DataFrame, about: dict[str, Any], candidate: str) -> dict[str, Any]:
     """ROC AUCs of the ``dependent`` label by InfoNet's and KSG's estimates in one
-    run's ``rows``, with the paired error of their difference; ``about`` first."""
+    run's ``rows``, with the paired error of their difference; ``about`` first; with a
+    reference InfoNet in the run, its AUC and the candidate's paired lead over it
+    (``candidate``: the candidate's checkpoint, :func:`_roles`)."""
     from harness.metrics import auc_difference, auc_table
 
     aucs = auc_table(rows, by=[])
-    ksg = next(label for label in aucs.index if label.startswith("ksg"))
-    net = next(label for label in aucs.index if label.startswith("infonet"))
+    roles = _roles(rows, candidate)
+    net, ksg = roles["infonet"], roles["ksg"]
     paired = auc_difference(rows, net, ksg, by=[]).iloc[0]
-    return {
+    out = {
         "run": rows.run_id.iloc[0],
         **about,
         "infonet_auc": round(float(aucs.at[net, "auc"]), 4),
@@ -204,6 +278,32 @@ def _auc_against_ksg(rows: pd.DataFrame, about: dict[str, Any]) -> dict[str, Any
         # the two scored the same samples: the paired error of their difference
         "difference_se": round(float(paired["difference_se"]), 4),
     }
+    if "reference" in roles:
+        lead = auc_difference(rows, net, roles["reference"], by=[]).iloc[0]
+        out["reference_auc"] = round(float(aucs.at[roles["reference"], "auc"]), 4)
+        out["vs_reference"] = round(float(lead["difference"]), 4)
+        out["vs_reference_se"] = round(float(lead["difference_se"]), 4)
+    return out
+
+
+def _per_mixture(split: pd.DataFrame, roles: dict[str, str]) -> dict[str, Any]:
+    """Mean absolute error of each mixture's error averaged over its seeds (what the
+    network gets wrong on that mixture, less most of the sample's noise), for the
+    candidate and KSG, and with a reference the candidate's paired difference from
+    it (mean and standard error over the mixtures)."""
+    ok = split[split.status == "ok"]
+    per = ok.pivot_table(index="instance_id", columns="label", values="error", aggfunc="mean")
+    out = {
+        "mixtures": len(per),
+        "infonet_mae": round(float(per[roles["infonet"]].abs().mean()), 4),
+        "ksg_mae": round(float(per[roles["ksg"]].abs().mean()), 4),
+    }
+    if "reference" in roles:
+        lead = (per[roles["infonet"]].abs() - per[roles["reference"]].abs()).dropna()
+        out["reference_mae"] = round(float(per[roles["reference"]].abs().mean()), 4)
+        out["vs_reference"] = round(float(lead.mean()), 4)
+        out["vs_reference_se"] = round(float(lead.std() / len(lead) ** 0.5), 4)
+    return out
 
 
 def evaluation_runs(evaluation: dict[str, Any]) -> list[str]:
@@ -213,8 +313,9 @@ def evaluation_runs(evaluation: dict[str, Any]) -> list[str]:
         for part in ("gmm_levels", "gmm_order", "gaussian", "gmm_levels_split", "weak_dependence")
         if part in evaluation
     ]
-    for group in ("weak_dependence_small_n", "sliced_independence"):
-        runs += [part["run"] for part in evaluation.get(group, {}).values()]
+    runs += [part["run"] for part in evaluation.get("weak_dependence_small_n", {}).values()]
+    for part in evaluation.get("sliced_independence", {}).values():
+        runs += part.get("direction_seeds", {}).get("runs", [part["run"]])
     return runs
 
 
@@ -303,6 +404,14 @@ def ship(checkpoint: str | Path, evaluation: dict[str, Any]) -> Path:
     return DEFAULT_CHECKPOINT
 
 
+def _shipped_unless(checkpoint: str | Path) -> Path | None:
+    """The packaged model, unless there is none or it is ``checkpoint``'s weights."""
+    if not DEFAULT_CHECKPOINT.exists():
+        return None
+    shipped = load_card(DEFAULT_CHECKPOINT).get("sha256")
+    return None if shipped == load_card(checkpoint).get("sha256") else DEFAULT_CHECKPOINT
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m estimators.infonet.evaluate",
@@ -331,8 +440,26 @@ def main(argv: list[str] | None = None) -> int:
         help="sample sizes of the sliced Fig. 5 check, comma-separated ('' for none)",
     )
     p.add_argument("--sliced-projections", type=int, default=1000)
+    p.add_argument(
+        "--sliced-seeds",
+        default="0",
+        help="seeds of the sliced check's directions, comma-separated (one run each)",
+    )
+    p.add_argument(
+        "--reference",
+        default="shipped",
+        help="checkpoint scored beside it on the same samples: 'shipped' (the packaged "
+        "model, unless it is the checkpoint), a path, or 'none'",
+    )
     p.add_argument("--ship", action="store_true", help="install as the packaged default model")
     args = p.parse_args(argv)
+    kept = keep_shipped(args.checkpoint) if args.ship else None
+    if kept is not None:
+        print(f"the model it replaces is kept as {_from_root(kept)}")
+    reference: str | Path | None = None if args.reference == "none" else args.reference
+    if reference == "shipped":
+        # the kept copy: the package's file is about to be replaced
+        reference = kept or _shipped_unless(args.checkpoint)
     result = evaluate(
         args.checkpoint,
         args.store,
@@ -346,12 +473,11 @@ def main(argv: list[str] | None = None) -> int:
         args.split_seeds,
         [int(n) for n in args.sliced_n.split(",") if n.strip()],
         args.sliced_projections,
+        [int(seed) for seed in args.sliced_seeds.split(",") if seed.strip()],
+        reference,
     )
     print(json.dumps(result, indent=2))
     if args.ship:
-        kept = keep_shipped(args.checkpoint)
-        if kept is not None:
-            print(f"the model it replaces is kept as {_from_root(kept)}")
         result["rows"] = _from_root(export_rows(result))
         print(f"shipped as {ship(args.checkpoint, result)}; rows in {result['rows']}")
     return 0
