@@ -402,7 +402,8 @@ class DaskExecutor(Executor):
 
         client = self.start().client
         self._warn_crowded()  # workers may have joined since start()
-        gpu = self._has_gpu_workers()
+        # which estimators' cells need a GPU worker, asked once per run, not per chunk
+        on_gpu = [uses_gpu(spec) for spec in job.estimators] if self._has_gpu_workers() else []
         pending: dict[Any, list[Cell]] = {}
         stuck: set[str] = set()
         kills: dict[str, int] = {}
@@ -410,7 +411,7 @@ class DaskExecutor(Executor):
 
         def submit(chunk: list[Cell], priority: int = 0) -> None:
             extra = {}
-            if gpu and uses_gpu(job.estimators[chunk[0].estimator]):
+            if on_gpu and on_gpu[chunk[0].estimator]:
                 extra["resources"] = {GPU_RESOURCE: 1}
             fut = client.submit(
                 run_chunk_on_worker,

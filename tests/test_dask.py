@@ -104,3 +104,39 @@ def test_gpu_estimators_are_routed_to_gpu_workers() -> None:
     assert not uses_gpu(spec("sliced:base=infonet,device=cpu"))
     assert not uses_gpu(spec("sliced:base=infonet:device=cpu,device=cuda"))
     assert not uses_gpu(spec("sliced:base=ksg"))
+
+
+def test_chunks_of_gpu_estimators_ask_for_a_gpu_worker(tmp_path, monkeypatch) -> None:
+    """On a cluster with GPU workers a chunk of a CUDA-capable estimator carries the GPU
+    resource and one of a CPU-only estimator does not; each estimator is asked once."""
+    from distributed import Client
+
+    import harness.dask_executor as dx
+
+    asked, sent = [], []
+    real_uses_gpu, real_submit = dx.uses_gpu, Client.submit
+
+    def counting(spec):
+        asked.append(spec.label)
+        return real_uses_gpu(spec)
+
+    def recording(self, fn, *args, **kwargs):
+        if fn is dx.run_chunk_on_worker:
+            job, chunk = args[0], args[1]
+            sent.append((job.estimators[chunk[0].estimator].label, kwargs.get("resources")))
+        return real_submit(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(dx, "uses_gpu", counting)
+    monkeypatch.setattr(Client, "submit", recording)
+    with local_cluster(1, resources={dx.GPU_RESOURCE: 1}) as lc:
+        rows = harness.run(
+            ["ksg", "infonet:batch_size=2"], "gaussian:rhos=0;0.5", n=200, seeds=[0, 1, 2],
+            executor="dask", scheduler=lc.scheduler_address, store=tmp_path / "r.sqlite",
+            progress=False,
+        )  # fmt: skip
+    assert (rows.status == "ok").all() and len(rows) == 12
+    assert sorted(asked) == ["infonet:batch_size=2", "ksg"]  # not once per chunk
+    assert sorted(sent, key=str) == [
+        *[("infonet:batch_size=2", {"GPU": 1})] * 3,  # three chunks of two cells
+        ("ksg", None),
+    ]
