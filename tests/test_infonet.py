@@ -1413,11 +1413,10 @@ def test_evaluation_numbers_are_those_of_its_stored_rows(tmp_path, one_torch_thr
     assert set(exported.run_id) == {ev[p]["run"] for p in parts} | {small["run"], sliced["run"]}
 
 
-def test_evaluation_against_a_reference_pairs_them_on_the_same_samples(
-    tmp_path, monkeypatch, one_torch_thread
-):
-    """With a reference checkpoint every comparing part scores it on the candidate's
-    samples and records the candidate's paired lead, as its stored rows give it."""
+def test_evaluation_against_a_reference_pairs_them_on_the_same_samples(tmp_path, one_torch_thread):
+    """With a reference checkpoint the weak-dependence, split and sliced parts score it
+    on the candidate's samples and record candidate minus reference, as the stored rows
+    give it; the candidate's own numbers stay the candidate's."""
     import results
     from estimators.infonet import evaluate as ev
     from harness.metrics import auc_difference
@@ -1427,9 +1426,12 @@ def test_evaluation_against_a_reference_pairs_them_on_the_same_samples(
         torch.manual_seed(seed)
         models.append(tmp_path / f"model{seed}.pt")
         save_model(InfoNetModel(TINY).eval(), models[-1], {"steps": seed})
+    shutil.copyfile(models[0], tmp_path / "copy.pt")
+    shutil.copyfile(models[0].with_suffix(".json"), tmp_path / "copy.json")
     store = tmp_path / "eval.sqlite"
-    with pytest.raises(ValueError, match="the checkpoint itself"):
-        ev.evaluate(models[0], store, reference=models[0])
+    for same in (models[0], tmp_path / "copy.pt"):
+        with pytest.raises(ValueError, match="the checkpoint's own weights"):
+            ev.evaluate(models[0], store, reference=same)
     with pytest.raises(ValueError, match="distinct seeds"):
         ev.evaluate(models[0], store, sliced_seeds=[1, 1])
     out = ev.evaluate(
@@ -1440,31 +1442,39 @@ def test_evaluation_against_a_reference_pairs_them_on_the_same_samples(
     assert out["reference"]["sha256"] == load_card(models[1])["sha256"]
 
     def labels(rows):
-        by_path = {json.loads(p)["checkpoint"]: label for label, p in
-                   rows.loc[rows.estimator == "infonet", ["label", "estimator_params"]]
-                   .drop_duplicates().itertuples(index=False)}  # fmt: skip
-        return by_path[str(models[0].resolve())], by_path[str(models[1].resolve())]
+        """The candidate's and the reference's labels, and each one's stored parameters."""
+        params = {label: json.loads(p) for label, p in
+                  rows.loc[rows.estimator == "infonet", ["label", "estimator_params"]]
+                  .drop_duplicates().itertuples(index=False)}  # fmt: skip
+        by_path = {p["checkpoint"]: label for label, p in params.items()}
+        ours, theirs = by_path[str(models[0].resolve())], by_path[str(models[1].resolve())]
+        return ours, theirs, params[ours], params[theirs]
 
     weak = out["weak_dependence"]
     rows = results.load(weak["run"], store)
     rows["dependent"] = rows.rho > 0
-    ours, theirs = labels(rows)
+    ours, theirs, _, _ = labels(rows)
     lead = auc_difference(rows, ours, theirs, by=[]).iloc[0]
+    assert lead["difference"] != 0  # the two models tell the classes apart differently
     assert weak["vs_reference"] == pytest.approx(lead["difference"], abs=1e-4)
     assert weak["vs_reference_se"] == pytest.approx(lead["difference_se"], abs=1e-4)
-    assert weak["vs_reference"] == pytest.approx(
-        weak["infonet_auc"] - weak["reference_auc"], abs=2e-4
-    )
+    assert weak["infonet_auc"] == pytest.approx(lead["first"], abs=1e-4)
+    assert weak["reference_auc"] == pytest.approx(lead["second"], abs=1e-4)
 
     rows = results.load(out["gmm_levels_split"]["run"], store)
-    ours, theirs = labels(rows)
+    ours, theirs, _, _ = labels(rows)
     per = rows.pivot_table(index="instance_id", columns="label", values="error")
     mixture = out["per_mixture"]
     assert mixture["mixtures"] == 20
     assert mixture["infonet_mae"] == pytest.approx(per[ours].abs().mean(), abs=1e-4)
+    assert mixture["reference_mae"] == pytest.approx(per[theirs].abs().mean(), abs=1e-4)
     gaps = per[ours].abs() - per[theirs].abs()
+    assert gaps.abs().max() > 1e-3
     assert mixture["vs_reference"] == pytest.approx(gaps.mean(), abs=1e-4)
     assert mixture["vs_reference_se"] == pytest.approx(gaps.std() / math.sqrt(20), abs=1e-4)
+    # the split's InfoNet numbers are the candidate's, not the reference's
+    within = rows[rows.label == ours].groupby("instance_id").error.var().mean()
+    assert out["gmm_levels_split"]["infonet_sampling_var"] == pytest.approx(within, abs=1e-6)
 
     sliced = out["sliced_independence"]["50"]
     seeds = sliced["direction_seeds"]
@@ -1473,19 +1483,55 @@ def test_evaluation_against_a_reference_pairs_them_on_the_same_samples(
         [0, 1], seeds["runs"], seeds["aucs"], seeds["vs_reference"], strict=True
     ):
         rows = results.load(run, store)
-        ours, theirs = labels(rows)
-        assert f"seed={seed}" in ours or seed == 0  # seed 0 is the default, left out
-        assert auc == pytest.approx(auc_difference(rows, ours, "ksg", by=[]).iloc[0]["first"])
-        assert vs == pytest.approx(
-            auc_difference(rows, ours, theirs, by=[]).iloc[0]["difference"], abs=1e-4
-        )
-    assert set(seeds["runs"]) <= set(ev.evaluation_runs(out))
+        ours, theirs, mine, other = labels(rows)
+        assert mine["seed"] == other["seed"] == seed  # both cut by the same directions
+        paired = auc_difference(rows, ours, theirs, by=[]).iloc[0]
+        assert auc == pytest.approx(paired["first"], abs=1e-4)
+        assert vs == pytest.approx(paired["difference"], abs=1e-4)
+    runs = ev.evaluation_runs(out)
+    assert len(runs) == len(set(runs)) and set(seeds["runs"]) <= set(runs)
     assert seeds["mean"] == pytest.approx(sum(seeds["aucs"]) / 2, abs=1e-4)
 
-    # the command line's default reference: the packaged model, unless it is the checkpoint
-    monkeypatch.setattr(ev, "DEFAULT_CHECKPOINT", models[1])
-    assert ev._shipped_unless(models[0]) == models[1]
-    assert ev._shipped_unless(models[1]) is None
+
+def test_evaluate_command_compares_with_the_model_it_would_replace(tmp_path, monkeypatch):
+    """The command's default reference is the packaged model (none where the checkpoint
+    is that model); shipping records the kept copy, as the package's file is replaced."""
+    from estimators.infonet import evaluate as ev
+
+    target = tmp_path / "package" / "infonet.pt"
+    for name, value in (("DEFAULT_CHECKPOINT", target), ("KEPT_DIR", tmp_path / "candidates"),
+                        ("ROWS_FILE", tmp_path / "rows.csv.gz"), ("ROOT", tmp_path)):  # fmt: skip
+        monkeypatch.setattr(ev, name, value)
+    models = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        models.append(tmp_path / f"model{seed}.pt")
+        save_model(InfoNetModel(TINY).eval(), models[-1], {"steps": seed})
+    ev.ship(models[0], {})
+    asked = []
+
+    def fake_evaluate(checkpoint, *args):
+        reference = args[-1]
+        asked.append(reference)
+        if reference is None:
+            return {}
+        return {
+            "reference": {"checkpoint": str(reference), "sha256": load_card(reference)["sha256"]}
+        }
+
+    monkeypatch.setattr(ev, "evaluate", fake_evaluate)
+    monkeypatch.setattr(ev, "export_rows", lambda evaluation: tmp_path / "rows.csv.gz")
+    assert ev.main([str(target)]) == 0 and asked[-1] is None  # the packaged model itself
+    assert ev.main([str(models[1]), "--reference", "none"]) == 0 and asked[-1] is None
+    assert ev.main([str(models[1])]) == 0 and asked[-1] == target
+    old_sha = load_card(target)["sha256"]
+    assert ev.main([str(models[1]), "--ship"]) == 0 and asked[-1] == target
+    card = load_card(target)
+    assert card["sha256"] == load_card(models[1])["sha256"]
+    assert card["evaluation"]["reference"] == {
+        "checkpoint": f"candidates/infonet-shipped-{old_sha[:8]}.pt",
+        "sha256": old_sha,
+    }
 
 
 def test_ship_installs_the_checkpoint_with_its_evaluation(tmp_path, monkeypatch):

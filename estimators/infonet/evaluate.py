@@ -22,11 +22,15 @@ the paper's Fig. 5 cell where it trails KSG (``independent_coords``, d = 128,
 n in ``--sliced-n``, default 50, ``--sliced-projections`` 1,000 as in the
 paper; KSG on the same samples, DeLong errors as above; ``--sliced-seeds``
 more draws of the directions, each its own run). With ``--reference`` (by
-default, with ``--ship``, the model it would replace) a second checkpoint
-scores the same samples in the weak-dependence, split and sliced parts, and
-each part records the candidate's paired difference from it (``vs_reference``
-and its standard error: DeLong's for an AUC, over mixtures for the
-per-mixture error). Every number is stored in the run store, and the model
+default the packaged model, unless it is the checkpoint: the model a
+``--ship`` would replace) a second checkpoint scores the same samples in the
+weak-dependence, split and sliced parts, which then cost about twice as much,
+and the weak-dependence AUCs, the per-mixture error (``per_mixture``, from
+the split's rows) and the sliced AUCs record the candidate's paired
+difference from it, candidate minus reference (``vs_reference``, with its
+standard error: DeLong's for an AUC, over mixtures for the per-mixture
+error; a positive AUC difference and a negative error difference favour
+the candidate). Every number is stored in the run store, and the model
 card's ``evaluation`` entry names the runs.
 With ``--ship`` the checkpoint becomes ``estimators/infonet/checkpoints/
 infonet.pt``, its card gets the evaluation and the result rows behind it are
@@ -45,6 +49,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from estimators.infonet.checkpoint import (
     DEFAULT_CHECKPOINT,
@@ -99,15 +105,15 @@ def evaluate(
 
     The parts and their sizes are the module docstring's (one argument per
     command-line option); ``sliced_n`` empty leaves the sliced Fig. 5 part out.
-    ``reference``, another checkpoint, is scored on the same samples wherever
-    the evaluation compares estimators, and the candidate's paired difference
-    from it is recorded beside each number.
+    ``reference``, another checkpoint, is scored on the same samples in the
+    weak-dependence, split and sliced parts, and the candidate's paired
+    difference from it (candidate minus reference) is recorded there.
 
     Raises
     ------
     ValueError
-        ``reference`` is ``checkpoint`` itself, or ``sliced_seeds`` is empty or
-        repeats a seed.
+        ``reference`` holds ``checkpoint``'s weights (the same file or a copy), or
+        ``sliced_seeds`` is empty or repeats a seed.
     """
     import harness
     from harness.metrics import error_components, error_table, level_table, order_table
@@ -115,16 +121,12 @@ def evaluate(
     load_model(checkpoint)  # fail early on a missing or corrupt file
     # an object, not a spec string: a path may hold the spec's separators (",", "=")
     spec = InfoNet(checkpoint=str(Path(checkpoint).resolve()), device=device)
-    seeds_given = list(sliced_seeds)
-    if not seeds_given or len(set(seeds_given)) != len(seeds_given):
-        raise ValueError(f"sliced_seeds must name distinct seeds; got {seeds_given}")
+    seeds_given = _check_seeds(sliced_seeds)
     started = time.time()
     out: dict[str, Any] = {"n": 2000, "device": device, "store": str(store)}
     others: list[InfoNet] = []
     if reference is not None:
-        if Path(reference).resolve() == Path(checkpoint).resolve():
-            raise ValueError(f"the reference is the checkpoint itself: {reference}")
-        load_model(reference)
+        _check_reference(reference, checkpoint)
         others.append(InfoNet(checkpoint=str(Path(reference).resolve()), device=device))
         out["reference"] = {
             "checkpoint": _from_root(reference),
@@ -196,6 +198,23 @@ def evaluate(
     return out
 
 
+def _check_seeds(seeds: Sequence[int]) -> list[int]:
+    """``seeds`` as a list; a ``ValueError`` where it is empty or repeats a seed."""
+    given = list(seeds)
+    if not given or len(set(given)) != len(given):
+        raise ValueError(f"sliced_seeds must name distinct seeds; got {given}")
+    return given
+
+
+def _check_reference(reference: str | Path, checkpoint: str | Path) -> None:
+    """A ``ValueError`` where ``reference`` holds ``checkpoint``'s weights (the file
+    itself or a copy: a paired difference from oneself is zero)."""
+    load_model(reference)  # a missing or corrupt file fails here
+    same_file = Path(reference).resolve() == Path(checkpoint).resolve()
+    if same_file or load_card(reference).get("sha256") == load_card(checkpoint).get("sha256"):
+        raise ValueError(f"the reference {reference} holds the checkpoint's own weights")
+
+
 def _weak_dependence(nets: list[InfoNet], n: int, draws: int, store: str | Path) -> dict[str, Any]:
     """ROC AUC of ``rho = WEAK_RHO`` against ``rho = 0`` at ``n``, InfoNet (and its
     reference, if ``nets`` holds one) beside KSG."""
@@ -233,7 +252,7 @@ def _sliced(
         parts.append(_auc_against_ksg(rows, about, nets[0].checkpoint))
     out = dict(parts[0])
     if len(seeds) > 1:
-        # lists in the order of ``seeds``, named as the shipped cards have named them
+        # one list per number, in the order of ``seeds``
         names = {"run": "runs", "infonet_auc": "aucs", "ksg_auc": "ksg_aucs",
                  "reference_auc": "reference_aucs", "vs_reference": "vs_reference",
                  "vs_reference_se": "vs_reference_se"}  # fmt: skip
@@ -290,8 +309,13 @@ def _per_mixture(split: pd.DataFrame, roles: dict[str, str]) -> dict[str, Any]:
     """Mean absolute error of each mixture's error averaged over its seeds (what the
     network gets wrong on that mixture, less most of the sample's noise), for the
     candidate and KSG, and with a reference the candidate's paired difference from
-    it (mean and standard error over the mixtures)."""
-    ok = split[split.status == "ok"]
+    it, candidate minus reference (mean and standard error over the mixtures; a
+    negative one favours the candidate). Only mixtures every estimator scored under
+    every seed count, so each side averages the same samples."""
+    ok = split[(split.status == "ok") & np.isfinite(split.error)]
+    seeds = ok.groupby(["instance_id", "label"]).seed.nunique().unstack()
+    full = seeds.index[(seeds == split.seed.nunique()).all(axis=1)]
+    ok = ok[ok.instance_id.isin(full)]
     per = ok.pivot_table(index="instance_id", columns="label", values="error", aggfunc="mean")
     out = {
         "mixtures": len(per),
@@ -299,10 +323,10 @@ def _per_mixture(split: pd.DataFrame, roles: dict[str, str]) -> dict[str, Any]:
         "ksg_mae": round(float(per[roles["ksg"]].abs().mean()), 4),
     }
     if "reference" in roles:
-        lead = (per[roles["infonet"]].abs() - per[roles["reference"]].abs()).dropna()
+        gap = per[roles["infonet"]].abs() - per[roles["reference"]].abs()
         out["reference_mae"] = round(float(per[roles["reference"]].abs().mean()), 4)
-        out["vs_reference"] = round(float(lead.mean()), 4)
-        out["vs_reference_se"] = round(float(lead.std() / len(lead) ** 0.5), 4)
+        out["vs_reference"] = round(float(gap.mean()), 4)
+        out["vs_reference_se"] = round(float(gap.std() / len(gap) ** 0.5), 4)
     return out
 
 
@@ -448,18 +472,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--reference",
         default="shipped",
-        help="checkpoint scored beside it on the same samples: 'shipped' (the packaged "
-        "model, unless it is the checkpoint), a path, or 'none'",
+        help="checkpoint scored beside it on the same samples (the weak-dependence, split "
+        "and sliced parts then take about twice as long): 'shipped' (the packaged model, "
+        "unless it is the checkpoint), a path, or 'none'",
     )
     p.add_argument("--ship", action="store_true", help="install as the packaged default model")
     args = p.parse_args(argv)
-    kept = keep_shipped(args.checkpoint) if args.ship else None
-    if kept is not None:
-        print(f"the model it replaces is kept as {_from_root(kept)}")
     reference: str | Path | None = None if args.reference == "none" else args.reference
     if reference == "shipped":
-        # the kept copy: the package's file is about to be replaced
-        reference = kept or _shipped_unless(args.checkpoint)
+        reference = _shipped_unless(args.checkpoint)
     result = evaluate(
         args.checkpoint,
         args.store,
@@ -478,6 +499,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(json.dumps(result, indent=2))
     if args.ship:
+        kept = keep_shipped(args.checkpoint)
+        if kept is not None:
+            print(f"the model it replaces is kept as {_from_root(kept)}")
+            if reference is not None and Path(reference).resolve() == DEFAULT_CHECKPOINT.resolve():
+                # the package's file is about to hold the new model; its rows name it by sha256
+                result["reference"]["checkpoint"] = _from_root(kept)
         result["rows"] = _from_root(export_rows(result))
         print(f"shipped as {ship(args.checkpoint, result)}; rows in {result['rows']}")
     return 0
