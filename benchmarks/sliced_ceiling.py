@@ -14,6 +14,8 @@
         --out benchmarks/results/slice_composition.csv
     python -m benchmarks.sliced_ceiling symmetries --sizes 50 --per-class 24 \
         --estimator infonet:batch_size=1000 --out benchmarks/results/slice_symmetries.csv
+    python -m benchmarks.sliced_ceiling draws --sizes 50 \
+        --out benchmarks/results/slice_draw_ceiling.csv
     python -m benchmarks.sliced_ceiling omniglot --out benchmarks/results/omniglot_slices.csv
 
 Every slice (theta^T X, phi^T Y) of a Gaussian pair is a bivariate Gaussian,
@@ -78,6 +80,15 @@ sample). CSV columns: estimator, dependence, d, n, projections, fit_r2,
 independent_slice_sd, then auc_ and separation_ of mean, rank2_part,
 remainder and rank2.
 
+``draws``: the ceiling of a sliced test on one cell (``--dependence``, ``--d``,
+``--sizes``; paper recipe, one trial per task seed ``0 .. --task-seeds - 1``)
+under each seed ``0 .. --direction-seeds - 1`` of the ``--projections``
+directions, drawn as ``infonet:seed=S`` draws them: the AUC of the sliced mean
+of the Gaussian plug-in and of the squared Spearman correlation (slice
+estimators whose only noise is the slice's sample correlation), beside KSG's
+on the full vectors of the same samples. CSV columns: dependence, d, n,
+projections, task_seed, direction_seed, plugin_auc, rank2_auc, ksg_auc.
+
 ``symmetries``: a slice's MI is unchanged by flipping the sign of either side or
 swapping the two, a trained 1-D estimator only nearly so. Does averaging each
 slice's estimate over the eight symmetries of the square (test-time
@@ -108,7 +119,7 @@ gaussian_smi, mean_abs_r, limit_smi, spearman, spearman_limit.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -345,6 +356,48 @@ def cell_slices(
         rank2.append(squared_rank_correlation(a, b))
         labels.append(bool(inst.meta["dependent"]))
     return np.array(per_slice), np.array(rank2), np.array(labels)
+
+
+def draw_ceiling(
+    dependence: str,
+    d: int,
+    n: int,
+    projections: int = 1000,
+    task_seeds: Sequence[int] = (0,),
+    direction_seeds: Sequence[int] = range(10),
+) -> Iterator[dict]:
+    """How high a sliced test can get on one ``highdim_independence`` cell (paper
+    recipe, one trial per task seed), draw by draw: for each task seed KSG's AUC on
+    the full vectors, and for each seed of the directions (as ``infonet:seed=S`` and
+    ``sliced:seed=S`` draw them) the AUC of the sliced mean of the Gaussian plug-in
+    and of the squared Spearman correlation, slice estimators with no noise of their
+    own beyond the slice's sample correlation."""
+    from sklearn.metrics import roc_auc_score
+
+    from estimators.sliced import slices
+
+    ksg = estimators.make("ksg")
+    for task_seed in task_seeds:
+        samples = list(_cell_task(dependence, d, n).instances(task_seed))
+        labels = [bool(inst.meta["dependent"]) for inst in samples]
+        ksg_auc = roc_auc_score(labels, [ksg.estimate(inst.x, inst.y) for inst in samples])
+        for seed in direction_seeds:
+            plugin, rank2 = [], []
+            for inst in samples:
+                a, b = slices(inst.x, inst.y, projections, seed)
+                plugin.append(plugin_slice_mi(a, b).mean())
+                rank2.append(squared_rank_correlation(a, b).mean())
+            yield {
+                "dependence": dependence,
+                "d": d,
+                "n": n,
+                "projections": projections,
+                "task_seed": task_seed,
+                "direction_seed": seed,
+                "plugin_auc": round(roc_auc_score(labels, plugin), 4),
+                "rank2_auc": round(roc_auc_score(labels, rank2), 4),
+                "ksg_auc": round(ksg_auc, 4),
+            }
 
 
 def slice_composition(
@@ -590,6 +643,12 @@ def _part_rows(args: argparse.Namespace) -> Iterator[dict]:
         for spec in args.estimator or ["infonet", "plugin"]:
             for n in sizes:
                 yield from pooled_aucs(spec, args.dependence, args.d, n)
+    elif args.part == "draws":
+        for n in sizes:
+            yield from draw_ceiling(
+                args.dependence, args.d, n, args.projections,
+                range(args.task_seeds), range(args.direction_seeds),
+            )  # fmt: skip
     elif args.part == "composition":
         for spec in args.estimator or ["infonet", "plugin"]:
             for n in sizes:
@@ -642,6 +701,7 @@ def main() -> int:
             "efficiency",
             "pooling",
             "composition",
+            "draws",
             "symmetries",
             "omniglot",
         ],
@@ -669,24 +729,34 @@ def main() -> int:
     p.add_argument(
         "--sizes",
         default="50,100,300",
-        help="slice-noise, efficiency, pooling, composition, symmetries: sample sizes",
+        help="slice-noise, efficiency, pooling, composition, draws, symmetries: sample sizes",
     )
     p.add_argument(
         "--dependence",
         default="independent_coords",
-        help="pooling, composition, symmetries: the cell's",
+        help="pooling, composition, draws, symmetries: the cell's",
     )
     p.add_argument(
-        "--d", type=int, default=128, help="pooling, composition, symmetries: the cell's dimension"
+        "--d",
+        type=int,
+        default=128,
+        help="pooling, composition, draws, symmetries: the cell's dimension",
     )
     p.add_argument(
-        "--projections", type=int, default=1000, help="composition, symmetries: slices per sample"
+        "--projections",
+        type=int,
+        default=1000,
+        help="composition, draws, symmetries: slices per sample",
     )
     p.add_argument(
         "--per-class",
         type=int,
         default=PAIRS_PER_CLASS,
         help=f"symmetries: samples of each class, 2 to {PAIRS_PER_CLASS} (all)",
+    )
+    p.add_argument("--task-seeds", type=int, default=3, help="draws: task seeds 0 .. N-1")
+    p.add_argument(
+        "--direction-seeds", type=int, default=10, help="draws: direction seeds 0 .. N-1"
     )
     p.add_argument("--task", default=None, help="omniglot: one omniglot_smi spec")
     p.add_argument("--out", default=None, help="also write the CSV here")

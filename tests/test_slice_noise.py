@@ -195,3 +195,38 @@ def test_slice_efficiency_of_the_plugin_is_near_the_rank_statistic_and_above_ksg
     # Pearson's r on Gaussian pairs is at least as efficient as Spearman's
     assert 0.9 < plugin["efficiency"] < 1.4
     assert ksg["efficiency"] < 0.2  # about 0.05: KSG moves little with a weak correlation
+
+
+def test_draw_ceiling_scores_each_direction_draw_against_ksg_on_the_same_samples():
+    from scipy.stats import spearmanr
+    from sklearn.metrics import roc_auc_score
+
+    import estimators
+    import tasks
+    from benchmarks.sliced_ceiling import draw_ceiling, pooled_aucs
+
+    rows = list(draw_ceiling("independent_coords", 16, 50, 12, [0, 1], [0, 1]))
+    assert [(r["task_seed"], r["direction_seed"]) for r in rows] == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    # direction seed 0 on task seed 0 is what the pooling part (and the harness) slices
+    pooled = {r["pooling"]: r for r in pooled_aucs("plugin", "independent_coords", 16, 50, 12)}
+    assert rows[0]["plugin_auc"] == pytest.approx(pooled["mean"]["auc"], abs=1e-4)
+    # the rank statistic and KSG, recomputed another way on task seed 1 with directions 1
+    task = tasks.make(
+        "highdim_independence:dependence=independent_coords,d=16,n=50,trials=1,recipe=paper"
+    )
+    samples = list(task.instances(1))
+    labels = [inst.meta["dependent"] for inst in samples]
+    rng = np.random.default_rng(1)
+    g = rng.standard_normal((12, 16))
+    px = g / np.linalg.norm(g, axis=1, keepdims=True)
+    g = rng.standard_normal((12, 16))
+    py = g / np.linalg.norm(g, axis=1, keepdims=True)
+    rank2 = [
+        np.mean([spearmanr(inst.x @ u, inst.y @ v)[0] ** 2 for u, v in zip(px, py, strict=True)])
+        for inst in samples
+    ]
+    assert rows[3]["rank2_auc"] == pytest.approx(roc_auc_score(labels, rank2), abs=1e-4)
+    ksg = estimators.make("ksg")
+    auc = roc_auc_score(labels, [ksg.estimate(inst.x, inst.y) for inst in samples])
+    assert rows[2]["ksg_auc"] == rows[3]["ksg_auc"] == pytest.approx(auc, abs=1e-4)
+    assert {r["plugin_auc"] for r in rows} != {rows[0]["plugin_auc"]}  # the draws differ
