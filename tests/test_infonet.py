@@ -955,6 +955,66 @@ def test_tail_penalises_the_re_paired_members_large_estimates(monkeypatch):
         _one_insample_step(InfoNetModel(TINY), 0, tail=1.0, calibrate=1.0)
 
 
+def test_separation_pairs_are_independent_then_weakly_correlated_gaussians():
+    from estimators.infonet.batches import separation_pairs
+
+    gen = torch.Generator().manual_seed(0)
+    xy = separation_pairs(200, 2000, 0.3, gen)
+    assert xy.shape == (400, 2000, 2)
+    r = torch.stack([torch.corrcoef(pair.T)[0, 1] for pair in xy])
+    assert r[:200].abs().max() < 0.1  # sd of r at n = 2000 is 0.022
+    assert torch.allclose(r[200:].abs(), torch.full((200,), 0.3), atol=0.08)
+    assert 60 < int((r[200:] < 0).sum()) < 140  # either sign
+    assert abs(float(xy.std()) - 1) < 0.01
+
+
+def test_separation_rewards_the_slice_d_prime_of_the_in_sample_estimates(monkeypatch):
+    from estimators.infonet import train
+
+    null, dep = torch.tensor([0.0, 0.02, -0.02, 0.0]), torch.tensor([0.05, 0.07, 0.03, 0.05])
+    pooled = math.sqrt(0.5 * (float(null.var()) + float(dep.var())) + 1e-8)
+    assert float(train.separation(null, dep)) == pytest.approx(0.05 / pooled)
+    # the worth of a slice does not change when every estimate is scaled
+    assert float(train.separation(3 * null, 3 * dep)) == pytest.approx(
+        float(train.separation(null, dep)), rel=1e-4
+    )
+    seen, real = [], train.separation
+
+    def recording(a, b):
+        seen.append((a.detach().clone(), b.detach().clone(), a.requires_grad))
+        return real(a, b)
+
+    monkeypatch.setattr(train, "separation", recording)
+    _one_insample_step(InfoNetModel(TINY), 0, separation_weight=1.0)
+    (a, b, grad), pairs = seen[0], train.SEPARATION_PAIRS
+    assert len(seen) == 1 and a.shape == b.shape == (pairs,) and grad
+    _one_insample_step(InfoNetModel(TINY), 0)
+    assert len(seen) == 1  # weight 0: not drawn
+    # a few steps of the reward alone raise the d' on fresh samples
+    from estimators.infonet.batches import separation_pairs
+    from estimators.infonet.copula import copula
+    from estimators.infonet.readout import dv_value
+
+    torch.manual_seed(0)
+    model = InfoNetModel(TINY)
+    check = separation_pairs(256, 50, 0.3, torch.Generator().manual_seed(99))
+
+    def d_prime() -> float:
+        u, v = copula(check[..., 0]), copula(check[..., 1])
+        with torch.no_grad():
+            est = dv_value(model(u, v), u, v)
+        return float(real(est[:256], est[256:]))
+
+    monkeypatch.setattr(train, "SEPARATION_RHO", 0.3)
+    before = d_prime()
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    gen = torch.Generator().manual_seed(1)
+    for _ in range(30):
+        train.train_step(model, opt, 2, 50, gen, torch.device("cpu"), "exact", False,
+                         heldout=False, separation_weight=100.0)  # fmt: skip
+    assert d_prime() > before + 0.3
+
+
 def test_rank_without_calibrate_is_refused():
     with pytest.raises(ValueError, match="rank needs calibrate"):
         _one_insample_step(InfoNetModel(TINY), 0, rank=1.0, independent=0.5, weak=0.5)

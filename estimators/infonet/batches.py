@@ -61,6 +61,7 @@ __all__ = [
     "TrainingBatch",
     "calibration_targets",
     "draw_batch",
+    "separation_pairs",
 ]
 
 #: Monte Carlo draws per GMM for the calibration target (standard error ~0.02 nats).
@@ -181,6 +182,25 @@ def draw_batch(
         )
     xy = pair_partially(xy, keep, generator=generator)  # xy as is when keep is all 1
     return TrainingBatch(params, xy, keep, unpaired, weakened, pairs, gaussians)  # type: ignore[arg-type]
+
+
+def separation_pairs(
+    pairs: int,
+    n: int,
+    rho: float,
+    generator: torch.Generator,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
+    """``pairs`` independent standard Gaussian samples of size ``n``, then ``pairs``
+    with correlation ``rho`` of random sign: shape (2 * pairs, n, 2). What one slice
+    of a high-dimensional sample looks like with no dependence and with a weak one
+    (``--separation``)."""
+    dev = torch.device(device)
+    z = torch.randn(2 * pairs, n, 2, generator=generator, device=dev)
+    sign = torch.where(torch.rand(pairs, generator=generator, device=dev) < 0.5, -1.0, 1.0)
+    r = torch.cat([torch.zeros(pairs, device=dev), rho * sign])[:, None]
+    y = r * z[..., 0] + torch.sqrt(1 - r**2) * z[..., 1]
+    return torch.stack([z[..., 0], y], dim=-1)
 
 
 def calibration_targets(
