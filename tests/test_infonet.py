@@ -1473,6 +1473,28 @@ def test_evaluation_numbers_are_those_of_its_stored_rows(tmp_path, one_torch_thr
     assert set(exported.run_id) == {ev[p]["run"] for p in parts} | {small["run"], sliced["run"]}
 
 
+def _tiny_models(folder: Path, stem: str, card: dict | None = None) -> list[Path]:
+    """Two tiny untrained models (seeds 0 and 1) saved as ``folder/<stem><seed>.pt``."""
+    models = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        models.append(folder / f"{stem}{seed}.pt")
+        save_model(InfoNetModel(TINY).eval(), models[-1], {"steps": seed, **(card or {})})
+    return models
+
+
+def _package_in(tmp_path: Path, monkeypatch, rows: Path) -> Path:
+    """Point the evaluate module's package, kept-model folder, rows file and root into
+    ``tmp_path``; returns the package's model path."""
+    from estimators.infonet import evaluate as ev
+
+    target = tmp_path / "package" / "infonet.pt"
+    for name, value in (("DEFAULT_CHECKPOINT", target), ("ROWS_FILE", rows),
+                        ("KEPT_DIR", tmp_path / "candidates"), ("ROOT", tmp_path)):  # fmt: skip
+        monkeypatch.setattr(ev, name, value)
+    return target
+
+
 def test_evaluation_against_a_reference_pairs_them_on_the_same_samples(tmp_path, one_torch_thread):
     """With a reference checkpoint the weak-dependence, split and sliced parts score it
     on the candidate's samples and record candidate minus reference, as the stored rows
@@ -1481,11 +1503,7 @@ def test_evaluation_against_a_reference_pairs_them_on_the_same_samples(tmp_path,
     from estimators.infonet import evaluate as ev
     from harness.metrics import auc_difference
 
-    models = []
-    for seed in (0, 1):
-        torch.manual_seed(seed)
-        models.append(tmp_path / f"model{seed}.pt")
-        save_model(InfoNetModel(TINY).eval(), models[-1], {"steps": seed})
+    models = _tiny_models(tmp_path, "model")
     shutil.copyfile(models[0], tmp_path / "copy.pt")
     shutil.copyfile(models[0].with_suffix(".json"), tmp_path / "copy.json")
     store = tmp_path / "eval.sqlite"
@@ -1558,15 +1576,8 @@ def test_evaluate_command_compares_with_the_model_it_would_replace(tmp_path, mon
     is that model); shipping records the kept copy, as the package's file is replaced."""
     from estimators.infonet import evaluate as ev
 
-    target = tmp_path / "package" / "infonet.pt"
-    for name, value in (("DEFAULT_CHECKPOINT", target), ("KEPT_DIR", tmp_path / "candidates"),
-                        ("ROWS_FILE", tmp_path / "rows.csv.gz"), ("ROOT", tmp_path)):  # fmt: skip
-        monkeypatch.setattr(ev, name, value)
-    models = []
-    for seed in (0, 1):
-        torch.manual_seed(seed)
-        models.append(tmp_path / f"model{seed}.pt")
-        save_model(InfoNetModel(TINY).eval(), models[-1], {"steps": seed})
+    target = _package_in(tmp_path, monkeypatch, tmp_path / "rows.csv.gz")
+    models = _tiny_models(tmp_path, "model")
     ev.ship(models[0], {})
     asked = []
 
@@ -1612,16 +1623,9 @@ def test_ship_installs_the_checkpoint_with_its_evaluation(tmp_path, monkeypatch)
 def test_shipping_keeps_the_model_it_replaces_with_its_rows(tmp_path, monkeypatch):
     from estimators.infonet import evaluate as ev
 
-    target = tmp_path / "package" / "infonet.pt"
     rows = tmp_path / "results" / "infonet_evaluation.csv.gz"
-    for name, value in (("DEFAULT_CHECKPOINT", target), ("ROWS_FILE", rows),
-                        ("KEPT_DIR", tmp_path / "candidates"), ("ROOT", tmp_path)):  # fmt: skip
-        monkeypatch.setattr(ev, name, value)
-    models = []
-    for seed in (0, 1):
-        torch.manual_seed(seed)
-        models.append(tmp_path / f"best{seed}.pt")
-        save_model(InfoNetModel(TINY).eval(), models[-1], {"steps": seed, "lineage": ["run"]})
+    target = _package_in(tmp_path, monkeypatch, rows)
+    models = _tiny_models(tmp_path, "best", {"lineage": ["run"]})
     assert ev.keep_shipped(models[0]) is None  # nothing shipped yet
     ev.ship(models[0], {"rows": "results/infonet_evaluation.csv.gz"})
     rows.parent.mkdir()
