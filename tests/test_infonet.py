@@ -974,6 +974,13 @@ def test_separation_rewards_the_slice_d_prime_of_the_in_sample_estimates(monkeyp
     null, dep = torch.tensor([0.0, 0.02, -0.02, 0.0]), torch.tensor([0.05, 0.07, 0.03, 0.05])
     pooled = math.sqrt(0.5 * (float(null.var()) + float(dep.var())) + 1e-8)
     assert float(train.separation(null, dep)) == pytest.approx(0.05 / pooled)
+    from harness.metrics import separation as metrics_separation
+
+    labels = np.r_[np.zeros(4, bool), np.ones(4, bool)]
+    both = np.r_[null.numpy(), dep.numpy()]
+    assert float(train.separation(null, dep)) == pytest.approx(
+        metrics_separation(labels, both), rel=1e-4
+    )
     # the worth of a slice does not change when every estimate is scaled
     assert float(train.separation(3 * null, 3 * dep)) == pytest.approx(
         float(train.separation(null, dep)), rel=1e-4

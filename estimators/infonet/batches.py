@@ -195,12 +195,12 @@ def separation_pairs(
     with correlation ``rho`` of random sign: shape (2 * pairs, n, 2). What one slice
     of a high-dimensional sample looks like with no dependence and with a weak one
     (``--separation``)."""
-    dev = torch.device(device)
-    z = torch.randn(2 * pairs, n, 2, generator=generator, device=dev)
-    sign = torch.where(torch.rand(pairs, generator=generator, device=dev) < 0.5, -1.0, 1.0)
-    r = torch.cat([torch.zeros(pairs, device=dev), rho * sign])[:, None]
-    y = r * z[..., 0] + torch.sqrt(1 - r**2) * z[..., 1]
-    return torch.stack([z[..., 0], y], dim=-1)
+    null = gaussian_params(pairs, 0.0, max_components=1, generator=generator, device=device)
+    weak = gaussian_params(
+        pairs, rho, rho_min=rho, max_components=1, generator=generator, device=device
+    )
+    params = (torch.cat([p, q]) for p, q in zip(null, weak, strict=True))
+    return sample_from_params(*params, n, generator=generator)
 
 
 def calibration_targets(

@@ -126,12 +126,9 @@ def evaluate(
     out: dict[str, Any] = {"n": 2000, "device": device, "store": str(store)}
     others: list[InfoNet] = []
     if reference is not None:
-        _check_reference(reference, checkpoint)
+        sha = _check_reference(reference, checkpoint)
         others.append(InfoNet(checkpoint=str(Path(reference).resolve()), device=device))
-        out["reference"] = {
-            "checkpoint": _from_root(reference),
-            "sha256": load_card(reference).get("sha256"),
-        }
+        out["reference"] = {"checkpoint": _from_root(reference), "sha256": sha}
 
     levels = harness.run([spec], f"gmm_levels:per_level={per_level}", store=store, progress=False)
     table = level_table(levels).reset_index()
@@ -206,13 +203,15 @@ def _check_seeds(seeds: Sequence[int]) -> list[int]:
     return given
 
 
-def _check_reference(reference: str | Path, checkpoint: str | Path) -> None:
-    """A ``ValueError`` where ``reference`` holds ``checkpoint``'s weights (the file
-    itself or a copy: a paired difference from oneself is zero)."""
+def _check_reference(reference: str | Path, checkpoint: str | Path) -> str | None:
+    """The sha256 of ``reference``'s weights; a ``ValueError`` where they are
+    ``checkpoint``'s (the file itself or a copy: a paired difference from oneself is 0)."""
     load_model(reference)  # a missing or corrupt file fails here
+    sha = load_card(reference).get("sha256")
     same_file = Path(reference).resolve() == Path(checkpoint).resolve()
-    if same_file or load_card(reference).get("sha256") == load_card(checkpoint).get("sha256"):
+    if same_file or sha == load_card(checkpoint).get("sha256"):
         raise ValueError(f"the reference {reference} holds the checkpoint's own weights")
+    return sha
 
 
 def _weak_dependence(nets: list[InfoNet], n: int, draws: int, store: str | Path) -> dict[str, Any]:

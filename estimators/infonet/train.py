@@ -273,9 +273,20 @@ def separation(null: torch.Tensor, dependent: torch.Tensor) -> torch.Tensor:
     """``--separation``'s score: the shift of the estimates of weakly dependent samples
     over those of independent ones, over their pooled standard deviation (d'). A sliced
     test averages many slices, so this ratio, not the shift or the spread alone, is
-    what a slice adds; scaling every estimate leaves it unchanged."""
+    what a slice adds; scaling every estimate leaves it unchanged. The same statistic
+    as :func:`harness.metrics.separation`, in torch so the loss can differentiate it."""
     spread = torch.sqrt(0.5 * (null.var() + dependent.var()) + 1e-8)
     return (dependent.mean() - null.mean()) / spread
+
+
+def _critic_table(
+    model: InfoNetModel, u: torch.Tensor, v: torch.Tensor, device: torch.device, amp: bool
+) -> torch.Tensor:
+    """The network's critic tables for copula samples ``u``, ``v`` (bf16 autocast with
+    ``amp``), in float32."""
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+        table = model(u, v)
+    return table.float()
 
 
 def step_gaussian(fraction: float, n: int, max_n: int = 0) -> float:
@@ -389,9 +400,7 @@ def train_step(
     )
     x, y = drawn.xy[..., 0], drawn.xy[..., 1]
     u, v = copula(x[:, :n]), copula(y[:, :n])
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-        table = model(u, v)
-    table = table.float()
+    table = _critic_table(model, u, v, device, amp)
     inside = None  # the in-sample value, per distribution: what inference reports
     if not heldout or calibrate > 0:
         inside = dv_value(table, u, v, readout)
@@ -418,9 +427,7 @@ def train_step(
     if separation_weight > 0:
         xy = separation_pairs(SEPARATION_PAIRS, SEPARATION_N, SEPARATION_RHO, gen, device)
         su, sv = copula(xy[..., 0]), copula(xy[..., 1])
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            grid = model(su, sv)
-        est = dv_value(grid.float(), su, sv, readout)
+        est = dv_value(_critic_table(model, su, sv, device, amp), su, sv, readout)
         loss = loss - separation_weight * separation(est[:SEPARATION_PAIRS], est[SEPARATION_PAIRS:])
     opt.zero_grad(set_to_none=True)
     loss.backward()
