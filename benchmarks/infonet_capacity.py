@@ -27,6 +27,7 @@ import torch
 
 from estimators.infonet.model import blur_table, gaussian_taps
 from estimators.infonet.readout import grid_corners, grid_histogram
+from harness.cli.arguments import int_list_arg
 from tasks.gmm_levels import GMMLevels
 
 
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--levels", default="0.5,0.9", help="gmm_levels MI levels")
     p.add_argument("--count", type=int, default=4, help="mixtures per level")
-    p.add_argument("--grids", default="96", help="table sizes L")
+    p.add_argument("--grids", type=int_list_arg, default="96", help="table sizes L")
     p.add_argument("--sigmas", default="1.0", help="blur widths in grid cells (0: none)")
     p.add_argument("--fit", type=int, default=2_000_000, help="points per large sample")
     p.add_argument("--seed", type=int, default=0)
@@ -133,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     df = capacity_frame(
         [float(v) for v in args.levels.split(",")],
         args.count,
-        [int(v) for v in args.grids.split(",")],
+        args.grids,
         [float(v) for v in args.sigmas.split(",")],
         args.fit,
         args.seed,

@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from estimators.infonet import InfoNet  # noqa: E402
 from estimators.infonet.simulator import gmm_batch_params, sample_from_params  # noqa: E402
+from harness.cli.arguments import int_list_arg  # noqa: E402
 
 
 def _samples(batch: int, n: int, gen: torch.Generator) -> tuple[list, list]:
@@ -77,8 +78,13 @@ def main() -> int:
     p.add_argument("--checkpoint", default=None, help="model file (default: shipped)")
     p.add_argument("--grid", type=int, default=None, help="table side L (default: the model's)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
-    p.add_argument("--ns", default="200,500,1000,2000,5000", help="sample sizes, comma-separated")
-    p.add_argument("--batches", default=None, help="default: 1,16 on cpu; 1,16,256,1024 on cuda")
+    p.add_argument("--ns", type=int_list_arg, default="200,500,1000,2000,5000", help="sample sizes")
+    p.add_argument(
+        "--batches",
+        type=int_list_arg,
+        default=None,
+        help="default: 1,16 on cpu; 1,16,256,1024 on cuda",
+    )
     p.add_argument(
         "--min-seconds", type=float, default=1.0, help="time each setting at least this long"
     )
@@ -110,7 +116,7 @@ def main() -> int:
         if args.out:
             Path(args.out).write_text(text + "\n")
         return 0
-    batches = args.batches or ("1,16,256,1024" if name == "cuda" else "1,16")
+    batches = args.batches or ([1, 16, 256, 1024] if name == "cuda" else [1, 16])
     if name == "cuda":
         hw = torch.cuda.get_device_name()
     else:
@@ -118,8 +124,8 @@ def main() -> int:
     lines = ["device,n,batch,seconds_per_call,seconds_per_distribution,distributions_per_second"]
     print(lines[0], flush=True)
     gen = torch.Generator().manual_seed(0)
-    for n in [int(s) for s in args.ns.split(",")]:
-        for b in [int(s) for s in batches.split(",")]:
+    for n in args.ns:
+        for b in batches:
             xs, ys = _samples(b, n, gen)
             est = InfoNet(checkpoint=args.checkpoint, device=name, batch_size=b, grid=args.grid)
             try:

@@ -21,6 +21,7 @@ import time
 import numpy as np
 
 from ground_truth import monte_carlo as mc
+from harness.cli.arguments import int_list_arg
 from harness.numba_threads import keep_torch_threads
 
 
@@ -51,8 +52,8 @@ def median_seconds(kernel, args: tuple, gap: float, repeats: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--components", default="1,3,10", help="mixture sizes K")
-    p.add_argument("--rows", default="256,1024,4096,16384,65536,262144")
+    p.add_argument("--components", type=int_list_arg, default="1,3,10", help="mixture sizes K")
+    p.add_argument("--rows", type=int_list_arg, default="256,1024,4096,16384,65536,262144")
     p.add_argument("--gap-ms", type=float, default=20.0, help="busy work before each call")
     p.add_argument("--repeats", type=int, default=9)
     args = p.parse_args(argv)
@@ -64,8 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     print("| K | rows | work | serial ms | parallel ms | serial / parallel |")
     print("|---:|---:|---:|---:|---:|---:|")
     results = []
-    for k in (int(v) for v in args.components.split(",")):
-        for rows in (int(v) for v in args.rows.split(",")):
+    for k in args.components:
+        for rows in args.rows:
             inputs = _inputs(rows, k)
             serial = median_seconds(mc._logpdf_serial, inputs, gap, args.repeats)
             parallel = median_seconds(_parallel, inputs, gap, args.repeats)

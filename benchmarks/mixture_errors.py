@@ -35,6 +35,7 @@ import sys
 import numpy as np
 import pandas as pd
 
+from harness.cli.arguments import int_list_arg
 from tasks.gmm import GMM
 
 #: A component whose short-axis standard deviation is below this is a needle.
@@ -125,7 +126,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("rows", help="exported gmm_levels rows (.csv, .csv.gz or .parquet)")
     p.add_argument("--label", default="infonet", help="estimator label in the rows")
     p.add_argument("--worst", type=int, default=8, help="mixtures listed, most negative first")
-    p.add_argument("--capacity", default="", help="table sizes L to fit to the worst mixtures")
+    p.add_argument(
+        "--capacity",
+        type=int_list_arg,
+        default="",
+        help="table sizes L to fit to the worst mixtures",
+    )
     p.add_argument("--fit", type=int, default=1_000_000, help="points per capacity sample")
     p.add_argument("--out", default=None, help="also write the per-mixture table to this CSV")
     args = p.parse_args(argv)
@@ -137,8 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     print(correlations(per).round(3).to_string())
     worst = per.sort_values("error").head(args.worst)
     if args.capacity:
-        grids = [int(g) for g in args.capacity.split(",")]
-        worst = worst.join(capacity_errors(rows, list(worst.index), grids, args.fit))
+        worst = worst.join(capacity_errors(rows, list(worst.index), args.capacity, args.fit))
     print(worst.round(4).to_string())
     if args.out:
         per.to_csv(args.out)

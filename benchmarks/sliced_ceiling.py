@@ -130,6 +130,7 @@ import tasks
 from benchmarks._common import csv_line
 from benchmarks.omniglot_slices import gaussian_slice_mi
 from estimators.sliced import random_directions
+from harness.cli.arguments import int_list_arg
 from harness.metrics import (
     TRIAL_COLUMNS,
     auc_table,
@@ -625,7 +626,7 @@ def _csv(value: object) -> str:
 
 def _part_rows(args: argparse.Namespace) -> Iterator[dict]:
     """The CSV rows of the part ``args.part`` asks for, in order."""
-    sizes = [int(v) for v in args.sizes.split(",")]
+    sizes = args.sizes
     if args.part == "order":
         for recipe in RECIPES:
             yield from ceiling(recipe, args.per_d)
@@ -689,7 +690,7 @@ def _part_rows(args: argparse.Namespace) -> Iterator[dict]:
                     }
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -729,6 +730,7 @@ def main() -> int:
     )
     p.add_argument(
         "--sizes",
+        type=int_list_arg,
         default="50,100,300",
         help="slice-noise, efficiency, pooling, composition, draws, symmetries: sample sizes",
     )
@@ -761,7 +763,7 @@ def main() -> int:
     )
     p.add_argument("--task", default=None, help="omniglot: one omniglot_smi spec")
     p.add_argument("--out", default=None, help="also write the CSV here")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if args.rho is None:
         args.rho = 0.1 if args.part == "efficiency" else 0.2
     lines: list[str] = []

@@ -27,6 +27,7 @@ from sklearn.feature_selection import mutual_info_regression
 
 from estimators.kde import KDE
 from estimators.ksg import KSG
+from harness.cli.arguments import int_list_arg
 
 DEFAULT_NS = "200,500,1000,2000,5000,10000,20000,50000,100000"
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -116,7 +117,9 @@ def main() -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--ns", default=DEFAULT_NS, help="comma-separated sample sizes")
+    p.add_argument(
+        "--ns", type=int_list_arg, default=DEFAULT_NS, help="comma-separated sample sizes"
+    )
     p.add_argument("--k", type=int, default=3, help="neighbours for both KSG implementations")
     p.add_argument("--kde-max-n", type=int, default=5000, help="largest n for the KDE pair")
     p.add_argument("--budget", type=float, default=0.5, help="seconds of repeats per timing")
@@ -127,9 +130,7 @@ def main() -> int:
 
     if args.threads:
         numba.set_num_threads(args.threads)
-    rows = run(
-        [int(v) for v in args.ns.split(",")], args.k, args.kde_max_n, args.budget, args.max_reps
-    )
+    rows = run(args.ns, args.k, args.kde_max_n, args.budget, args.max_reps)
     threads = numba.get_num_threads()
     print(f"\nk={args.k}, Numba threads={threads}, best of repeated calls (seconds)\n")
     print(markdown(rows))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -13,7 +14,8 @@ import pytest
 
 import results
 from harness.cli import main
-from harness.cli.run import parse_seeds, split_estimators
+from harness.cli.arguments import int_list_arg, parse_seeds
+from harness.cli.run import split_estimators
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -228,6 +230,33 @@ def test_split_estimators_and_parse_seeds() -> None:
         parse_seeds("3..1")
     with pytest.raises(ValueError, match="bad seed"):
         parse_seeds("a")
+
+
+def test_int_list_arg() -> None:
+    assert int_list_arg(" 50, 100,300,") == [50, 100, 300]
+    assert int_list_arg("") == []
+    for bad in ("50,x", "0", "-5", "1.5"):
+        with pytest.raises(argparse.ArgumentTypeError, match="not a positive integer"):
+            int_list_arg(bad)
+
+
+@pytest.mark.parametrize(
+    ("module", "argv", "message"),
+    [
+        ("estimators.infonet.evaluate", ["model.pt", "--sliced-seeds", "0,a"], "bad seed 'a'"),
+        ("estimators.infonet.evaluate", ["model.pt", "--sliced-n", "50,1e3"], "'1e3'"),
+        ("benchmarks.sliced_ceiling", ["draws", "--sizes", "fifty"], "'fifty'"),
+    ],
+)
+def test_list_options_fail_as_usage(module: str, argv: list[str], message: str, capsys) -> None:
+    """A mistyped number list is argparse's usage error (exit 2) naming the piece."""
+    import importlib
+
+    main_of = importlib.import_module(module).main
+    with pytest.raises(SystemExit) as info:
+        main_of(argv)
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
 
 
 # -- what a run says when cells fail, and its exit code -------------------------------------

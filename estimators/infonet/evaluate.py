@@ -63,6 +63,7 @@ from estimators.infonet.estimator import InfoNet
 # the weak-dependence check: rho = WEAK_RHO (MI 0.020 nats) against 0 at n = WEAK_N, the
 # same task training's validation scores (on other samples)
 from estimators.infonet.validation import SLICED_D, WEAK_N, WEAK_RHO
+from harness.cli.arguments import int_list_arg, seeds_arg
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -450,6 +451,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--weak-draws", type=int, default=100, help="samples per rho, weak check")
     p.add_argument(
         "--weak-small-n",
+        type=int_list_arg,
         default=",".join(map(str, WEAK_SMALL_SIZES)),
         help="further sample sizes of the weak check, comma-separated ('' for none)",
     )
@@ -459,12 +461,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument(
         "--sliced-n",
+        type=int_list_arg,
         default=",".join(map(str, SLICED_SIZES)),
         help="sample sizes of the sliced Fig. 5 check, comma-separated ('' for none)",
     )
     p.add_argument("--sliced-projections", type=int, default=1000)
     p.add_argument(
         "--sliced-seeds",
+        type=seeds_arg,
         default="0",
         help="seeds of the sliced check's directions, comma-separated (one run each)",
     )
@@ -488,12 +492,12 @@ def main(argv: list[str] | None = None) -> int:
         args.per_level,
         args.per_k,
         args.weak_draws,
-        [int(n) for n in args.weak_small_n.split(",") if n.strip()],
+        args.weak_small_n,
         args.split_per_level,
         args.split_seeds,
-        [int(n) for n in args.sliced_n.split(",") if n.strip()],
+        args.sliced_n,
         args.sliced_projections,
-        [int(seed) for seed in args.sliced_seeds.split(",") if seed.strip()],
+        args.sliced_seeds,
         reference,
     )
     print(json.dumps(result, indent=2))

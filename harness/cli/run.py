@@ -11,7 +11,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-_RANGE = re.compile(r"^\s*(\d+)\s*\.\.\s*(\d+)\s*$")
+from harness.cli.arguments import seeds_arg
+
 #: ``name key=value``: a space typed where ``name:key=value`` was meant
 _SPACED = re.compile(r"^([A-Za-z_][\w.-]*)\s+(\w+\s*=.*)$")
 
@@ -71,36 +72,6 @@ def split_estimators(text: str) -> list[str]:
     return specs
 
 
-def parse_seeds(text: str) -> list[int]:
-    """``"0..4"`` (inclusive), ``"0,1,2"``, ``"7"``, or a mix such as ``"0..2,10"``."""
-    from harness.params import MAX_SEEDS
-
-    out: list[int] = []
-    for piece in text.split(","):
-        m = _RANGE.match(piece)
-        if m:
-            lo, hi = int(m.group(1)), int(m.group(2))
-            if hi < lo:
-                raise ValueError(f"empty seed range {piece.strip()!r}")
-            if len(out) + hi - lo + 1 > MAX_SEEDS:
-                raise ValueError(
-                    f"seeds {text!r} name more than {MAX_SEEDS:,}; one run takes at most that"
-                )
-            out.extend(range(lo, hi + 1))
-        elif piece.strip().isdigit():
-            out.append(int(piece))
-        else:
-            raise ValueError(f"bad seed {piece.strip()!r}; use e.g. 0..4 or 0,1,2")
-    return out
-
-
-def _seeds_arg(text: str) -> list[int]:
-    try:
-        return parse_seeds(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "run",
@@ -138,7 +109,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         help="sample size (default: the task's own n, shown by 'python -m harness list tasks')",
     )
     g.add_argument(
-        "--seeds", type=_seeds_arg, metavar="SEEDS", help="e.g. 0..4 or 0,1,2 (default: 0)"
+        "--seeds", type=seeds_arg, metavar="SEEDS", help="e.g. 0..4 or 0,1,2 (default: 0)"
     )
     g.add_argument(
         "--per-level", type=int, metavar="N", help="instances per MI level (default: the task's)"
