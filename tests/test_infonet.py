@@ -1646,3 +1646,65 @@ def test_shipping_keeps_the_model_it_replaces_with_its_rows(tmp_path, monkeypatc
     assert card["lineage"] == ["run", "the shipped model until best1.pt"]
     assert (tmp_path / card["evaluation"]["rows"]).read_bytes() == b"the first model's rows"
     assert card["evaluation"]["rows"] == f"results/infonet_shipped_{old_sha[:8]}_evaluation.csv.gz"
+
+
+def test_ship_with_a_stored_evaluation_checks_it_is_the_checkpoints(
+    tmp_path, monkeypatch, capsys, one_torch_thread
+):
+    """``--ship --evaluation JSON`` ships without re-running, once every run the JSON
+    names is in its store, finished, and scored the checkpoint itself."""
+    import pandas as pd
+
+    import harness
+    from estimators.infonet import evaluate as ev
+    from results.store import Store
+
+    target = _package_in(tmp_path, monkeypatch, tmp_path / "rows.csv.gz")
+    models = _tiny_models(tmp_path, "model")
+    ev.ship(models[1], {})
+    shipped_sha = load_card(target)["sha256"]
+    store = tmp_path / "eval.sqlite"
+    spec = InfoNet(checkpoint=str(models[0]), device="cpu")
+    rows = harness.run([spec], "gaussian:n=64,rhos=0.5", store=store, progress=False)
+    run = rows.run_id.iloc[0]
+    saved = tmp_path / "eval.json"
+    evaluation = {
+        "store": str(store),
+        "gaussian": {"run": run},
+        "reference": {"checkpoint": "package/infonet.pt", "sha256": shipped_sha},
+    }
+    saved.write_text(json.dumps(evaluation))
+
+    def no_rerun(*args, **kwargs):
+        raise AssertionError("--evaluation must not run the evaluation again")
+
+    monkeypatch.setattr(ev, "evaluate", no_rerun)
+
+    def refused(argv: list[str]) -> str:
+        with pytest.raises(SystemExit) as info:
+            ev.main(argv)
+        assert info.value.code == 2
+        return capsys.readouterr().err
+
+    err = refused([str(models[1]), "--ship", "--evaluation", str(saved)])
+    assert f"run {run}" in err and "did not score" in err  # another model's evaluation
+    assert "only for --ship" in refused([str(models[0]), "--evaluation", str(saved)])
+    assert "none.json" in refused([str(models[0]), "--ship", "--evaluation", "none.json"])
+    with Store(store) as st:
+        st.update_run(run, status="interrupted")
+    err = refused([str(models[0]), "--ship", "--evaluation", str(saved)])
+    assert "interrupted, not finished" in err
+    with Store(store) as st:
+        st.update_run(run, status="finished")
+    assert load_card(target)["sha256"] == shipped_sha  # nothing was shipped by the refusals
+
+    assert ev.main([str(models[0]), "--ship", "--evaluation", str(saved)]) == 0
+    card = load_card(target)
+    assert card["sha256"] == load_card(models[0])["sha256"]
+    assert card["evaluation"]["gaussian"] == {"run": run}
+    # the reference was the model it replaced: the card names its kept copy
+    assert card["evaluation"]["reference"]["checkpoint"] == (
+        f"candidates/infonet-shipped-{shipped_sha[:8]}.pt"
+    )
+    # the rows behind it went to the (redirected) rows file, not the repository's
+    assert set(pd.read_csv(tmp_path / "rows.csv.gz").run_id) == {run}

@@ -2,7 +2,8 @@
 
     python -m estimators.infonet.evaluate runs/gpu/best.pt            # print the numbers
     python -m estimators.infonet.evaluate runs/gpu/best.pt --ship     # copy into the package
-    python -m estimators.infonet.evaluate runs/gpu/best.pt --sliced-seeds 0,1,2,3,4
+    python -m estimators.infonet.evaluate runs/gpu/best.pt --sliced-seeds 0,1,2,3,4 > eval.json
+    python -m estimators.infonet.evaluate runs/gpu/best.pt --ship --evaluation eval.json
 
 Runs ``infonet`` (and ``ksg:k=5`` on the same Gaussian samples) through
 ``harness.run`` on the shipped task sets at n = 2000: ``gmm_levels`` (mean
@@ -343,20 +344,62 @@ def evaluation_runs(evaluation: dict[str, Any]) -> list[str]:
     return runs
 
 
+def check_evaluation(evaluation: dict[str, Any], checkpoint: str | Path) -> None:
+    """Refuse to ship ``checkpoint`` with an ``evaluation`` that is not its own.
+
+    Every run behind ``evaluation`` (:func:`evaluation_runs`) must be in its
+    store, finished, and have scored an ``infonet`` whose checkpoint had
+    ``checkpoint``'s sha256 (the run records it, :meth:`InfoNet.artifacts`).
+
+    Raises
+    ------
+    ValueError
+        Naming the first run that is missing, unfinished or another model's.
+    """
+    from results.store import Store, StoreError
+
+    sha = str(load_card(checkpoint)["sha256"])
+    store = Path(evaluation.get("store", ""))
+    if not store.is_file():
+        raise ValueError(f"the evaluation's store {str(store)!r} does not exist")
+    runs = evaluation_runs(evaluation)
+    if not runs:
+        raise ValueError("the evaluation names no runs")
+    with Store(store, create=False) as st:
+        for run in runs:
+            try:
+                rec = st.get_run(run)
+            except StoreError:
+                raise ValueError(f"run {run} of the evaluation is not in {store}") from None
+            if rec["status"] != "finished":
+                raise ValueError(f"run {run} in {store} is {rec['status']}, not finished")
+            scored = {
+                (e.get("artifacts") or {}).get("checkpoint_sha256")
+                for e in rec["estimators"]
+                if e["name"] == "infonet"
+            }
+            if sha not in scored:
+                raise ValueError(
+                    f"run {run} in {store} did not score {_from_root(checkpoint)} "
+                    f"(sha256 {sha[:8]}); it scored {sorted(s[:8] for s in scored if s)}"
+                )
+
+
 #: The repository: a card names the files it points to from here.
 ROOT = Path(__file__).resolve().parents[2]
 ROWS_FILE = ROOT / "benchmarks/results/infonet_evaluation.csv.gz"
 
 
-def export_rows(evaluation: dict[str, Any], path: str | Path = ROWS_FILE) -> Path:
-    """Write every result row behind ``evaluation`` (all its runs) to a CSV file."""
+def export_rows(evaluation: dict[str, Any], path: str | Path | None = None) -> Path:
+    """Write every result row behind ``evaluation`` (all its runs) to a CSV file
+    (by default :data:`ROWS_FILE`)."""
     import pandas as pd
 
     import results
 
     runs = evaluation_runs(evaluation)
     rows = pd.concat([results.load(run, evaluation["store"]) for run in runs], ignore_index=True)
-    path = Path(path)
+    path = Path(path) if path is not None else ROWS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     rows.to_csv(path, index=False)
     return path
@@ -480,11 +523,42 @@ def main(argv: list[str] | None = None) -> int:
         "unless it is the checkpoint), a path, or 'none'",
     )
     p.add_argument("--ship", action="store_true", help="install as the packaged default model")
+    p.add_argument(
+        "--evaluation",
+        metavar="JSON",
+        help="with --ship: ship with this evaluation (the JSON an earlier run of this command "
+        "printed) instead of running it again; its runs must be the checkpoint's, in its store",
+    )
     args = p.parse_args(argv)
+    if args.evaluation:
+        if not args.ship:
+            p.error("--evaluation is only for --ship")
+        try:
+            result = json.loads(Path(args.evaluation).read_text())
+            check_evaluation(result, args.checkpoint)
+        except (OSError, ValueError) as exc:  # json's decode error is a ValueError
+            p.error(f"--evaluation {args.evaluation}: {exc}")
+    else:
+        result = _evaluate_from(args)
+        print(json.dumps(result, indent=2))
+    if args.ship:
+        kept = keep_shipped(args.checkpoint)
+        if kept is not None:
+            print(f"the model it replaces is kept as {_from_root(kept)}")
+            if (result.get("reference") or {}).get("sha256") == load_card(kept)["sha256"]:
+                # the package's file is about to hold the new model: name the kept copy
+                result["reference"]["checkpoint"] = _from_root(kept)
+        result["rows"] = _from_root(export_rows(result))
+        print(f"shipped as {ship(args.checkpoint, result)}; rows in {result['rows']}")
+    return 0
+
+
+def _evaluate_from(args: argparse.Namespace) -> dict[str, Any]:
+    """:func:`evaluate` with the command line's arguments."""
     reference: str | Path | None = None if args.reference == "none" else args.reference
     if reference == "shipped":
         reference = _shipped_unless(args.checkpoint)
-    result = evaluate(
+    return evaluate(
         args.checkpoint,
         args.store,
         args.seeds,
@@ -500,17 +574,6 @@ def main(argv: list[str] | None = None) -> int:
         args.sliced_seeds,
         reference,
     )
-    print(json.dumps(result, indent=2))
-    if args.ship:
-        kept = keep_shipped(args.checkpoint)
-        if kept is not None:
-            print(f"the model it replaces is kept as {_from_root(kept)}")
-            if reference is not None and Path(reference).resolve() == DEFAULT_CHECKPOINT.resolve():
-                # the package's file is about to hold the new model; its rows name it by sha256
-                result["reference"]["checkpoint"] = _from_root(kept)
-        result["rows"] = _from_root(export_rows(result))
-        print(f"shipped as {ship(args.checkpoint, result)}; rows in {result['rows']}")
-    return 0
 
 
 if __name__ == "__main__":
