@@ -97,18 +97,21 @@ def main() -> int:
     p.add_argument("--out", default=None, help="also write the CSV (or profile) here")
     p.add_argument(
         "--profile",
+        type=int_list_arg,
         default=None,
         metavar="N,B",
         help="profile one call at sample size N and batch B instead of the timing table",
     )
     args = p.parse_args()
+    if args.profile is not None and len(args.profile) != 2:
+        p.error(f"--profile takes N,B (two numbers); got {len(args.profile)}")
     if args.threads:
         torch.set_num_threads(args.threads)
     name = args.device
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if args.profile:
-        n, b = (int(v) for v in args.profile.split(","))
+        n, b = args.profile
         xs, ys = _samples(b, n, torch.Generator().manual_seed(0))
         est = InfoNet(checkpoint=args.checkpoint, device=name, batch_size=b, grid=args.grid)
         text = profile(est, xs, ys, name)

@@ -35,7 +35,7 @@ import sys
 import numpy as np
 import pandas as pd
 
-from harness.cli.arguments import int_list_arg
+from harness.cli.arguments import optional_int_list_arg
 from tasks.gmm import GMM
 
 #: A component whose short-axis standard deviation is below this is a needle.
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--worst", type=int, default=8, help="mixtures listed, most negative first")
     p.add_argument(
         "--capacity",
-        type=int_list_arg,
+        type=optional_int_list_arg,
         default="",
         help="table sizes L to fit to the worst mixtures",
     )

@@ -14,7 +14,7 @@ import pytest
 
 import results
 from harness.cli import main
-from harness.cli.arguments import int_list_arg, parse_seeds
+from harness.cli.arguments import int_list_arg, optional_int_list_arg, parse_seeds
 from harness.cli.run import split_estimators
 
 REPO = Path(__file__).resolve().parent.parent
@@ -234,10 +234,16 @@ def test_split_estimators_and_parse_seeds() -> None:
 
 def test_int_list_arg() -> None:
     assert int_list_arg(" 50, 100,300,") == [50, 100, 300]
-    assert int_list_arg("") == []
-    for bad in ("50,x", "0", "-5", "1.5"):
-        with pytest.raises(argparse.ArgumentTypeError, match="not a positive integer"):
-            int_list_arg(bad)
+    assert optional_int_list_arg("") == optional_int_list_arg(" , ") == []
+    for empty in ("", ","):  # a list option that is not optional needs a number
+        with pytest.raises(argparse.ArgumentTypeError, match="at least one"):
+            int_list_arg(empty)
+    for bad in ("50,x", "0", "-5", "1.5", "\u00b2"):
+        for parse in (int_list_arg, optional_int_list_arg):
+            with pytest.raises(argparse.ArgumentTypeError, match="not a positive integer"):
+                parse(bad)
+    with pytest.raises(ValueError, match="bad seed"):
+        parse_seeds("\u00b2")  # a digit to str.isdigit, not to int()
 
 
 @pytest.mark.parametrize(
@@ -246,6 +252,9 @@ def test_int_list_arg() -> None:
         ("estimators.infonet.evaluate", ["model.pt", "--sliced-seeds", "0,a"], "bad seed 'a'"),
         ("estimators.infonet.evaluate", ["model.pt", "--sliced-n", "50,1e3"], "'1e3'"),
         ("benchmarks.sliced_ceiling", ["draws", "--sizes", "fifty"], "'fifty'"),
+        ("benchmarks.sliced_ceiling", ["draws", "--sizes", ""], "at least one"),
+        ("estimators.infonet.evaluate", ["model.pt", "--sliced-seeds", "1,1"], "distinct"),
+        ("estimators.infonet.train", ["--n", "50,x"], "argument --n: 'x'"),
     ],
 )
 def test_list_options_fail_as_usage(module: str, argv: list[str], message: str, capsys) -> None:

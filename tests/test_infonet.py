@@ -1667,38 +1667,55 @@ def test_ship_with_a_stored_evaluation_checks_it_is_the_checkpoints(
     spec = InfoNet(checkpoint=str(models[0]), device="cpu")
     rows = harness.run([spec], "gaussian:n=64,rhos=0.5", store=store, progress=False)
     run = rows.run_id.iloc[0]
-    saved = tmp_path / "eval.json"
-    evaluation = {
-        "store": str(store),
-        "gaussian": {"run": run},
-        "reference": {"checkpoint": "package/infonet.pt", "sha256": shipped_sha},
-    }
-    saved.write_text(json.dumps(evaluation))
+    # what is checked is the runs, not the parts' numbers: one run stands in for the three
+    good = {part: {"run": run} for part in ev.CANDIDATE_PARTS}
+    good |= {"store": "eval.sqlite", "reference": {"checkpoint": "package/infonet.pt",
+             "sha256": shipped_sha}}  # fmt: skip
+    monkeypatch.setattr(ev, "evaluate", lambda *a, **k: pytest.fail("run again"))
 
-    def no_rerun(*args, **kwargs):
-        raise AssertionError("--evaluation must not run the evaluation again")
-
-    monkeypatch.setattr(ev, "evaluate", no_rerun)
-
-    def refused(argv: list[str]) -> str:
+    def refused(evaluation: object, *options: str, model: Path = models[0]) -> str:
+        saved = tmp_path / "eval.json"
+        saved.write_text(json.dumps(evaluation))
         with pytest.raises(SystemExit) as info:
-            ev.main(argv)
+            ev.main([str(model), "--ship", "--evaluation", str(saved), *options])
         assert info.value.code == 2
         return capsys.readouterr().err
 
-    err = refused([str(models[1]), "--ship", "--evaluation", str(saved)])
-    assert f"run {run}" in err and "did not score" in err  # another model's evaluation
-    assert "only for --ship" in refused([str(models[0]), "--evaluation", str(saved)])
-    assert "none.json" in refused([str(models[0]), "--ship", "--evaluation", "none.json"])
+    unpaired = {k: v for k, v in good.items() if k != "reference"}
+    err = refused(unpaired, model=models[1])  # another model's evaluation
+    assert f"run {run}" in err and "did not score" in err
+    partial = {k: v for k, v in good.items() if k != "gmm_order"}
+    assert "lacks the part(s) gmm_order" in refused(partial)
+    assert "is not in" in refused({**good, "gaussian": {"run": "no-such-run"}})
+    assert "does not exist" in refused({**good, "store": "none.sqlite"})
+    (tmp_path / "junk.sqlite").write_text("not a store")
+    assert "junk.sqlite" in refused({**good, "store": "junk.sqlite"})
+    assert "not an evaluation" in refused([run])
+    itself = {"checkpoint": "model0.pt", "sha256": load_card(models[0])["sha256"]}
+    assert "the checkpoint itself" in refused({**good, "reference": itself})
+    # the package held another model when this was run, and that model was not kept
+    stale = {"checkpoint": "package/infonet.pt", "sha256": "f" * 64}
+    assert "neither the package's model now nor kept" in refused({**good, "reference": stale})
+    assert "--store cannot change it" in refused(good, "--store", "other.sqlite")
+    with pytest.raises(SystemExit):
+        ev.main([str(models[0]), "--evaluation", "eval.json"])
+    assert "only for --ship" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        ev.main([str(models[0]), "--ship", "--evaluation", str(tmp_path / "none.json")])
+    assert "No such file" in capsys.readouterr().err
     with Store(store) as st:
         st.update_run(run, status="interrupted")
-    err = refused([str(models[0]), "--ship", "--evaluation", str(saved)])
-    assert "interrupted, not finished" in err
+    assert "interrupted, not finished" in refused(good)
     with Store(store) as st:
         st.update_run(run, status="finished")
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(models[0].read_bytes()[:-1])
+    shutil.copyfile(models[0].with_suffix(".json"), broken.with_suffix(".json"))
+    assert "checkpoint" in refused(good, model=broken)  # its weights fail the card's sha256
     assert load_card(target)["sha256"] == shipped_sha  # nothing was shipped by the refusals
 
-    assert ev.main([str(models[0]), "--ship", "--evaluation", str(saved)]) == 0
+    (tmp_path / "eval.json").write_text(json.dumps(good))
+    assert ev.main([str(models[0]), "--ship", "--evaluation", str(tmp_path / "eval.json")]) == 0
     card = load_card(target)
     assert card["sha256"] == load_card(models[0])["sha256"]
     assert card["evaluation"]["gaussian"] == {"run": run}

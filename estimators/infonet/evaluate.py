@@ -38,7 +38,11 @@ infonet.pt``, its card gets the evaluation and the result rows behind it are
 written to ``benchmarks/results/infonet_evaluation.csv.gz``; the model it
 replaces is kept first (:func:`keep_shipped`: its weights and card in
 ``benchmarks/candidates/infonet-shipped-<sha256 prefix>.pt``, its rows beside
-the new ones), so the numbers that name it can still be re-run.
+the new ones), so the numbers that name it can still be re-run. ``--ship
+--evaluation eval.json`` ships with an evaluation already run (the JSON this
+command printed) instead of running it again, once :func:`check_evaluation`
+finds its runs in its store (named from the repository root), finished, and
+made with this checkpoint.
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ from estimators.infonet.estimator import InfoNet
 # the weak-dependence check: rho = WEAK_RHO (MI 0.020 nats) against 0 at n = WEAK_N, the
 # same task training's validation scores (on other samples)
 from estimators.infonet.validation import SLICED_D, WEAK_N, WEAK_RHO
-from harness.cli.arguments import int_list_arg, seeds_arg
+from harness.cli.arguments import optional_int_list_arg, seeds_arg
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -125,7 +129,7 @@ def evaluate(
     spec = InfoNet(checkpoint=str(Path(checkpoint).resolve()), device=device)
     seeds_given = _check_seeds(sliced_seeds)
     started = time.time()
-    out: dict[str, Any] = {"n": 2000, "device": device, "store": str(store)}
+    out: dict[str, Any] = {"n": 2000, "device": device, "store": _from_root(store)}
     others: list[InfoNet] = []
     if reference is not None:
         sha = _check_reference(reference, checkpoint)
@@ -344,33 +348,66 @@ def evaluation_runs(evaluation: dict[str, Any]) -> list[str]:
     return runs
 
 
-def check_evaluation(evaluation: dict[str, Any], checkpoint: str | Path) -> None:
+def store_of(evaluation: dict[str, Any]) -> Path:
+    """The run store ``evaluation`` names (recorded from the repository root, or absolute)."""
+    return ROOT / evaluation["store"]
+
+
+#: The parts of an evaluation that score the candidate alone: every evaluation has them.
+CANDIDATE_PARTS = ("gmm_levels", "gmm_order", "gaussian")
+
+
+def check_evaluation(evaluation: Any, checkpoint: str | Path) -> None:
     """Refuse to ship ``checkpoint`` with an ``evaluation`` that is not its own.
 
-    Every run behind ``evaluation`` (:func:`evaluation_runs`) must be in its
-    store, finished, and have scored an ``infonet`` whose checkpoint had
-    ``checkpoint``'s sha256 (the run records it, :meth:`InfoNet.artifacts`).
+    ``checkpoint`` must load (its weights match its card's sha256), and
+    ``evaluation`` must have the parts every evaluation has
+    (:data:`CANDIDATE_PARTS`); every run behind it (:func:`evaluation_runs`)
+    must be in its store, finished, and have scored an ``infonet`` whose
+    checkpoint had that sha256 (the run records it, :meth:`InfoNet.artifacts`);
+    its reference, if any, must be another model, and one still to be found
+    after shipping (the package's model, or a kept copy of the model the
+    package held when it was run).
 
     Raises
     ------
     ValueError
-        Naming the first run that is missing, unfinished or another model's.
+        Naming the first thing that is missing, unfinished or another model's.
     """
+    from estimators.infonet.checkpoint import ChecksumError
     from results.store import Store, StoreError
 
-    sha = str(load_card(checkpoint)["sha256"])
-    store = Path(evaluation.get("store", ""))
+    try:
+        _, card = load_model(checkpoint)
+    except (OSError, ChecksumError) as exc:
+        raise ValueError(f"checkpoint {checkpoint}: {exc}") from None
+    sha = str(card["sha256"])
+    if not isinstance(evaluation, dict) or "store" not in evaluation:
+        raise ValueError("not an evaluation (a JSON object naming its store and runs)")
+    missing = [part for part in CANDIDATE_PARTS if part not in evaluation]
+    if missing:
+        raise ValueError(f"the evaluation lacks the part(s) {', '.join(missing)}")
+    reference = evaluation.get("reference") or {}
+    if reference.get("sha256") == sha:
+        raise ValueError("the evaluation's reference is the checkpoint itself")
+    if reference and _name_after_shipping(reference) is None:
+        raise ValueError(
+            f"the evaluation's reference {reference.get('checkpoint')} (sha256 "
+            f"{str(reference.get('sha256'))[:8]}) was the package's model then; it is "
+            f"neither the package's model now nor kept in {_from_root(KEPT_DIR)}"
+        )
+    store = store_of(evaluation)
     if not store.is_file():
-        raise ValueError(f"the evaluation's store {str(store)!r} does not exist")
-    runs = evaluation_runs(evaluation)
-    if not runs:
-        raise ValueError("the evaluation names no runs")
-    with Store(store, create=False) as st:
-        for run in runs:
-            try:
-                rec = st.get_run(run)
-            except StoreError:
-                raise ValueError(f"run {run} of the evaluation is not in {store}") from None
+        raise ValueError(f"the evaluation's store {store} does not exist")
+    try:
+        st = Store(store, create=False)
+    except StoreError as exc:
+        raise ValueError(f"the evaluation's store {store}: {exc}") from None
+    with st:
+        for run in evaluation_runs(evaluation):
+            if not st.has_run(run):
+                raise ValueError(f"run {run} of the evaluation is not in {store}")
+            rec = st.get_run(run)
             if rec["status"] != "finished":
                 raise ValueError(f"run {run} in {store} is {rec['status']}, not finished")
             scored = {
@@ -379,10 +416,25 @@ def check_evaluation(evaluation: dict[str, Any], checkpoint: str | Path) -> None
                 if e["name"] == "infonet"
             }
             if sha not in scored:
+                named = sorted(s[:8] for s in scored if s) or "no checkpoint sha256"
                 raise ValueError(
                     f"run {run} in {store} did not score {_from_root(checkpoint)} "
-                    f"(sha256 {sha[:8]}); it scored {sorted(s[:8] for s in scored if s)}"
+                    f"(sha256 {sha[:8]}); it records {named}"
                 )
+
+
+def _name_after_shipping(reference: dict[str, Any]) -> str | None:
+    """Where an evaluation's ``reference`` is found once a new model is shipped: its own
+    name, unless that is the package's file, which the new model takes; then the copy
+    :func:`keep_shipped` keeps of it (if it is the package's model now, or was kept),
+    else None."""
+    name = str(reference.get("checkpoint", ""))
+    if (ROOT / name).resolve() != DEFAULT_CHECKPOINT.resolve():
+        return name
+    sha = str(reference.get("sha256", ""))
+    kept = KEPT_DIR / f"infonet-shipped-{sha[:8]}.pt"
+    shipped = DEFAULT_CHECKPOINT.exists() and load_card(DEFAULT_CHECKPOINT).get("sha256") == sha
+    return _from_root(kept) if sha and (shipped or kept.exists()) else None
 
 
 #: The repository: a card names the files it points to from here.
@@ -398,7 +450,8 @@ def export_rows(evaluation: dict[str, Any], path: str | Path | None = None) -> P
     import results
 
     runs = evaluation_runs(evaluation)
-    rows = pd.concat([results.load(run, evaluation["store"]) for run in runs], ignore_index=True)
+    store = store_of(evaluation)
+    rows = pd.concat([results.load(run, store) for run in runs], ignore_index=True)
     path = Path(path) if path is not None else ROWS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     rows.to_csv(path, index=False)
@@ -494,7 +547,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--weak-draws", type=int, default=100, help="samples per rho, weak check")
     p.add_argument(
         "--weak-small-n",
-        type=int_list_arg,
+        type=optional_int_list_arg,
         default=",".join(map(str, WEAK_SMALL_SIZES)),
         help="further sample sizes of the weak check, comma-separated ('' for none)",
     )
@@ -504,7 +557,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument(
         "--sliced-n",
-        type=int_list_arg,
+        type=optional_int_list_arg,
         default=",".join(map(str, SLICED_SIZES)),
         help="sample sizes of the sliced Fig. 5 check, comma-separated ('' for none)",
     )
@@ -513,7 +566,7 @@ def main(argv: list[str] | None = None) -> int:
         "--sliced-seeds",
         type=seeds_arg,
         default="0",
-        help="seeds of the sliced check's directions, comma-separated (one run each)",
+        help="seeds of the sliced check's directions, e.g. 0..4 or 0,1,2 (one run each)",
     )
     p.add_argument(
         "--reference",
@@ -530,9 +583,16 @@ def main(argv: list[str] | None = None) -> int:
         "printed) instead of running it again; its runs must be the checkpoint's, in its store",
     )
     args = p.parse_args(argv)
+    if len(set(args.sliced_seeds)) != len(args.sliced_seeds):
+        p.error(f"--sliced-seeds must name distinct seeds; got {args.sliced_seeds}")
     if args.evaluation:
         if not args.ship:
             p.error("--evaluation is only for --ship")
+        defaults = vars(p.parse_args([]))
+        given = [k for k, v in vars(args).items() if k not in _SHIP_ONLY and v != defaults[k]]
+        if given:
+            names = ", ".join("--" + k.replace("_", "-") for k in given)
+            p.error(f"--evaluation ships the evaluation as it was run; {names} cannot change it")
         try:
             result = json.loads(Path(args.evaluation).read_text())
             check_evaluation(result, args.checkpoint)
@@ -545,12 +605,15 @@ def main(argv: list[str] | None = None) -> int:
         kept = keep_shipped(args.checkpoint)
         if kept is not None:
             print(f"the model it replaces is kept as {_from_root(kept)}")
-            if (result.get("reference") or {}).get("sha256") == load_card(kept)["sha256"]:
-                # the package's file is about to hold the new model: name the kept copy
-                result["reference"]["checkpoint"] = _from_root(kept)
+        if result.get("reference"):
+            result["reference"]["checkpoint"] = _name_after_shipping(result["reference"])
         result["rows"] = _from_root(export_rows(result))
         print(f"shipped as {ship(args.checkpoint, result)}; rows in {result['rows']}")
     return 0
+
+
+#: the options a ``--ship --evaluation`` takes (the rest describe an evaluation to run)
+_SHIP_ONLY = ("checkpoint", "ship", "evaluation")
 
 
 def _evaluate_from(args: argparse.Namespace) -> dict[str, Any]:

@@ -59,6 +59,7 @@ from estimators.infonet.copula import copula
 from estimators.infonet.model import InfoNetConfig, InfoNetModel
 from estimators.infonet.readout import READOUTS, dv_value
 from estimators.infonet.validation import SCORE_VERSION, load_or_build, score
+from harness.cli.arguments import int_list_arg
 
 NEW_RUN_STEPS = 200_000
 
@@ -618,6 +619,10 @@ def main(argv: list[str] | None = None) -> int:
         for k in RECIPE_OPTIONS
         if stored and k in given and getattr(args, k) != stored.get(k, defaults[k])
     }
+    try:
+        sizes = int_list_arg(args.n)  # kept a string: the stored run's recipe compares it
+    except argparse.ArgumentTypeError as exc:
+        p.error(f"argument --n: {exc}")
     if not 0.0 <= args.mi_balance <= 1.0:
         p.error(f"--mi-balance must lie in [0, 1], got {args.mi_balance}")
     if not 0.0 <= args.thin <= 1.0:
@@ -677,7 +682,6 @@ def main(argv: list[str] | None = None) -> int:
         torch.backends.cudnn.allow_tf32 = True
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    sizes = [int(s) for s in args.n.split(",")]
 
     history: list[dict[str, Any]] = []
     step = samples_seen = 0

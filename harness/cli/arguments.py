@@ -36,7 +36,7 @@ def parse_seeds(text: str) -> list[int]:
                     f"seeds {text!r} name more than {MAX_SEEDS:,}; one run takes at most that"
                 )
             out.extend(range(lo, hi + 1))
-        elif piece.strip().isdigit():
+        elif piece.strip().isascii() and piece.strip().isdigit():
             out.append(int(piece))
         else:
             raise ValueError(f"bad seed {piece.strip()!r}; use e.g. 0..4 or 0,1,2")
@@ -52,18 +52,24 @@ def seeds_arg(text: str) -> list[int]:
 
 
 def int_list_arg(text: str) -> list[int]:
-    """Comma-separated positive integers as an argparse ``type``; ``""`` is the empty list.
+    """Comma-separated positive integers (at least one) as an argparse ``type``.
 
     >>> int_list_arg("200, 500,1000")
     [200, 500, 1000]
-    >>> int_list_arg("")
-    []
     """
+    out = optional_int_list_arg(text)
+    if not out:
+        raise argparse.ArgumentTypeError("give at least one positive integer, e.g. 50,100,300")
+    return out
+
+
+def optional_int_list_arg(text: str) -> list[int]:
+    """As :func:`int_list_arg`, but ``""`` is the empty list (an option's "none")."""
     out: list[int] = []
     for piece in (p.strip() for p in text.split(",")):
         if not piece:
             continue
-        if not piece.isdigit() or int(piece) == 0:
+        if not (piece.isascii() and piece.isdigit()) or int(piece) == 0:
             raise argparse.ArgumentTypeError(
                 f"{piece!r} is not a positive integer; give e.g. 50,100,300"
             )
