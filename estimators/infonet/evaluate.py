@@ -433,8 +433,7 @@ def _name_after_shipping(reference: dict[str, Any]) -> str | None:
         return name
     sha = str(reference.get("sha256", ""))
     kept = KEPT_DIR / f"infonet-shipped-{sha[:8]}.pt"
-    shipped = DEFAULT_CHECKPOINT.exists() and load_card(DEFAULT_CHECKPOINT).get("sha256") == sha
-    return _from_root(kept) if sha and (shipped or kept.exists()) else None
+    return _from_root(kept) if sha and (_shipped_sha() == sha or kept.exists()) else None
 
 
 #: The repository: a card names the files it points to from here.
@@ -524,12 +523,17 @@ def ship(checkpoint: str | Path, evaluation: dict[str, Any]) -> Path:
     return DEFAULT_CHECKPOINT
 
 
+def _shipped_sha() -> str | None:
+    """The packaged model's sha256 (None where none is packaged)."""
+    return load_card(DEFAULT_CHECKPOINT).get("sha256") if DEFAULT_CHECKPOINT.exists() else None
+
+
 def _shipped_unless(checkpoint: str | Path) -> Path | None:
     """The packaged model, unless there is none or it is ``checkpoint``'s weights."""
-    if not DEFAULT_CHECKPOINT.exists():
+    shipped = _shipped_sha()
+    if shipped is None or shipped == load_card(checkpoint).get("sha256"):
         return None
-    shipped = load_card(DEFAULT_CHECKPOINT).get("sha256")
-    return None if shipped == load_card(checkpoint).get("sha256") else DEFAULT_CHECKPOINT
+    return DEFAULT_CHECKPOINT
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -583,8 +587,10 @@ def main(argv: list[str] | None = None) -> int:
         "printed) instead of running it again; its runs must be the checkpoint's, in its store",
     )
     args = p.parse_args(argv)
-    if len(set(args.sliced_seeds)) != len(args.sliced_seeds):
-        p.error(f"--sliced-seeds must name distinct seeds; got {args.sliced_seeds}")
+    try:
+        _check_seeds(args.sliced_seeds)
+    except ValueError as exc:
+        p.error(f"--sliced-seeds: {exc}")
     if args.evaluation:
         if not args.ship:
             p.error("--evaluation is only for --ship")
