@@ -27,7 +27,7 @@ import torch
 
 from estimators.infonet.model import blur_table, gaussian_taps
 from estimators.infonet.readout import grid_corners, grid_histogram
-from harness.cli.arguments import int_list_arg
+from harness.cli.arguments import float_list_arg, int_list_arg
 from tasks.gmm_levels import GMMLevels
 
 
@@ -121,10 +121,12 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--levels", default="0.5,0.9", help="gmm_levels MI levels")
+    p.add_argument("--levels", type=float_list_arg, default="0.5,0.9", help="gmm_levels MI levels")
     p.add_argument("--count", type=int, default=4, help="mixtures per level")
     p.add_argument("--grids", type=int_list_arg, default="96", help="table sizes L")
-    p.add_argument("--sigmas", default="1.0", help="blur widths in grid cells (0: none)")
+    p.add_argument(
+        "--sigmas", type=float_list_arg, default="1.0", help="blur widths in grid cells (0: none)"
+    )
     p.add_argument("--fit", type=int, default=2_000_000, help="points per large sample")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
@@ -132,10 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     df = capacity_frame(
-        [float(v) for v in args.levels.split(",")],
+        args.levels,
         args.count,
         args.grids,
-        [float(v) for v in args.sigmas.split(",")],
+        args.sigmas,
         args.fit,
         args.seed,
     )

@@ -14,7 +14,12 @@ import pytest
 
 import results
 from harness.cli import main
-from harness.cli.arguments import int_list_arg, optional_int_list_arg, parse_seeds
+from harness.cli.arguments import (
+    float_list_arg,
+    int_list_arg,
+    optional_int_list_arg,
+    parse_seeds,
+)
 from harness.cli.run import split_estimators
 
 REPO = Path(__file__).resolve().parent.parent
@@ -246,6 +251,16 @@ def test_int_list_arg() -> None:
         parse_seeds("\u00b2")  # a digit to str.isdigit, not to int()
 
 
+def test_float_list_arg() -> None:
+    assert float_list_arg(" 0.5, 1e-1,0,2,") == [0.5, 0.1, 0.0, 2.0]
+    for empty in ("", " , "):
+        with pytest.raises(argparse.ArgumentTypeError, match="at least one"):
+            float_list_arg(empty)
+    for bad in ("0.5,x", "-0.1", "nan", "inf", "1,,-inf", "\u0661"):
+        with pytest.raises(argparse.ArgumentTypeError, match="not a finite non-negative"):
+            float_list_arg(bad)
+
+
 @pytest.mark.parametrize(
     ("module", "argv", "message"),
     [
@@ -255,6 +270,8 @@ def test_int_list_arg() -> None:
         ("benchmarks.sliced_ceiling", ["draws", "--sizes", ""], "at least one"),
         ("estimators.infonet.evaluate", ["model.pt", "--sliced-seeds", "1,1"], "distinct"),
         ("estimators.infonet.train", ["--n", "50,x"], "argument --n: 'x'"),
+        ("benchmarks.infonet_capacity", ["--sigmas", "1,nan"], "argument --sigmas: 'nan'"),
+        ("benchmarks.infonet_capacity", ["--levels", ""], "argument --levels: give at least one"),
     ],
 )
 def test_list_options_fail_as_usage(module: str, argv: list[str], message: str, capsys) -> None:

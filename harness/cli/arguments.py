@@ -1,4 +1,4 @@
-"""Argument types shared by the command lines: seed lists and comma-separated integers.
+"""Argument types shared by the command lines: seed lists and comma-separated numbers.
 
 ``harness run --seeds``, ``estimators.infonet.evaluate --sliced-seeds`` and the
 benchmark scripts' size lists all read their numbers here, so a typo gets the
@@ -8,6 +8,7 @@ same argparse message (``argument --ns: ...``) everywhere instead of a traceback
 from __future__ import annotations
 
 import argparse
+import math
 import re
 
 _RANGE = re.compile(r"^\s*(\d+)\s*\.\.\s*(\d+)\s*$")
@@ -74,4 +75,28 @@ def optional_int_list_arg(text: str) -> list[int]:
                 f"{piece!r} is not a positive integer; give e.g. 50,100,300"
             )
         out.append(int(piece))
+    return out
+
+
+def float_list_arg(text: str) -> list[float]:
+    """Comma-separated finite non-negative numbers (at least one) as an argparse ``type``.
+
+    >>> float_list_arg("0.5, 0.9")
+    [0.5, 0.9]
+    """
+    out: list[float] = []
+    for piece in (p.strip() for p in text.split(",")):
+        if not piece:
+            continue
+        try:
+            value = float(piece) if piece.isascii() else math.nan
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value >= 0):
+            raise argparse.ArgumentTypeError(
+                f"{piece!r} is not a finite non-negative number; give e.g. 0.5,0.9"
+            )
+        out.append(value)
+    if not out:
+        raise argparse.ArgumentTypeError("give at least one number, e.g. 0.5,0.9")
     return out
