@@ -67,9 +67,7 @@ def int_list_arg(text: str) -> list[int]:
 def optional_int_list_arg(text: str) -> list[int]:
     """As :func:`int_list_arg`, but ``""`` is the empty list (an option's "none")."""
     out: list[int] = []
-    for piece in (p.strip() for p in text.split(",")):
-        if not piece:
-            continue
+    for piece in _pieces(text):
         if not (piece.isascii() and piece.isdigit()) or int(piece) == 0:
             raise argparse.ArgumentTypeError(
                 f"{piece!r} is not a positive integer; give e.g. 50,100,300"
@@ -85,9 +83,7 @@ def float_list_arg(text: str) -> list[float]:
     [0.5, 0.9]
     """
     out: list[float] = []
-    for piece in (p.strip() for p in text.split(",")):
-        if not piece:
-            continue
+    for piece in _pieces(text):
         try:
             value = float(piece) if piece.isascii() else math.nan
         except ValueError:
@@ -100,3 +96,8 @@ def float_list_arg(text: str) -> list[float]:
     if not out:
         raise argparse.ArgumentTypeError("give at least one number, e.g. 0.5,0.9")
     return out
+
+
+def _pieces(text: str) -> list[str]:
+    """The non-blank comma-separated pieces of ``text``, stripped."""
+    return [piece for piece in (p.strip() for p in text.split(",")) if piece]
