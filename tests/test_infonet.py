@@ -997,6 +997,11 @@ def test_separation_rewards_the_slice_d_prime_of_the_in_sample_estimates(monkeyp
     assert len(seen) == 1 and a.shape == b.shape == (pairs,) and grad
     _one_insample_step(InfoNetModel(TINY), 0)
     assert len(seen) == 1  # weight 0: not drawn
+    _one_insample_step(InfoNetModel(TINY), 0, separation_weight=1.0, separation_samples=5)
+    assert seen[1][0].shape == seen[1][1].shape == (5,)
+    for bad in ("1", "0"):
+        with pytest.raises(SystemExit):
+            train.main(["--separation", "0.1", "--separation-samples", bad, "--steps", "1"])
     # a few steps of the reward alone raise the d' on fresh samples
     from estimators.infonet.batches import separation_pairs
     from estimators.infonet.copula import copula

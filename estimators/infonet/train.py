@@ -86,6 +86,7 @@ RECIPE_OPTIONS = (
     "rank",
     "tail",
     "separation",
+    "separation_samples",
     "ema",
     "amp",
     "eval_every",
@@ -100,8 +101,9 @@ RANK_TAU, RANK_MIN_MI = 0.01, 0.005
 #: ``--tail``: the scale (nats) of the quartic penalty on re-paired members' estimates.
 TAIL_SCALE = 0.05
 
-#: ``--separation``: Gaussian samples of each kind per step, their size (the Fig. 5 cell's
-#: n) and the weak kind's |correlation| (a d = 128 slice's is of order 0.06 to 0.1).
+#: ``--separation``: Gaussian samples of each kind per step (``--separation-samples``'
+#: default), their size (the Fig. 5 cell's n) and the weak kind's |correlation| (a d = 128
+#: slice's is of order 0.06 to 0.1).
 SEPARATION_PAIRS, SEPARATION_N, SEPARATION_RHO = 64, 50, 0.1
 
 
@@ -319,6 +321,7 @@ def train_step(
     gaussian_weak: float = 0.0,
     gaussian_weak_rho: tuple[float, float] = GAUSSIAN_WEAK_RHO,
     separation_weight: float = 0.0,
+    separation_samples: int = SEPARATION_PAIRS,
 ) -> float:
     """One Adam step on a fresh batch of GMMs; returns the mean DV value.
 
@@ -371,13 +374,16 @@ def train_step(
     rare slices, not the typical ones, set the spread a weak dependence must
     beat. The quartic leaves estimates of a few hundredths nearly alone.
 
-    ``separation_weight`` > 0 also draws :data:`SEPARATION_PAIRS` independent and as
+    ``separation_weight`` > 0 also draws ``separation_samples`` independent and as
     many weakly correlated (|rho| = :data:`SEPARATION_RHO`) Gaussian samples of
     :data:`SEPARATION_N` points (:func:`~estimators.infonet.batches.separation_pairs`)
     and subtracts ``separation_weight`` times :func:`separation` of their in-sample
     estimates from the loss. The squared error and ``rank`` shrink the spread of a
     small sample's estimate under independence and its response to a weak
-    dependence together; this rewards their ratio, the worth of one slice.
+    dependence together; this rewards their ratio, the worth of one slice. The d' of
+    a few dozen samples of each kind is itself noisy (a standard error near 0.2 at
+    64), and so is its gradient: more samples steady it at little cost, each being
+    only :data:`SEPARATION_N` points.
     """
     if rank > 0 and calibrate <= 0:
         raise ValueError("rank needs calibrate > 0: it ranks the in-sample estimates")
@@ -426,10 +432,11 @@ def train_step(
         if tail > 0 and drawn.unpaired:
             loss = loss + tail * tail_penalty(inside[: drawn.unpaired])
     if separation_weight > 0:
-        xy = separation_pairs(SEPARATION_PAIRS, SEPARATION_N, SEPARATION_RHO, gen, device)
+        m = separation_samples
+        xy = separation_pairs(m, SEPARATION_N, SEPARATION_RHO, gen, device)
         su, sv = copula(xy[..., 0]), copula(xy[..., 1])
         est = dv_value(_critic_table(model, su, sv, device, amp), su, sv, readout)
-        loss = loss - separation_weight * separation(est[:SEPARATION_PAIRS], est[SEPARATION_PAIRS:])
+        loss = loss - separation_weight * separation(est[:m], est[m:])
     opt.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -585,9 +592,15 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=0.0,
         help="weight of a reward for the d' of the estimate between "
-        f"{SEPARATION_PAIRS} independent and {SEPARATION_PAIRS} weakly correlated "
+        "--separation-samples independent and as many weakly correlated "
         f"(|rho| = {SEPARATION_RHO}) Gaussian samples of {SEPARATION_N} points each step: "
         "a slice's worth to a sliced test (0: none)",
+    )
+    p.add_argument(
+        "--separation-samples",
+        type=int,
+        default=SEPARATION_PAIRS,
+        help="with --separation: samples of each kind per step (more steady the reward's gradient)",
     )
     p.add_argument(
         "--ema",
@@ -665,6 +678,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--rank must be >= 0, got {args.rank}")
     if args.separation < 0:
         p.error(f"--separation must be >= 0, got {args.separation}")
+    if args.separation_samples < 2:
+        p.error(f"--separation-samples must be >= 2, got {args.separation_samples}")
     if args.tail < 0:
         p.error(f"--tail must be >= 0, got {args.tail}")
     if args.tail > 0 and not (args.calibrate > 0 and args.independent > 0):
@@ -887,6 +902,7 @@ def main(argv: list[str] | None = None) -> int:
                 rank=args.rank,
                 tail=args.tail,
                 separation_weight=args.separation,
+                separation_samples=args.separation_samples,
                 gaussian=step_gaussian(args.gaussian, n, args.gaussian_max_n),
                 gaussian_rho_max=args.gaussian_rho_max,
                 thin=args.thin,
