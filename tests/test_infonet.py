@@ -1002,6 +1002,8 @@ def test_separation_rewards_the_slice_d_prime_of_the_in_sample_estimates(monkeyp
     for bad in ("1", "0"):
         with pytest.raises(SystemExit):
             train.main(["--separation", "0.1", "--separation-samples", bad, "--steps", "1"])
+    with pytest.raises(SystemExit):  # the reward is off: the option would do nothing
+        train.main(["--separation-samples", "128", "--steps", "1"])
     # a few steps of the reward alone raise the d' on fresh samples
     from estimators.infonet.batches import separation_pairs
     from estimators.infonet.copula import copula
