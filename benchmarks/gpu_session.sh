@@ -63,8 +63,8 @@ train() {
     # a fresh schedule from any starting point with the shipped model's recipe and the
     # session-40 candidate's separation reward (docs/infonet_training.md, sessions 35 and
     # 40): GMMs with 8 % needle mixtures, three steps in eight at n = 50, small Gaussian
-    # samples in the steps of n <= 300, a quarter re-paired, weak dependence; a model .pt
-    # carries no recipe, so every option is given here
+    # samples in the steps of n <= 300, a quarter re-paired, weak dependence; every option
+    # is given here, so the recipe does not depend on the starting model's card
     $LIMIT "$PY" -m estimators.infonet.train --resume "$2" --device cuda --out "$OUT/train" \
         --minutes "$1" --steps 20000 --warmup 100 --lr "${LR:-2e-5}" --batch "${BATCH:-256}" \
         --mi-balance 0.3 --calibrate 20 --calibrate-scale 0.02 --independent 0.25 --weak 0.3 \

@@ -1164,6 +1164,51 @@ def test_a_resume_that_changes_the_recipe_or_schedule_is_in_the_lineage(tmp_path
     assert lineage[-1] == "resumed at step 3: thin 0.0 -> 0.25, a fresh schedule to step 4"
 
 
+def test_a_restart_from_a_model_file_keeps_the_recipe_on_its_card(tmp_path, one_torch_thread):
+    from estimators.infonet.train import card_recipe, main
+
+    tiny, options = _tiny_training(tmp_path)
+    recipe = ["--steps", "3", "--eval-every", "3", "--ema", "0.9", "--thin", "0.25", "--seed", "5"]
+    assert main(["--config", tiny, *recipe, *options]) == 0
+    first = tmp_path / "run" / "best.pt"
+    trained = load_model(first)[1]["training"]
+    assert card_recipe(first)["n"] == "64" and card_recipe(first)["thin"] == 0.25
+    # restarted with no recipe options: the card's recipe, not the defaults
+    val = options[options.index("--validation") + 1]
+    again = tmp_path / "again"
+    base = ["--resume", str(first), "--validation", val, "--steps", "3"]
+    assert main([*base, "--out", str(again)]) == 0
+    card = load_model(again / "best.pt")[1]
+    assert card["steps"] == 6
+    assert {k: card["training"][k] for k in trained} == trained
+    assert card["lineage"] == [f"best.pt@{load_model(first)[1]['sha256'][:12]}"]
+    # an option given again overrides the card's, and the lineage names the change
+    changed = tmp_path / "changed"
+    assert main([*base, "--thin", "0.5", "--out", str(changed)]) == 0
+    card = load_model(changed / "best.pt")[1]
+    assert card["training"]["thin"] == 0.5 and card["training"]["ema"] == 0.9
+    assert card["lineage"][-1] == "restarted at step 3: thin 0.25 -> 0.5"
+    # a card without a training entry leaves the defaults
+    bare = json.loads((tmp_path / "run" / "best.json").read_text())
+    del bare["training"]
+    (tmp_path / "run" / "best.json").write_text(json.dumps(bare))
+    assert card_recipe(first) == {}
+
+
+def test_a_run_stopped_by_its_time_limit_says_so(tmp_path, one_torch_thread, capsys):
+    from estimators.infonet.train import main
+
+    tiny, options = _tiny_training(tmp_path)
+    assert main(["--config", tiny, "--steps", "5", "--minutes", "0", *options]) == 0
+    state = tmp_path / "run" / "state.pt"
+    assert torch.load(state, weights_only=True)["step"] == 0
+    assert (
+        f"--minutes 0 limit at step 0 of 5; --resume {state} carries on" in capsys.readouterr().out
+    )
+    assert main(["--config", tiny, "--steps", "1", *options]) == 0
+    assert "limit" not in capsys.readouterr().out
+
+
 def test_grown_weights_learn_faster_and_keep_their_rate_on_resume(tmp_path, one_torch_thread):
     from estimators.infonet.train import main
 

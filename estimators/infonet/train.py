@@ -20,7 +20,10 @@ a model card) and the full training state is saved every
 the same recipe (:data:`RECIPE_OPTIONS`; those given again override it),
 schedule, optimizer, weight average and random streams, so an interrupted and
 resumed run takes the steps an uninterrupted one would; a changed option or a
-fresh schedule (``--steps``) is added to the lineage the model cards carry. ``--ema D`` scores
+fresh schedule (``--steps``) is added to the lineage the model cards carry.
+``--resume`` of a model ``.pt`` (or ``shipped``) restarts from its weights with
+a fresh optimizer, weight average and schedule, and the recipe its model card
+records (again, those given override it; :func:`card_recipe`). ``--ema D`` scores
 and keeps an exponential moving average of the weights instead of the last
 step's (:class:`WeightAverage`). SIGINT or SIGTERM (also to a ``nohup ... &``
 job) stops the run after the current step and saves it.
@@ -54,6 +57,7 @@ from estimators.infonet.batches import (
     draw_batch,
     separation_pairs,
 )
+from estimators.infonet.card import load_card
 from estimators.infonet.checkpoint import DEFAULT_CHECKPOINT, load_model, save_model
 from estimators.infonet.copula import copula
 from estimators.infonet.model import InfoNetConfig, InfoNetModel
@@ -210,6 +214,22 @@ class WeightAverage:
         for avg, w in zip(self.model.parameters(), model.parameters(), strict=True):
             avg.lerp_(w.detach(), 1.0 - d)
         self.updates += 1
+
+
+def card_recipe(ref: str | os.PathLike[str]) -> dict[str, Any]:
+    """The recipe a model checkpoint was trained with, from its model card's
+    ``training`` entry, as :func:`main`'s options (``n`` as the list's text).
+
+    Empty when the card is missing or records no training (a resumed model .pt
+    then trains with the command line's options and the defaults)."""
+    try:
+        training = load_card(ref).get("training") or {}
+    except FileNotFoundError:
+        return {}
+    recipe = {k: v for k, v in training.items() if k in RECIPE_OPTIONS}
+    if isinstance(recipe.get("n"), list):
+        recipe["n"] = ",".join(str(v) for v in recipe["n"])
+    return recipe
 
 
 def training_state(ref: str | os.PathLike[str]) -> dict[str, Any] | None:
@@ -452,7 +472,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--out", default="runs/infonet", help="output folder")
     p.add_argument(
-        "--resume", default=None, help="'shipped', a state.pt from an earlier run, or a model .pt"
+        "--resume",
+        default=None,
+        help="'shipped', a state.pt from an earlier run, or a model .pt (both keep "
+        "their run's recipe for the options not given)",
     )
     p.add_argument("--config", default=None, help="model sizes, e.g. dim=96,grid=96 (new runs)")
     p.add_argument(
@@ -623,14 +646,21 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv, namespace=argparse.Namespace(**dict.fromkeys(defaults, unset)))
     given = {k for k, v in vars(args).items() if v is not unset}
     state = training_state(args.resume) if args.resume not in (unset, None, "shipped") else None
-    stored = json.loads(state["args"]) if state is not None and "args" in state else {}
+    if state is not None:
+        stored = json.loads(state["args"]) if "args" in state else {}
+    elif args.resume not in (unset, None):
+        stored = card_recipe(DEFAULT_CHECKPOINT if args.resume == "shipped" else args.resume)
+    else:
+        stored = {}
     for key, default in defaults.items():
         if key not in given:
             setattr(args, key, stored.get(key, default) if key in RECIPE_OPTIONS else default)
     # an option newer than the stored run ran at its default there
+    # (a card leaves out the validation file: its path is the training machine's)
+    compared = [k for k in RECIPE_OPTIONS if state is not None or k != "validation"]
     changed = {
         k: stored.get(k, defaults[k])
-        for k in RECIPE_OPTIONS
+        for k in compared
         if stored and k in given and getattr(args, k) != stored.get(k, defaults[k])
     }
     try:
@@ -713,16 +743,14 @@ def main(argv: list[str] | None = None) -> int:
     fast: list[str] = []  # module prefixes learning at --grown-lr-scale times the rate
     if args.resume:
         src = DEFAULT_CHECKPOINT if args.resume == "shipped" else Path(args.resume)
+        if stored:
+            kept = {k: v for k, v in stored.items() if k not in given and v != defaults[k]}
+            print(f"the run's settings: {json.dumps(kept)}", flush=True)
+        # a card names every change of recipe or schedule on the way to its weights
+        shifts = [f"{k} {v} -> {getattr(args, k)}" for k, v in changed.items()]
+        if shifts:
+            print(f"changed from the run's settings: {', '.join(shifts)}", flush=True)
         if state is not None:
-            if stored:
-                kept = {k: v for k, v in stored.items() if k not in given and v != defaults[k]}
-                print(f"the run's settings: {json.dumps(kept)}", flush=True)
-            if changed:
-                print(
-                    "changed from the run's settings: "
-                    + ", ".join(f"{k} {v} -> {getattr(args, k)}" for k, v in changed.items()),
-                    flush=True,
-                )
             model = InfoNetModel(InfoNetConfig(**state["config"]))
             model.load_state_dict(state["model"])
             if args.grow:
@@ -753,9 +781,6 @@ def main(argv: list[str] | None = None) -> int:
             origin, total = state["origin"], state["total"]
             if args.steps is not None:  # a fresh schedule from here
                 origin, total = step, step + args.steps
-            # a card names every change of recipe or schedule on the way to its weights
-            shifts = [f"{k} {v} -> {getattr(args, k)}" for k, v in changed.items()]
-            if args.steps is not None:
                 shifts.append(f"a fresh schedule to step {total:,}")
             if shifts:
                 lineage.append(f"resumed at step {step:,}: {', '.join(shifts)}")
@@ -771,6 +796,8 @@ def main(argv: list[str] | None = None) -> int:
             samples_seen = card.get("samples_seen", 0)
             wall_before = card.get("wall_seconds", 0.0)
             lineage = card.get("lineage", []) + [f"{src.name}@{card.get('sha256', '')[:12]}"]
+            if shifts:
+                lineage.append(f"restarted at step {step:,}: {', '.join(shifts)}")
             origin, total = step, step + steps
         if args.grow:
             lineage.append(f"grow {args.grow} at step {step}")
@@ -926,6 +953,12 @@ def main(argv: list[str] | None = None) -> int:
                 last_ckpt = time.time()
         if stop.requested:
             print(f"interrupted; saving ({stop.signal})", flush=True)
+        elif step < total:
+            print(
+                f"stopped at the --minutes {args.minutes:g} limit at step {step:,} of "
+                f"{total:,}; --resume {out / 'state.pt'} carries on",
+                flush=True,
+            )
         save_state()  # before the final scoring, which takes a while
         if not history or history[-1]["step"] != step:
             evaluate()
