@@ -18,7 +18,8 @@
 # CPU_ROWS (default benchmarks/results/gpu/cuda_check_cpu_reference.csv, written on this
 # project's 2-core machine by `python -m benchmarks.cuda_check --out FILE`) spares `all` the
 # cpu half of the check; BATCH, LR and SEPARATION set training's batch, learning rate and
-# separation-reward weight, VALIDATION its validation set (default: built into $OUT/train).
+# separation-reward weight (default: the starting model card's), VALIDATION its validation
+# set (default: built into $OUT/train).
 # Results go to $OUT (default benchmarks/results/gpu, where they are committed): check ->
 # cuda_check.csv; latency -> infonet_latency_cuda.csv, pytest_bench_cuda.json,
 # infonet_profile_cuda.txt (in `all`, the profile goes to all.log); train ->
@@ -60,17 +61,12 @@ bench() {
 }
 
 train() {
-    # a fresh schedule from any starting point with the shipped model's recipe and the
-    # session-40 candidate's separation reward (docs/infonet_training.md, sessions 35 and
-    # 40): GMMs with 8 % needle mixtures, three steps in eight at n = 50, small Gaussian
-    # samples in the steps of n <= 300, a quarter re-paired, weak dependence; every option
-    # is given here, so the recipe does not depend on the starting model's card
+    # a fresh schedule from any model .pt with the recipe its card records (the shipped
+    # model's: docs/infonet_training.md, sessions 35 and 41); only what a GPU run changes
+    # is given here: batch, learning rate and warm-up, evaluation and checkpoint cadence
     $LIMIT "$PY" -m estimators.infonet.train --resume "$2" --device cuda --out "$OUT/train" \
         --minutes "$1" --steps 20000 --warmup 100 --lr "${LR:-2e-5}" --batch "${BATCH:-256}" \
-        --mi-balance 0.3 --calibrate 20 --calibrate-scale 0.02 --independent 0.25 --weak 0.3 \
-        --gaussian 0.45 --gaussian-max-n 300 --gaussian-rho-max 0.95 --ema 0.999 --thin 0.08 \
-        --separation "${SEPARATION:-0.5}" --separation-samples 256 \
-        --n 50,50,50,100,300,1000,2000,3000 --eval-every 250 --checkpoint-minutes 1 \
+        ${SEPARATION:+--separation "$SEPARATION"} --eval-every 250 --checkpoint-minutes 1 \
         --validation "${VALIDATION:-$OUT/train/validation.npz}" 2>&1 | tee -a "$OUT/train.log"
 }
 

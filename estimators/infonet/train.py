@@ -645,13 +645,14 @@ def main(argv: list[str] | None = None) -> int:
     unset = object()
     args = p.parse_args(argv, namespace=argparse.Namespace(**dict.fromkeys(defaults, unset)))
     given = {k for k, v in vars(args).items() if v is not unset}
-    state = training_state(args.resume) if args.resume not in (unset, None, "shipped") else None
+    src = None
+    if args.resume not in (unset, None):
+        src = DEFAULT_CHECKPOINT if args.resume == "shipped" else Path(args.resume)
+    state = training_state(src) if src is not None else None
     if state is not None:
         stored = json.loads(state["args"]) if "args" in state else {}
-    elif args.resume not in (unset, None):
-        stored = card_recipe(DEFAULT_CHECKPOINT if args.resume == "shipped" else args.resume)
-    else:
-        stored = {}
+    else:  # a model .pt restarts with its card's recipe
+        stored = card_recipe(src) if src is not None else {}
     for key, default in defaults.items():
         if key not in given:
             setattr(args, key, stored.get(key, default) if key in RECIPE_OPTIONS else default)
@@ -741,8 +742,7 @@ def main(argv: list[str] | None = None) -> int:
     origin, total = 0, steps  # the learning-rate schedule runs over [origin, total)
     lineage: list[str] = []
     fast: list[str] = []  # module prefixes learning at --grown-lr-scale times the rate
-    if args.resume:
-        src = DEFAULT_CHECKPOINT if args.resume == "shipped" else Path(args.resume)
+    if src is not None:
         if stored:
             kept = {k: v for k, v in stored.items() if k not in given and v != defaults[k]}
             print(f"the run's settings: {json.dumps(kept)}", flush=True)
