@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-from estimators.infonet.checkpoint import load_model, save_model
+from estimators.infonet.checkpoint import ChecksumError, load_model, save_model
 from estimators.infonet.model import InfoNetModel
 
 
@@ -42,12 +42,9 @@ def extrapolated(base: InfoNetModel, model: InfoNetModel, alpha: float) -> InfoN
     """
     if not (isinstance(alpha, int | float) and math.isfinite(alpha) and alpha > 0):
         raise ValueError(f"alpha must be a positive finite number, got {alpha!r}")
-    if base.config.to_dict() != model.config.to_dict():
-        diff = {
-            k: (v, model.config.to_dict().get(k))
-            for k, v in base.config.to_dict().items()
-            if model.config.to_dict().get(k) != v
-        }
+    first, second = base.config.to_dict(), model.config.to_dict()
+    if first != second:
+        diff = {k: (v, second.get(k)) for k, v in first.items() if second.get(k) != v}
         raise ValueError(f"the two models' configurations differ (base, model): {diff}")
     start = base.state_dict()
     weights = {
@@ -82,15 +79,15 @@ def main(argv: list[str] | None = None) -> int:
         if base_card.get("sha256") == card.get("sha256"):
             raise ValueError("BASE and MODEL are the same weights: there is no change to extend")
         new = extrapolated(base, model, args.alpha)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, ChecksumError) as exc:
         p.error(str(exc))
-    entry = {
-        "alpha": args.alpha,
-        "base": f"{Path(args.base).name}@{base_card.get('sha256', '')}",
-        "model": f"{Path(args.model).name}@{card.get('sha256', '')}",
-    }
-    short = {k: f"{Path(getattr(args, k)).name}@{entry[k].rsplit('@', 1)[1][:12]}"
-             for k in ("base", "model")}  # fmt: skip
+    named = {"base": (args.base, base_card), "model": (args.model, card)}
+    entry: dict[str, Any] = {"alpha": args.alpha}
+    short: dict[str, str] = {}
+    for key, (path, its_card) in named.items():
+        sha = str(its_card.get("sha256", ""))
+        entry[key] = f"{Path(path).name}@{sha}"
+        short[key] = f"{Path(path).name}@{sha[:12]}"
     new_card: dict[str, Any] = {
         k: v for k, v in card.items() if k not in ("evaluation", "validation", "extrapolation")
     }
