@@ -311,6 +311,17 @@ def test_bad_input_and_parameters(infonet):
 # -- checkpoints -------------------------------------------------------------
 
 
+def test_checkpoint_checksum_does_not_depend_on_the_file_name(tmp_path):
+    torch.manual_seed(0)
+    model = InfoNetModel(TINY).eval()
+    first = save_model(model, tmp_path / "a" / "first.pt", {"steps": 0})
+    second = save_model(model, tmp_path / "b" / "another-name.pt", {"steps": 0})
+    assert first["sha256"] == second["sha256"]
+    torch.manual_seed(1)
+    other = save_model(InfoNetModel(TINY).eval(), tmp_path / "c" / "first.pt", {"steps": 0})
+    assert other["sha256"] != first["sha256"]
+
+
 def test_checkpoint_round_trip_and_checksum(tmp_path):
     torch.manual_seed(0)
     model = InfoNetModel(TINY).eval()

@@ -38,7 +38,10 @@ def save_model(model: InfoNetModel, path: str | Path, card: dict[str, Any]) -> d
     state = {k: v.detach().float().cpu().contiguous() for k, v in model.state_dict().items()}
     payload = {"format": FORMAT, "config": model.config.to_dict(), "state_dict": state}
     tmp = path.with_suffix(".pt.tmp")
-    torch.save(payload, tmp)
+    # Through a file handle the archive is not named after the file, so the same
+    # weights give the same bytes (and checksum) under any name.
+    with open(tmp, "wb") as handle:
+        torch.save(payload, handle)
     full = dict(card)
     full.update(
         file=path.name,
