@@ -99,16 +99,12 @@ def main(argv: list[str] | None = None) -> int:
     ]
     report: dict[str, Any] = {"extrapolation": entry}
     if args.validation:
-        from estimators.infonet.validation import SCORE_VERSION, load_or_build, score
+        from estimators.infonet.validation import load_or_build, record, score
 
         if args.threads:
             torch.set_num_threads(args.threads)
         metrics = score(new, load_or_build(args.validation), torch.device("cpu"))
-        new_card["validation"] = {
-            **{k: round(v, 4) for k, v in metrics.items()},
-            "step": card.get("steps"),
-            "score_version": SCORE_VERSION,
-        }
+        new_card["validation"] = {**record(metrics), "step": card.get("steps")}
         report["validation"] = new_card["validation"]
     saved = save_model(new, out, new_card)
     report["sha256"] = saved["sha256"]

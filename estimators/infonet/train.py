@@ -62,7 +62,7 @@ from estimators.infonet.checkpoint import DEFAULT_CHECKPOINT, load_model, save_m
 from estimators.infonet.copula import copula
 from estimators.infonet.model import InfoNetConfig, InfoNetModel
 from estimators.infonet.readout import READOUTS, dv_value
-from estimators.infonet.validation import SCORE_VERSION, load_or_build, score
+from estimators.infonet.validation import SCORE_VERSION, load_or_build, record, score
 from harness.cli.arguments import int_list_arg
 
 NEW_RUN_STEPS = 200_000
@@ -875,8 +875,7 @@ def main(argv: list[str] | None = None) -> int:
             "samples_seen": samples_seen,
             "wall_seconds": round(wall_before + time.time() - t_start, 1),
             "train_dv": round(running, 4),
-            **{k: round(v, 4) for k, v in metrics.items()},
-            "score_version": SCORE_VERSION,  # what "score" means (validation.py)
+            **record(metrics),
         }
         history.append(row)
         print(json.dumps(row), flush=True)

@@ -325,6 +325,12 @@ def score(model: torch.nn.Module, val: ValidationSet, device: torch.device) -> d
 DEFAULT_PATH = Path("runs/validation.npz")
 
 
+def record(metrics: dict[str, float]) -> dict[str, float | int]:
+    """The row a score is kept as: each metric rounded to 4 decimals, and
+    ``score_version`` (what ``score`` means)."""
+    return {**{k: round(v, 4) for k, v in metrics.items()}, "score_version": SCORE_VERSION}
+
+
 def load_or_build(path: str | os.PathLike[str]) -> ValidationSet:
     """The validation set saved at ``path``; built (a minute or two) and saved there if absent.
 
@@ -371,8 +377,7 @@ def main(argv: list[str] | None = None) -> int:
                 "checkpoint": path,
                 "sha256": str(card.get("sha256", ""))[:8],
                 "steps": card.get("steps"),
-                **{k: round(v, 4) for k, v in metrics.items()},
-                "score_version": SCORE_VERSION,
+                **record(metrics),
             }
         )
     table = pd.DataFrame(rows)
