@@ -1,4 +1,4 @@
-"""``python -m estimators.infonet.extrapolate``: base + alpha (model - base), with its card."""
+"""``estimators.infonet.extrapolate``: base + alpha (mean(models) - base), and its card."""
 
 from __future__ import annotations
 
@@ -60,6 +60,20 @@ def test_alpha_must_be_a_positive_finite_number(alpha):
         extrapolated(_model(0), _model(1), alpha)
 
 
+def test_several_models_move_alpha_times_their_mean_change():
+    base, runs = _model(0), [_model(1), _model(2), _model(3)]
+    b = base.state_dict()
+    states = [run.state_dict() for run in runs]
+    soup = extrapolated(base, runs, 1.0).state_dict()
+    further = extrapolated(base, runs, 3.0).state_dict()
+    for k in b:
+        mean = (states[0][k] + states[1][k] + states[2][k]) / 3
+        torch.testing.assert_close(soup[k], mean, rtol=0, atol=1e-6)  # alpha 1: the soup
+        torch.testing.assert_close(further[k], b[k] + 3 * (mean - b[k]), rtol=0, atol=1e-5)
+    with pytest.raises(ValueError, match="no model given"):
+        extrapolated(base, [], 2.0)
+
+
 def test_models_of_different_configurations_are_refused():
     wider = InfoNetConfig(
         dim=32, latents=16, grid=32, self_layers=1, heads=2, mlp_hidden=64, frequencies=4
@@ -81,7 +95,7 @@ def test_command_writes_the_weights_and_a_card_naming_both_models(pair, tmp_path
         == {
             "alpha": 3.0,
             "base": f"base.pt@{base_sha}",
-            "model": f"best.pt@{run_sha}",
+            "models": [f"best.pt@{run_sha}"],
         }
     )
     assert printed["sha256"] == card["sha256"]
@@ -124,11 +138,32 @@ def test_command_scores_the_new_model_on_a_validation_set(pair, tmp_path, capsys
     assert card["validation"]["score_version"] == SCORE_VERSION
 
 
+def test_command_with_several_models_names_each_and_writes_their_mean_change(pair, tmp_path):
+    base_path, run_path = pair
+    other = tmp_path / "other.pt"
+    save_model(_model(2), other, {"steps": 11, "lineage": ["start", "other restart"]})
+    out = tmp_path / "soup2.pt"
+    assert main([str(base_path), str(run_path), str(other), "--alpha", "2", "--out", str(out)]) == 0
+    card = load_card(out)
+    shas = [load_card(p)["sha256"] for p in (base_path, run_path, other)]
+    assert card["extrapolation"]["models"] == [f"best.pt@{shas[1]}", f"other.pt@{shas[2]}"]
+    assert card["lineage"][-1] == (
+        f"extrapolated 2 x the change from base.pt@{shas[0][:12]} to the mean of "
+        f"best.pt@{shas[1][:12]}, other.pt@{shas[2][:12]} (base + 2 (mean(models) - base))"
+    )
+    assert card["steps"] == 12  # the first model's card is the new one's
+    runs = [load_model(p)[0] for p in (run_path, other)]
+    expected = extrapolated(load_model(base_path)[0], runs, 2.0).state_dict()
+    model, _ = load_model(out)
+    assert all(torch.equal(v, expected[k]) for k, v in model.state_dict().items())
+
+
 @pytest.mark.parametrize(
     ("which", "message"),
     [
-        ("same", "BASE and MODEL are the same weights"),
-        ("overwrite", "--out must not overwrite BASE or MODEL"),
+        ("same", "BASE and a MODEL are the same weights"),
+        ("twice", "the same MODEL weights are given twice"),
+        ("overwrite", "--out must not overwrite BASE or a MODEL"),
         ("missing", "not found"),
         ("alpha", "alpha must be a positive finite number"),
     ],
@@ -138,6 +173,7 @@ def test_command_refuses_what_it_cannot_extend(pair, tmp_path, capsys, which, me
     o, b, r = str(tmp_path / "o.pt"), str(base_path), str(run_path)
     args = {
         "same": [r, r, "--alpha", "2", "--out", o],
+        "twice": [b, r, r, "--alpha", "2", "--out", o],
         "overwrite": [b, r, "--alpha", "2", "--out", r],
         "missing": [str(tmp_path / "nope.pt"), r, "--alpha", "2", "--out", o],
         "alpha": [b, r, "--alpha", "-1", "--out", o],
