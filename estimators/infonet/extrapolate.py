@@ -94,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
         metavar="model",
         help="the run's model .pt, e.g. its best.pt (a card beside it); several: their mean",
     )
-    p.add_argument("--alpha", type=float, required=True, help="multiple of MODEL - BASE, > 0")
+    p.add_argument(
+        "--alpha", type=float, required=True, help="multiple of mean(MODEL ...) - BASE, > 0"
+    )
     p.add_argument("--out", required=True, help="the new model's .pt (its card is written beside)")
     p.add_argument("--validation", default=None, help="score on this saved validation set")
     p.add_argument("--threads", type=int, default=None, help="torch threads for the scoring")
